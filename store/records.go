@@ -1,0 +1,99 @@
+package store
+
+// Collection names.
+const (
+	Customers   = "customers"
+	CustomerIPs = "customer_ips"
+	Routes      = "routes"
+	Carriers    = "carriers"
+	Endpoints   = "endpoints"
+	RateCards   = "ratecards"
+	Rates       = "rates" // one document per card id: a JSON array of Rate
+	Tokens      = "tokens"
+)
+
+// Money amounts in records are decimal strings ("0.012000") so that JSON
+// carries them exactly; rating.ParseMoney reads them.
+
+// Customer is a wholesale customer sending traffic to the switch.
+type Customer struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Currency     string `json:"currency"`
+	Status       string `json:"status"` // "active" or "suspended"
+	ChannelLimit int    `json:"channel_limit,omitempty"`
+	CPSLimit     int    `json:"cps_limit,omitempty"`
+}
+
+// CustomerIP authenticates calls from an address or CIDR as a customer.
+type CustomerIP struct {
+	ID         string `json:"id"`
+	CustomerID string `json:"customer_id"`
+	CIDR       string `json:"cidr"` // "192.0.2.10" or "192.0.2.0/24"
+	TechPrefix string `json:"tech_prefix,omitempty"`
+}
+
+// Route sends a customer's calls whose normalised number starts with Prefix
+// ("" matches all) to a customer rate card.
+type Route struct {
+	ID         string `json:"id"`
+	CustomerID string `json:"customer_id"`
+	Prefix     string `json:"prefix"`
+	CardID     string `json:"card_id"`
+}
+
+// Carrier is a termination provider.
+type Carrier struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Currency     string `json:"currency"`
+	Status       string `json:"status"` // "active" or "disabled"
+	ChannelLimit int    `json:"channel_limit,omitempty"`
+	CPSLimit     int    `json:"cps_limit,omitempty"`
+}
+
+// Endpoint is one address a carrier takes calls on.
+type Endpoint struct {
+	ID        string `json:"id"`
+	CarrierID string `json:"carrier_id"`
+	Host      string `json:"host"`
+	Port      int    `json:"port"`
+	Transport string `json:"transport"` // "udp" or "tcp"
+	Weight    int    `json:"weight,omitempty"`
+}
+
+// RateCard is a provider card (Kind "provider", owned by CarrierID) or a
+// customer card (Kind "customer", derived from ProviderCards by Markup).
+type RateCard struct {
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	Kind          string   `json:"kind"`
+	CarrierID     string   `json:"carrier_id,omitempty"`
+	ProviderCards []string `json:"provider_cards,omitempty"`
+	Currency      string   `json:"currency"`
+	Precision     int      `json:"precision"` // decimal places of a cost, 0..6
+	Rounding      string   `json:"rounding"`  // "up", "down", "half-up", "half-even"
+	Revision      int      `json:"revision"`
+}
+
+// Rate is one row of a rate card.
+type Rate struct {
+	Prefix        string `json:"prefix"`
+	Description   string `json:"description,omitempty"`
+	PerMinute     string `json:"rate"`
+	ConnectionFee string `json:"connection_fee,omitempty"`
+	Initial       int    `json:"initial_increment,omitempty"`    // seconds; 0 means the card default
+	Increment     int    `json:"subsequent_increment,omitempty"` // seconds; 0 means the card default
+	Grace         int    `json:"grace,omitempty"`
+	From          int64  `json:"effective_from,omitempty"` // unix seconds; 0 = always
+	To            int64  `json:"effective_to,omitempty"`   // unix seconds; 0 = open
+	Blocked       bool   `json:"blocked,omitempty"`
+}
+
+// Token is an admin API bearer token, stored as the SHA-256 of its secret.
+type Token struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	SHA256  string `json:"sha256"`
+	Created int64  `json:"created"`
+}
