@@ -10,6 +10,9 @@ import (
 // ErrNotFound is returned when a document does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrEmptyKey is returned for an empty collection name or document id.
+var ErrEmptyKey = errors.New("empty collection or id")
+
 // Doc is one stored document.
 type Doc struct {
 	ID   string
