@@ -91,3 +91,31 @@ func (m *Money) UnmarshalText(b []byte) error {
 	*m = v
 	return nil
 }
+
+// Compact formats m with no trailing zeros in its decimals, e.g. "0.0123",
+// "5" or "-1.5". ParseMoney reads it back to the same value.
+func (m Money) Compact() string { return string(m.appendCompact(nil)) }
+
+func (m Money) appendCompact(b []byte) []byte {
+	v := uint64(m)
+	if m < 0 {
+		b = append(b, '-')
+		v = uint64(-m)
+	}
+	b = strconv.AppendUint(b, v/Scale, 10)
+	frac := v % Scale
+	if frac == 0 {
+		return b
+	}
+	var d [Digits]byte
+	for i := Digits - 1; i >= 0; i-- {
+		d[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	n := Digits
+	for d[n-1] == '0' {
+		n--
+	}
+	b = append(b, '.')
+	return append(b, d[:n]...)
+}
