@@ -1,0 +1,122 @@
+package rating
+
+import (
+	"cmp"
+	"strings"
+)
+
+// Change classifies a row of a new card against the current card. Rows are
+// matched on prefix and effective-from date.
+type Change uint8
+
+// The kinds of change. Increased and Decreased compare the rate per minute,
+// then the connection fee; Changed is any other difference (description,
+// increments, grace, end date, blocking) at the same price.
+const (
+	Unchanged Change = iota
+	New
+	Increased
+	Decreased
+	Removed
+	Changed
+	numChanges
+)
+
+var changeNames = [numChanges]string{"unchanged", "new", "increased", "decreased", "removed", "changed"}
+
+// String returns the lower-case name of c.
+func (c Change) String() string {
+	if c < numChanges {
+		return changeNames[c]
+	}
+	return "change(?)"
+}
+
+// MarshalText encodes c by name.
+func (c Change) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// DiffEntry is one row that differs. Old is nil for New, New is nil for
+// Removed; both point into immutable cards and must not be modified.
+type DiffEntry struct {
+	Change Change
+	Old    *Row
+	New    *Row
+}
+
+// Diff compares two cards row by row. Entries lists every row that is not
+// Unchanged, sorted by prefix and date; Counts counts every kind.
+type Diff struct {
+	Counts  [numChanges]int
+	Entries []DiffEntry
+}
+
+// Count returns how many rows had change c.
+func (d *Diff) Count(c Change) int {
+	if c >= numChanges {
+		return 0
+	}
+	return d.Counts[c]
+}
+
+// DiffCards compares next against current; a nil current makes every row
+// of next New.
+func DiffCards(current, next *Card) Diff {
+	var a, b []Row
+	if current != nil {
+		a = current.rows
+	}
+	if next != nil {
+		b = next.rows
+	}
+	var d Diff
+	add := func(c Change, o, n *Row) {
+		d.Counts[c]++
+		if c != Unchanged {
+			d.Entries = append(d.Entries, DiffEntry{Change: c, Old: o, New: n})
+		}
+	}
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		var k int
+		switch {
+		case i == len(a):
+			k = 1
+		case j == len(b):
+			k = -1
+		default:
+			k = strings.Compare(a[i].Prefix, b[j].Prefix)
+			if k == 0 {
+				k = cmp.Compare(a[i].From, b[j].From)
+			}
+		}
+		switch {
+		case k < 0:
+			add(Removed, &a[i], nil)
+			i++
+		case k > 0:
+			add(New, nil, &b[j])
+			j++
+		default:
+			add(compareRows(&a[i], &b[j]), &a[i], &b[j])
+			i++
+			j++
+		}
+	}
+	return d
+}
+
+func compareRows(o, n *Row) Change {
+	switch {
+	case n.PerMinute > o.PerMinute:
+		return Increased
+	case n.PerMinute < o.PerMinute:
+		return Decreased
+	case n.ConnectionFee > o.ConnectionFee:
+		return Increased
+	case n.ConnectionFee < o.ConnectionFee:
+		return Decreased
+	case samePrice(o, n) && o.Description == n.Description && o.To == n.To:
+		return Unchanged
+	}
+	return Changed
+}
