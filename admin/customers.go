@@ -1,0 +1,142 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/trunkline/trunkline/store"
+)
+
+// Statuses of customers ("active", "suspended") and carriers ("active", "disabled").
+const (
+	StatusActive    = "active"
+	StatusSuspended = "suspended"
+	StatusDisabled  = "disabled"
+)
+
+func validCustomer(c *store.Customer) error {
+	if err := validName("name", c.Name); err != nil {
+		return err
+	}
+	if err := validCurrency("currency", c.Currency); err != nil {
+		return err
+	}
+	if err := oneOf("status", &c.Status, StatusActive, StatusActive, StatusSuspended); err != nil {
+		return err
+	}
+	if err := validLimit("channel_limit", c.ChannelLimit); err != nil {
+		return err
+	}
+	return validLimit("cps_limit", c.CPSLimit)
+}
+
+func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
+	var c store.Customer
+	if err := decodeBody(w, r, maxJSONBody, &c); err != nil {
+		return err
+	}
+	if err := checkID(c.ID, ""); err != nil {
+		return err
+	}
+	if err := validCustomer(&c); err != nil {
+		return err
+	}
+	c.ID = store.NewID()
+	if err := s.write(r, func(ctx context.Context) error {
+		return store.PutJSON(ctx, s.st, store.Customers, c.ID, c)
+	}); err != nil {
+		return err
+	}
+	s.log.Info("customer created", "id", c.ID)
+	w.Header().Set("Location", "/api/v1/customers/"+c.ID)
+	writeJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) error {
+	cs, err := store.ListJSON[store.Customer](r.Context(), s.st, store.Customers)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"customers": cs})
+	return nil
+}
+
+func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) error {
+	c, err := load[store.Customer](r.Context(), s.st, store.Customers, "customer", r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// putCustomer replaces a customer. The currency is fixed at creation: it may
+// be omitted, but not changed.
+func (s *Server) putCustomer(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	var c store.Customer
+	if err := decodeBody(w, r, maxJSONBody, &c); err != nil {
+		return err
+	}
+	if err := checkID(c.ID, id); err != nil {
+		return err
+	}
+	c.ID = id
+	err := s.write(r, func(ctx context.Context) error {
+		old, err := load[store.Customer](ctx, s.st, store.Customers, "customer", id)
+		if err != nil {
+			return err
+		}
+		if c.Currency == "" {
+			c.Currency = old.Currency
+		}
+		if err := validCustomer(&c); err != nil {
+			return err
+		}
+		if c.Currency != old.Currency {
+			return errConflict("currency", "currency is fixed at creation (%s)", old.Currency)
+		}
+		return store.PutJSON(ctx, s.st, store.Customers, id, c)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// deleteCustomer removes a customer with its IP entries and routes.
+func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	err := s.write(r, func(ctx context.Context) error {
+		if _, err := load[store.Customer](ctx, s.st, store.Customers, "customer", id); err != nil {
+			return err
+		}
+		ips, err := listWhere(ctx, s.st, store.CustomerIPs, func(ip store.CustomerIP) bool { return ip.CustomerID == id })
+		if err != nil {
+			return err
+		}
+		for _, ip := range ips {
+			if err := s.st.Delete(ctx, store.CustomerIPs, ip.ID); err != nil {
+				return err
+			}
+		}
+		routes, err := listWhere(ctx, s.st, store.Routes, func(rt store.Route) bool { return rt.CustomerID == id })
+		if err != nil {
+			return err
+		}
+		for _, rt := range routes {
+			if err := s.st.Delete(ctx, store.Routes, rt.ID); err != nil {
+				return err
+			}
+		}
+		return remove(ctx, s.st, store.Customers, "customer", id)
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("customer deleted", "id", id)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,16 @@
+// Package admin serves Trunkline's operator HTTP API: JSON resources under
+// /api/v1 (customers with their IPs and routes, carriers with their
+// endpoints, rate cards with their rates, CDRs), the OpenAPI document at
+// /api/v1/openapi.json, Prometheus metrics at /metrics and health at /healthz
+// and /readyz.
+//
+// Every /api/v1 request needs an "Authorization: Bearer <token>" header whose
+// SHA-256 is one of the stored tokens; EnsureToken creates the first token.
+// Errors are always {"error":{"code":…,"message":…}} with a fitting status.
+// After every successful write the server calls the OnChange hook so the
+// switch rebuilds its live tables from the store.
+//
+// Writes of one Server are serialised, so the conflict checks they make
+// (duplicate prefixes, cards still in use) hold within one process. Several
+// nodes writing through their own Server to a shared store can still race.
+package admin

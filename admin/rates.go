@@ -1,0 +1,174 @@
+package admin
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/trunkline/trunkline/rating"
+	"github.com/trunkline/trunkline/store"
+)
+
+// Rate row limits.
+const (
+	maxIncrement    = 86400 // seconds, for increments and grace
+	maxDescription  = 200
+	maxRowErrors    = 1000 // bad rows reported in one response
+)
+
+// putRates replaces every row of a card with the JSON array in the body,
+// bumps the card's revision and calls OnChange. Rows are checked all at
+// once; if any is bad nothing is written and the 400 lists every bad row
+// (up to maxRowErrors) by its index in the array.
+func (s *Server) putRates(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	var raws []json.RawMessage
+	if err := decodeBody(w, r, maxRatesBody, &raws); err != nil {
+		return err
+	}
+	rows, bad := decodeRates(raws)
+	if len(bad) == 0 {
+		bad = validRates(rows)
+	}
+	if len(bad) > 0 {
+		return rowsError(bad, len(raws))
+	}
+	var card store.RateCard
+	if err := s.write(r, func(ctx context.Context) error {
+		var err error
+		card, err = s.replaceRates(ctx, id, rows)
+		return err
+	}); err != nil {
+		return err
+	}
+	s.log.Info("rates replaced", "card", id, "rows", len(rows), "revision", card.Revision)
+	writeJSON(w, http.StatusOK, map[string]any{"card_id": card.ID, "revision": card.Revision, "rows": len(rows)})
+	return nil
+}
+
+// replaceRates stores valid rows as the whole content of card id, sorted by
+// prefix and start, and bumps the card's revision. The caller holds the
+// write lock and calls OnChange; a CSV upload goes through here too.
+func (s *Server) replaceRates(ctx context.Context, id string, rows []store.Rate) (store.RateCard, error) {
+	card, err := load[store.RateCard](ctx, s.st, store.RateCards, "rate card", id)
+	if err != nil {
+		return card, err
+	}
+	slices.SortStableFunc(rows, func(a, b store.Rate) int {
+		return cmp.Or(cmp.Compare(a.Prefix, b.Prefix), cmp.Compare(a.From, b.From))
+	})
+	if rows == nil {
+		rows = []store.Rate{}
+	}
+	if err := store.PutJSON(ctx, s.st, store.Rates, id, rows); err != nil {
+		return card, err
+	}
+	card.Revision++
+	return card, store.PutJSON(ctx, s.st, store.RateCards, id, card)
+}
+
+func (s *Server) getRates(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if _, err := load[store.RateCard](r.Context(), s.st, store.RateCards, "rate card", id); err != nil {
+		return err
+	}
+	rows, err := store.GetJSON[[]store.Rate](r.Context(), s.st, store.Rates, id)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	if rows == nil {
+		rows = []store.Rate{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rates": rows})
+	return nil
+}
+
+// decodeRates decodes every row on its own, so that a type error or an
+// unknown field is reported against its row.
+func decodeRates(raws []json.RawMessage) ([]store.Rate, []RowError) {
+	rows := make([]store.Rate, len(raws))
+	var bad []RowError
+	for i, raw := range raws {
+		if err := decodeJSON(bytes.NewReader(raw), &rows[i]); err != nil {
+			e := asError(err)
+			bad = append(bad, RowError{Row: i, Field: e.Field, Reason: e.Message})
+		}
+	}
+	return rows, bad
+}
+
+// validRates checks every row and rewrites money amounts in canonical form.
+func validRates(rows []store.Rate) []RowError {
+	var bad []RowError
+	type key struct {
+		prefix string
+		from   int64
+	}
+	seen := make(map[key]int, len(rows))
+	for i := range rows {
+		rw := &rows[i]
+		fail := func(field, format string, args ...any) {
+			bad = append(bad, RowError{Row: i, Field: field, Reason: fmt.Sprintf(format, args...)})
+		}
+		if rw.Prefix == "" || len(rw.Prefix) > maxPrefixLen || !isDigits(rw.Prefix) {
+			fail("prefix", "must be 1 to %d digits, got %q", maxPrefixLen, rw.Prefix)
+		} else if j, dup := seen[key{rw.Prefix, rw.From}]; dup {
+			fail("prefix", "prefix %s with effective_from %d repeats row %d", rw.Prefix, rw.From, j)
+		} else {
+			seen[key{rw.Prefix, rw.From}] = i
+		}
+		if len(rw.Description) > maxDescription {
+			fail("description", "longer than %d bytes", maxDescription)
+		}
+		if m, err := rating.ParseMoney(rw.PerMinute); err != nil {
+			fail("rate", "%v", err)
+		} else if m < 0 {
+			fail("rate", "must not be negative, got %s", rw.PerMinute)
+		} else {
+			rw.PerMinute = m.String()
+		}
+		if rw.ConnectionFee != "" {
+			if m, err := rating.ParseMoney(rw.ConnectionFee); err != nil {
+				fail("connection_fee", "%v", err)
+			} else if m < 0 {
+				fail("connection_fee", "must not be negative, got %s", rw.ConnectionFee)
+			} else {
+				rw.ConnectionFee = m.String()
+			}
+		}
+		for _, f := range []struct {
+			name string
+			v    int
+		}{{"initial_increment", rw.Initial}, {"subsequent_increment", rw.Increment}, {"grace", rw.Grace}} {
+			if f.v < 0 || f.v > maxIncrement {
+				fail(f.name, "must be between 0 and %d seconds, got %d", maxIncrement, f.v)
+			}
+		}
+		if rw.From < 0 {
+			fail("effective_from", "must not be negative, got %d", rw.From)
+		}
+		if rw.To < 0 || (rw.To != 0 && rw.To <= rw.From) {
+			fail("effective_to", "must be 0 (open) or after effective_from %d, got %d", rw.From, rw.To)
+		}
+	}
+	return bad
+}
+
+func rowsError(bad []RowError, total int) *Error {
+	rows := 0
+	for i := range bad {
+		if i == 0 || bad[i].Row != bad[i-1].Row {
+			rows++
+		}
+	}
+	msg := fmt.Sprintf("%d of %d rows are invalid; nothing was saved", rows, total)
+	if len(bad) > maxRowErrors {
+		bad = bad[:maxRowErrors]
+		msg += fmt.Sprintf(" (the first %d problems are listed)", maxRowErrors)
+	}
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: "rows", Message: msg, Rows: bad}
+}

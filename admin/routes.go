@@ -1,0 +1,99 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/trunkline/trunkline/store"
+)
+
+// createRoute adds an ingress route: the customer's calls to numbers
+// starting with prefix ("" for all) are rated on a customer card in the
+// customer's currency. A customer has at most one route per prefix.
+func (s *Server) createRoute(w http.ResponseWriter, r *http.Request) error {
+	cust := r.PathValue("id")
+	var rt store.Route
+	if err := decodeBody(w, r, maxJSONBody, &rt); err != nil {
+		return err
+	}
+	if err := checkID(rt.ID, ""); err != nil {
+		return err
+	}
+	if rt.CustomerID != "" && rt.CustomerID != cust {
+		return errInvalid("customer_id", "%q does not match the path customer %q", rt.CustomerID, cust)
+	}
+	if !isDigits(rt.Prefix) || len(rt.Prefix) > maxPrefixLen {
+		return errInvalid("prefix", "must be at most %d digits (or empty for all numbers), got %q", maxPrefixLen, rt.Prefix)
+	}
+	if rt.CardID == "" {
+		return errInvalid("card_id", "required")
+	}
+	rt.ID, rt.CustomerID = store.NewID(), cust
+	err := s.write(r, func(ctx context.Context) error {
+		c, err := load[store.Customer](ctx, s.st, store.Customers, "customer", cust)
+		if err != nil {
+			return err
+		}
+		card, err := store.GetJSON[store.RateCard](ctx, s.st, store.RateCards, rt.CardID)
+		if err != nil {
+			if isNotFound(err) {
+				return errInvalid("card_id", "rate card %q does not exist", rt.CardID)
+			}
+			return err
+		}
+		if card.Kind != KindCustomer {
+			return errInvalid("card_id", "rate card %q is a %s card, not a customer card", card.ID, card.Kind)
+		}
+		if card.Currency != c.Currency {
+			return errInvalid("card_id", "rate card %q is in %s, the customer in %s", card.ID, card.Currency, c.Currency)
+		}
+		dups, err := listWhere(ctx, s.st, store.Routes, func(o store.Route) bool {
+			return o.CustomerID == cust && o.Prefix == rt.Prefix
+		})
+		if err != nil {
+			return err
+		}
+		if len(dups) > 0 {
+			return errConflict("prefix", "customer %s already has route %s for prefix %q", cust, dups[0].ID, rt.Prefix)
+		}
+		return store.PutJSON(ctx, s.st, store.Routes, rt.ID, rt)
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/customers/"+cust+"/routes/"+rt.ID)
+	writeJSON(w, http.StatusCreated, rt)
+	return nil
+}
+
+func (s *Server) listRoutes(w http.ResponseWriter, r *http.Request) error {
+	cust := r.PathValue("id")
+	if _, err := load[store.Customer](r.Context(), s.st, store.Customers, "customer", cust); err != nil {
+		return err
+	}
+	routes, err := listWhere(r.Context(), s.st, store.Routes, func(rt store.Route) bool { return rt.CustomerID == cust })
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"routes": routes})
+	return nil
+}
+
+func (s *Server) deleteRoute(w http.ResponseWriter, r *http.Request) error {
+	cust, id := r.PathValue("id"), r.PathValue("rid")
+	err := s.write(r, func(ctx context.Context) error {
+		rt, err := load[store.Route](ctx, s.st, store.Routes, "route", id)
+		if err != nil {
+			return err
+		}
+		if rt.CustomerID != cust {
+			return errNotFound("route", id)
+		}
+		return remove(ctx, s.st, store.Routes, "route", id)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,227 @@
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trunkline/trunkline/cdr"
+	"github.com/trunkline/trunkline/store"
+)
+
+// Server is the admin HTTP API over a store. Create it with New and serve
+// its Handler; it is safe for concurrent use.
+type Server struct {
+	st       store.Store
+	log      *slog.Logger
+	cdrs     cdr.Source
+	onChange func(ctx context.Context) error
+	registry *prometheus.Registry
+	ready    func() error
+
+	mux     *http.ServeMux
+	metrics *metrics
+	writeMu sync.Mutex // serialises writes, so their checks and writes are atomic
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLogger sets the logger; the default discards everything.
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithCDRs sets where GET /api/v1/cdrs reads from; without it that endpoint
+// answers 503.
+func WithCDRs(src cdr.Source) Option { return func(s *Server) { s.cdrs = src } }
+
+// WithOnChange sets the hook called after every successful write, with the
+// server's writes held, so the switch can rebuild its live tables. If it
+// fails the request answers 500 with its message; the write is kept.
+func WithOnChange(fn func(ctx context.Context) error) Option {
+	return func(s *Server) { s.onChange = fn }
+}
+
+// WithRegistry registers the server's metrics on reg and serves reg at
+// /metrics. Without it there is no /metrics.
+func WithRegistry(reg *prometheus.Registry) Option { return func(s *Server) { s.registry = reg } }
+
+// WithReady sets the check behind /readyz: nil means ready. Without it
+// /readyz reports ready whenever the server answers.
+func WithReady(fn func() error) Option { return func(s *Server) { s.ready = fn } }
+
+// New returns a Server over st.
+func New(st store.Store, opts ...Option) *Server {
+	s := &Server{st: st, mux: http.NewServeMux()}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("component", "admin")
+	s.metrics = newMetrics(s.registry)
+	s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler serving every route of the server.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if s.registry != nil {
+		s.mux.Handle("GET /metrics", s.metricsHandler())
+	}
+	for _, rt := range s.apiRoutes() {
+		s.mux.Handle(rt.pattern, s.authenticate(s.handle(rt.h)))
+	}
+}
+
+type apiRoute struct {
+	pattern string
+	h       handlerFunc
+}
+
+// apiRoutes lists every /api/v1 route; each needs a token. The OpenAPI
+// document must describe each of them (a test checks).
+func (s *Server) apiRoutes() []apiRoute {
+	return []apiRoute{
+		{"GET /api/v1/openapi.json", s.openAPI},
+
+		{"POST /api/v1/customers", s.createCustomer},
+		{"GET /api/v1/customers", s.listCustomers},
+		{"GET /api/v1/customers/{id}", s.getCustomer},
+		{"PUT /api/v1/customers/{id}", s.putCustomer},
+		{"DELETE /api/v1/customers/{id}", s.deleteCustomer},
+		{"POST /api/v1/customers/{id}/ips", s.createCustomerIP},
+		{"GET /api/v1/customers/{id}/ips", s.listCustomerIPs},
+		{"DELETE /api/v1/customers/{id}/ips/{ipid}", s.deleteCustomerIP},
+		{"POST /api/v1/customers/{id}/routes", s.createRoute},
+		{"GET /api/v1/customers/{id}/routes", s.listRoutes},
+		{"DELETE /api/v1/customers/{id}/routes/{rid}", s.deleteRoute},
+
+		{"POST /api/v1/carriers", s.createCarrier},
+		{"GET /api/v1/carriers", s.listCarriers},
+		{"GET /api/v1/carriers/{id}", s.getCarrier},
+		{"PUT /api/v1/carriers/{id}", s.putCarrier},
+		{"DELETE /api/v1/carriers/{id}", s.deleteCarrier},
+		{"POST /api/v1/carriers/{id}/endpoints", s.createEndpoint},
+		{"GET /api/v1/carriers/{id}/endpoints", s.listEndpoints},
+		{"DELETE /api/v1/carriers/{id}/endpoints/{eid}", s.deleteEndpoint},
+
+		{"POST /api/v1/ratecards", s.createRateCard},
+		{"GET /api/v1/ratecards", s.listRateCards},
+		{"GET /api/v1/ratecards/{id}", s.getRateCard},
+		{"DELETE /api/v1/ratecards/{id}", s.deleteRateCard},
+		{"PUT /api/v1/ratecards/{id}/rates", s.putRates},
+		{"GET /api/v1/ratecards/{id}/rates", s.getRates},
+
+		{"GET /api/v1/cdrs", s.listCDRs},
+	}
+}
+
+// serveHTTP routes r, answers unmatched requests with a JSON 404 or 405 and
+// counts every request by its route pattern.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		pattern = "unmatched"
+		s.unmatched(sw, r, h)
+	} else {
+		s.mux.ServeHTTP(sw, r)
+	}
+	s.metrics.observe(pattern, sw.code(), time.Since(start))
+}
+
+// unmatched runs the mux's own 404/405 handler to learn its status and Allow
+// header, then answers in JSON.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	probe := &statusWriter{ResponseWriter: discardWriter{header: http.Header{}}}
+	h.ServeHTTP(probe, r)
+	if allow := probe.Header().Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	if probe.code() == http.StatusMethodNotAllowed {
+		writeError(w, errStatus(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
+		return
+	}
+	writeError(w, errStatus(http.StatusNotFound, CodeNotFound, "no such path %s", r.URL.Path))
+}
+
+// handlerFunc is an API handler: it writes its success response itself and
+// returns an error (an *Error to pick the status) instead of writing one.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			e := asError(err)
+			if e.Status >= 500 {
+				s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
+			writeError(w, e)
+		}
+	})
+}
+
+// write runs fn with the server's writes held and a context a client
+// disconnect cannot cancel, then calls the OnChange hook. A failing hook
+// yields a 500 carrying its message; what fn wrote stays written.
+func (s *Server) write(r *http.Request, fn func(ctx context.Context) error) error {
+	ctx := context.WithoutCancel(r.Context())
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := fn(ctx); err != nil {
+		return err
+	}
+	if s.onChange == nil {
+		return nil
+	}
+	if err := s.onChange(ctx); err != nil {
+		return &Error{Status: http.StatusInternalServerError, Code: CodeOnChange,
+			Message: "saved, but applying the change failed: " + err.Error(), Err: err}
+	}
+	return nil
+}
+
+// statusWriter records the status a handler sent.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+type discardWriter struct{ header http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.header }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}

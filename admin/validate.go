@@ -1,0 +1,118 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/trunkline/trunkline/store"
+)
+
+// Limits on what the API accepts.
+const (
+	maxNameLen   = 200
+	maxPrefixLen = 24
+	maxLimit     = 1_000_000 // channel and CPS limits
+)
+
+func validName(field, name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return errInvalid(field, "required")
+	case len(name) > maxNameLen:
+		return errInvalid(field, "longer than %d bytes", maxNameLen)
+	}
+	return nil
+}
+
+// validCurrency accepts an ISO 4217 style code: three uppercase letters.
+func validCurrency(field, c string) error {
+	if len(c) != 3 || !isUpper(c) {
+		return errInvalid(field, "must be 3 uppercase letters, got %q", c)
+	}
+	return nil
+}
+
+func validLimit(field string, n int) error {
+	if n < 0 || n > maxLimit {
+		return errInvalid(field, "must be between 0 and %d, got %d", maxLimit, n)
+	}
+	return nil
+}
+
+// oneOf checks v against allowed; an empty v becomes def.
+func oneOf(field string, v *string, def string, allowed ...string) error {
+	if *v == "" {
+		*v = def
+	}
+	for _, a := range allowed {
+		if *v == a {
+			return nil
+		}
+	}
+	return errInvalid(field, "must be one of %s, got %q", strings.Join(allowed, ", "), *v)
+}
+
+// checkID rejects a body id that is not the one the server uses.
+func checkID(bodyID, want string) error {
+	if bodyID != "" && bodyID != want {
+		if want == "" {
+			return errInvalid("id", "is assigned by the server")
+		}
+		return errInvalid("id", "%q does not match the path id %q", bodyID, want)
+	}
+	return nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// load reads coll/id as T, turning ErrNotFound into a 404 naming kind.
+func load[T any](ctx context.Context, st store.Store, coll, kind, id string) (T, error) {
+	v, err := store.GetJSON[T](ctx, st, coll, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, errNotFound(kind, id)
+	}
+	return v, err
+}
+
+// remove deletes coll/id, turning ErrNotFound into a 404 naming kind.
+func remove(ctx context.Context, st store.Store, coll, kind, id string) error {
+	err := st.Delete(ctx, coll, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotFound(kind, id)
+	}
+	return err
+}
+
+// listWhere returns the documents of coll for which keep is true.
+func listWhere[T any](ctx context.Context, st store.Store, coll string, keep func(T) bool) ([]T, error) {
+	all, err := store.ListJSON[T](ctx, st, coll)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, v := range all {
+		if keep(v) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
