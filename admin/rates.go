@@ -15,9 +15,9 @@ import (
 
 // Rate row limits.
 const (
-	maxIncrement    = 86400 // seconds, for increments and grace
-	maxDescription  = 200
-	maxRowErrors    = 1000 // bad rows reported in one response
+	maxIncrement   = 86400 // seconds, for increments and grace
+	maxDescription = 200
+	maxRowErrors   = 1000 // bad rows reported in one response
 )
 
 // putRates replaces every row of a card with the JSON array in the body,
