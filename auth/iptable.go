@@ -1,0 +1,88 @@
+package auth
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/trunkline/trunkline/store"
+)
+
+// Identity is the customer a call is authenticated as.
+type Identity struct {
+	CustomerID string
+	Method     string // "ip" or "digest"
+	TechPrefix string // stripped from the dialled number by routing
+}
+
+type ipEntry struct {
+	prefix     netip.Prefix
+	customerID string
+	techPrefix string
+}
+
+// IPTable maps source addresses to customers. It is immutable once built
+// and safe for concurrent use.
+type IPTable struct {
+	entries []ipEntry // longest prefix first, then longest tech prefix first
+}
+
+// NewIPTable builds a table from IP authentication records. A record whose
+// CIDR does not parse is an error naming it.
+func NewIPTable(ips []store.CustomerIP) (*IPTable, error) {
+	t := &IPTable{entries: make([]ipEntry, 0, len(ips))}
+	for _, ip := range ips {
+		p, err := ParseCIDR(ip.CIDR)
+		if err != nil {
+			return nil, fmt.Errorf("customer %s ip %s: %w", ip.CustomerID, ip.ID, err)
+		}
+		t.entries = append(t.entries, ipEntry{prefix: p, customerID: ip.CustomerID, techPrefix: ip.TechPrefix})
+	}
+	sort.SliceStable(t.entries, func(i, j int) bool {
+		a, b := t.entries[i], t.entries[j]
+		if a.prefix.Bits() != b.prefix.Bits() {
+			return a.prefix.Bits() > b.prefix.Bits()
+		}
+		return len(a.techPrefix) > len(b.techPrefix)
+	})
+	return t, nil
+}
+
+// ParseCIDR reads "192.0.2.1", "192.0.2.0/24", "::1" or "2001:db8::/32" as a
+// masked prefix; a bare address is a full-length prefix.
+func ParseCIDR(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("bad CIDR %q: %w", s, err)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("bad IP %q: %w", s, err)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// Lookup returns the customer for a call from src to number: the longest
+// matching prefix wins, and among entries of that prefix the one whose tech
+// prefix starts number (an entry without tech prefix matches any number).
+func (t *IPTable) Lookup(src netip.Addr, number string) (Identity, error) {
+	src = src.Unmap()
+	for _, e := range t.entries {
+		if !e.prefix.Contains(src) {
+			continue
+		}
+		if e.techPrefix != "" && !strings.HasPrefix(number, e.techPrefix) {
+			continue
+		}
+		return Identity{CustomerID: e.customerID, Method: "ip", TechPrefix: e.techPrefix}, nil
+	}
+	return Identity{}, ErrUnknownSource
+}
+
+// Len returns the number of entries.
+func (t *IPTable) Len() int { return len(t.entries) }

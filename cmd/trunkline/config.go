@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration of a node. The zero value plus
+// Defaults() is the embedded single-machine switch.
+type Config struct {
+	Data  string      `yaml:"data"` // data directory: store, CDR journal
+	Node  string      `yaml:"node"` // node name in CDRs and logs
+	SIP   SIPConfig   `yaml:"sip"`
+	Admin AdminConfig `yaml:"admin"`
+	Log   LogConfig   `yaml:"log"`
+}
+
+// SIPConfig configures the SIP edge.
+type SIPConfig struct {
+	Listen        string        `yaml:"listen"`    // host:port for UDP and TCP
+	Advertise     string        `yaml:"advertise"` // host in Via/Record-Route when listening on a wildcard
+	InviteTimeout time.Duration `yaml:"invite_timeout"`
+	RingTimeout   time.Duration `yaml:"ring_timeout"`
+}
+
+// AdminConfig configures the admin HTTP API.
+type AdminConfig struct {
+	Listen string `yaml:"listen"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Default values.
+const (
+	DefaultData          = "./data"
+	DefaultSIPListen     = ":5060"
+	DefaultAdminListen   = "127.0.0.1:8080"
+	DefaultInviteTimeout = 8 * time.Second
+	DefaultRingTimeout   = 120 * time.Second
+)
+
+// Defaults fills every unset field with its default.
+func (c *Config) Defaults() {
+	if c.Data == "" {
+		c.Data = DefaultData
+	}
+	if c.Node == "" {
+		if h, err := os.Hostname(); err == nil {
+			c.Node = h
+		} else {
+			c.Node = "trunkline"
+		}
+	}
+	if c.SIP.Listen == "" {
+		c.SIP.Listen = DefaultSIPListen
+	}
+	if c.SIP.InviteTimeout == 0 {
+		c.SIP.InviteTimeout = DefaultInviteTimeout
+	}
+	if c.SIP.RingTimeout == 0 {
+		c.SIP.RingTimeout = DefaultRingTimeout
+	}
+	if c.Admin.Listen == "" {
+		c.Admin.Listen = DefaultAdminListen
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+}
+
+// Validate reports every invalid field, naming it.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.SIP.Listen); err != nil {
+		bad("sip.listen", "%q is not host:port", c.SIP.Listen)
+	}
+	if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
+		bad("admin.listen", "%q is not host:port", c.Admin.Listen)
+	}
+	if c.SIP.Advertise != "" && strings.ContainsAny(c.SIP.Advertise, ":/ ") && net.ParseIP(c.SIP.Advertise) == nil {
+		bad("sip.advertise", "%q is not a host name or IP address", c.SIP.Advertise)
+	}
+	if c.SIP.InviteTimeout < 0 || c.SIP.InviteTimeout > time.Minute {
+		bad("sip.invite_timeout", "%s is outside 0..1m", c.SIP.InviteTimeout)
+	}
+	if c.SIP.RingTimeout < 0 || c.SIP.RingTimeout > 10*time.Minute {
+		bad("sip.ring_timeout", "%s is outside 0..10m", c.SIP.RingTimeout)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+// ParseConfig decodes YAML strictly (unknown fields are errors), applies
+// defaults and validates.
+func ParseConfig(b []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("decoding config: %w", err)
+	}
+	c.Defaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// LoadConfig reads and parses a config file.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Every testdata/*.good.yaml must load; every *.bad.yaml must fail with the
+// message in its first line ("# error: ...").
+func TestConfigFiles(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no config files: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := LoadConfig(f)
+			if strings.HasSuffix(f, ".good.yaml") {
+				if err != nil {
+					t.Fatalf("good config rejected: %v", err)
+				}
+				return
+			}
+			b, _ := os.ReadFile(f)
+			first, _, _ := strings.Cut(string(b), "\n")
+			want := strings.TrimSpace(strings.TrimPrefix(first, "# error:"))
+			if err == nil {
+				t.Fatalf("bad config accepted")
+			}
+			if !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %q does not contain %q", err, want)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := ParseConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Data != DefaultData || c.SIP.Listen != DefaultSIPListen || c.Admin.Listen != DefaultAdminListen {
+		t.Fatalf("defaults: %+v", c)
+	}
+}

@@ -1,0 +1,96 @@
+// Command trunkline runs the Trunkline softswitch.
+//
+//	trunkline serve [-config FILE] [-data DIR] [-sip ADDR] [-admin ADDR]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "trunkline:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: trunkline serve [flags] (see trunkline serve -h)")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "trunkline", version)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q: want serve or version", args[0])
+	}
+}
+
+var version = "dev"
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML config `file` (optional)")
+	data := fs.String("data", "", "data `directory` (default "+DefaultData+")")
+	sipAddr := fs.String("sip", "", "SIP listen `host:port`, UDP and TCP (default "+DefaultSIPListen+")")
+	adminAddr := fs.String("admin", "", "admin API listen `host:port` (default "+DefaultAdminListen+")")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg := &Config{}
+	if *configPath != "" {
+		var err error
+		if cfg, err = LoadConfig(*configPath); err != nil {
+			return err
+		}
+	}
+	if *data != "" {
+		cfg.Data = *data
+	}
+	if *sipAddr != "" {
+		cfg.SIP.Listen = *sipAddr
+	}
+	if *adminAddr != "" {
+		cfg.Admin.Listen = *adminAddr
+	}
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer n.close()
+	if n.Token != "" {
+		fmt.Fprintf(stdout, "\nAdmin API token (shown once, keep it): %s\n\n", n.Token)
+	}
+	log.Info("trunkline ready", "sip", n.SIPAddr.String(), "admin", n.AdminAddr.String(), "data", cfg.Data)
+	<-ctx.Done()
+	log.Info("shutting down")
+	return nil
+}
+
+func newLogger(c LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

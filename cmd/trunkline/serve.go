@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/trunkline/trunkline/admin"
+	"github.com/trunkline/trunkline/auth"
+	"github.com/trunkline/trunkline/cdr"
+	"github.com/trunkline/trunkline/routing"
+	"github.com/trunkline/trunkline/sip"
+	"github.com/trunkline/trunkline/store"
+)
+
+// node is a running switch: its parts and the addresses it bound.
+type node struct {
+	SIPAddr   net.Addr // bound UDP address (TCP uses the same port)
+	AdminAddr net.Addr
+	Token     string // admin token, set only when this start created it
+
+	store   store.Store
+	journal *cdr.Journal
+	sip     *sip.Server
+	http    *http.Server
+	log     *slog.Logger
+}
+
+// start wires the parts of a node from cfg and starts its listeners. It
+// returns once the switch takes calls; ctx ending stops the listeners, and
+// close releases the rest.
+func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	n := &node{log: log}
+	var err error
+	if n.store, err = store.OpenEmbedded(cfg.Data); err != nil {
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	secret, created, err := admin.EnsureToken(ctx, n.store)
+	if err != nil {
+		n.close()
+		return nil, fmt.Errorf("creating admin token: %w", err)
+	}
+	if created {
+		n.Token = secret
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if n.journal, err = cdr.OpenJournal(filepath.Join(cfg.Data, "cdr"),
+		cdr.WithLogger(log.With("component", "cdr")), cdr.WithRegisterer(reg)); err != nil {
+		n.close()
+		return nil, fmt.Errorf("opening CDR journal: %w", err)
+	}
+
+	ipAuth := auth.NewIPAuth(n.store)
+	router := routing.NewRouter(n.store)
+	reload := func(ctx context.Context) error {
+		if err := ipAuth.Reload(ctx); err != nil {
+			return fmt.Errorf("reloading IP authentication: %w", err)
+		}
+		if err := router.Reload(ctx); err != nil {
+			return fmt.Errorf("reloading routing: %w", err)
+		}
+		return nil
+	}
+	if err := reload(ctx); err != nil {
+		n.close()
+		return nil, err
+	}
+
+	n.sip, err = sip.New(ipAuth, router, n.journal,
+		sip.WithLogger(log), sip.WithNode(cfg.Node), sip.WithAdvertise(cfg.SIP.Advertise),
+		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithRegistry(reg))
+	if err != nil {
+		n.close()
+		return nil, err
+	}
+	if n.SIPAddr, err = n.sip.Listen(ctx, cfg.SIP.Listen); err != nil {
+		n.close()
+		return nil, err
+	}
+
+	api := admin.New(n.store, admin.WithLogger(log.With("component", "admin")), admin.WithCDRs(n.journal),
+		admin.WithOnChange(reload), admin.WithRegistry(reg))
+	ln, err := net.Listen("tcp", cfg.Admin.Listen)
+	if err != nil {
+		n.close()
+		return nil, fmt.Errorf("admin API listen: %w", err)
+	}
+	n.AdminAddr = ln.Addr()
+	n.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("admin API stopped", "error", err)
+		}
+	}()
+	log.Info("admin API listening", "addr", n.AdminAddr.String())
+	return n, nil
+}
+
+// close stops the node's parts in reverse order of start.
+func (n *node) close() {
+	if n.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = n.http.Shutdown(ctx)
+		cancel()
+	}
+	if n.sip != nil {
+		_ = n.sip.Close()
+	}
+	if n.journal != nil {
+		if err := n.journal.Close(); err != nil {
+			n.log.Error("closing CDR journal", "error", err)
+		}
+	}
+	if n.store != nil {
+		if err := n.store.Close(); err != nil {
+			n.log.Error("closing store", "error", err)
+		}
+	}
+}

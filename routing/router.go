@@ -1,0 +1,168 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/trunkline/trunkline/rating"
+	"github.com/trunkline/trunkline/store"
+)
+
+// Call is what routing needs to know of a new call.
+type Call struct {
+	CustomerID string
+	TechPrefix string
+	Dialled    string // user part of the Request-URI
+	At         time.Time
+}
+
+// Leg is a rate applied to one side of a call.
+type Leg struct {
+	Card *rating.Card
+	Row  *rating.Row
+}
+
+// Charge rates seconds of answered time on this leg.
+func (l Leg) Charge(seconds int) rating.Charge { return l.Card.Charge(l.Row, seconds) }
+
+// Attempt is one carrier endpoint to try, in order.
+type Attempt struct {
+	CarrierID string
+	Addr      string // host:port
+	Transport string // "udp" or "tcp"
+	Buy       Leg
+}
+
+// Plan is the routing decision for a call.
+type Plan struct {
+	Customer store.Customer
+	Number   string // normalised E.164 digits
+	Sell     Leg
+	Attempts []Attempt
+}
+
+// Router routes calls against the current Table. Reload swaps the table
+// atomically; Route is safe for concurrent use.
+type Router struct {
+	st    store.Store
+	table atomic.Pointer[Table]
+}
+
+// NewRouter returns a Router over st; call Reload before routing.
+func NewRouter(st store.Store) *Router { return &Router{st: st} }
+
+// Reload rebuilds the table from the store and swaps it in.
+func (r *Router) Reload(ctx context.Context) error {
+	t, err := Load(ctx, r.st, r.table.Load())
+	if err != nil {
+		return err
+	}
+	r.table.Store(t)
+	return nil
+}
+
+// Table returns the current snapshot.
+func (r *Router) Table() *Table { return r.table.Load() }
+
+// Route plans a call. Errors are *Reject values carrying the SIP status.
+func (r *Router) Route(_ context.Context, c Call) (*Plan, error) {
+	t := r.table.Load()
+	if t == nil {
+		return nil, reject(503, "Switch Not Ready", nil)
+	}
+	cust, ok := t.customers[c.CustomerID]
+	if !ok {
+		return nil, reject(403, "Unknown Customer", nil)
+	}
+	if cust.Status != "" && cust.Status != "active" {
+		return nil, reject(403, "Customer Suspended", nil)
+	}
+	number, err := Normalize(c.Dialled, c.TechPrefix)
+	if err != nil {
+		return nil, reject(484, "Address Incomplete", err)
+	}
+	route, ok := t.route(cust.ID, number)
+	if !ok {
+		return nil, reject(404, "No Route For Customer", nil)
+	}
+	sellCard := t.cards[route.CardID]
+	if sellCard == nil {
+		return nil, reject(404, "No Rate Card", nil)
+	}
+	at := c.At.Unix()
+	sellRow, err := sellCard.Lookup(number, at)
+	switch {
+	case errors.Is(err, rating.ErrBlocked):
+		return nil, reject(403, "Destination Blocked", err)
+	case err != nil:
+		return nil, reject(404, "No Rate For Destination", err)
+	}
+	p := &Plan{Customer: cust, Number: number, Sell: Leg{Card: sellCard, Row: sellRow}}
+	for _, pid := range t.meta[route.CardID].ProviderCards {
+		p.Attempts = append(p.Attempts, t.attempts(pid, number, at)...)
+	}
+	// Least cost first; equal costs keep the card order (stable).
+	sort.SliceStable(p.Attempts, func(i, j int) bool {
+		return p.Attempts[i].Buy.Row.PerMinute < p.Attempts[j].Buy.Row.PerMinute
+	})
+	if len(p.Attempts) == 0 {
+		return nil, reject(503, "No Carrier For Destination", nil)
+	}
+	return p, nil
+}
+
+func (t *Table) route(customerID, number string) (store.Route, bool) {
+	for _, r := range t.routes[customerID] {
+		if len(number) >= len(r.Prefix) && number[:len(r.Prefix)] == r.Prefix {
+			return r, true
+		}
+	}
+	return store.Route{}, false
+}
+
+// attempts lists the endpoints of the provider card's carrier when the card
+// rates number and the carrier is active.
+func (t *Table) attempts(cardID, number string, at int64) []Attempt {
+	card := t.cards[cardID]
+	meta := t.meta[cardID]
+	c, ok := t.carriers[meta.CarrierID]
+	if card == nil || !ok || (c.Status != "" && c.Status != "active") {
+		return nil
+	}
+	row, err := card.Lookup(number, at)
+	if err != nil {
+		return nil
+	}
+	out := make([]Attempt, 0, len(c.endpoints))
+	for _, e := range c.endpoints {
+		tr := e.Transport
+		if tr == "" {
+			tr = "udp"
+		}
+		out = append(out, Attempt{
+			CarrierID: c.ID,
+			Addr:      joinHostPort(e.Host, e.Port),
+			Transport: tr,
+			Buy:       Leg{Card: card, Row: row},
+		})
+	}
+	return out
+}
+
+func joinHostPort(host string, port int) string {
+	if port == 0 {
+		port = 5060
+	}
+	if len(host) > 0 && host[0] != '[' {
+		for i := 0; i < len(host); i++ {
+			if host[i] == ':' {
+				return "[" + host + "]:" + strconv.Itoa(port)
+			}
+		}
+	}
+	return host + ":" + strconv.Itoa(port)
+}

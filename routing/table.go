@@ -1,0 +1,162 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/trunkline/trunkline/rating"
+	"github.com/trunkline/trunkline/store"
+)
+
+// Table is an immutable snapshot of the configuration routing needs.
+type Table struct {
+	customers map[string]store.Customer
+	routes    map[string][]store.Route // by customer, longest prefix first
+	cards     map[string]*rating.Card
+	meta      map[string]store.RateCard
+	carriers  map[string]carrier
+}
+
+type carrier struct {
+	store.Carrier
+	endpoints []store.Endpoint // highest weight first
+}
+
+// Load reads the configuration from st and builds a Table. Cards whose id and
+// revision are unchanged are taken from prev (which may be nil) instead of
+// being rebuilt.
+func Load(ctx context.Context, st store.Store, prev *Table) (*Table, error) {
+	t := &Table{
+		customers: map[string]store.Customer{},
+		routes:    map[string][]store.Route{},
+		cards:     map[string]*rating.Card{},
+		meta:      map[string]store.RateCard{},
+		carriers:  map[string]carrier{},
+	}
+	customers, err := store.ListJSON[store.Customer](ctx, st, store.Customers)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range customers {
+		t.customers[c.ID] = c
+	}
+	routes, err := store.ListJSON[store.Route](ctx, st, store.Routes)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range routes {
+		t.routes[r.CustomerID] = append(t.routes[r.CustomerID], r)
+	}
+	for _, rs := range t.routes {
+		sort.SliceStable(rs, func(i, j int) bool { return len(rs[i].Prefix) > len(rs[j].Prefix) })
+	}
+	carriers, err := store.ListJSON[store.Carrier](ctx, st, store.Carriers)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range carriers {
+		t.carriers[c.ID] = carrier{Carrier: c}
+	}
+	endpoints, err := store.ListJSON[store.Endpoint](ctx, st, store.Endpoints)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range endpoints {
+		if c, ok := t.carriers[e.CarrierID]; ok {
+			c.endpoints = append(c.endpoints, e)
+			t.carriers[e.CarrierID] = c
+		}
+	}
+	for _, c := range t.carriers {
+		sort.SliceStable(c.endpoints, func(i, j int) bool { return c.endpoints[i].Weight > c.endpoints[j].Weight })
+	}
+	cards, err := store.ListJSON[store.RateCard](ctx, st, store.RateCards)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range cards {
+		t.meta[m.ID] = m
+		if prev != nil {
+			if old, ok := prev.meta[m.ID]; ok && old.Revision == m.Revision && prev.cards[m.ID] != nil {
+				t.cards[m.ID] = prev.cards[m.ID]
+				continue
+			}
+		}
+		card, err := loadCard(ctx, st, m)
+		if err != nil {
+			return nil, err
+		}
+		t.cards[m.ID] = card
+	}
+	return t, nil
+}
+
+func loadCard(ctx context.Context, st store.Store, m store.RateCard) (*rating.Card, error) {
+	rows, err := store.GetJSON[[]store.Rate](ctx, st, store.Rates, m.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	settings, err := CardSettings(m)
+	if err != nil {
+		return nil, err
+	}
+	rr := make([]rating.Row, 0, len(rows))
+	for i, r := range rows {
+		row, err := RateRow(r)
+		if err != nil {
+			return nil, fmt.Errorf("rate card %s row %d: %w", m.ID, i, err)
+		}
+		rr = append(rr, row)
+	}
+	card, err := rating.NewCard(settings, rr)
+	if err != nil {
+		return nil, fmt.Errorf("rate card %s: %w", m.ID, err)
+	}
+	return card, nil
+}
+
+// CardSettings converts a stored card into rating settings.
+func CardSettings(m store.RateCard) (rating.Settings, error) {
+	rounding := rating.RoundHalfUp
+	if m.Rounding != "" {
+		var err error
+		if rounding, err = rating.ParseRounding(m.Rounding); err != nil {
+			return rating.Settings{}, fmt.Errorf("rate card %s: %w", m.ID, err)
+		}
+	}
+	return rating.Settings{
+		ID: m.ID, Revision: m.Revision, Currency: m.Currency,
+		Precision: m.Precision, Rounding: rounding, Initial: 60, Increment: 60,
+	}, nil
+}
+
+// RateRow converts a stored rate into a rating row.
+func RateRow(r store.Rate) (rating.Row, error) {
+	per, err := rating.ParseMoney(r.PerMinute)
+	if err != nil {
+		return rating.Row{}, fmt.Errorf("rate: %w", err)
+	}
+	var fee rating.Money
+	if strings.TrimSpace(r.ConnectionFee) != "" {
+		if fee, err = rating.ParseMoney(r.ConnectionFee); err != nil {
+			return rating.Row{}, fmt.Errorf("connection fee: %w", err)
+		}
+	}
+	return rating.Row{
+		Prefix: r.Prefix, Description: r.Description, PerMinute: per, ConnectionFee: fee,
+		Initial: int32(r.Initial), Increment: int32(r.Increment), Grace: int32(r.Grace),
+		From: r.From, To: r.To, Blocked: r.Blocked,
+	}, nil
+}
+
+// Customer returns a customer of the snapshot.
+func (t *Table) Customer(id string) (store.Customer, bool) {
+	c, ok := t.customers[id]
+	return c, ok
+}
+
+// Card returns a rate card of the snapshot.
+func (t *Table) Card(id string) *rating.Card { return t.cards[id] }

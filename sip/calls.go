@@ -1,0 +1,65 @@
+package sip
+
+import (
+	"sync"
+	"time"
+
+	"github.com/trunkline/trunkline/auth"
+	"github.com/trunkline/trunkline/routing"
+)
+
+// call is one customer call from its INVITE to its end.
+type call struct {
+	id      string // Call-ID
+	fromTag string // the customer's From tag: tells who sent a BYE
+	ident   auth.Identity
+	source  string // customer IP
+	caller  string
+	plan    *routing.Plan
+	setup   time.Time
+
+	mu       sync.Mutex
+	attempt  int             // 1-based number of the current attempt
+	carrier  routing.Attempt // the current attempt
+	tried    time.Time       // when the current attempt was sent
+	ringing  time.Time       // first provisional response (for PDD)
+	answered time.Time
+	ended    bool
+}
+
+// callTable holds live calls by Call-ID.
+type callTable struct {
+	mu    sync.Mutex
+	calls map[string]*call
+}
+
+func newCallTable() *callTable { return &callTable{calls: map[string]*call{}} }
+
+// add stores c unless a call with its Call-ID exists; it reports success.
+func (t *callTable) add(c *call) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.calls[c.id]; ok {
+		return false
+	}
+	t.calls[c.id] = c
+	return true
+}
+
+func (t *callTable) get(id string) *call {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.calls[id]
+}
+
+func (t *callTable) remove(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.calls, id)
+}
+
+func (t *callTable) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.calls)
+}

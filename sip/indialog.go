@@ -1,0 +1,145 @@
+package sip
+
+import (
+	"context"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+// inDialogTimeout bounds how long the switch waits for the far end to answer
+// an in-dialog request.
+const inDialogTimeout = 32 * time.Second
+
+func (s *Server) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
+	s.metrics.requests.WithLabelValues("ACK").Inc()
+	if req.CallID() == nil || s.calls.get(req.CallID().Value()) == nil {
+		return // ACK is never answered; one for an unknown call is dropped
+	}
+	fwd := req.Clone()
+	if !s.popOwnRoutes(fwd) {
+		return
+	}
+	dest, tr := nextHop(fwd)
+	fwd.SetDestination(dest)
+	fwd.SetTransport(tr)
+	decMaxForwards(fwd)
+	if err := s.client(tr).WriteRequest(fwd, s.addVia); err != nil {
+		s.log.Debug("forwarding ACK failed", "error", err)
+	}
+}
+
+func (s *Server) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
+	s.metrics.requests.WithLabelValues("BYE").Inc()
+	if !s.validate(req, tx) {
+		return
+	}
+	s.forwardInDialog(req, tx)
+}
+
+func (s *Server) onCancel(req *gosip.Request, tx gosip.ServerTransaction) {
+	// A CANCEL that matched an INVITE transaction was handled by sipgo's
+	// transaction layer; this one matches nothing.
+	s.metrics.requests.WithLabelValues("CANCEL").Inc()
+	s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
+}
+
+func (s *Server) onOptions(req *gosip.Request, tx gosip.ServerTransaction) {
+	s.metrics.requests.WithLabelValues("OPTIONS").Inc()
+	if !s.validate(req, tx) {
+		return
+	}
+	if _, ok := req.To().Params.Get("tag"); ok {
+		s.forwardInDialog(req, tx)
+		return
+	}
+	s.reply(tx, req, 200, "OK", gosip.NewHeader("Allow", allow))
+}
+
+const allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK, NOTIFY, REFER"
+
+// onOther handles every method without its own handler: in-dialog requests
+// are forwarded, anything else is refused.
+func (s *Server) onOther(req *gosip.Request, tx gosip.ServerTransaction) {
+	s.metrics.requests.WithLabelValues(methodLabel(req.Method)).Inc()
+	if !s.validate(req, tx) {
+		return
+	}
+	if _, ok := req.To().Params.Get("tag"); ok {
+		s.forwardInDialog(req, tx)
+		return
+	}
+	s.reply(tx, req, 405, "Method Not Allowed", gosip.NewHeader("Allow", allow))
+}
+
+// methodLabel keeps the metric's label set bounded.
+func methodLabel(m gosip.RequestMethod) string {
+	switch m {
+	case gosip.INVITE, gosip.ACK, gosip.BYE, gosip.CANCEL, gosip.OPTIONS, gosip.REGISTER,
+		gosip.INFO, gosip.UPDATE, gosip.PRACK, gosip.NOTIFY, gosip.REFER, gosip.SUBSCRIBE, gosip.MESSAGE:
+		return string(m)
+	}
+	return "other"
+}
+
+// forwardInDialog relays a request inside a call the switch record-routed,
+// statefully, and ends the call when a BYE completes.
+func (s *Server) forwardInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
+	c := s.calls.get(req.CallID().Value())
+	fwd := req.Clone()
+	if c == nil || !s.popOwnRoutes(fwd) {
+		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	dest, tr := nextHop(fwd)
+	fwd.SetDestination(dest)
+	fwd.SetTransport(tr)
+	decMaxForwards(fwd)
+	side := "carrier"
+	if tag, _ := req.From().Params.Get("tag"); tag == c.fromTag {
+		side = "customer"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), inDialogTimeout)
+	defer cancel()
+	code, reason := 0, ""
+	clTx, err := s.client(tr).TransactionRequest(ctx, fwd, s.addVia)
+	if err != nil {
+		s.log.Warn("forwarding in-dialog request failed", "method", req.Method, "error", err)
+		s.reply(tx, req, 503, "Next Hop Unreachable")
+		code, reason = 503, "Next Hop Unreachable"
+	} else {
+		code, reason = s.relayAll(req, tx, clTx, ctx)
+		clTx.Terminate()
+		if code == 0 {
+			s.reply(tx, req, 408, "Request Timeout")
+		}
+	}
+	if req.Method == gosip.BYE {
+		s.finish(c, nil, outcome{code: 200, reason: "BYE", answered: true}, side)
+		s.log.Debug("call ended", "call", c.id, "by", side, "bye_status", code, "bye_reason", reason)
+	}
+}
+
+// relayAll relays every response of a client transaction until the final
+// one and returns its status (0 on timeout or transport failure).
+func (s *Server) relayAll(req *gosip.Request, tx gosip.ServerTransaction, clTx gosip.ClientTransaction, ctx context.Context) (int, string) {
+	for {
+		select {
+		case res, ok := <-clTx.Responses():
+			if !ok {
+				return 0, ""
+			}
+			if res.StatusCode == 100 {
+				continue
+			}
+			s.relayResponse(req, tx, res)
+			if res.StatusCode >= 200 {
+				return res.StatusCode, res.Reason
+			}
+		case <-clTx.Done():
+			return 0, ""
+		case <-ctx.Done():
+			return 0, ""
+		}
+	}
+}

@@ -1,0 +1,40 @@
+package sip
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	requests *prometheus.CounterVec // by method
+	calls    *prometheus.CounterVec // by outcome
+	attempts *prometheus.CounterVec // by result
+	active   prometheus.Gauge       // live calls
+	pdd      prometheus.Histogram   // seconds from INVITE to first provisional from a carrier
+	rejects  *prometheus.CounterVec // by SIP code
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkline_sip_requests_total", Help: "SIP requests received, by method.",
+		}, []string{"method"}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkline_calls_total", Help: "Calls ended, by outcome (answered, failed, cancelled, rejected).",
+		}, []string{"outcome"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkline_carrier_attempts_total", Help: "Carrier attempts, by result (answered, failover, final, cancelled).",
+		}, []string{"result"}),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trunkline_active_calls", Help: "Calls in progress.",
+		}),
+		pdd: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "trunkline_pdd_seconds", Help: "Post-dial delay: INVITE received to first ringing or answer.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkline_sip_rejects_total", Help: "Requests answered by the switch itself with an error, by status code.",
+		}, []string{"code"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects)
+	}
+	return m
+}

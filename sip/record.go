@@ -1,0 +1,81 @@
+package sip
+
+import (
+	"context"
+	"time"
+
+	"github.com/trunkline/trunkline/cdr"
+	"github.com/trunkline/trunkline/routing"
+)
+
+// finish ends a call once: it writes the final CDR and drops the call from
+// the table. at is the carrier attempt that ended it, or nil for the current
+// one (BYE) or none (rejected before routing).
+func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	if at == nil && c.attempt > 0 {
+		cur := c.carrier
+		at = &cur
+	}
+	c.mu.Unlock()
+	s.writeCDR(c, at, out, side, true)
+	s.calls.remove(c.id)
+	s.metrics.active.Dec()
+	switch {
+	case out.answered:
+		s.metrics.calls.WithLabelValues("answered").Inc()
+	case out.cancelled:
+		s.metrics.calls.WithLabelValues("cancelled").Inc()
+	case c.attempt == 0:
+		s.metrics.calls.WithLabelValues("rejected").Inc()
+	default:
+		s.metrics.calls.WithLabelValues("failed").Inc()
+	}
+}
+
+// writeCDR rates the attempt and appends its record to the sink.
+func (s *Server) writeCDR(c *call, at *routing.Attempt, out outcome, side string, final bool) {
+	end := s.now()
+	c.mu.Lock()
+	r := cdr.Record{
+		CallID: c.id, Attempt: c.attempt, Final: final, Node: s.node,
+		CustomerID: c.ident.CustomerID, AuthMethod: c.ident.Method,
+		SourceIP: c.source, Caller: c.caller,
+		SetupMs: c.setup.UnixMilli(), EndMs: end.UnixMilli(),
+		SIPCode: out.code, Reason: out.reason, HangupSide: side,
+	}
+	if !c.ringing.IsZero() && final {
+		r.PDDMs = c.ringing.Sub(c.setup).Milliseconds()
+	}
+	answered := c.answered
+	c.mu.Unlock()
+
+	if p := c.plan; p != nil {
+		r.Callee = p.Number
+		r.Prefix, r.Description = p.Sell.Row.Prefix, p.Sell.Row.Description
+		r.Currency = p.Sell.Card.Settings().Currency
+		r.SellRate = p.Sell.Row.PerMinute
+	}
+	if at != nil {
+		r.CarrierID = at.CarrierID
+		r.BuyRate = at.Buy.Row.PerMinute
+	}
+	if out.answered && !answered.IsZero() && at != nil && c.plan != nil {
+		r.AnswerMs = answered.UnixMilli()
+		r.Duration = int((end.Sub(answered) + time.Second - 1) / time.Second)
+		sell := c.plan.Sell.Charge(r.Duration)
+		buy := at.Buy.Charge(r.Duration)
+		r.Billed = int(sell.Billed)
+		r.SellCost, r.BuyCost = sell.Cost, buy.Cost
+		r.Margin = sell.Cost - buy.Cost
+		r.Trace = "sell " + sell.Trace.String() + "; buy " + buy.Trace.String()
+	}
+	if err := s.cdrs.Write(context.Background(), r); err != nil {
+		s.log.Error("CDR not written", "call", c.id, "attempt", r.Attempt, "error", err)
+	}
+}
