@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/trunkline/trunkline/rating"
 	"github.com/trunkline/trunkline/store"
@@ -31,9 +32,8 @@ func (s *Server) putRates(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rows, bad := decodeRates(raws)
-	if len(bad) == 0 {
-		bad = validRates(rows)
-	}
+	bad = append(bad, validRates(rows, bad)...)
+	slices.SortStableFunc(bad, func(a, b RowError) int { return cmp.Compare(a.Row, b.Row) })
 	if len(bad) > 0 {
 		return rowsError(bad, len(raws))
 	}
@@ -95,14 +95,15 @@ func decodeRates(raws []json.RawMessage) ([]store.Rate, []RowError) {
 	for i, raw := range raws {
 		if err := decodeJSON(bytes.NewReader(raw), &rows[i]); err != nil {
 			e := asError(err)
-			bad = append(bad, RowError{Row: i, Field: e.Field, Reason: e.Message})
+			bad = append(bad, RowError{Row: i, Field: e.Field, Reason: strings.TrimPrefix(e.Message, e.Field+": ")})
 		}
 	}
 	return rows, bad
 }
 
-// validRates checks every row and rewrites money amounts in canonical form.
-func validRates(rows []store.Rate) []RowError {
+// validRates checks every row that decoded (those not in undecoded) and
+// rewrites money amounts in canonical form.
+func validRates(rows []store.Rate, undecoded []RowError) []RowError {
 	var bad []RowError
 	type key struct {
 		prefix string
@@ -110,6 +111,10 @@ func validRates(rows []store.Rate) []RowError {
 	}
 	seen := make(map[key]int, len(rows))
 	for i := range rows {
+		if len(undecoded) > 0 && undecoded[0].Row == i {
+			undecoded = undecoded[1:]
+			continue
+		}
 		rw := &rows[i]
 		fail := func(field, format string, args ...any) {
 			bad = append(bad, RowError{Row: i, Field: field, Reason: fmt.Sprintf(format, args...)})
