@@ -1,0 +1,12 @@
+package cdr
+
+import (
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type clickHouseConfig struct {
+	logger     *slog.Logger
+	registerer prometheus.Registerer
+}

@@ -1,0 +1,31 @@
+package cdr
+
+import "errors"
+
+// ErrClosed is returned by a Journal, Reader or Shipper used after Close.
+var ErrClosed = errors.New("cdr: closed")
+
+// ErrLocked is returned by OpenJournal when another process holds the
+// journal directory.
+var ErrLocked = errors.New("cdr: journal directory is locked by another process")
+
+// ErrBadFrame reports a journal frame whose length or checksum is wrong.
+var ErrBadFrame = errors.New("cdr: bad journal frame")
+
+// ErrShortFrame reports bytes that end before a whole frame: more data is
+// needed, or, at the end of a segment, the tail was torn by a crash.
+var ErrShortFrame = errors.New("cdr: short journal frame")
+
+// ErrBadRecord reports a frame payload that is not an encoded Record.
+var ErrBadRecord = errors.New("cdr: bad record encoding")
+
+// ErrRecordTooLarge is returned by Write for a record whose encoding exceeds
+// MaxRecordSize.
+var ErrRecordTooLarge = errors.New("cdr: record too large")
+
+// ErrBadQuery reports a Query with negative paging or an inverted time range.
+var ErrBadQuery = errors.New("cdr: bad query")
+
+// ErrBadReaderName reports a reader name that is not 1-64 characters of
+// [A-Za-z0-9_-].
+var ErrBadReaderName = errors.New("cdr: bad reader name")
