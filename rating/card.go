@@ -14,7 +14,7 @@ const (
 )
 
 // MaxRows is the largest number of rows a card may hold.
-const MaxRows = 1 << 30
+const MaxRows = 1<<30 - 1
 
 // Settings are the card-wide parameters of a rate card.
 //

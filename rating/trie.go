@@ -1,112 +1,159 @@
 package rating
 
-import "math/bits"
-
-// index finds the rows of a prefix. It is not a node trie: a longest-prefix
-// match probes one open-addressing hash table once per prefix length that
-// occurs in the card, longest first. Each slot is a uint32 holding the
-// position+1 of the last row of a prefix's chain in the low idxBits and a
-// fingerprint of the hash in the high bits, so a probe rarely touches a row
-// that does not match. The table costs 6 bytes per distinct prefix.
+// index finds the rows of a prefix without hashing or pointer chasing. The
+// rows of a card are sorted by prefix; the index splits every prefix into
+// its first d digits (the block, d from 1 to 6 by card size) and the rest:
 //
-// Rows of one prefix are adjacent, sorted by From, and share their prefix
-// string, so the chain of effective-dated rows is walked backwards from the
-// slot's row.
+//   - prefixes of at most d digits sit in short, a direct table by length
+//     and value (111,110 entries when d = 5);
+//   - prefixes of d+1 .. d+8 digits form, per block, a contiguous run of
+//     rows (blocks gives its bounds); keys holds, for every row, its suffix
+//     past the block encoded as pad8(suffix)×10 + length, which sorts like
+//     the strings, so a longest-prefix match is a few binary searches in one
+//     run of a uint32 slice;
+//   - longer prefixes (rare) sit in a map.
+//
+// Flags in the top bits of keys and short say whether a prefix has dated
+// rows and whether a row is blocked, so an undated match returns without
+// reading the row. The index costs 4 bytes per row plus 8×10^d + 4×1.1×10^d
+// bytes (about 1.3 MB at d = 5 for a million prefixes).
 type index struct {
-	slots   []uint32
-	n       uint64
-	idxBits uint32
-	idxMask uint32
-	lenMask uint32 // bit L is set when some prefix has L digits
-	maxLen  int
+	d      int
+	short  []uint32         // by shortPos: 0 none, else flags | (last row of the prefix + 1)
+	blocks [][2]int32       // by value of the first d digits: [start, end) of the rows longer than d
+	keys   []uint32         // per row: flags | suffix key (0 for rows of at most d digits)
+	long   map[string]int32 // prefixes longer than d+maxSuffix: last row
+	maxLen int
 }
 
-// keyStep extends the key of a digit string by one digit. Keys of
-// different strings differ up to 18 digits; beyond, they are only hashes.
-func keyStep(k uint64, d byte) uint64 { return k*11 + uint64(d-'0') + 1 }
+const (
+	flagDated   = 1 << 31 // some row of this prefix has an effective date
+	flagBlocked = 1 << 30 // this row is blocked
+	keyMask     = 1<<30 - 1
+	maxSuffix   = 8 // suffix digits a key holds
+)
 
-func keyOf(p string) uint64 {
-	var k uint64
-	for i := 0; i < len(p); i++ {
-		k = keyStep(k, p[i])
+// shortBase[l] is the first short slot of prefixes of l digits.
+var shortBase = [...]int{0, 0, 10, 110, 1_110, 11_110, 111_110, 1_111_110}
+
+var pow10u = [...]uint32{1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000}
+
+func digitsValue(s string) int {
+	v := 0
+	for i := 0; i < len(s); i++ {
+		v = v*10 + int(s[i]-'0')
 	}
-	return k
+	return v
 }
 
-// mix is the murmur3 64-bit finaliser.
-func mix(k uint64) uint64 {
-	k ^= k >> 33
-	k *= 0xff51afd7ed558ccd
-	k ^= k >> 33
-	k *= 0xc4ceb9fe1a85ec53
-	k ^= k >> 33
-	return k
+// suffixKey encodes the digits past the block; longer than maxSuffix they
+// get length code 9, which sorts after every real key of the same stem and
+// never matches a search.
+func suffixKey(s string) uint32 {
+	l := min(len(s), maxSuffix)
+	v := uint32(digitsValue(s[:l])) * pow10u[maxSuffix-l]
+	if len(s) > maxSuffix {
+		return v*10 + 9
+	}
+	return v*10 + uint32(l)
+}
+
+// blockDigits picks d so that a block holds about 8 prefixes on average.
+func blockDigits(n int) int {
+	d := 1
+	for d < 5 && int(pow10[d+1])*8 <= n {
+		d++
+	}
+	return d
 }
 
 func newIndex(rows []Row) index {
-	distinct := 0
-	for i := range rows {
-		if i+1 == len(rows) || rows[i+1].Prefix != rows[i].Prefix {
-			distinct++
-		}
-	}
-	x := index{n: uint64(distinct + distinct/2 + 1)}
-	x.slots = make([]uint32, x.n)
-	x.idxBits = uint32(bits.Len32(uint32(len(rows))))
-	x.idxMask = uint32(1)<<x.idxBits - 1
-	for i := range rows {
+	n := len(rows)
+	d := blockDigits(n)
+	x := index{d: d, short: make([]uint32, shortBase[d+1]), blocks: make([][2]int32, pow10[d]), keys: make([]uint32, n)}
+	for i := 0; i < n; {
 		p := rows[i].Prefix
-		if i+1 < len(rows) && rows[i+1].Prefix == p {
-			continue
+		j, dated := i, false
+		for ; j < n && rows[j].Prefix == p; j++ {
+			dated = dated || rows[j].From != 0 || rows[j].To != 0
 		}
-		x.lenMask |= 1 << len(p)
 		x.maxLen = max(x.maxLen, len(p))
-		h := mix(keyOf(p))
-		pos, _ := bits.Mul64(h, x.n)
-		for x.slots[pos] != 0 {
-			if pos++; pos == x.n {
-				pos = 0
+		var f, key uint32
+		if dated {
+			f = flagDated
+		}
+		if len(p) > d {
+			key = suffixKey(p[d:])
+			b := &x.blocks[digitsValue(p[:d])]
+			if b[1] == 0 {
+				b[0] = int32(i)
+			}
+			b[1] = int32(j)
+		}
+		for k := i; k < j; k++ {
+			x.keys[k] = f | key
+			if rows[k].Blocked {
+				x.keys[k] |= flagBlocked
 			}
 		}
-		x.slots[pos] = uint32(i+1) | x.fingerprint(h)<<x.idxBits
+		last := j - 1
+		switch {
+		case len(p) <= d:
+			x.short[shortBase[len(p)]+digitsValue(p)] = x.keys[last]&^keyMask | uint32(last+1)
+		case len(p) > d+maxSuffix:
+			if x.long == nil {
+				x.long = make(map[string]int32)
+			}
+			x.long[p] = int32(last)
+		}
+		i = j
 	}
 	return x
 }
 
-func (x *index) fingerprint(h uint64) uint32 {
-	if x.idxBits >= 32 {
-		return 0
-	}
-	return uint32(h) >> x.idxBits
-}
-
 // find returns the position of the last row of prefix p, or -1.
 func (x *index) find(p string, rows []Row) int {
-	if len(p) == 0 || len(p) > x.maxLen {
+	if len(p) == 0 || len(p) > x.maxLen || !allDigits(p) {
 		return -1
 	}
-	return x.probe(mix(keyOf(p)), p, rows)
+	switch {
+	case len(p) <= x.d:
+		return int(x.short[shortBase[len(p)]+digitsValue(p)]&keyMask) - 1
+	case len(p) > x.d+maxSuffix:
+		if i, ok := x.long[p]; ok {
+			return int(i)
+		}
+		return -1
+	}
+	b := x.blocks[digitsValue(p[:x.d])]
+	key := suffixKey(p[x.d:])
+	keys := x.keys[b[0]:b[1]]
+	lo := searchKeys(keys, key)
+	if lo > 0 && keys[lo-1]&keyMask == key {
+		return int(b[0]) + lo - 1
+	}
+	return -1
 }
 
-func (x *index) probe(h uint64, p string, rows []Row) int {
-	pos, _ := bits.Mul64(h, x.n)
-	fp := x.fingerprint(h)
-	slots := x.slots
-	for {
-		v := slots[pos]
-		if v == 0 {
-			return -1
-		}
-		if v>>x.idxBits == fp {
-			i := int(v&x.idxMask) - 1
-			if rows[i].Prefix == p {
-				return i
-			}
-		}
-		if pos++; pos == x.n {
-			pos = 0
-		}
+// searchKeys returns how many keys are at most key (keys are sorted). The
+// loop is branch-free so the compiler emits conditional moves.
+func searchKeys(keys []uint32, key uint32) int {
+	n := len(keys)
+	if n == 0 {
+		return 0
 	}
+	base := 0
+	for n > 1 {
+		half := n >> 1
+		if keys[base+half]&keyMask <= key {
+			base += half
+		}
+		n -= half
+	}
+	if keys[base]&keyMask <= key {
+		return base + 1
+	}
+	return base
 }
 
 // Lookup returns the row of the longest prefix of number that is in effect
@@ -122,42 +169,76 @@ func (c *Card) Lookup(number string, atUnix int64) (*Row, error) {
 	if n == 0 {
 		return nil, ErrBadNumber
 	}
-	lim := min(n, c.ix.maxLen)
-	var keys [MaxPrefixLen + 1]uint64
-	var k uint64
-	for i := 0; i < lim; i++ {
-		if number[i]-'0' > 9 {
-			return nil, ErrBadNumber
-		}
-		k = keyStep(k, number[i])
-		keys[i+1] = k
-	}
-	for i := lim; i < n; i++ {
+	for i := 0; i < n; i++ {
 		if number[i]-'0' > 9 {
 			return nil, ErrBadNumber
 		}
 	}
-	rows := c.rows
-	for l := lim; l > 0; l-- {
-		if c.ix.lenMask&(1<<l) == 0 {
-			continue
-		}
-		i := c.ix.probe(mix(keys[l]), number[:l], rows)
-		if i < 0 {
-			continue
-		}
-		for j := i; ; j-- {
-			r := &rows[j]
-			if r.InEffect(atUnix) {
-				if r.Blocked {
-					return r, ErrBlocked
+	x := &c.ix
+	d := x.d
+	if x.long != nil {
+		for l := min(n, x.maxLen); l > d+maxSuffix; l-- {
+			if i, ok := x.long[number[:l]]; ok {
+				if r, ok, err := c.pick(int(i), x.keys[i], atUnix); ok {
+					return r, err
 				}
-				return r, nil
 			}
-			if j == 0 || rows[j-1].Prefix != r.Prefix {
-				break
+		}
+	}
+	if m := min(n, x.maxLen) - d; m > 0 {
+		b := x.blocks[digitsValue(number[:d])]
+		if b[0] < b[1] {
+			m = min(m, maxSuffix)
+			sv := uint32(digitsValue(number[d : d+m]))
+			keys := x.keys[b[0]:b[1]]
+			for l := m; l > 0 && len(keys) > 0; l-- {
+				key := sv*pow10u[maxSuffix-l]*10 + uint32(l)
+				lo := searchKeys(keys, key)
+				if lo > 0 && keys[lo-1]&keyMask == key {
+					if r, ok, err := c.pick(int(b[0])+lo-1, keys[lo-1], atUnix); ok {
+						return r, err
+					}
+				}
+				keys = keys[:lo]
+				sv /= 10
+			}
+		}
+	}
+	var vals [8]int
+	lim := min(n, d)
+	for i := 0; i < lim; i++ {
+		vals[i+1] = vals[i]*10 + int(number[i]-'0')
+	}
+	for l := lim; l > 0; l-- {
+		if e := x.short[shortBase[l]+vals[l]]; e != 0 {
+			if r, ok, err := c.pick(int(e&keyMask)-1, e, atUnix); ok {
+				return r, err
 			}
 		}
 	}
 	return nil, ErrNoRate
+}
+
+// pick returns the row of the prefix whose last row is i and whose flags
+// are f, in effect at t; ok is false when none is.
+func (c *Card) pick(i int, f uint32, t int64) (r *Row, ok bool, err error) {
+	rows := c.rows
+	if f&flagDated == 0 {
+		if f&flagBlocked != 0 {
+			return &rows[i], true, ErrBlocked
+		}
+		return &rows[i], true, nil
+	}
+	for j := i; ; j-- {
+		r := &rows[j]
+		if r.InEffect(t) {
+			if r.Blocked {
+				return r, true, ErrBlocked
+			}
+			return r, true, nil
+		}
+		if j == 0 || rows[j-1].Prefix != r.Prefix {
+			return nil, false, nil
+		}
+	}
 }
