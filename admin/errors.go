@@ -33,10 +33,11 @@ type Error struct {
 	Err     error      `json:"-"`
 }
 
-// RowError names one bad row of a rate upload, counted from 0.
+// RowError names one bad row of a rate upload, counted from 0, and the
+// field at fault ("" when the row as a whole is not a rate object).
 type RowError struct {
 	Row    int    `json:"row"`
-	Field  string `json:"field"`
+	Field  string `json:"field,omitempty"`
 	Reason string `json:"reason"`
 }
 

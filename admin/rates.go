@@ -95,7 +95,11 @@ func decodeRates(raws []json.RawMessage) ([]store.Rate, []RowError) {
 	for i, raw := range raws {
 		if err := decodeJSON(bytes.NewReader(raw), &rows[i]); err != nil {
 			e := asError(err)
-			bad = append(bad, RowError{Row: i, Field: e.Field, Reason: strings.TrimPrefix(e.Message, e.Field+": ")})
+			reason := strings.TrimPrefix(e.Message, e.Field+": ")
+			if e.Field == "" {
+				reason = strings.Replace(reason, "the body must be", "the row must be", 1)
+			}
+			bad = append(bad, RowError{Row: i, Field: e.Field, Reason: reason})
 		}
 	}
 	return rows, bad
