@@ -98,7 +98,7 @@ func NewCard(s Settings, rows []Row) (*Card, error) {
 			return nil, &RowError{Index: i + 1, Prefix: rows[i].Prefix, Field: f, Reason: why}
 		}
 	}
-	order := sortedOrder(rows)
+	order := sortedOrder(len(rows), func(i int) *Row { return &rows[i] })
 	for k := 1; k < len(order); k++ {
 		a, b := &rows[order[k-1]], &rows[order[k]]
 		if a.Prefix == b.Prefix && a.From == b.From {
@@ -133,13 +133,50 @@ func (s *Settings) applyDefaults(r *Row) {
 }
 
 // sortedOrder returns the positions of rows sorted by prefix, then From.
-func sortedOrder(rows []Row) []int32 {
-	order := make([]int32, len(rows))
+// Prefixes of up to 18 digits sort by a packed integer key (the digits
+// padded to 18, then the length), which orders like the strings.
+func sortedOrder(n int, at func(int) *Row) []int32 {
+	type entry struct {
+		key  uint64
+		from int64
+		pos  int32
+	}
+	ents := make([]entry, n)
+	packed := true
+	for i := range ents {
+		r := at(i)
+		p := r.Prefix
+		if len(p) > 18 || !allDigits(p) {
+			packed = false
+			break
+		}
+		var v uint64
+		for j := 0; j < len(p); j++ {
+			v = v*10 + uint64(p[j]-'0')
+		}
+		for j := len(p); j < 18; j++ {
+			v *= 10
+		}
+		ents[i] = entry{key: v<<4 | uint64(len(p)), from: r.From, pos: int32(i)}
+	}
+	order := make([]int32, n)
+	if packed {
+		slices.SortFunc(ents, func(a, b entry) int {
+			if c := cmp.Compare(a.key, b.key); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.from, b.from)
+		})
+		for i, e := range ents {
+			order[i] = e.pos
+		}
+		return order
+	}
 	for i := range order {
 		order[i] = int32(i)
 	}
 	slices.SortFunc(order, func(a, b int32) int {
-		ra, rb := &rows[a], &rows[b]
+		ra, rb := at(int(a)), at(int(b))
 		if c := strings.Compare(ra.Prefix, rb.Prefix); c != 0 {
 			return c
 		}

@@ -101,12 +101,12 @@ func ImportCSV(r io.Reader, s Settings, current *Card) (*Card, *Report, error) {
 		rep.Rows++
 		p.row(line, rec)
 	}
-	order := sortedOrder(p.rows)
+	order := sortedOrder(p.rows.n, p.rows.at)
 	for k := 1; k < len(order); k++ {
-		a, b := order[k-1], order[k]
-		if p.rows[a].Prefix == p.rows[b].Prefix && p.rows[a].From == p.rows[b].From {
-			rep.Problems = append(rep.Problems, Problem{Line: int(p.lines[b]), Column: p.colName(fPrefix),
-				Value: p.rows[b].Prefix, Reason: fmt.Sprintf("duplicate of line %d", p.lines[a])})
+		a, b := p.rows.at(int(order[k-1])), p.rows.at(int(order[k]))
+		if a.Prefix == b.Prefix && a.From == b.From {
+			rep.Problems = append(rep.Problems, Problem{Line: int(p.lines[order[k]]), Column: p.colName(fPrefix),
+				Value: b.Prefix, Reason: fmt.Sprintf("duplicate of line %d", p.lines[order[k-1]])})
 		}
 	}
 	if !rep.OK() {
@@ -115,9 +115,9 @@ func ImportCSV(r io.Reader, s Settings, current *Card) (*Card, *Report, error) {
 	}
 	out := make([]Row, len(order))
 	for k, i := range order {
-		out[k] = p.rows[i]
+		out[k] = *p.rows.at(int(i))
 	}
-	p.rows = nil
+	p.rows = rowChunks{}
 	c := build(s, out)
 	rep.Diff = DiffCards(current, c)
 	return c, rep, nil
@@ -161,7 +161,7 @@ type deckParser struct {
 	cols   [numFields]int // column of each field, -1 if absent
 	header []string
 	rep    *Report
-	rows   []Row
+	rows   rowChunks
 	lines  []int32
 	// last date parsed, since decks repeat one date on many lines
 	lastDate string
@@ -269,7 +269,7 @@ func (p *deckParser) row(line int, rec []string) {
 		p.problem(line, checkField[f], fieldValue(&r, f, get), why)
 		return
 	}
-	p.rows = append(p.rows, r)
+	p.rows.add(r)
 	p.lines = append(p.lines, int32(line))
 }
 
@@ -340,3 +340,23 @@ func sortProblems(ps []Problem) {
 	// Duplicates are found after all lines were read; keep line order.
 	slices.SortStableFunc(ps, func(a, b Problem) int { return cmp.Compare(a.Line, b.Line) })
 }
+
+// rowChunks stores parsed rows in fixed-size chunks, so a large deck never
+// copies them while it grows.
+type rowChunks struct {
+	chunks [][]Row
+	n      int
+}
+
+const chunkRows = 1 << 14
+
+func (c *rowChunks) add(r Row) {
+	if c.n%chunkRows == 0 {
+		c.chunks = append(c.chunks, make([]Row, 0, chunkRows))
+	}
+	last := &c.chunks[len(c.chunks)-1]
+	*last = append(*last, r)
+	c.n++
+}
+
+func (c *rowChunks) at(i int) *Row { return &c.chunks[i/chunkRows][i%chunkRows] }
