@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -26,6 +27,9 @@ func (s *Server) listCDRs(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	recs, err := s.cdrs.Query(r.Context(), q)
+	if errors.Is(err, cdr.ErrBadQuery) {
+		return errStatus(http.StatusBadRequest, CodeInvalid, "%v", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -76,6 +80,9 @@ func parseTimeParam(name, s string) (int64, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return 0, errInvalid(name, "must be an RFC 3339 time or unix milliseconds, got %q", s)
+	}
+	if t.UnixMilli() < 0 {
+		return 0, errInvalid(name, "must not be before 1970, got %q", s)
 	}
 	return t.UnixMilli(), nil
 }

@@ -31,7 +31,8 @@ type Server struct {
 // Option configures a Server.
 type Option func(*Server)
 
-// WithLogger sets the logger; the default discards everything.
+// WithLogger sets the logger, which the caller tags with the component; the
+// default discards everything.
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 
 // WithCDRs sets where GET /api/v1/cdrs reads from; without it that endpoint
@@ -62,7 +63,6 @@ func New(st store.Store, opts ...Option) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.log = s.log.With("component", "admin")
 	s.metrics = newMetrics(s.registry)
 	s.routes()
 	return s
