@@ -68,8 +68,8 @@ func (o loggerOption) applyJournal(c *journalConfig)       { c.logger = o.l }
 func (o loggerOption) applyShipper(c *shipperConfig)       { c.logger = o.l }
 func (o loggerOption) applyClickHouse(c *clickHouseConfig) { c.logger = o.l }
 
-// WithLogger sets the logger (default: discard). Each component adds its
-// own "component" attribute.
+// WithLogger sets the logger (default: discard). Each part adds a
+// "subsystem" attribute (journal, shipper, clickhouse).
 func WithLogger(l *slog.Logger) SharedOption { return loggerOption{l} }
 
 type registererOption struct{ r prometheus.Registerer }
