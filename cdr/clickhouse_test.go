@@ -14,9 +14,9 @@ func TestClickHouseRoundTrip(t *testing.T) {
 	for i := range 5 {
 		recs = append(recs, testRecord(i))
 	}
-	recs[0].SellRate = rating.Money(1)                    // 0.000001
-	recs[1].SellCost = rating.Money(-123_456_789)         // -123.456789
-	recs[2].BuyCost = rating.Money(999_999_999_999_999)   // 999999999.999999
+	recs[0].SellRate = rating.Money(1)                      // 0.000001
+	recs[1].SellCost = rating.Money(-123_456_789)           // -123.456789
+	recs[2].BuyCost = rating.Money(999_999_999_999_999)     // 999999999.999999
 	recs[3].Margin = rating.Money(-999_999_999_999_999_999) // all 18 digits
 	recs[4].AnswerMs, recs[4].Duration, recs[4].Billed = 0, 0, 0
 	recs[4].Description = "Côte d'Ivoire \\ 'mobile' ☎\n"
