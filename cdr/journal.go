@@ -264,6 +264,12 @@ func (j *Journal) run() {
 // flush writes one group to the active segment, rotating first when the
 // group would take it past the segment size, and fsyncs it.
 func (j *Journal) flush(buf []byte, n int) error {
+	j.mu.Lock()
+	failed := j.failed
+	j.mu.Unlock()
+	if failed != nil {
+		return failed
+	}
 	start := time.Now()
 	if j.size > headerSize && j.size+int64(len(buf)) > j.cfg.segmentSize {
 		if err := j.rotate(); err != nil {

@@ -2,6 +2,7 @@ package cdr
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func TestShipperClickHouseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 5000
-	writeN(t, j, 0, n)
+	writeParallel(t, j, 0, n)
 	start := committed(j, "clickhouse")
 
 	sink := &switchSink{}
@@ -57,7 +58,7 @@ func TestShipperClickHouseOutage(t *testing.T) {
 
 	// ClickHouse is back: everything arrives, and records written since.
 	sink.cur.Store(good)
-	writeN(t, j, n, 1000)
+	writeParallel(t, j, n, 1000)
 	waitFor(t, func() bool { rows, _ := countRows(t, conn, db, true); return rows >= n+1000 })
 	cancel()
 	if err := <-done; err != nil {
@@ -67,7 +68,7 @@ func TestShipperClickHouseOutage(t *testing.T) {
 	// After a restart of the process the shipper resumes from its commit.
 	j.Close()
 	j = openTestJournal(t, dir, WithSegmentSize(64<<10))
-	writeN(t, j, n+1000, 500)
+	writeParallel(t, j, n+1000, 500)
 	r, _ = j.Reader("clickhouse")
 	runShipper(t, NewShipper(r, good, opts...), func() bool {
 		rows, _ := countRows(t, conn, db, true)
@@ -92,4 +93,23 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// writeParallel writes testRecord(from) … testRecord(from+n-1) from many
+// goroutines, so that group commit makes large test journals quick.
+func writeParallel(t testing.TB, j *Journal, from, n int) {
+	t.Helper()
+	const writers = 64
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := from + w; i < from+n; i += writers {
+				if err := j.Write(context.Background(), testRecord(i)); err != nil {
+					t.Errorf("Write %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
