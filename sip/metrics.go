@@ -9,6 +9,7 @@ type metrics struct {
 	active   prometheus.Gauge       // live calls
 	pdd      prometheus.Histogram   // seconds from INVITE to first provisional from a carrier
 	rejects  *prometheus.CounterVec // by SIP code
+	dropped  *prometheus.CounterVec // by reason
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -32,9 +33,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trunkline_sip_rejects_total", Help: "Requests answered by the switch itself with an error, by status code.",
 		}, []string{"code"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkline_sip_dropped_total", Help: "Messages dropped without an answer, by reason.",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects)
+		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped)
 	}
 	return m
 }

@@ -37,6 +37,9 @@ const (
 	DefaultCancelWait    = 4 * time.Second   // wait for the 487 after a CANCEL
 )
 
+// maxUDPMessage is the largest SIP message the switch sends over UDP.
+const maxUDPMessage = 65507
+
 // Server is the SIP proxy. Create it with New, start it with Listen and stop
 // it by cancelling the context given to Listen and calling Close.
 type Server struct {
@@ -56,6 +59,7 @@ type Server struct {
 	advertise     string // host put in Via and Record-Route
 	port          int    // SIP port (UDP and TCP)
 	udpLaddr      gosip.Addr
+	parser        *gosip.Parser
 	inviteTimeout time.Duration
 	ringTimeout   time.Duration
 	now           func() time.Time
@@ -102,13 +106,21 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 		s.metrics = newMetrics(nil)
 	}
 	s.log = s.log.With("component", "sip")
+	s.parser = gosip.NewParser()
+	// sipgo refuses to write a UDP message within 200 bytes of this size. An
+	// answer to a long request can be larger than an Ethernet MTU; IP
+	// fragments it, as other proxies let it.
+	if gosip.UDPMTUSize < maxUDPMessage {
+		gosip.UDPMTUSize = maxUDPMessage
+	}
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent("Trunkline"),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			gosip.WithTransactionLayerLogger(s.log),
 			gosip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse),
 		),
-		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(s.log)),
+		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(s.log),
+			gosip.WithTransportLayerReadFilter(s.readFilter)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("creating SIP user agent: %w", err)

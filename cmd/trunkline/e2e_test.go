@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ log:
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n, err := start(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	n, err := start(ctx, cfg, testLogger())
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -320,4 +321,12 @@ func waitInvite(t *testing.T, c *siptest.Carrier, number string) *sip.Request {
 	}
 	t.Fatalf("carrier got no INVITE for %s", number)
 	return nil
+}
+
+// testLogger discards logs unless TRUNKLINE_TEST_LOG=debug asks for them.
+func testLogger() *slog.Logger {
+	if os.Getenv("TRUNKLINE_TEST_LOG") == "debug" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
