@@ -20,7 +20,19 @@ type Config struct {
 	Node  string      `yaml:"node"` // node name in CDRs and logs
 	SIP   SIPConfig   `yaml:"sip"`
 	Admin AdminConfig `yaml:"admin"`
+	CDR   CDRConfig   `yaml:"cdr"`
 	Log   LogConfig   `yaml:"log"`
+}
+
+// CDRConfig configures where CDRs go beyond the local journal.
+type CDRConfig struct {
+	// ClickHouse is a clickhouse://host:port/database DSN (native protocol).
+	// When set, CDRs are shipped from the journal to ClickHouse and CDR
+	// queries are served from it. The TRUNKLINE_CLICKHOUSE environment
+	// variable overrides it.
+	ClickHouse    string        `yaml:"clickhouse"`
+	BatchSize     int           `yaml:"batch_size"`
+	BatchInterval time.Duration `yaml:"batch_interval"`
 }
 
 // SIPConfig configures the SIP edge.
@@ -49,6 +61,8 @@ const (
 	DefaultAdminListen   = "127.0.0.1:8080"
 	DefaultInviteTimeout = 8 * time.Second
 	DefaultRingTimeout   = 120 * time.Second
+	DefaultBatchSize     = 10000
+	DefaultBatchInterval = time.Second
 )
 
 // Defaults fills every unset field with its default.
@@ -74,6 +88,15 @@ func (c *Config) Defaults() {
 	}
 	if c.Admin.Listen == "" {
 		c.Admin.Listen = DefaultAdminListen
+	}
+	if v := os.Getenv("TRUNKLINE_CLICKHOUSE"); v != "" {
+		c.CDR.ClickHouse = v
+	}
+	if c.CDR.BatchSize == 0 {
+		c.CDR.BatchSize = DefaultBatchSize
+	}
+	if c.CDR.BatchInterval == 0 {
+		c.CDR.BatchInterval = DefaultBatchInterval
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -103,6 +126,15 @@ func (c *Config) Validate() error {
 	}
 	if c.SIP.RingTimeout < 0 || c.SIP.RingTimeout > 10*time.Minute {
 		bad("sip.ring_timeout", "%s is outside 0..10m", c.SIP.RingTimeout)
+	}
+	if c.CDR.ClickHouse != "" && !strings.HasPrefix(c.CDR.ClickHouse, "clickhouse://") {
+		bad("cdr.clickhouse", "%q is not a clickhouse:// DSN (only the native protocol is supported)", c.CDR.ClickHouse)
+	}
+	if c.CDR.BatchSize < 0 || c.CDR.BatchSize > 1_000_000 {
+		bad("cdr.batch_size", "%d is outside 1..1000000", c.CDR.BatchSize)
+	}
+	if c.CDR.BatchInterval < 0 || c.CDR.BatchInterval > time.Minute {
+		bad("cdr.batch_interval", "%s is outside 0..1m", c.CDR.BatchInterval)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -30,6 +30,8 @@ type node struct {
 
 	store   store.Store
 	journal *cdr.Journal
+	ch      *cdr.ClickHouse
+	shipped chan struct{} // closed when the shipper has stopped
 	sip     *sip.Server
 	http    *http.Server
 	log     *slog.Logger
@@ -63,6 +65,15 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		return nil, fmt.Errorf("opening CDR journal: %w", err)
 	}
 
+	var cdrs cdr.Source = n.journal
+	if cfg.CDR.ClickHouse != "" {
+		if err := n.startShipper(ctx, cfg.CDR, reg); err != nil {
+			n.close()
+			return nil, err
+		}
+		cdrs = n.ch
+	}
+
 	ipAuth := auth.NewIPAuth(n.store)
 	router := routing.NewRouter(n.store)
 	reload := func(ctx context.Context) error {
@@ -91,7 +102,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		return nil, err
 	}
 
-	api := admin.New(n.store, admin.WithLogger(log.With("component", "admin")), admin.WithCDRs(n.journal),
+	api := admin.New(n.store, admin.WithLogger(log.With("component", "admin")), admin.WithCDRs(cdrs),
 		admin.WithOnChange(reload), admin.WithRegistry(reg))
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
@@ -109,6 +120,32 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	return n, nil
 }
 
+// startShipper ships the journal to ClickHouse until ctx ends. ClickHouse
+// being down is not an error here: the shipper retries with backoff and the
+// journal keeps every CDR meanwhile.
+func (n *node) startShipper(ctx context.Context, c CDRConfig, reg prometheus.Registerer) error {
+	log := n.log.With("component", "cdr")
+	ch, err := cdr.NewClickHouse(c.ClickHouse, cdr.WithLogger(log), cdr.WithRegisterer(reg))
+	if err != nil {
+		return fmt.Errorf("cdr.clickhouse: %w", err)
+	}
+	n.ch = ch
+	reader, err := n.journal.Reader("clickhouse")
+	if err != nil {
+		return fmt.Errorf("CDR journal reader: %w", err)
+	}
+	shipper := cdr.NewShipper(reader, ch, cdr.WithLogger(log), cdr.WithRegisterer(reg),
+		cdr.WithBatchSize(c.BatchSize), cdr.WithBatchInterval(c.BatchInterval))
+	n.shipped = make(chan struct{})
+	go func() {
+		defer close(n.shipped)
+		if err := shipper.Run(ctx); err != nil && !errors.Is(err, cdr.ErrClosed) {
+			log.Error("CDR shipper stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
 // close stops the node's parts in reverse order of start.
 func (n *node) close() {
 	if n.http != nil {
@@ -118,6 +155,9 @@ func (n *node) close() {
 	}
 	if n.sip != nil {
 		_ = n.sip.Close()
+	}
+	if n.ch != nil {
+		_ = n.ch.Close()
 	}
 	if n.journal != nil {
 		if err := n.journal.Close(); err != nil {
