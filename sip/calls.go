@@ -15,16 +15,40 @@ type call struct {
 	ident   auth.Identity
 	source  string // customer IP
 	caller  string
+	dialled string // Request-URI user part as received
 	plan    *routing.Plan
 	setup   time.Time
 
-	mu       sync.Mutex
-	attempt  int             // 1-based number of the current attempt
-	carrier  routing.Attempt // the current attempt
-	tried    time.Time       // when the current attempt was sent
-	ringing  time.Time       // first provisional response (for PDD)
-	answered time.Time
-	ended    bool
+	customerTarget hop // where requests towards the customer go
+
+	mu            sync.Mutex
+	carrierTarget hop             // where requests towards the carrier go (its 2xx Contact)
+	attempt       int             // 1-based number of the current attempt
+	carrier       routing.Attempt // the current attempt
+	tried         time.Time       // when the current attempt was sent
+	ringing       time.Time       // first provisional response (for PDD)
+	answered      time.Time
+	ended         bool
+}
+
+// hop is a next-hop address and its transport.
+type hop struct {
+	addr      string // host:port
+	transport string // "UDP" or "TCP"
+}
+
+// peer returns where an in-dialog request goes that came from the customer
+// (fromCustomer) or from the carrier.
+func (c *call) peer(fromCustomer bool) hop {
+	if !fromCustomer {
+		return c.customerTarget
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.carrierTarget.addr != "" {
+		return c.carrierTarget
+	}
+	return hop{addr: c.carrier.Addr, transport: transportUpper(c.carrier.Transport)}
 }
 
 // callTable holds live calls by Call-ID.

@@ -79,13 +79,36 @@ func (s *Server) popOwnRoutes(req *gosip.Request) bool {
 	}
 }
 
-// nextHop is where an in-dialog request goes after the switch's own Route
-// entries are gone: the next Route, else the Request-URI.
+// nextHop is where a request goes by its own routing: the top Route, else
+// the Request-URI.
 func nextHop(req *gosip.Request) (dest, transport string) {
 	u := req.Recipient
 	if r := req.Route(); r != nil {
 		u = r.Address
 	}
+	return uriHop(u)
+}
+
+// contactHop is where requests to the holder of a Contact go; fallback when
+// the message has none.
+func contactHop(ct *gosip.ContactHeader, fallback hop) hop {
+	if ct == nil || ct.Address.Host == "" {
+		return fallback
+	}
+	addr, tr := uriHop(ct.Address)
+	return hop{addr: addr, transport: tr}
+}
+
+func transportUpper(t string) string {
+	if strings.EqualFold(t, "tcp") {
+		return "TCP"
+	}
+	return "UDP"
+}
+
+// uriHop is the host:port and transport a SIP URI names (port 5060 and UDP
+// when absent).
+func uriHop(u gosip.Uri) (dest, transport string) {
 	transport = "UDP"
 	if t, ok := u.UriParams.Get("transport"); ok && t != "" {
 		transport = strings.ToUpper(t)

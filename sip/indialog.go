@@ -13,17 +13,17 @@ const inDialogTimeout = 32 * time.Second
 
 func (s *Server) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.metrics.requests.WithLabelValues("ACK").Inc()
-	if req.CallID() == nil || s.calls.get(req.CallID().Value()) == nil {
-		return // ACK is never answered; one for an unknown call is dropped
-	}
-	fwd := req.Clone()
-	if !s.popOwnRoutes(fwd) {
+	if req.CallID() == nil || req.From() == nil {
 		return
 	}
-	dest, tr := nextHop(fwd)
-	fwd.SetDestination(dest)
-	fwd.SetTransport(tr)
-	decMaxForwards(fwd)
+	c := s.calls.get(req.CallID().Value())
+	if c == nil {
+		return // ACK is never answered; one for an unknown call is dropped
+	}
+	fwd, tr, ok := s.inDialogRequest(c, req)
+	if !ok {
+		return
+	}
 	if err := s.client(tr).WriteRequest(fwd, s.addVia); err != nil {
 		s.log.Debug("forwarding ACK failed", "error", err)
 	}
@@ -86,17 +86,17 @@ func methodLabel(m gosip.RequestMethod) string {
 // statefully, and ends the call when a BYE completes.
 func (s *Server) forwardInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
 	c := s.calls.get(req.CallID().Value())
-	fwd := req.Clone()
-	if c == nil || !s.popOwnRoutes(fwd) {
+	if c == nil {
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	dest, tr := nextHop(fwd)
-	fwd.SetDestination(dest)
-	fwd.SetTransport(tr)
-	decMaxForwards(fwd)
+	fwd, tr, ok := s.inDialogRequest(c, req)
+	if !ok {
+		s.reply(tx, req, 403, "Not A Party To This Call")
+		return
+	}
 	side := "carrier"
-	if tag, _ := req.From().Params.Get("tag"); tag == c.fromTag {
+	if fromCustomer(c, req) {
 		side = "customer"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), inDialogTimeout)
@@ -118,6 +118,36 @@ func (s *Server) forwardInDialog(req *gosip.Request, tx gosip.ServerTransaction)
 		s.finish(c, nil, outcome{code: 200, reason: "BYE", answered: true}, side)
 		s.log.Debug("call ended", "call", c.id, "by", side, "bye_status", code, "bye_reason", reason)
 	}
+}
+
+func fromCustomer(c *call, req *gosip.Request) bool {
+	tag, _ := req.From().Params.Get("tag")
+	return tag == c.fromTag
+}
+
+// inDialogRequest prepares a request inside call c for forwarding: the
+// switch's own Route entries go, the next hop is the remaining route set or
+// else the other party's recorded target (never a host taken from the
+// Request-URI alone, so the switch relays only between a call's parties).
+// Requests that claim to come from the customer must come from its address.
+func (s *Server) inDialogRequest(c *call, req *gosip.Request) (*gosip.Request, string, bool) {
+	byCustomer := fromCustomer(c, req)
+	if byCustomer && sourceAddr(req).String() != c.source {
+		s.log.Warn("in-dialog request from a stranger", "call", c.id, "source", req.Source())
+		return nil, "", false
+	}
+	fwd := req.Clone()
+	s.popOwnRoutes(fwd)
+	var next hop
+	if fwd.Route() != nil {
+		next.addr, next.transport = nextHop(fwd)
+	} else {
+		next = c.peer(byCustomer)
+	}
+	fwd.SetDestination(next.addr)
+	fwd.SetTransport(next.transport)
+	decMaxForwards(fwd)
+	return fwd, next.transport, true
 }
 
 // relayAll relays every response of a client transaction until the final

@@ -45,12 +45,16 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	fromTag, _ := req.From().Params.Get("tag")
 	c := &call{
 		id: req.CallID().Value(), fromTag: fromTag, ident: ident,
-		source: src.String(), caller: req.From().Address.User, setup: setup,
+		source: src.String(), caller: req.From().Address.User, dialled: req.Recipient.User, setup: setup,
+		customerTarget: contactHop(req.Contact(), hop{addr: req.Source(), transport: transportUpper(req.Transport())}),
 	}
 	if !s.calls.add(c) {
 		s.reply(tx, req, 482, "Loop Detected")
 		return
 	}
+	// Taken: stop the customer's retransmissions now rather than after
+	// sipgo's 200 ms timer.
+	s.reply(tx, req, 100, "Trying")
 	s.metrics.active.Inc()
 	plan, err := s.router.Route(context.Background(), routing.Call{
 		CustomerID: ident.CustomerID, TechPrefix: ident.TechPrefix, Dialled: req.Recipient.User, At: setup,
@@ -142,7 +146,7 @@ func (s *Server) try(c *call, req *gosip.Request, tx gosip.ServerTransaction, at
 				}
 				s.relayResponse(req, tx, res)
 			case res.IsSuccess():
-				s.markAnswered(c)
+				s.markAnswered(c, contactHop(res.Contact(), hop{addr: at.Addr, transport: transportUpper(at.Transport)}))
 				s.relayResponse(req, tx, res)
 				return outcome{code: res.StatusCode, reason: res.Reason, answered: true, relayed: true}
 			default:
@@ -212,10 +216,11 @@ func (s *Server) markRinging(c *call) {
 	}
 }
 
-func (s *Server) markAnswered(c *call) {
+func (s *Server) markAnswered(c *call, target hop) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.answered = s.now()
+	c.carrierTarget = target
 	if c.ringing.IsZero() {
 		c.ringing = c.answered
 		s.metrics.pdd.Observe(c.ringing.Sub(c.setup).Seconds())

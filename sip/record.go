@@ -55,6 +55,11 @@ func (s *Server) writeCDR(c *call, at *routing.Attempt, out outcome, side string
 	answered := c.answered
 	c.mu.Unlock()
 
+	if n, err := routing.Normalize(c.dialled, c.ident.TechPrefix); err == nil {
+		r.Callee = n
+	} else {
+		r.Callee = c.dialled
+	}
 	if p := c.plan; p != nil {
 		r.Callee = p.Number
 		r.Prefix, r.Description = p.Sell.Row.Prefix, p.Sell.Row.Description

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trunkline/trunkline/cdr"
+)
+
+const sippDir = "../../../shared/testdata/sipp"
+
+// sippPath finds sipp: TRUNKLINE_TEST_SIPP (scripts/services.sh prints it),
+// else PATH. Missing sipp fails the test in CI and skips it elsewhere.
+func sippPath(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("TRUNKLINE_TEST_SIPP"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("sipp"); err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("sipp not found: scripts/services.sh up installs it (Debian package sip-tester)")
+	}
+	t.Skip("sipp not installed; run scripts/services.sh up")
+	return ""
+}
+
+// freeUDPPort returns a UDP port that was free on ip a moment ago.
+func freeUDPPort(t *testing.T, ip string) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// sippRun is one sipp process placing or taking exactly one call.
+type sippRun struct {
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+	done chan error
+}
+
+// startSipp runs sipp with scenario file sf bound to ip:port; extra holds the
+// remaining arguments (remote address, -s service, -d pause).
+func startSipp(t *testing.T, sf, ip string, port int, extra ...string) *sippRun {
+	t.Helper()
+	args := append([]string{"-sf", sf, "-i", ip, "-p", strconv.Itoa(port), "-m", "1", "-nostdin",
+		"-timeout", "20s", "-timeout_error", "-trace_err", "-max_recv_loops", "1000"}, extra...)
+	r := &sippRun{done: make(chan error, 1)}
+	r.cmd = exec.Command(sippPath(t), args...)
+	r.cmd.Dir = t.TempDir()
+	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
+	if err := r.cmd.Start(); err != nil {
+		t.Fatalf("starting sipp: %v", err)
+	}
+	go func() { r.done <- r.cmd.Wait() }()
+	t.Cleanup(func() {
+		if r.cmd.ProcessState == nil {
+			_ = r.cmd.Process.Kill()
+			<-r.done
+		}
+	})
+	return r
+}
+
+// wait waits for sipp to end and fails the test unless its one call passed.
+func (r *sippRun) wait(t *testing.T, who string) {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			errs, _ := filepath.Glob(filepath.Join(r.cmd.Dir, "*_errors.log"))
+			var log []byte
+			for _, f := range errs {
+				b, _ := os.ReadFile(f)
+				log = append(log, b...)
+			}
+			t.Fatalf("sipp %s failed: %v\n%s\n%s", who, err, tail(r.out.String(), 1500), tail(string(log), 3000))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sipp %s did not finish", who)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// scenario returns the path of a shared sipp scenario, or of a copy with
+// the given replacements made.
+func scenario(t *testing.T, name string, replace ...string) string {
+	t.Helper()
+	path, err := filepath.Abs(filepath.Join(sippDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(replace) == 0 {
+		return path
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.NewReplacer(replace...).Replace(string(b))
+	out := filepath.Join(t.TempDir(), filepath.Base(name))
+	if err := os.WriteFile(out, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSippCalls runs the end-to-end flows with sipp as customer (on
+// 127.0.0.2) and as carrier, using the scenario files of shared/testdata.
+func TestSippCalls(t *testing.T) {
+	sippPath(t)
+	sw := startSwitch(t)
+	api := sw.api
+	customerID := api.create("/api/v1/customers", map[string]any{"name": "Sipp Customer", "currency": "USD"})
+	api.create("/api/v1/customers/"+customerID+"/ips", map[string]any{"cidr": "127.0.0.2"})
+	carrierPort := freeUDPPort(t, "127.0.0.1")
+	carrierID := api.create("/api/v1/carriers", map[string]any{"name": "Sipp Carrier", "currency": "USD"})
+	api.create("/api/v1/carriers/"+carrierID+"/endpoints", map[string]any{"host": "127.0.0.1", "port": carrierPort})
+	buy := api.create("/api/v1/ratecards", map[string]any{"name": "buy", "kind": "provider", "carrier_id": carrierID, "currency": "USD", "precision": 4})
+	sell := api.create("/api/v1/ratecards", map[string]any{"name": "sell", "kind": "customer", "provider_cards": []string{buy}, "currency": "USD", "precision": 4})
+	api.do("PUT", "/api/v1/ratecards/"+buy+"/rates", []map[string]any{{"prefix": "1", "rate": "0.0040"}}, 200, nil)
+	api.do("PUT", "/api/v1/ratecards/"+sell+"/rates", []map[string]any{{"prefix": "1", "rate": "0.0100"}}, 200, nil)
+	api.create("/api/v1/customers/"+customerID+"/routes", map[string]any{"prefix": "", "card_id": sell})
+	target := sw.SIPAddr.String()
+
+	tests := []struct {
+		name           string
+		uac, uas       string // scenario files; uas "" when no carrier is reached
+		uacReplace     []string
+		number         string
+		source         string
+		wantCode       int // final CDR code; 0: no CDR expected
+		wantSide       string
+		wantSellCostGT bool
+	}{
+		{name: "answered, customer hangs up", uac: "sipp/uac.xml", uas: "sipp/uas.xml", number: "12125550100",
+			source: "127.0.0.2", wantCode: 200, wantSide: "customer", wantSellCostGT: true},
+		{name: "answered, carrier hangs up", uac: "drachtio-server/uac-recv-bye.xml", uas: "drachtio-server/uas-bye.xml",
+			number: "12125550101", source: "127.0.0.2", wantCode: 200, wantSide: "carrier", wantSellCostGT: true},
+		{name: "carrier busy", uac: "drachtio-server/uac-expect-486.xml", uas: "drachtio-server/uas-fail-486.xml",
+			number: "12125550102", source: "127.0.0.2", wantCode: 486, wantSide: "carrier"},
+		{name: "CANCEL before answer", uac: "drachtio-server/uac-cancel.xml", uas: "drachtio-server/uas-cancel.xml",
+			number: "12125550103", source: "127.0.0.2", wantCode: 487, wantSide: "customer"},
+		{name: "unrated number", uac: "drachtio-server/uac-expect-486.xml", uacReplace: []string{`response="486"`, `response="404"`},
+			number: "4420", source: "127.0.0.2", wantCode: 404, wantSide: "switch"},
+		{name: "unknown source", uac: "drachtio-server/uac-expect-486.xml", uacReplace: []string{`response="486"`, `response="403"`},
+			number: "12125550104", source: "127.0.0.3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var uas *sippRun
+			if tt.uas != "" {
+				uas = startSipp(t, scenario(t, tt.uas), "127.0.0.1", carrierPort)
+				time.Sleep(100 * time.Millisecond) // let it bind
+			}
+			uac := startSipp(t, scenario(t, tt.uac, tt.uacReplace...), tt.source, freeUDPPort(t, tt.source),
+				"-s", tt.number, "-d", "1000", target)
+			uac.wait(t, "customer")
+			if uas != nil {
+				uas.wait(t, "carrier")
+			}
+			var got []cdr.Record
+			deadline := time.Now().Add(3 * time.Second)
+			for time.Now().Before(deadline) {
+				var out struct {
+					CDRs []cdr.Record `json:"cdrs"`
+				}
+				api.do("GET", "/api/v1/cdrs?limit=1000", nil, 200, &out)
+				got = got[:0]
+				for _, r := range out.CDRs {
+					if r.Callee == tt.number && r.SourceIP == tt.source {
+						got = append(got, r)
+					}
+				}
+				if len(got) > 0 || tt.wantCode == 0 {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if tt.wantCode == 0 {
+				if len(got) != 0 {
+					t.Fatalf("unexpected CDRs: %+v", got)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("want 1 CDR, got %+v", got)
+			}
+			r := got[0]
+			if r.SIPCode != tt.wantCode || r.HangupSide != tt.wantSide || r.CustomerID != customerID {
+				t.Errorf("CDR code %d side %q customer %q; want %d %q %q", r.SIPCode, r.HangupSide, r.CustomerID, tt.wantCode, tt.wantSide, customerID)
+			}
+			if tt.wantSellCostGT != (r.SellCost > 0) || (tt.wantSellCostGT && (r.BuyCost <= 0 || r.Billed != 60)) {
+				t.Errorf("CDR costs: sell %s buy %s billed %d", r.SellCost, r.BuyCost, r.Billed)
+			}
+		})
+	}
+}
