@@ -150,7 +150,13 @@ func (s *Server) Listen(ctx context.Context, addr string) (net.Addr, error) {
 	s.port = la.Port
 	s.udpLaddr = gosip.Addr{IP: la.IP, Port: la.Port}
 	if s.advertise == "" {
-		s.advertise = advertiseHost(la.IP)
+		s.advertise = "127.0.0.1"
+		if la.IP != nil && !la.IP.IsUnspecified() {
+			s.advertise = la.IP.String()
+		} else {
+			s.log.Warn("listening on all addresses: advertising 127.0.0.1 in Via and Record-Route; " +
+				"set sip.advertise (or -advertise) to the address customers and carriers reach this switch on")
+		}
 	}
 	hostport := net.JoinHostPort(s.advertise, strconv.Itoa(s.port))
 	if s.udpClient, err = sipgo.NewClient(s.ua, sipgo.WithClientAddr(hostport),
@@ -209,19 +215,4 @@ func listenPair(addr string) (*net.UDPConn, net.Listener, error) {
 			return nil, nil, fmt.Errorf("listening on TCP %s: %w", addr, err)
 		}
 	}
-}
-
-// advertiseHost picks the address to put in Via and Record-Route for a
-// listener bound to ip: ip itself, or for a wildcard the address of the
-// interface that routes outwards (a UDP connect sends no packet), or loopback.
-func advertiseHost(ip net.IP) string {
-	if ip != nil && !ip.IsUnspecified() {
-		return ip.String()
-	}
-	c, err := net.Dial("udp4", "192.0.2.1:5060")
-	if err != nil {
-		return "127.0.0.1"
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).IP.String()
 }

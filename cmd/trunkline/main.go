@@ -45,6 +45,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "data `directory` (default "+DefaultData+")")
 	sipAddr := fs.String("sip", "", "SIP listen `host:port`, UDP and TCP (default "+DefaultSIPListen+")")
 	adminAddr := fs.String("admin", "", "admin API listen `host:port` (default "+DefaultAdminListen+")")
+	advertise := fs.String("advertise", "", "`host` to put in Via and Record-Route (default: the SIP listen IP, or 127.0.0.1 for a wildcard)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,6 +64,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	if *adminAddr != "" {
 		cfg.Admin.Listen = *adminAddr
+	}
+	if *advertise != "" {
+		cfg.SIP.Advertise = *advertise
 	}
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
