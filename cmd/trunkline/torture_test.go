@@ -174,7 +174,11 @@ func tortureSwitch(t *testing.T, cases []tortureCase) {
 
 // readFinal reads answers until a final one arrives or wait passes; it
 // returns the final status code, or 0 for none.
-func readFinal(conn *net.UDPConn, wait time.Duration) int {
+func readFinal(conn *net.UDPConn, wait time.Duration) int { return readFinalFor(conn, wait, "") }
+
+// readFinalFor is readFinal counting only answers whose CSeq names method
+// (any method when "").
+func readFinalFor(conn *net.UDPConn, wait time.Duration, method string) int {
 	buf := make([]byte, 65535)
 	deadline := time.Now().Add(wait)
 	for {
@@ -183,7 +187,11 @@ func readFinal(conn *net.UDPConn, wait time.Duration) int {
 		if err != nil {
 			return 0
 		}
-		line, _, _ := strings.Cut(string(buf[:n]), "\r\n")
+		msg := string(buf[:n])
+		if method != "" && !cseqIs(msg, method) {
+			continue
+		}
+		line, _, _ := strings.Cut(msg, "\r\n")
 		f := strings.Fields(line)
 		if len(f) < 2 || f[0] != "SIP/2.0" {
 			continue
@@ -193,4 +201,15 @@ func readFinal(conn *net.UDPConn, wait time.Duration) int {
 			return code
 		}
 	}
+}
+
+// cseqIs reports whether the message's CSeq header names method.
+func cseqIs(msg, method string) bool {
+	for _, l := range strings.Split(msg, "\r\n") {
+		if name, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "CSeq") {
+			f := strings.Fields(v)
+			return len(f) == 2 && f[1] == method
+		}
+	}
+	return false
 }
