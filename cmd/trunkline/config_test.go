@@ -45,3 +45,24 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
+
+// FuzzParseConfig checks that any input either fails with an error or gives
+// a config that validates.
+func FuzzParseConfig(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("sip: {listen: '[::1]:0'}\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, err := ParseConfig(in)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("parsed config does not validate: %v", err)
+		}
+	})
+}
