@@ -235,6 +235,9 @@ func (j *Journal) run() {
 	defer close(j.done)
 	var spare []byte
 	for range j.kick {
+		if j.cfg.commitDelay > 0 {
+			time.Sleep(j.cfg.commitDelay)
+		}
 		j.mu.Lock()
 		buf, n, g, closed := j.pending, j.pendingN, j.group, j.closed
 		if n > 0 {

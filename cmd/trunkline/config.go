@@ -33,6 +33,8 @@ type CDRConfig struct {
 	ClickHouse    string        `yaml:"clickhouse"`
 	BatchSize     int           `yaml:"batch_size"`
 	BatchInterval time.Duration `yaml:"batch_interval"`
+	// CommitDelay lets CDRs that end within it share one journal fsync.
+	CommitDelay time.Duration `yaml:"commit_delay"`
 }
 
 // SIPConfig configures the SIP edge.
@@ -63,6 +65,7 @@ const (
 	DefaultRingTimeout   = 120 * time.Second
 	DefaultBatchSize     = 10000
 	DefaultBatchInterval = time.Second
+	DefaultCommitDelay   = 2 * time.Millisecond
 )
 
 // Defaults fills every unset field with its default.
@@ -97,6 +100,9 @@ func (c *Config) Defaults() {
 	}
 	if c.CDR.BatchInterval == 0 {
 		c.CDR.BatchInterval = DefaultBatchInterval
+	}
+	if c.CDR.CommitDelay == 0 {
+		c.CDR.CommitDelay = DefaultCommitDelay
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -135,6 +141,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CDR.BatchInterval < 0 || c.CDR.BatchInterval > time.Minute {
 		bad("cdr.batch_interval", "%s is outside 0..1m", c.CDR.BatchInterval)
+	}
+	if c.CDR.CommitDelay < 0 || c.CDR.CommitDelay > time.Second {
+		bad("cdr.commit_delay", "%s is outside 0..1s", c.CDR.CommitDelay)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

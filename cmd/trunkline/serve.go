@@ -59,7 +59,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if n.journal, err = cdr.OpenJournal(filepath.Join(cfg.Data, "cdr"),
+	if n.journal, err = cdr.OpenJournal(filepath.Join(cfg.Data, "cdr"), cdr.WithCommitDelay(cfg.CDR.CommitDelay),
 		cdr.WithLogger(log.With("component", "cdr")), cdr.WithRegisterer(reg)); err != nil {
 		n.close()
 		return nil, fmt.Errorf("opening CDR journal: %w", err)
