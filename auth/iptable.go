@@ -14,6 +14,7 @@ type Identity struct {
 	CustomerID string
 	Method     string // "ip" or "digest"
 	TechPrefix string // stripped from the dialled number by routing
+	User       string // the SIP user, for Method "digest"
 }
 
 type ipEntry struct {

@@ -96,4 +96,60 @@ type Token struct {
 	Name    string `json:"name"`
 	SHA256  string `json:"sha256"`
 	Created int64  `json:"created"`
+	// Added for admin identities; a token without UserID is a bootstrap
+	// admin token. Role and CustomerID are copied from the user at issue.
+	UserID     string `json:"user_id,omitempty"`
+	Role       string `json:"role,omitempty"`
+	CustomerID string `json:"customer_id,omitempty"`
+	Expires    int64  `json:"expires,omitempty"` // unix seconds; 0 = never
+}
+
+// Collections added for authentication.
+const (
+	SIPUsers      = "sip_users"
+	CustomerHosts = "customer_hosts"
+	Users         = "users"
+)
+
+// SIPUser is a customer's SIP digest account. Only the HA1 digests are
+// stored (H(username:realm:password) for MD5 and SHA-256), never the
+// password. AllowedCIDRs, when not empty, limits the source addresses the
+// user may call from.
+type SIPUser struct {
+	ID           string   `json:"id"`
+	CustomerID   string   `json:"customer_id"`
+	Username     string   `json:"username"`
+	Realm        string   `json:"realm"`
+	HA1MD5       string   `json:"ha1_md5"`
+	HA1SHA256    string   `json:"ha1_sha256"`
+	AllowedCIDRs []string `json:"allowed_cidrs,omitempty"`
+}
+
+// CustomerHost authenticates calls from the addresses a host name resolves
+// to as a customer. Host is a name with A/AAAA records ("pbx.example.com")
+// or an SRV owner name ("_sip._udp.example.com"), whose targets are
+// resolved in turn.
+type CustomerHost struct {
+	ID         string `json:"id"`
+	CustomerID string `json:"customer_id"`
+	Host       string `json:"host"`
+	TechPrefix string `json:"tech_prefix,omitempty"`
+}
+
+// User is an admin API identity. Role is "admin", "read-only" or
+// "customer" (then CustomerID names the only customer it may see).
+// PasswordHash is an argon2id PHC string; the TOTP secret is kept only
+// while two-factor is pending or enabled; RecoveryCodes hold SHA-256
+// hashes of unused recovery codes.
+type User struct {
+	ID            string   `json:"id"`
+	Username      string   `json:"username"`
+	Role          string   `json:"role"`
+	CustomerID    string   `json:"customer_id,omitempty"`
+	PasswordHash  string   `json:"password_hash"`
+	TOTPSecret    string   `json:"totp_secret,omitempty"`
+	TOTPEnabled   bool     `json:"totp_enabled,omitempty"`
+	TOTPLastStep  int64    `json:"totp_last_step,omitempty"`
+	RecoveryCodes []string `json:"recovery_codes,omitempty"`
+	Created       int64    `json:"created"`
 }
