@@ -29,12 +29,25 @@ func (s *Server) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 }
 
-func (s *Server) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
-	s.metrics.requests.WithLabelValues("BYE").Inc()
+// admit is the first step of every request but ACK and CANCEL: count it,
+// validate it (answering what fails), and forward it when it belongs to a
+// dialog (To tag). It reports whether the request has been dealt with.
+func (s *Server) admit(req *gosip.Request, tx gosip.ServerTransaction) bool {
+	s.metrics.requests.WithLabelValues(methodLabel(req.Method)).Inc()
 	if !s.validate(req, tx) {
-		return
+		return true
 	}
-	s.forwardInDialog(req, tx)
+	if _, ok := req.To().Params.Get("tag"); ok {
+		s.forwardInDialog(req, tx)
+		return true
+	}
+	return false
+}
+
+func (s *Server) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
+	if !s.admit(req, tx) {
+		s.reply(tx, req, 481, "Call/Transaction Does Not Exist") // a BYE outside any dialog
+	}
 }
 
 func (s *Server) onCancel(req *gosip.Request, tx gosip.ServerTransaction) {
@@ -45,15 +58,9 @@ func (s *Server) onCancel(req *gosip.Request, tx gosip.ServerTransaction) {
 }
 
 func (s *Server) onOptions(req *gosip.Request, tx gosip.ServerTransaction) {
-	s.metrics.requests.WithLabelValues("OPTIONS").Inc()
-	if !s.validate(req, tx) {
-		return
+	if !s.admit(req, tx) {
+		s.reply(tx, req, 200, "OK", gosip.NewHeader("Allow", allow))
 	}
-	if _, ok := req.To().Params.Get("tag"); ok {
-		s.forwardInDialog(req, tx)
-		return
-	}
-	s.reply(tx, req, 200, "OK", gosip.NewHeader("Allow", allow))
 }
 
 const allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK, NOTIFY, REFER"
@@ -61,15 +68,9 @@ const allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK, NOTIFY, R
 // onOther handles every method without its own handler: in-dialog requests
 // are forwarded, anything else is refused.
 func (s *Server) onOther(req *gosip.Request, tx gosip.ServerTransaction) {
-	s.metrics.requests.WithLabelValues(methodLabel(req.Method)).Inc()
-	if !s.validate(req, tx) {
-		return
+	if !s.admit(req, tx) {
+		s.reply(tx, req, 405, "Method Not Allowed", gosip.NewHeader("Allow", allow))
 	}
-	if _, ok := req.To().Params.Get("tag"); ok {
-		s.forwardInDialog(req, tx)
-		return
-	}
-	s.reply(tx, req, 405, "Method Not Allowed", gosip.NewHeader("Allow", allow))
 }
 
 // methodLabel keeps the metric's label set bounded.

@@ -25,12 +25,7 @@ type outcome struct {
 }
 
 func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
-	s.metrics.requests.WithLabelValues("INVITE").Inc()
-	if !s.validate(req, tx) {
-		return
-	}
-	if _, ok := req.To().Params.Get("tag"); ok {
-		s.forwardInDialog(req, tx)
+	if s.admit(req, tx) {
 		return
 	}
 	setup := s.now()
