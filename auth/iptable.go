@@ -87,3 +87,14 @@ func (t *IPTable) Lookup(src netip.Addr, number string) (Identity, error) {
 
 // Len returns the number of entries.
 func (t *IPTable) Len() int { return len(t.entries) }
+
+// Contains reports whether any entry's prefix holds src.
+func (t *IPTable) Contains(src netip.Addr) bool {
+	src = src.Unmap()
+	for _, e := range t.entries {
+		if e.prefix.Contains(src) {
+			return true
+		}
+	}
+	return false
+}
