@@ -1,7 +1,6 @@
 package rating
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -98,13 +97,12 @@ func NewCard(s Settings, rows []Row) (*Card, error) {
 			return nil, &RowError{Index: i + 1, Prefix: rows[i].Prefix, Field: f, Reason: why}
 		}
 	}
-	order := sortedOrder(len(rows), func(i int) *Row { return &rows[i] })
-	for k := 1; k < len(order); k++ {
-		a, b := &rows[order[k-1]], &rows[order[k]]
-		if a.Prefix == b.Prefix && a.From == b.From {
-			return nil, &RowError{Index: int(order[k]) + 1, Prefix: b.Prefix, Field: "prefix",
-				Reason: fmt.Sprintf("duplicate of row %d (same prefix and effective date)", order[k-1]+1)}
-		}
+	order, dups := sortedOrder(len(rows), func(i int) *Row { return &rows[i] })
+	if len(dups) > 0 {
+		k := dups[0]
+		b := &rows[order[k]]
+		return nil, &RowError{Index: int(order[k]) + 1, Prefix: b.Prefix, Field: "prefix",
+			Reason: fmt.Sprintf("duplicate of row %d (same prefix and effective date)", order[k-1]+1)}
 	}
 	out := make([]Row, len(rows))
 	for k, i := range order {
@@ -132,59 +130,6 @@ func (s *Settings) applyDefaults(r *Row) {
 	}
 }
 
-// sortedOrder returns the positions of rows sorted by prefix, then From.
-// Prefixes of up to 18 digits sort by a packed integer key (the digits
-// padded to 18, then the length), which orders like the strings.
-func sortedOrder(n int, at func(int) *Row) []int32 {
-	type entry struct {
-		key  uint64
-		from int64
-		pos  int32
-	}
-	ents := make([]entry, n)
-	packed := true
-	for i := range ents {
-		r := at(i)
-		p := r.Prefix
-		if len(p) > 18 || !allDigits(p) {
-			packed = false
-			break
-		}
-		var v uint64
-		for j := 0; j < len(p); j++ {
-			v = v*10 + uint64(p[j]-'0')
-		}
-		for j := len(p); j < 18; j++ {
-			v *= 10
-		}
-		ents[i] = entry{key: v<<4 | uint64(len(p)), from: r.From, pos: int32(i)}
-	}
-	order := make([]int32, n)
-	if packed {
-		slices.SortFunc(ents, func(a, b entry) int {
-			if c := cmp.Compare(a.key, b.key); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.from, b.from)
-		})
-		for i, e := range ents {
-			order[i] = e.pos
-		}
-		return order
-	}
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int {
-		ra, rb := at(int(a)), at(int(b))
-		if c := strings.Compare(ra.Prefix, rb.Prefix); c != 0 {
-			return c
-		}
-		return cmp.Compare(ra.From, rb.From)
-	})
-	return order
-}
-
 // compact makes the rows share storage: descriptions are interned and all
 // prefixes point into one string, a prefix that begins the next row's
 // prefix reusing that row's digits. rows must be sorted.
@@ -192,14 +137,20 @@ func compact(rows []Row) {
 	descs := make(map[string]string)
 	offs := make([]int32, len(rows))
 	buf := make([]byte, 0, len(rows)*4)
+	last := ""
 	for i := len(rows) - 1; i >= 0; i-- {
 		r := &rows[i]
-		if d, ok := descs[r.Description]; ok {
+		if r.Description == last {
+			// neighbours mostly share one; skip the map
+			r.Description = last
+		} else if d, ok := descs[r.Description]; ok {
 			r.Description = d
+			last = d
 		} else {
 			d = strings.Clone(r.Description)
 			descs[d] = d
 			r.Description = d
+			last = d
 		}
 		if i+1 < len(rows) && strings.HasPrefix(rows[i+1].Prefix, r.Prefix) {
 			offs[i] = offs[i+1]

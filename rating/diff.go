@@ -69,6 +69,9 @@ func DiffCards(current, next *Card) Diff {
 		b = next.rows
 	}
 	var d Diff
+	if len(a) == 0 {
+		d.Entries = make([]DiffEntry, 0, len(b)) // every row is new
+	}
 	add := func(c Change, o, n *Row) {
 		d.Counts[c]++
 		if c != Unchanged {

@@ -101,13 +101,11 @@ func ImportCSV(r io.Reader, s Settings, current *Card) (*Card, *Report, error) {
 		rep.Rows++
 		p.row(line, rec)
 	}
-	order := sortedOrder(p.rows.n, p.rows.at)
-	for k := 1; k < len(order); k++ {
-		a, b := p.rows.at(int(order[k-1])), p.rows.at(int(order[k]))
-		if a.Prefix == b.Prefix && a.From == b.From {
-			rep.Problems = append(rep.Problems, Problem{Line: int(p.lines[order[k]]), Column: p.colName(fPrefix),
-				Value: b.Prefix, Reason: fmt.Sprintf("duplicate of line %d", p.lines[order[k-1]])})
-		}
+	order, dups := sortedOrder(p.rows.n, p.rows.at)
+	for _, k := range dups {
+		b := p.rows.at(int(order[k]))
+		rep.Problems = append(rep.Problems, Problem{Line: int(p.lines[order[k]]), Column: p.colName(fPrefix),
+			Value: b.Prefix, Reason: fmt.Sprintf("duplicate of line %d", p.lines[order[k-1]])})
 	}
 	if !rep.OK() {
 		sortProblems(rep.Problems)

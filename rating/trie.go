@@ -9,9 +9,13 @@ package rating
 //   - prefixes of d+1 .. d+8 digits form, per block, a contiguous run of
 //     rows (blocks gives its bounds); keys holds, for every row, its suffix
 //     past the block encoded as pad8(suffix)×10 + length, which sorts like
-//     the strings, so a longest-prefix match is a few binary searches in one
-//     run of a uint32 slice;
+//     the strings, so a longest-prefix match is usually one binary search
+//     in one run of a uint32 slice (see lookupBlock); a block of more than
+//     splitRows rows is split ten ways by its next digit (sub);
 //   - longer prefixes (rare) sit in a map.
+//
+// up gives, per block, the length of its longest prefix in short, so a
+// number whose match is short costs one probe, not d.
 //
 // Flags in the top bits of keys and short say whether a prefix has dated
 // rows and whether a row is blocked, so an undated match returns without
@@ -20,7 +24,9 @@ package rating
 type index struct {
 	d      int
 	short  []uint32         // by shortPos: 0 none, else flags | (last row of the prefix + 1)
-	blocks [][2]int32       // by value of the first d digits: [start, end) of the rows longer than d
+	blocks [][2]int32       // by value of the first d digits: [start, end) of the rows longer than d, or a split block
+	sub    []int32          // split blocks: 11 bounds each, the rows by their digit d+1
+	up     []uint8          // by value of the first d digits: length of its longest prefix in short, 0 if none
 	keys   []uint32         // per row: flags | suffix key (0 for rows of at most d digits)
 	long   map[string]int32 // prefixes longer than d+maxSuffix: last row
 	maxLen int
@@ -70,7 +76,8 @@ func blockDigits(n int) int {
 func newIndex(rows []Row) index {
 	n := len(rows)
 	d := blockDigits(n)
-	x := index{d: d, short: make([]uint32, shortBase[d+1]), blocks: make([][2]int32, pow10[d]), keys: make([]uint32, n)}
+	x := index{d: d, short: make([]uint32, shortBase[d+1]), blocks: make([][2]int32, pow10[d]),
+		up: make([]uint8, pow10[d]), keys: make([]uint32, n)}
 	for i := 0; i < n; {
 		p := rows[i].Prefix
 		j, dated := i, false
@@ -108,7 +115,56 @@ func newIndex(rows []Row) index {
 		}
 		i = j
 	}
+	x.split()
+	// up[v]: the longest l <= d whose first l digits of v are a short prefix.
+	for v := range x.up {
+		for l := d; l > 0; l-- {
+			if x.short[shortBase[l]+v/int(pow10[d-l])] != 0 {
+				x.up[v] = uint8(l)
+				break
+			}
+		}
+	}
 	return x
+}
+
+// splitRows is the size above which a block is split by its next digit, so
+// that the search in the crowded blocks of a deck (country code 1, mobile
+// ranges) stays within a cache line or two.
+const splitRows = 16
+
+// split divides every block of more than splitRows rows into ten ranges by
+// the digit past the block; blocks[v] then holds {-1 - offset in sub, 0}.
+// Every row of a block is longer than d, so the ten ranges partition it.
+func (x *index) split() {
+	for v := range x.blocks {
+		b := x.blocks[v]
+		if b[1]-b[0] <= splitRows {
+			continue
+		}
+		off := len(x.sub)
+		x.sub = append(x.sub, b[0])
+		i := b[0]
+		for dg := uint32(1); dg <= 10; dg++ {
+			// the first row whose digit d+1 is at least dg
+			for i < b[1] && (x.keys[i]&keyMask)/(pow10u[maxSuffix-1]*10) < dg {
+				i++
+			}
+			x.sub = append(x.sub, i)
+		}
+		x.blocks[v] = [2]int32{int32(-1 - off), 0}
+	}
+}
+
+// span returns the rows of block bv whose digit d+1 is first (an ASCII
+// digit), as [start, end).
+func (x *index) span(bv int, first byte) (int32, int32) {
+	b := x.blocks[bv]
+	if b[0] >= 0 {
+		return b[0], b[1]
+	}
+	off := int(-1-b[0]) + int(first-'0')
+	return x.sub[off], x.sub[off+1]
 }
 
 // find returns the position of the last row of prefix p, or -1.
@@ -125,12 +181,12 @@ func (x *index) find(p string, rows []Row) int {
 		}
 		return -1
 	}
-	b := x.blocks[digitsValue(p[:x.d])]
+	start, end := x.span(digitsValue(p[:x.d]), p[x.d])
 	key := suffixKey(p[x.d:])
-	keys := x.keys[b[0]:b[1]]
+	keys := x.keys[start:end]
 	lo := searchKeys(keys, key)
 	if lo > 0 && keys[lo-1]&keyMask == key {
-		return int(b[0]) + lo - 1
+		return int(start) + lo - 1
 	}
 	return -1
 }
@@ -185,29 +241,26 @@ func (c *Card) Lookup(number string, atUnix int64) (*Row, error) {
 			}
 		}
 	}
+	bv := 0
+	if n >= d {
+		bv = digitsValue(number[:d])
+	}
 	if m := min(n, x.maxLen) - d; m > 0 {
-		b := x.blocks[digitsValue(number[:d])]
-		if b[0] < b[1] {
-			m = min(m, maxSuffix)
-			sv := uint32(digitsValue(number[d : d+m]))
-			keys := x.keys[b[0]:b[1]]
-			for l := m; l > 0 && len(keys) > 0; l-- {
-				key := sv*pow10u[maxSuffix-l]*10 + uint32(l)
-				lo := searchKeys(keys, key)
-				if lo > 0 && keys[lo-1]&keyMask == key {
-					if r, ok, err := c.pick(int(b[0])+lo-1, keys[lo-1], atUnix); ok {
-						return r, err
-					}
-				}
-				keys = keys[:lo]
-				sv /= 10
-			}
+		if r, ok, err := c.lookupBlock(bv, number[d:d+min(m, maxSuffix)], atUnix); ok {
+			return r, err
 		}
 	}
 	var vals [8]int
 	lim := min(n, d)
 	for i := 0; i < lim; i++ {
 		vals[i+1] = vals[i]*10 + int(number[i]-'0')
+	}
+	if n >= d {
+		// The longest short prefix of the block, found without probing.
+		lim = int(x.up[bv])
+		if lim == 0 {
+			return nil, ErrNoRate
+		}
 	}
 	for l := lim; l > 0; l-- {
 		if e := x.short[shortBase[l]+vals[l]]; e != 0 {
@@ -217,6 +270,50 @@ func (c *Card) Lookup(number string, atUnix int64) (*Row, error) {
 		}
 	}
 	return nil, ErrNoRate
+}
+
+// lookupBlock finds the longest prefix of block bv that begins suffix (the
+// dialled digits past the block, at most maxSuffix) and is in effect.
+//
+// One search finds p, the greatest key not above the suffix. In string
+// order every prefix of the suffix that the block holds is then also a
+// prefix of p, so when p does not begin the suffix the next candidate is
+// no longer than their common part: the search restarts there, below p.
+// Most lookups take one search, whatever the length of the match.
+func (c *Card) lookupBlock(bv int, suffix string, atUnix int64) (*Row, bool, error) {
+	x := &c.ix
+	start, end := x.span(bv, suffix[0])
+	if start >= end {
+		return nil, false, nil
+	}
+	keys := x.keys[start:end]
+	l := uint32(len(suffix))
+	nv := uint32(digitsValue(suffix)) * pow10u[maxSuffix-l] // suffix padded to maxSuffix digits
+	for l > 0 {
+		lo := searchKeys(keys, nv*10+l)
+		if lo == 0 {
+			break
+		}
+		k := keys[lo-1] & keyMask
+		kl, kv := k%10, k/10
+		keys = keys[:lo]
+		if kl <= l && nv-kv < pow10u[maxSuffix-kl] { // kv <= nv, as p <= suffix
+			// p begins the suffix: the longest match, if in effect.
+			if r, ok, err := c.pick(int(start)+lo-1, keys[lo-1], atUnix); ok {
+				return r, true, err
+			}
+			l = kl - 1
+		} else {
+			// Common part of p and the suffix, shorter than both.
+			cl := min(kl, l) - 1
+			for cl > 0 && kv/pow10u[maxSuffix-cl] != nv/pow10u[maxSuffix-cl] {
+				cl--
+			}
+			l = cl
+		}
+		nv = nv / pow10u[maxSuffix-l] * pow10u[maxSuffix-l]
+	}
+	return nil, false, nil
 }
 
 // pick returns the row of the prefix whose last row is i and whose flags
