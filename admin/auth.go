@@ -46,12 +46,17 @@ func hashToken(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// authenticate lets a request through only with a bearer token whose SHA-256
-// matches a stored token. Every stored hash is compared in constant time, so
-// timing tells nothing about which (or how much of one) matched.
-func (s *Server) authenticate(next http.Handler) http.Handler {
+// authenticate lets a request for the route pattern through only with a
+// bearer token whose SHA-256 matches a stored, unexpired token, and only if
+// the token's identity may use the route (see authorize). Every stored hash
+// is compared in constant time, so timing tells nothing about which (or how
+// much of one) matched. Public routes (login) need no token.
+func (s *Server) authenticate(pattern string, next http.Handler) http.Handler {
+	if publicRoutes[pattern] {
+		return next
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, err := s.validToken(r.Context(), bearer(r))
+		p, ok, err := s.principalFor(r.Context(), bearer(r))
 		if err != nil {
 			s.log.Error("checking api token", "err", err)
 			writeError(w, errStatus(http.StatusInternalServerError, CodeInternal, "checking the api token failed"))
@@ -62,28 +67,57 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeError(w, errStatus(http.StatusUnauthorized, CodeUnauthorized, "a valid bearer token is required"))
 			return
 		}
-		next.ServeHTTP(w, r)
+		if err := authorize(p, pattern, r); err != nil {
+			writeError(w, asError(err))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
 }
 
-func (s *Server) validToken(ctx context.Context, secret string) (bool, error) {
+// principalFor finds the token whose secret is given and the identity it
+// acts for: the token's user, with the user's current role, or the
+// bootstrap admin for a token without a user. An expired token, or one
+// whose user is gone, is no token.
+func (s *Server) principalFor(ctx context.Context, secret string) (principal, bool, error) {
 	if secret == "" {
-		return false, nil
+		return principal{}, false, nil
 	}
 	toks, err := store.ListJSON[store.Token](ctx, s.st, store.Tokens)
 	if err != nil {
-		return false, err
+		return principal{}, false, err
 	}
 	sum := sha256.Sum256([]byte(secret))
-	found := 0
-	for _, t := range toks {
+	found := -1
+	for i, t := range toks {
 		want, err := hex.DecodeString(t.SHA256)
 		if err != nil || len(want) != sha256.Size {
 			continue
 		}
-		found |= subtle.ConstantTimeCompare(sum[:], want)
+		if subtle.ConstantTimeCompare(sum[:], want) == 1 {
+			found = i
+		}
 	}
-	return found == 1, nil
+	if found < 0 {
+		return principal{}, false, nil
+	}
+	t := toks[found]
+	if t.Expires != 0 && time.Now().Unix() >= t.Expires {
+		return principal{}, false, nil
+	}
+	p := principal{tokenID: t.ID, role: RoleAdmin}
+	if t.UserID == "" {
+		return p, true, nil
+	}
+	u, err := store.GetJSON[store.User](ctx, s.st, store.Users, t.UserID)
+	if isNotFound(err) {
+		return principal{}, false, nil
+	}
+	if err != nil {
+		return principal{}, false, err
+	}
+	p.userID, p.username, p.role, p.customerID = u.ID, u.Username, u.Role, u.CustomerID
+	return p, true, nil
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.

@@ -26,6 +26,7 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	writeMu sync.Mutex // serialises writes, so their checks and writes are atomic
+	idn     identityConfig
 }
 
 // Option configures a Server.
@@ -78,7 +79,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", s.metricsHandler())
 	}
 	for _, rt := range s.apiRoutes() {
-		s.mux.Handle(rt.pattern, s.authenticate(s.handle(rt.h)))
+		s.mux.Handle(rt.pattern, s.authenticate(rt.pattern, s.handle(rt.h)))
 	}
 }
 
@@ -122,6 +123,30 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"GET /api/v1/ratecards/{id}/rates", s.getRates},
 
 		{"GET /api/v1/cdrs", s.listCDRs},
+
+		{"POST /api/v1/customers/{id}/sip-users", s.createSIPUser},
+		{"GET /api/v1/customers/{id}/sip-users", s.listSIPUsers},
+		{"DELETE /api/v1/customers/{id}/sip-users/{sid}", s.deleteSIPUser},
+		{"POST /api/v1/customers/{id}/hosts", s.createCustomerHost},
+		{"GET /api/v1/customers/{id}/hosts", s.listCustomerHosts},
+		{"DELETE /api/v1/customers/{id}/hosts/{hid}", s.deleteCustomerHost},
+
+		{"GET /api/v1/bans", s.listBans},
+		{"DELETE /api/v1/bans/{ip}", s.liftBan},
+
+		{"POST /api/v1/login", s.login},
+		{"GET /api/v1/me", s.me},
+		{"PUT /api/v1/me/password", s.changePassword},
+		{"POST /api/v1/me/totp", s.enableTOTP},
+		{"POST /api/v1/me/totp/confirm", s.confirmTOTP},
+		{"GET /api/v1/tokens", s.listTokens},
+		{"POST /api/v1/tokens", s.createToken},
+		{"DELETE /api/v1/tokens/{id}", s.deleteToken},
+		{"POST /api/v1/users", s.createUser},
+		{"GET /api/v1/users", s.listUsers},
+		{"GET /api/v1/users/{id}", s.getUser},
+		{"PUT /api/v1/users/{id}", s.putUser},
+		{"DELETE /api/v1/users/{id}", s.deleteUser},
 	}
 }
 

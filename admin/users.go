@@ -1,0 +1,206 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/trunkline/trunkline/auth"
+	"github.com/trunkline/trunkline/store"
+)
+
+const minPasswordLen = 10
+
+// userView is a user as the API shows it: no hash, secret or codes.
+type userView struct {
+	ID            string `json:"id"`
+	Username      string `json:"username"`
+	Role          string `json:"role"`
+	CustomerID    string `json:"customer_id,omitempty"`
+	TOTPEnabled   bool   `json:"totp_enabled"`
+	RecoveryCodes int    `json:"recovery_codes_left"`
+	Created       int64  `json:"created"`
+}
+
+func viewUser(u store.User) userView {
+	return userView{ID: u.ID, Username: u.Username, Role: u.Role, CustomerID: u.CustomerID,
+		TOTPEnabled: u.TOTPEnabled, RecoveryCodes: len(u.RecoveryCodes), Created: u.Created}
+}
+
+// userInput is the body of POST and PUT /users. On PUT an empty password
+// keeps the old one, and reset_totp turns two-factor off.
+type userInput struct {
+	Username   string `json:"username"`
+	Password   string `json:"password,omitempty"`
+	Role       string `json:"role"`
+	CustomerID string `json:"customer_id,omitempty"`
+	ResetTOTP  bool   `json:"reset_totp,omitempty"`
+}
+
+func validPassword(field, pw string) error {
+	if len(pw) < minPasswordLen || len(pw) > 1024 {
+		return errInvalid(field, "must be %d to 1024 characters", minPasswordLen)
+	}
+	return nil
+}
+
+// checkRole validates role and customer id, and that the customer exists.
+func (s *Server) checkRole(ctx context.Context, in *userInput) error {
+	if err := oneOf("role", &in.Role, RoleReadOnly, RoleAdmin, RoleReadOnly, RoleCustomer); err != nil {
+		return err
+	}
+	if in.Role != RoleCustomer {
+		if in.CustomerID != "" {
+			return errInvalid("customer_id", "only a %q user has a customer", RoleCustomer)
+		}
+		return nil
+	}
+	if in.CustomerID == "" {
+		return errInvalid("customer_id", "required for role %q", RoleCustomer)
+	}
+	if _, err := load[store.Customer](ctx, s.st, store.Customers, "customer", in.CustomerID); err != nil {
+		if isNotFoundErr(err) {
+			return errInvalid("customer_id", "customer %q does not exist", in.CustomerID)
+		}
+		return err
+	}
+	return nil
+}
+
+func isNotFoundErr(err error) bool {
+	e, ok := err.(*Error)
+	return ok && e.Code == CodeNotFound
+}
+
+func userByName(ctx context.Context, st store.Store, name string) (store.User, bool, error) {
+	us, err := listWhere(ctx, st, store.Users, func(u store.User) bool { return u.Username == name })
+	if err != nil || len(us) == 0 {
+		return store.User{}, false, err
+	}
+	return us[0], true, nil
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
+	var in userInput
+	if err := decodeBody(w, r, maxJSONBody, &in); err != nil {
+		return err
+	}
+	if err := validName("username", in.Username); err != nil {
+		return err
+	}
+	if err := validPassword("password", in.Password); err != nil {
+		return err
+	}
+	hash := auth.HashPassword(in.Password, s.argon())
+	var u store.User
+	err := s.write(r, func(ctx context.Context) error {
+		if err := s.checkRole(ctx, &in); err != nil {
+			return err
+		}
+		if _, dup, err := userByName(ctx, s.st, in.Username); err != nil || dup {
+			if err != nil {
+				return err
+			}
+			return errConflict("username", "user %q exists", in.Username)
+		}
+		u = store.User{ID: store.NewID(), Username: in.Username, Role: in.Role, CustomerID: in.CustomerID,
+			PasswordHash: hash, Created: time.Now().Unix()}
+		return store.PutJSON(ctx, s.st, store.Users, u.ID, u)
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/users/"+u.ID)
+	writeJSON(w, http.StatusCreated, viewUser(u))
+	return nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
+	us, err := store.ListJSON[store.User](r.Context(), s.st, store.Users)
+	if err != nil {
+		return err
+	}
+	out := make([]userView, 0, len(us))
+	for _, u := range us {
+		out = append(out, viewUser(u))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+	return nil
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
+	u, err := load[store.User](r.Context(), s.st, store.Users, "user", r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewUser(u))
+	return nil
+}
+
+// putUser changes a user's role, customer, password (when given) and can
+// reset two-factor. The username cannot change.
+func (s *Server) putUser(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	var in userInput
+	if err := decodeBody(w, r, maxJSONBody, &in); err != nil {
+		return err
+	}
+	var hash string
+	if in.Password != "" {
+		if err := validPassword("password", in.Password); err != nil {
+			return err
+		}
+		hash = auth.HashPassword(in.Password, s.argon())
+	}
+	var u store.User
+	err := s.write(r, func(ctx context.Context) error {
+		var err error
+		if u, err = load[store.User](ctx, s.st, store.Users, "user", id); err != nil {
+			return err
+		}
+		if in.Username != "" && in.Username != u.Username {
+			return errInvalid("username", "cannot change")
+		}
+		if err := s.checkRole(ctx, &in); err != nil {
+			return err
+		}
+		u.Role, u.CustomerID = in.Role, in.CustomerID
+		if hash != "" {
+			u.PasswordHash = hash
+		}
+		if in.ResetTOTP {
+			u.TOTPSecret, u.TOTPEnabled, u.RecoveryCodes, u.TOTPLastStep = "", false, nil, 0
+		}
+		return store.PutJSON(ctx, s.st, store.Users, u.ID, u)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewUser(u))
+	return nil
+}
+
+// deleteUser removes a user and revokes its tokens.
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	err := s.write(r, func(ctx context.Context) error {
+		if err := remove(ctx, s.st, store.Users, "user", id); err != nil {
+			return err
+		}
+		toks, err := listWhere(ctx, s.st, store.Tokens, func(t store.Token) bool { return t.UserID == id })
+		if err != nil {
+			return err
+		}
+		for _, t := range toks {
+			if err := s.st.Delete(ctx, store.Tokens, t.ID); err != nil && !isNotFound(err) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
