@@ -1,0 +1,255 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// row is one line of the results table.
+type row struct {
+	System     string    `json:"system"`
+	MaxCPS     int       `json:"max_cps"`      // highest ladder rate passed (median of runs)
+	FailedPct  float64   `json:"failed_pct"`   // median failed % at MaxCPS
+	PDDp50     float64   `json:"pdd_p50_ms"`   // INVITE -> 200 at the fixed rate
+	PDDp99     float64   `json:"pdd_p99_ms"`   //
+	CPUPerCall float64   `json:"cpu_us_call"`  // switch CPU µs per call at the fixed rate (median)
+	MemPerCall float64   `json:"mem_kib_call"` // PSS growth per held call
+	HeldCalls  int       `json:"held_calls"`
+	RcvBuf     int       `json:"udp_rcvbuf"` // switch SIP socket receive buffer (kernel accounting)
+	Steps      []stepRes `json:"steps"`
+	Err        string    `json:"error,omitempty"`
+}
+
+type stepRes struct {
+	Rate      int       `json:"rate"`
+	FailedPct []float64 `json:"failed_pct"`
+	Wall      []float64 `json:"wall_s"`
+	Pass      bool      `json:"pass"`
+}
+
+var runSeq int
+
+// measure starts p and the carrier UAS, then runs the fixed-rate runs (CPU
+// per call, PDD), the ladder (max CPS), and the held calls (memory).
+func measure(o *options, sc *sippConf, p peer, uasPort int) (*row, error) {
+	r := &row{System: p.name()}
+	uas, err := sc.startUAS("uas", "127.0.0.1", uasPort)
+	if err != nil {
+		return nil, err
+	}
+	defer uas.stop(3 * time.Second)
+	t0 := time.Now()
+	if err := p.start(); err != nil {
+		if sp, ok := p.(interface{ stop() }); ok {
+			sp.stop()
+		}
+		return nil, fmt.Errorf("starting %s: %w", p.name(), err)
+	}
+	defer p.stop()
+	port, _ := strconv.Atoi(p.target()[strings.LastIndexByte(p.target(), ':')+1:])
+	r.RcvBuf = udpRcvBuf(port)
+	logf("%s: up and provisioned in %s; SIP socket rcvbuf %d", p.name(), time.Since(t0).Round(time.Millisecond), r.RcvBuf)
+
+	uacPort, _ := freePort("udp", "127.0.0.2")
+	one := func(rate, count int, hold time.Duration) uacResult {
+		runSeq++
+		return sc.runUAC(fmt.Sprintf("uac-%03d-%d", runSeq, rate), uacRun{target: p.target(), port: uacPort,
+			rate: rate, count: count, hold: hold})
+	}
+	// Warm-up, and a check that calls go through at all.
+	w := one(200, 400, 0)
+	if w.Err != nil || w.FailedPct() > 1 {
+		return nil, fmt.Errorf("warm-up: %d of %d calls failed (%v); see %s", w.Created-w.Succeeded, w.Created, w.Err, sc.workDir)
+	}
+
+	// Fixed rate: CPU per call and PDD.
+	var cpus, p50s, p99s []float64
+	n := int(float64(o.fixedRate) * o.fixedFor.Seconds())
+	for range o.runs {
+		pids := tree(p.pids()[0])
+		before := cpuTicks(pids)
+		res := one(o.fixedRate, n, 0)
+		used := cpuTicks(pids) - before
+		if res.Err != nil {
+			logf("%s: fixed-rate run: %v", p.name(), res.Err)
+			continue
+		}
+		us := float64(used) * 1e6 / clockTicks / float64(max(res.Succeeded, 1))
+		cpus = append(cpus, us)
+		p50s = append(p50s, percentile(res.PDD, 50))
+		p99s = append(p99s, percentile(res.PDD, 99))
+		logf("%s: %d calls/s x %d: failed %.3f%%, CPU %.0f µs/call, PDD p50 %.2f p99 %.2f ms", p.name(),
+			o.fixedRate, n, res.FailedPct(), us, p50s[len(p50s)-1], p99s[len(p99s)-1])
+	}
+	r.CPUPerCall, r.PDDp50, r.PDDp99 = median(cpus), median(p50s), median(p99s)
+
+	// Ladder: three runs per step, median; stop at the first failed step.
+	for _, rate := range o.ladder {
+		st := stepRes{Rate: rate}
+		count := int(float64(rate) * o.step.Seconds())
+		var passes int
+		for i := 0; i < o.runs; i++ {
+			res := one(rate, count, 0)
+			// Sustained: under 0.1 % failed and all calls done within 2 s
+			// of the last one being placed.
+			ok := res.Err == nil && res.FailedPct() < 0.1 && res.Wall < o.step+2500*time.Millisecond
+			if ok {
+				passes++
+			}
+			st.FailedPct = append(st.FailedPct, res.FailedPct())
+			st.Wall = append(st.Wall, res.Wall.Seconds())
+			logf("%s: %d calls/s run %d: created %d ok %d failed %.3f%% wall %.1fs %v", p.name(), rate, i+1,
+				res.Created, res.Succeeded, res.FailedPct(), res.Wall.Seconds(), errText(res.Err))
+			// The median is settled once a majority agrees.
+			if passes*2 > o.runs || (i+1-passes)*2 > o.runs {
+				break
+			}
+		}
+		st.Pass = passes*2 > o.runs
+		r.Steps = append(r.Steps, st)
+		if !st.Pass {
+			break
+		}
+		r.MaxCPS, r.FailedPct = rate, median(st.FailedPct)
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	// Held calls: memory per active call.
+	if o.hold > 0 && (p.name() == "trunkline" || p.name() == "kamailio-full") {
+		time.Sleep(3 * time.Second) // let UAS time-waits and switch state drain
+		mem, held, err := holdCalls(o, sc, p, uacPort)
+		if err != nil {
+			logf("%s: held calls: %v", p.name(), err)
+		}
+		r.MemPerCall, r.HeldCalls = mem, held
+	}
+	return r, nil
+}
+
+// holdCalls fills the switch with o.hold long calls and returns the PSS
+// growth per call held.
+func holdCalls(o *options, sc *sippConf, p peer, uacPort int) (float64, int, error) {
+	pids := tree(p.pids()[0])
+	before := pssKiB(pids)
+	dir := filepath.Join(sc.workDir, "hold")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, 0, err
+	}
+	stat := filepath.Join(dir, "stat.csv")
+	argv := sc.taskset(sc.bin, "-sf", filepath.Join(sc.scenarios, "uac.xml"), "-inf", sc.numbers,
+		"-i", "127.0.0.2", "-p", strconv.Itoa(uacPort), "-r", strconv.Itoa(o.holdRate), "-rp", "1000",
+		"-m", strconv.Itoa(o.hold), "-l", strconv.Itoa(o.hold), "-d", "300000",
+		"-buff_size", strconv.Itoa(sippBuf), "-nostdin", "-recv_timeout", "5000",
+		"-trace_stat", "-stf", stat, "-fd", "1", p.target())
+	c, err := startChild("sipp hold", dir, filepath.Join(dir, "stdout.log"), filepath.Join(dir, "stdout.log"), argv...)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		// SIGKILL: no BYEs are sent; the switch is stopped right after.
+		_ = syscall.Kill(-c.pid(), syscall.SIGKILL)
+		<-c.done
+	}()
+	time.Sleep(time.Duration(o.hold/o.holdRate)*time.Second + 3*time.Second)
+	var res uacResult
+	_ = parseStat(stat, &res)
+	held := res.Succeeded // not yet: a call succeeds at its end
+	b, _ := os.ReadFile(stat)
+	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) >= 2 {
+		head, last := strings.Split(lines[0], ";"), strings.Split(lines[len(lines)-1], ";")
+		for i, h := range head {
+			if h == "CurrentCall" && i < len(last) {
+				held, _ = strconv.Atoi(last[i])
+			}
+		}
+	}
+	after := pssKiB(tree(p.pids()[0]))
+	if held <= 0 {
+		return 0, 0, fmt.Errorf("no calls held (see %s)", dir)
+	}
+	per := float64(after-before) / float64(held)
+	logf("%s: %d calls held: PSS %d -> %d KiB, %.2f KiB/call", p.name(), held, before, after, per)
+	return per, held, nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// printTable writes the markdown results table and the command that made it.
+func printTable(w io.Writer, o *options, rows []*row) {
+	host, _ := os.Hostname()
+	fmt.Fprintf(w, "\nMachine: %s; %s; switch on CPU %s (GOMAXPROCS=1 / kamailio -n %d), sipps on CPU %s\n",
+		host, cpuModel(), o.switchCPU, o.kamChildren, o.sippCPU)
+	fmt.Fprintf(w, "Command: %s\n\n", strings.Join(os.Args, " "))
+	var tl, kam *row
+	for _, r := range rows {
+		switch r.System {
+		case "trunkline":
+			tl = r
+		case "kamailio-full":
+			kam = r
+		}
+	}
+	fmt.Fprintln(w, "| row | system | max CPS (<0.1% failed) | failed % at max | PDD p50 / p99 ms @ fixed rate | CPU µs/call @ fixed rate | memory KiB/active call | UDP rcvbuf |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	label := map[string]string{"kamailio-relay": "stateful relay", "kamailio-dialog": "+ dialog tracking",
+		"kamailio-full": "full pipeline", "trunkline": "full pipeline"}
+	for _, r := range rows {
+		if r.Err != "" {
+			fmt.Fprintf(w, "| %s | %s | error: %s | | | | | |\n", label[r.System], r.System, r.Err)
+			continue
+		}
+		mem := "—"
+		if r.HeldCalls > 0 {
+			mem = fmt.Sprintf("%.2f (%d held)", r.MemPerCall, r.HeldCalls)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %.3f | %.2f / %.2f | %.0f | %s | %d |\n", label[r.System], r.System,
+			maxText(r, o), r.FailedPct, r.PDDp50, r.PDDp99, r.CPUPerCall, mem, r.RcvBuf)
+	}
+	if tl != nil && kam != nil && tl.Err == "" && kam.Err == "" && kam.MaxCPS > 0 {
+		fmt.Fprintf(w, "\nFull pipeline, Trunkline / Kamailio: max CPS ratio %.2f; CPU per call ratio %.2f (Kamailio µs / Trunkline µs)\n",
+			float64(tl.MaxCPS)/float64(kam.MaxCPS), kam.CPUPerCall/tl.CPUPerCall)
+	}
+	fmt.Fprintf(w, "Fixed rate: %d calls/s for %s, %d runs, median. Ladder: %v, %s per run, median of %d runs.\n",
+		o.fixedRate, o.fixedFor, o.runs, o.ladder, o.step, o.runs)
+}
+
+func maxText(r *row, o *options) string {
+	s := strconv.Itoa(r.MaxCPS)
+	if len(r.Steps) > 0 && r.Steps[len(r.Steps)-1].Pass && r.MaxCPS == o.ladder[len(o.ladder)-1] {
+		s = "≥ " + s + " (top of ladder)"
+	}
+	return s
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "model name") {
+			if i := strings.IndexByte(l, ':'); i > 0 {
+				return strings.TrimSpace(l[i+1:])
+			}
+		}
+	}
+	return "unknown CPU"
+}
