@@ -25,13 +25,14 @@ const (
 // cardInput is the body of POST /api/v1/ratecards. Precision is a pointer
 // so that an explicit 0 differs from "use the default".
 type cardInput struct {
-	Name          string   `json:"name"`
-	Kind          string   `json:"kind"`
-	CarrierID     string   `json:"carrier_id"`
-	ProviderCards []string `json:"provider_cards"`
-	Currency      string   `json:"currency"`
-	Precision     *int     `json:"precision"`
-	Rounding      string   `json:"rounding"`
+	Name          string        `json:"name"`
+	Kind          string        `json:"kind"`
+	CarrierID     string        `json:"carrier_id"`
+	ProviderCards []string      `json:"provider_cards"`
+	Currency      string        `json:"currency"`
+	Precision     *int          `json:"precision"`
+	Rounding      string        `json:"rounding"`
+	Markup        *store.Markup `json:"markup"`
 }
 
 // card validates what needs no store and returns the card to create.
@@ -78,12 +79,46 @@ func (in cardInput) card() (store.RateCard, error) {
 			return c, errInvalid("currency", "required for a customer card")
 		}
 	}
+	if in.Markup != nil {
+		if c.Kind != KindCustomer {
+			return c, errInvalid("markup", "only a customer card is derived by a markup")
+		}
+		m, err := validMarkup(*in.Markup)
+		if err != nil {
+			return c, err
+		}
+		c.Markup = &m
+	}
 	if c.Currency != "" {
 		if err := validCurrency("currency", c.Currency); err != nil {
 			return c, err
 		}
 	}
 	return c, nil
+}
+
+// validMarkup checks a markup rule and returns it with its value in
+// canonical form.
+func validMarkup(m store.Markup) (store.Markup, error) {
+	switch m.Kind {
+	case "percent", "fixed", "sell":
+	default:
+		return m, errInvalid("markup.kind", "must be one of percent, fixed, sell, got %q", m.Kind)
+	}
+	switch m.Combine {
+	case "", "min", "max", "avg":
+	default:
+		return m, errInvalid("markup.combine", "must be one of min, max, avg, got %q", m.Combine)
+	}
+	v, err := rating.ParseMoney(m.Value)
+	if err != nil {
+		return m, errInvalid("markup.value", "%v", err)
+	}
+	if err := (rating.Markup{Kind: m.Kind, Value: v, Combine: m.Combine}).Validate(); err != nil {
+		return m, errInvalid("markup.value", "%v", err)
+	}
+	m.Value = v.String()
+	return m, nil
 }
 
 // checkRefs checks the carrier or provider cards c refers to, taking a

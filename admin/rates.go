@@ -58,6 +58,9 @@ func (s *Server) replaceRates(ctx context.Context, id string, rows []store.Rate)
 	if err != nil {
 		return card, err
 	}
+	if card.Markup != nil {
+		return card, errConflict("", "rate card %s is derived from its provider cards by a markup; it has no rows of its own", id)
+	}
 	slices.SortStableFunc(rows, func(a, b store.Rate) int {
 		return cmp.Or(cmp.Compare(a.Prefix, b.Prefix), cmp.Compare(a.From, b.From))
 	})

@@ -77,8 +77,13 @@ func Load(ctx context.Context, st store.Store, prev *Table) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	var derived []store.RateCard
 	for _, m := range cards {
 		t.meta[m.ID] = m
+		if m.Markup != nil {
+			derived = append(derived, m)
+			continue
+		}
 		if prev != nil {
 			if old, ok := prev.meta[m.ID]; ok && old.Revision == m.Revision && prev.cards[m.ID] != nil {
 				t.cards[m.ID] = prev.cards[m.ID]
@@ -91,7 +96,51 @@ func Load(ctx context.Context, st store.Store, prev *Table) (*Table, error) {
 		}
 		t.cards[m.ID] = card
 	}
+	// Derived cards last: they are rebuilt when they or any of their
+	// provider cards changed.
+	for _, m := range derived {
+		providers := make([]*rating.Card, 0, len(m.ProviderCards))
+		same := prev != nil && prev.cards[m.ID] != nil && sameMarkup(prev.meta[m.ID], m)
+		for _, pid := range m.ProviderCards {
+			pc := t.cards[pid]
+			if pc == nil || t.meta[pid].Markup != nil {
+				return nil, fmt.Errorf("rate card %s: provider card %q is not a loaded provider card", m.ID, pid)
+			}
+			providers = append(providers, pc)
+			same = same && prev.cards[pid] == pc
+		}
+		if same {
+			t.cards[m.ID] = prev.cards[m.ID]
+			continue
+		}
+		card, err := deriveCard(m, providers)
+		if err != nil {
+			return nil, err
+		}
+		t.cards[m.ID] = card
+	}
 	return t, nil
+}
+
+func sameMarkup(old, cur store.RateCard) bool {
+	return old.Revision == cur.Revision && old.Markup != nil && cur.Markup != nil && *old.Markup == *cur.Markup
+}
+
+// deriveCard builds a customer card from its provider cards by its markup.
+func deriveCard(m store.RateCard, providers []*rating.Card) (*rating.Card, error) {
+	settings, err := CardSettings(m)
+	if err != nil {
+		return nil, err
+	}
+	v, err := rating.ParseMoney(m.Markup.Value)
+	if err != nil {
+		return nil, fmt.Errorf("rate card %s: markup value: %w", m.ID, err)
+	}
+	card, err := rating.Derive(settings, rating.Markup{Kind: m.Markup.Kind, Value: v, Combine: m.Markup.Combine}, providers...)
+	if err != nil {
+		return nil, fmt.Errorf("rate card %s: %w", m.ID, err)
+	}
+	return card, nil
 }
 
 func loadCard(ctx context.Context, st store.Store, m store.RateCard) (*rating.Card, error) {

@@ -74,6 +74,20 @@ type RateCard struct {
 	Precision     int      `json:"precision"` // decimal places of a cost, 0..6
 	Rounding      string   `json:"rounding"`  // "up", "down", "half-up", "half-even"
 	Revision      int      `json:"revision"`
+	// Markup, on a customer card, derives its rows from ProviderCards
+	// instead of storing its own; nil means the card has its own rows.
+	Markup *Markup `json:"markup,omitempty"`
+}
+
+// Markup prices a derived customer card from its provider cards: Kind
+// "percent" (Value is a percentage), "fixed" (Value is added to the rate
+// per minute) or "sell" (Value is the rate per minute); Combine says which
+// provider row counts when several rate a prefix: "min" (the default),
+// "max" or "avg". Value is a decimal string like the money amounts.
+type Markup struct {
+	Kind    string `json:"kind"`
+	Value   string `json:"value"`
+	Combine string `json:"combine,omitempty"`
 }
 
 // Rate is one row of a rate card.
