@@ -40,6 +40,7 @@ type options struct {
 	fixedRate                 int
 	fixedFor                  time.Duration
 	hold                      int
+	callLen                   time.Duration
 	holdRate                  int
 	kamChildren               int
 	pprof                     string
@@ -64,6 +65,7 @@ func main() {
 	flag.DurationVar(&o.step, "step", 4*time.Second, "length of one ladder run")
 	flag.IntVar(&o.fixedRate, "fixed-rate", 1000, "call rate for CPU per call and PDD")
 	flag.DurationVar(&o.fixedFor, "fixed-for", 5*time.Second, "length of one fixed-rate run")
+	flag.DurationVar(&o.callLen, "call-length", time.Second, "call length (sipp -d) of the ladder and fixed-rate calls")
 	flag.IntVar(&o.hold, "hold", 10000, "concurrent calls held for memory per call (0: skip)")
 	flag.IntVar(&o.holdRate, "hold-rate", 2000, "call rate while filling the held calls")
 	flag.IntVar(&o.kamChildren, "kamailio-children", 4, "kamailio UDP worker processes (-n)")

@@ -75,7 +75,7 @@ func measure(o *options, sc *sippConf, p peer, uasPort int) (*row, error) {
 	for range o.runs {
 		pids := tree(p.pids()[0])
 		before := cpuTicks(pids)
-		res := one(o.fixedRate, n, 0)
+		res := one(o.fixedRate, n, o.callLen)
 		used := cpuTicks(pids) - before
 		if res.Err != nil {
 			logf("%s: fixed-rate run: %v", p.name(), res.Err)
@@ -96,10 +96,10 @@ func measure(o *options, sc *sippConf, p peer, uasPort int) (*row, error) {
 		count := int(float64(rate) * o.step.Seconds())
 		var passes int
 		for i := 0; i < o.runs; i++ {
-			res := one(rate, count, 0)
+			res := one(rate, count, o.callLen)
 			// Sustained: under 0.1 % failed and all calls done within 2 s
 			// of the last one being placed.
-			ok := res.Err == nil && res.FailedPct() < 0.1 && res.Wall < o.step+2500*time.Millisecond
+			ok := res.Err == nil && res.FailedPct() < 0.1 && res.Wall < o.step+o.callLen+2500*time.Millisecond
 			if ok {
 				passes++
 			}
@@ -216,7 +216,7 @@ func printTable(w io.Writer, o *options, rows []*row) {
 		"kamailio-full": "full pipeline", "trunkline": "full pipeline"}
 	for _, r := range rows {
 		if r.Err != "" {
-			fmt.Fprintf(w, "| %s | %s | error: %s | | | | | |\n", label[r.System], r.System, r.Err)
+			fmt.Fprintf(w, "| %s | %s | error: %s | | | | | |\n", label[r.System], r.System, strings.Join(strings.Fields(tailOf(r.Err, 300)), " "))
 			continue
 		}
 		mem := "—"
@@ -230,8 +230,8 @@ func printTable(w io.Writer, o *options, rows []*row) {
 		fmt.Fprintf(w, "\nFull pipeline, Trunkline / Kamailio: max CPS ratio %.2f; CPU per call ratio %.2f (Kamailio µs / Trunkline µs)\n",
 			float64(tl.MaxCPS)/float64(kam.MaxCPS), kam.CPUPerCall/tl.CPUPerCall)
 	}
-	fmt.Fprintf(w, "Fixed rate: %d calls/s for %s, %d runs, median. Ladder: %v, %s per run, median of %d runs.\n",
-		o.fixedRate, o.fixedFor, o.runs, o.ladder, o.step, o.runs)
+	fmt.Fprintf(w, "Fixed rate: %d calls/s for %s, %d runs, median. Ladder: %v, %s per run, median of %d runs. Call length %s.\n",
+		o.fixedRate, o.fixedFor, o.runs, o.ladder, o.step, o.runs, o.callLen)
 }
 
 func maxText(r *row, o *options) string {

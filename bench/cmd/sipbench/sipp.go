@@ -153,7 +153,7 @@ func (s *sippConf) runUAC(name string, r uacRun) uacResult {
 		"-timeout", strconv.Itoa(int(budget/time.Second))+"s",
 		"-max_recv_loops", "10000", "-max_sched_loops", "10000",
 		"-trace_stat", "-stf", filepath.Join(dir, "stat.csv"), "-fd", "1",
-		"-trace_rtt", "-rtt_freq", "1", r.target)
+		"-trace_rtt", "-rtt_freq", "1", "-trace_err", r.target)
 	start := time.Now()
 	c, err := startChild(name, dir, filepath.Join(dir, "stdout.log"), filepath.Join(dir, "stdout.log"), argv...)
 	if err != nil {

@@ -1,0 +1,80 @@
+package routing
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/trunkline/trunkline/store"
+)
+
+// BenchmarkRoute100k measures a routing plan: customer, normalisation,
+// ingress route, longest-prefix sell rate over 100k prefixes and the buy
+// rate of two provider cards of 100k prefixes each, ordered by cost.
+func BenchmarkRoute100k(b *testing.B) {
+	ctx := context.Background()
+	st, err := store.OpenEmbedded(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	put := func(coll, id string, v any) {
+		if err := store.PutJSON(ctx, st, coll, id, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	prefixes := make([]string, 0, 100000)
+	seen := map[string]bool{}
+	for len(prefixes) < cap(prefixes) {
+		p := fmt.Sprint(1 + r.IntN(9))
+		for n := 1 + r.IntN(6); n > 0; n-- {
+			p += fmt.Sprint(r.IntN(10))
+		}
+		if !seen[p] {
+			seen[p] = true
+			prefixes = append(prefixes, p)
+		}
+	}
+	rows := func(base int) []store.Rate {
+		out := make([]store.Rate, len(prefixes))
+		for i, p := range prefixes {
+			out[i] = store.Rate{Prefix: p, Description: "bench", PerMinute: fmt.Sprintf("0.%04d", base+i%500)}
+		}
+		return out
+	}
+	put(store.Customers, "c1", store.Customer{ID: "c1", Name: "C", Currency: "USD", Status: "active"})
+	put(store.Routes, "r1", store.Route{ID: "r1", CustomerID: "c1", Prefix: "", CardID: "sell"})
+	for i, id := range []string{"k1", "k2"} {
+		put(store.Carriers, id, store.Carrier{ID: id, Name: id, Currency: "USD", Status: "active"})
+		put(store.Endpoints, id+"e", store.Endpoint{ID: id + "e", CarrierID: id, Host: "192.0.2.1", Port: 5060 + i, Transport: "udp"})
+		put(store.RateCards, "buy"+id, store.RateCard{ID: "buy" + id, Kind: "provider", CarrierID: id, Currency: "USD", Precision: 4})
+		put(store.Rates, "buy"+id, rows(10+i*100))
+	}
+	put(store.RateCards, "sell", store.RateCard{ID: "sell", Kind: "customer", ProviderCards: []string{"buyk1", "buyk2"}, Currency: "USD", Precision: 4})
+	put(store.Rates, "sell", rows(2000))
+	rt := NewRouter(st)
+	if err := rt.Reload(ctx); err != nil {
+		b.Fatal(err)
+	}
+	numbers := make([]string, 1024)
+	for i := range numbers {
+		n := prefixes[r.IntN(len(prefixes))]
+		for len(n) < 11 {
+			n += fmt.Sprint(r.IntN(10))
+		}
+		numbers[i] = n
+	}
+	at := time.Now()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p, err := rt.Route(ctx, Call{CustomerID: "c1", Dialled: numbers[i&1023], At: at})
+		if err != nil || len(p.Attempts) != 2 {
+			b.Fatalf("route %s: %v", numbers[i&1023], err)
+		}
+		i++
+	}
+}

@@ -1,0 +1,67 @@
+package sip
+
+import (
+	"testing"
+
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+// benchInvite is a typical customer INVITE as sipp sends it, with SDP.
+var benchInvite = []byte("INVITE sip:442071234567@192.0.2.10:5060 SIP/2.0\r\n" +
+	"Via: SIP/2.0/UDP 198.51.100.7:5070;branch=z9hG4bK-13979-208-0\r\n" +
+	"From: sipp <sip:sipp@198.51.100.7:5070>;tag=13979SIPpTag00208\r\n" +
+	"To: <sip:442071234567@192.0.2.10:5060>\r\n" +
+	"Call-ID: 208-13979@198.51.100.7\r\n" +
+	"CSeq: 1 INVITE\r\n" +
+	"Contact: sip:sipp@198.51.100.7:5070\r\n" +
+	"Max-Forwards: 70\r\n" +
+	"Subject: Performance Test\r\n" +
+	"Content-Type: application/sdp\r\n" +
+	"Content-Length: 129\r\n" +
+	"\r\n" +
+	"v=0\r\n" +
+	"o=user1 53655765 2353687637 IN IP4 198.51.100.7\r\n" +
+	"s=-\r\n" +
+	"c=IN IP4 198.51.100.7\r\n" +
+	"t=0 0\r\n" +
+	"m=audio 6000 RTP/AVP 0\r\n" +
+	"a=rtpmap:0 PCMU/8000\r\n")
+
+// BenchmarkParseInvite measures sipgo's parser on a typical INVITE, the
+// first step of every call.
+func BenchmarkParseInvite(b *testing.B) {
+	p := gosip.NewParser()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchInvite)))
+	for b.Loop() {
+		if _, err := p.ParseSIP(benchInvite); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCloneInvite measures copying a parsed INVITE, as the proxy does
+// for each carrier attempt.
+func BenchmarkCloneInvite(b *testing.B) {
+	m, err := gosip.NewParser().ParseSIP(benchInvite)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := m.(*gosip.Request)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = req.Clone()
+	}
+}
+
+// BenchmarkRenderInvite measures serialising an INVITE for the wire.
+func BenchmarkRenderInvite(b *testing.B) {
+	m, err := gosip.NewParser().ParseSIP(benchInvite)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = m.String()
+	}
+}
