@@ -64,12 +64,40 @@ func (c *ClickHouse) Query(ctx context.Context, q Query) ([]Record, error) {
 // querySQL builds the SELECT for a normalized q. Every value is either an
 // integer formatted by the program or a string through quoteString.
 func (c *ClickHouse) querySQL(q Query) string {
+	where := whereSQL(q)
+	var b strings.Builder
+	fmt.Fprintf(&b, "SELECT %s FROM %s FINAL", columnList(), c.table)
+	if len(where) > 0 {
+		b.WriteString(" WHERE ")
+		b.WriteString(strings.Join(where, " AND "))
+	}
+	fmt.Fprintf(&b, " ORDER BY setup_ms DESC, call_id DESC, attempt DESC LIMIT %d, %d", q.Offset, q.Limit)
+	return b.String()
+}
+
+// whereSQL returns the conditions of q's filters (q normalized), to be
+// joined with AND.
+func whereSQL(q Query) []string {
 	var where []string
 	if q.CustomerID != "" {
 		where = append(where, "customer_id = "+quoteString(q.CustomerID))
 	}
 	if q.CarrierID != "" {
 		where = append(where, "carrier_id = "+quoteString(q.CarrierID))
+	}
+	if q.CalleePrefix != "" {
+		// Digits only (normalized checks), so LIKE has no wildcard to escape.
+		where = append(where, "callee LIKE "+quoteString(q.CalleePrefix+"%"))
+	}
+	if q.SIPCode != 0 {
+		where = append(where, fmt.Sprintf("sip_code = %d", q.SIPCode))
+	}
+	if q.Answered != nil {
+		if *q.Answered {
+			where = append(where, "answer_ms > 0")
+		} else {
+			where = append(where, "answer_ms = 0")
+		}
 	}
 	if q.FromMs > 0 {
 		// setup_time narrows the partitions and the primary key range;
@@ -83,14 +111,7 @@ func (c *ClickHouse) querySQL(q Query) string {
 			fmt.Sprintf("setup_time <= toDateTime(%d)", q.ToMs/1000),
 			fmt.Sprintf("setup_ms < %d", q.ToMs))
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "SELECT %s FROM %s FINAL", columnList(), c.table)
-	if len(where) > 0 {
-		b.WriteString(" WHERE ")
-		b.WriteString(strings.Join(where, " AND "))
-	}
-	fmt.Fprintf(&b, " ORDER BY setup_ms DESC, call_id DESC, attempt DESC LIMIT %d, %d", q.Offset, q.Limit)
-	return b.String()
+	return where
 }
 
 // toMoney converts a Decimal(18, 6) value back to Money exactly.

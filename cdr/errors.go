@@ -29,3 +29,11 @@ var ErrBadQuery = errors.New("cdr: bad query")
 // ErrBadReaderName reports a reader name that is not 1-64 characters of
 // [A-Za-z0-9_-].
 var ErrBadReaderName = errors.New("cdr: bad reader name")
+
+// ErrBadField reports a CDR field name that is not a CSV column, or one
+// given twice.
+var ErrBadField = errors.New("cdr: unknown or repeated CDR field")
+
+// ErrBadPeriod reports an export period name or frequency that cannot be
+// read.
+var ErrBadPeriod = errors.New("cdr: bad export period")

@@ -21,6 +21,7 @@ type SharedOption interface {
 	JournalOption
 	ShipperOption
 	ClickHouseOption
+	ExportOption
 }
 
 // Defaults of the journal options.
@@ -77,6 +78,7 @@ type loggerOption struct{ l *slog.Logger }
 func (o loggerOption) applyJournal(c *journalConfig)       { c.logger = o.l }
 func (o loggerOption) applyShipper(c *shipperConfig)       { c.logger = o.l }
 func (o loggerOption) applyClickHouse(c *clickHouseConfig) { c.logger = o.l }
+func (o loggerOption) applyExport(c *exportConfig)         { c.logger = o.l }
 
 // WithLogger sets the logger (default: discard). Each part adds a
 // "subsystem" attribute (journal, shipper, clickhouse).
@@ -87,6 +89,7 @@ type registererOption struct{ r prometheus.Registerer }
 func (o registererOption) applyJournal(c *journalConfig)       { c.registerer = o.r }
 func (o registererOption) applyShipper(c *shipperConfig)       { c.registerer = o.r }
 func (o registererOption) applyClickHouse(c *clickHouseConfig) { c.registerer = o.r }
+func (o registererOption) applyExport(c *exportConfig)         { c.registerer = o.r }
 
 // WithRegisterer registers the component's metrics on r (default: metrics
 // are kept but not registered). Registering a second component of the same

@@ -9,8 +9,16 @@ type Query struct {
 	CarrierID  string
 	FromMs     int64
 	ToMs       int64
-	Limit      int // 0 means a default of 100
-	Offset     int
+	// CalleePrefix keeps CDRs whose normalised callee starts with these
+	// digits.
+	CalleePrefix string
+	// SIPCode keeps CDRs with this final SIP status code.
+	SIPCode int
+	// Answered, when not nil, keeps only answered (true) or only unanswered
+	// (false) attempts.
+	Answered *bool
+	Limit    int // 0 means a default of 100
+	Offset   int
 }
 
 // Source answers CDR queries. Implementations are safe for concurrent use.
@@ -22,4 +30,25 @@ type Source interface {
 // error means the record was not kept and the caller must report it.
 type Sink interface {
 	Write(ctx context.Context, r Record) error
+}
+
+// Each calls fn for every record matching q (ignoring q's paging), page by
+// page through src, stopping at the first error fn or src returns.
+func Each(ctx context.Context, src Source, q Query, fn func(r *Record) error) error {
+	q.Limit, q.Offset = MaxQueryLimit, 0
+	for {
+		recs, err := src.Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		for i := range recs {
+			if err := fn(&recs[i]); err != nil {
+				return err
+			}
+		}
+		if len(recs) < q.Limit {
+			return nil
+		}
+		q.Offset += len(recs)
+	}
 }

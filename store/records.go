@@ -23,6 +23,9 @@ type Customer struct {
 	Status       string `json:"status"` // "active" or "suspended"
 	ChannelLimit int    `json:"channel_limit,omitempty"`
 	CPSLimit     int    `json:"cps_limit,omitempty"`
+	// Timezone is an IANA zone name ("Europe/Berlin"); CDR exports cut
+	// their periods at its midnights. "" means UTC.
+	Timezone string `json:"timezone,omitempty"`
 }
 
 // CustomerIP authenticates calls from an address or CIDR as a customer.
@@ -166,4 +169,63 @@ type User struct {
 	TOTPLastStep  int64    `json:"totp_last_step,omitempty"`
 	RecoveryCodes []string `json:"recovery_codes,omitempty"`
 	Created       int64    `json:"created"`
+}
+
+// Collections added for CDR field selection and exports.
+const (
+	CDRFieldSets = "cdr_fields" // one document per customer id
+	Exports      = "exports"
+	ExportRuns   = "export_runs"
+)
+
+// CDRFieldSet lists the CDR columns, in order, that a customer's CSV
+// downloads and exports carry; its id is the customer id. No document
+// means every column.
+type CDRFieldSet struct {
+	CustomerID string   `json:"customer_id"`
+	Fields     []string `json:"fields"`
+}
+
+// Export is a scheduled CDR export of one customer's CDRs to an SFTP or FTP
+// server. Protocol is "sftp" or "ftp"; Format "csv" or "csv.gz"; Frequency
+// "daily", "weekly" (ISO weeks, from Monday) or "monthly", with periods cut
+// in the customer's timezone. Fields empty means the customer's CDR field
+// set. Password and PrivateKey (PEM, SFTP only) are stored as given: secrets
+// at rest are not encrypted yet. HostKey is the SFTP server's public key in
+// authorized_keys form; empty means trust the first key seen and keep it.
+type Export struct {
+	ID         string   `json:"id"`
+	CustomerID string   `json:"customer_id"`
+	Protocol   string   `json:"protocol"`
+	Host       string   `json:"host"`
+	Port       int      `json:"port"`
+	Username   string   `json:"username"`
+	Password   string   `json:"password,omitempty"`
+	PrivateKey string   `json:"private_key,omitempty"`
+	HostKey    string   `json:"host_key,omitempty"`
+	RemoteDir  string   `json:"remote_dir"`
+	Fields     []string `json:"fields,omitempty"`
+	Format     string   `json:"format"`
+	Frequency  string   `json:"frequency"`
+	Disabled   bool     `json:"disabled,omitempty"`
+	Created    int64    `json:"created"` // unix seconds
+}
+
+// ExportRun is the log entry of one attempt to deliver one period of an
+// export. Its id starts with the export id and sorts by start time. Status
+// is "ok" or "failed"; From and To (unix milliseconds) bound the setup
+// times the file covers, To exclusive.
+type ExportRun struct {
+	ID       string `json:"id"`
+	ExportID string `json:"export_id"`
+	Period   string `json:"period"`
+	From     int64  `json:"from_ms"`
+	To       int64  `json:"to_ms"`
+	Started  int64  `json:"started_ms"`
+	Finished int64  `json:"finished_ms"`
+	Status   string `json:"status"`
+	File     string `json:"file"`
+	Records  int    `json:"records"`
+	Bytes    int64  `json:"bytes"`
+	Error    string `json:"error,omitempty"`
 }

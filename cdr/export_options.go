@@ -1,0 +1,57 @@
+package cdr
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// ExportOption configures NewExporter.
+type ExportOption interface{ applyExport(*exportConfig) }
+
+// Defaults of the exporter options.
+const (
+	DefaultExportInterval   = time.Minute
+	DefaultExportTimeout    = 2 * time.Minute
+	DefaultExportBackoffMin = time.Minute
+	DefaultExportBackoffMax = time.Hour
+)
+
+type exportConfig struct {
+	logger     *slog.Logger
+	registerer prometheus.Registerer
+	interval   time.Duration
+	timeout    time.Duration
+	backoffMin time.Duration
+	backoffMax time.Duration
+	now        func() time.Time
+}
+
+type exportOptionFunc func(*exportConfig)
+
+func (f exportOptionFunc) applyExport(c *exportConfig) { f(c) }
+
+// WithExportInterval sets how often Run looks for periods that are due
+// (default DefaultExportInterval).
+func WithExportInterval(d time.Duration) ExportOption {
+	return exportOptionFunc(func(c *exportConfig) { c.interval = d })
+}
+
+// WithExportTimeout bounds building and uploading one file (default
+// DefaultExportTimeout).
+func WithExportTimeout(d time.Duration) ExportOption {
+	return exportOptionFunc(func(c *exportConfig) { c.timeout = d })
+}
+
+// WithExportBackoff sets the wait before retrying a failed period: min
+// after the first failure, doubling up to max (defaults
+// DefaultExportBackoffMin, DefaultExportBackoffMax).
+func WithExportBackoff(min, max time.Duration) ExportOption {
+	return exportOptionFunc(func(c *exportConfig) { c.backoffMin, c.backoffMax = min, max })
+}
+
+// WithClock sets the exporter's clock (default time.Now), for tests.
+func WithClock(now func() time.Time) ExportOption {
+	return exportOptionFunc(func(c *exportConfig) { c.now = now })
+}
