@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# services.sh: the real services Trunkline's tests use (Redis, ClickHouse, sipp), on loopback.
+# services.sh: the real services Trunkline's tests use (Redis, ClickHouse, sipp, and an SFTP and an
+# FTP server for CDR exports), on loopback.
 #
 #   scripts/services.sh up      install what is missing (apt, as root), start what is not answering,
 #                               wait until each answers, then print the TRUNKLINE_TEST_* exports on
@@ -15,6 +16,13 @@
 #   TRUNKLINE_REDIS_PORT      Redis port (default 6379)
 #   TRUNKLINE_SERVICES_DIR    state dir for pid files (default ${TMPDIR:-/tmp}/trunkline-services)
 #   TRUNKLINE_SERVICES_WAIT   seconds to wait for each service to answer (default 30)
+#   TRUNKLINE_SFTP_PORT       port of the test sshd (SFTP only; default 2222)
+#   TRUNKLINE_FTP_PORT        port of the test vsftpd (default 2121)
+#
+# The SFTP server is a second OpenSSH sshd with its own config and host key in the state dir (the
+# system sshd and its config are not touched); the FTP server is vsftpd. Both take the local user
+# trunkline-export (no shell, SFTP only through internal-sftp) with a password generated once and
+# kept in the state dir; its home is /var/lib/trunkline-export.
 set -euo pipefail
 
 # CI may run with a minimal PATH; the daemons and runuser live in sbin.
@@ -30,6 +38,17 @@ CH_CONFIG=/etc/clickhouse-server/config.xml
 CH_DATA=/var/lib/clickhouse
 CH_LOGDIR=/var/log/clickhouse-server
 CH_USER=clickhouse
+
+SFTP_PORT=${TRUNKLINE_SFTP_PORT:-2222}
+FTP_PORT=${TRUNKLINE_FTP_PORT:-2121}
+EXPORT_USER=trunkline-export
+EXPORT_HOME=/var/lib/trunkline-export
+EXPORT_PWFILE=$STATE_DIR/export-user.password
+SFTP_DIR=$STATE_DIR/sftp
+SFTP_PIDFILE=$SFTP_DIR/sshd.pid
+FTP_DIR=$STATE_DIR/ftp
+FTP_PIDFILE=$FTP_DIR/vsftpd.pid
+FTP_PAM=trunkline-test-ftp
 
 REDIS_PIDFILE=$STATE_DIR/redis-$REDIS_PORT.pid
 REDIS_LOG=$STATE_DIR/redis-$REDIS_PORT.log
@@ -63,6 +82,9 @@ install_missing() {
 	[ -n "$(ch_server_bin)" ] || pkgs+=(clickhouse-server)
 	command -v clickhouse-client >/dev/null 2>&1 || pkgs+=(clickhouse-client)
 	[ -n "$(sipp_bin)" ] || pkgs+=(sip-tester)
+	[ -x /usr/sbin/sshd ] || pkgs+=(openssh-server)
+	[ -x /usr/lib/openssh/sftp-server ] || pkgs+=(openssh-sftp-server)
+	[ -x /usr/sbin/vsftpd ] || pkgs+=(vsftpd)
 	[ ${#pkgs[@]} -eq 0 ] && return 0
 
 	log "installing with apt: ${pkgs[*]}"
@@ -71,9 +93,19 @@ install_missing() {
 	as_root apt-get update -q >&2 || die "apt-get update failed"
 	log "apt-get update took $((SECONDS - t0)) s"
 	local t1=$SECONDS
+	# openssh-server and vsftpd start system-wide daemons from their postinst; a policy-rc.d that
+	# answers 101 (the Docker default) stops that. Add one only for the install when there is none.
+	local policy=/usr/sbin/policy-rc.d added_policy=
+	if [ ! -e "$policy" ]; then
+		as_root sh -c "printf '#!/bin/sh\nexit 101\n' >$policy && chmod 755 $policy"
+		added_policy=1
+	fi
+	local rc=0
 	as_root apt-get install -y -q --no-install-recommends \
 		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-		"${pkgs[@]}" </dev/null >&2 || die "apt-get install ${pkgs[*]} failed"
+		"${pkgs[@]}" </dev/null >&2 || rc=$?
+	[ -z "$added_policy" ] || as_root rm -f "$policy"
+	[ "$rc" -eq 0 ] || die "apt-get install ${pkgs[*]} failed"
 	log "apt-get install took $((SECONDS - t1)) s"
 }
 
@@ -220,6 +252,113 @@ ch_down() {
 	rm -f "$STATE_DIR/clickhouse.pidfile"
 }
 
+# ---------------------------------------------------------------- export user, sftp, ftp
+
+# banner_answers PORT PREFIX: something on 127.0.0.1:PORT greets with a line starting with PREFIX.
+banner_answers() {
+	local port=$1 prefix=$2 line
+	line=$(timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && IFS= read -r -t 2 l <&3 && printf '%s' \"\$l\"" 2>/dev/null) || return 1
+	[ "${line#"$prefix"}" != "$line" ]
+}
+sftp_answers() { banner_answers "$SFTP_PORT" SSH-; }
+ftp_answers() { banner_answers "$FTP_PORT" 220; }
+
+# export_user_up creates the test user (no login shell) and sets its password, generated once.
+export_user_up() {
+	if [ ! -s "$EXPORT_PWFILE" ]; then
+		(umask 077 && head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$EXPORT_PWFILE")
+	fi
+	if ! id "$EXPORT_USER" >/dev/null 2>&1; then
+		as_root useradd --system --home-dir "$EXPORT_HOME" --create-home --shell /usr/sbin/nologin "$EXPORT_USER" ||
+			die "creating user $EXPORT_USER failed"
+	fi
+	as_root mkdir -p "$EXPORT_HOME"
+	as_root chown "$EXPORT_USER:" "$EXPORT_HOME"
+	printf '%s:%s\n' "$EXPORT_USER" "$(cat "$EXPORT_PWFILE")" | as_root chpasswd || die "setting the password of $EXPORT_USER failed"
+}
+
+sftp_up() {
+	if sftp_answers; then
+		log "sftp already answers on 127.0.0.1:$SFTP_PORT, leaving it"
+		return 0
+	fi
+	[ -x /usr/sbin/sshd ] || die "sshd is not installed (package openssh-server)"
+	mkdir -p "$SFTP_DIR"
+	chmod 700 "$SFTP_DIR"
+	[ -s "$SFTP_DIR/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C trunkline-test-sftp -f "$SFTP_DIR/host_ed25519" >&2
+	as_root mkdir -p /run/sshd # privilege separation directory sshd insists on
+	cat >"$SFTP_DIR/sshd_config" <<CONF
+# Test SFTP server of scripts/services.sh; the system sshd does not read this file.
+Port $SFTP_PORT
+ListenAddress 127.0.0.1
+HostKey $SFTP_DIR/host_ed25519
+PidFile $SFTP_PIDFILE
+AllowUsers $EXPORT_USER
+PermitRootLogin no
+PasswordAuthentication yes
+PubkeyAuthentication yes
+AuthorizedKeysFile $SFTP_DIR/authorized_keys
+KbdInteractiveAuthentication no
+UsePAM no
+AllowTcpForwarding no
+X11Forwarding no
+PermitTTY no
+Subsystem sftp internal-sftp
+ForceCommand internal-sftp
+CONF
+	rm -f "$SFTP_PIDFILE"
+	as_root /usr/sbin/sshd -f "$SFTP_DIR/sshd_config" -E "$SFTP_DIR/sshd.log" || die "sshd failed to start (log: $SFTP_DIR/sshd.log)"
+	wait_for "sftp 127.0.0.1:$SFTP_PORT" sftp_answers "$SFTP_DIR/sshd.log"
+}
+
+sftp_down() { stop_pidfile sftp "$SFTP_PIDFILE" sshd; }
+
+ftp_up() {
+	if ftp_answers; then
+		log "ftp already answers on 127.0.0.1:$FTP_PORT, leaving it"
+		return 0
+	fi
+	[ -x /usr/sbin/vsftpd ] || die "vsftpd is not installed"
+	mkdir -p "$FTP_DIR"
+	as_root mkdir -p /var/run/vsftpd/empty
+	# A PAM service of our own: Debian's /etc/pam.d/vsftpd also demands a login shell (pam_shells).
+	if [ ! -f "/etc/pam.d/$FTP_PAM" ]; then
+		as_root sh -c "printf 'auth required pam_unix.so\naccount required pam_unix.so\nsession required pam_unix.so\n' >/etc/pam.d/$FTP_PAM"
+	fi
+	cat >"$FTP_DIR/vsftpd.conf" <<CONF
+# Test FTP server of scripts/services.sh.
+listen=YES
+listen_ipv6=NO
+listen_address=127.0.0.1
+listen_port=$FTP_PORT
+background=NO
+anonymous_enable=NO
+local_enable=YES
+write_enable=YES
+local_umask=022
+chroot_local_user=NO
+userlist_enable=YES
+userlist_deny=NO
+userlist_file=$FTP_DIR/users
+pam_service_name=$FTP_PAM
+pasv_enable=YES
+pasv_address=127.0.0.1
+pasv_min_port=30100
+pasv_max_port=30199
+secure_chroot_dir=/var/run/vsftpd/empty
+seccomp_sandbox=NO
+xferlog_enable=YES
+vsftpd_log_file=$FTP_DIR/vsftpd.log
+CONF
+	echo "$EXPORT_USER" >"$FTP_DIR/users"
+	rm -f "$FTP_PIDFILE"
+	nohup /usr/sbin/vsftpd "$FTP_DIR/vsftpd.conf" >"$FTP_DIR/stderr.log" 2>&1 </dev/null &
+	echo $! >"$FTP_PIDFILE"
+	wait_for "ftp 127.0.0.1:$FTP_PORT" ftp_answers "$FTP_DIR/stderr.log" "$FTP_DIR/vsftpd.log"
+}
+
+ftp_down() { stop_pidfile ftp "$FTP_PIDFILE" vsftpd; }
+
 # ---------------------------------------------------------------- stop
 
 # stop_pidfile NAME FILE CMDNAME: TERM the recorded PID, wait up to 30 s, then KILL.
@@ -252,6 +391,12 @@ print_env() {
 	echo "export TRUNKLINE_TEST_REDIS=127.0.0.1:$REDIS_PORT"
 	echo "export TRUNKLINE_TEST_CLICKHOUSE=127.0.0.1:$CH_NATIVE_PORT"
 	echo "export TRUNKLINE_TEST_SIPP=${sipp:-/usr/bin/sipp}"
+	echo "export TRUNKLINE_TEST_SFTP=127.0.0.1:$SFTP_PORT"
+	echo "export TRUNKLINE_TEST_FTP=127.0.0.1:$FTP_PORT"
+	echo "export TRUNKLINE_TEST_EXPORT_USER=$EXPORT_USER"
+	if [ -s "$EXPORT_PWFILE" ]; then
+		echo "export TRUNKLINE_TEST_EXPORT_PASSWORD=$(cat "$EXPORT_PWFILE")"
+	fi
 }
 
 cmd_up() {
@@ -261,12 +406,17 @@ cmd_up() {
 	[ -n "$(sipp_bin)" ] || die "sipp is not installed (package sip-tester)"
 	redis_up
 	ch_up
+	export_user_up
+	sftp_up
+	ftp_up
 	print_env
 }
 
 cmd_down() {
 	redis_down
 	ch_down
+	sftp_down
+	ftp_down
 }
 
 cmd_status() {
@@ -289,6 +439,17 @@ cmd_status() {
 		printf 'clickhouse  127.0.0.1:%s (http %s)  DOWN\n' "$CH_NATIVE_PORT" "$CH_HTTP_PORT"
 		rc=1
 	fi
+	local name port probe file
+	for name in sftp ftp; do
+		if [ $name = sftp ]; then port=$SFTP_PORT probe=sftp_answers file=$SFTP_PIDFILE; else port=$FTP_PORT probe=ftp_answers file=$FTP_PIDFILE; fi
+		if "$probe"; then
+			pid=$( (pid_alive_as "$file" "$([ $name = sftp ] && echo sshd || echo vsftpd)" && tr -dc '0-9' <"$file") || echo "not started by up")
+			printf '%-11s 127.0.0.1:%s  answers  (%s)\n' "$name" "$port" "$pid"
+		else
+			printf '%-11s 127.0.0.1:%s  DOWN\n' "$name" "$port"
+			rc=1
+		fi
+	done
 	local sipp
 	sipp=$(sipp_bin)
 	if [ -n "$sipp" ]; then
