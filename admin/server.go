@@ -19,6 +19,7 @@ type Server struct {
 	st       store.Store
 	log      *slog.Logger
 	cdrs     cdr.Source
+	simulate Simulator
 	onChange func(ctx context.Context) error
 	registry *prometheus.Registry
 	ready    func() error
@@ -120,9 +121,12 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"GET /api/v1/ratecards/{id}", s.getRateCard},
 		{"DELETE /api/v1/ratecards/{id}", s.deleteRateCard},
 		{"PUT /api/v1/ratecards/{id}/rates", s.putRates},
+		{"POST /api/v1/ratecards/{id}/rates", s.postRates},
 		{"GET /api/v1/ratecards/{id}/rates", s.getRates},
 
 		{"GET /api/v1/cdrs", s.listCDRs},
+		{"POST /api/v1/cdrs/rerate", s.rerateCDRs},
+		{"GET /api/v1/simulate", s.simulateCall},
 
 		{"POST /api/v1/customers/{id}/sip-users", s.createSIPUser},
 		{"GET /api/v1/customers/{id}/sip-users", s.listSIPUsers},

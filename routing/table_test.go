@@ -1,8 +1,10 @@
 package routing
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/trunkline/trunkline/store"
 )
@@ -87,5 +89,46 @@ func TestDerivedCard(t *testing.T) {
 	}
 	if got := rate(after, "331"); got != "no rate for number" {
 		t.Errorf("after the change, 331 = %s, want no rate", got)
+	}
+}
+
+func TestSimulate(t *testing.T) {
+	st := testStore(t)
+	r := NewRouter(st)
+	if _, err := r.Simulate(t.Context(), "cu", "4412", time.Unix(0, 0)); err == nil {
+		t.Error("Simulate before Reload: no error")
+	}
+	if err := r.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	sim, err := r.Simulate(t.Context(), "cu", "+44 20 7946 0000", time.Unix(1_700_000_000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sim.Reject != nil || sim.Number != "442079460000" || sim.Sell == nil || sim.Sell.Prefix != "4420" || sim.Sell.Rate != "0.011000" {
+		t.Fatalf("simulation = %+v, sell %+v", sim, sim.Sell)
+	}
+	if len(sim.Carriers) != 2 || sim.Carriers[0].CarrierID != "ca" || sim.Carriers[0].Buy.Rate != "0.010000" ||
+		sim.Carriers[1].CarrierID != "cb" || sim.Carriers[1].Buy.Rate != "0.015000" {
+		t.Errorf("carriers = %+v", sim.Carriers)
+	}
+	// 30/6 on 0.011 sell and 0.010 buy, rounded half-up to 4 places
+	want := []SimulatedCost{
+		{Seconds: 1, SellBilled: 30, Sell: "0.005500", BuyBilled: 30, Buy: "0.005000", Margin: "0.000500"},
+		{Seconds: 30, SellBilled: 30, Sell: "0.005500", BuyBilled: 30, Buy: "0.005000", Margin: "0.000500"},
+		{Seconds: 60, SellBilled: 60, Sell: "0.011000", BuyBilled: 60, Buy: "0.010000", Margin: "0.001000"},
+		{Seconds: 61, SellBilled: 66, Sell: "0.012100", BuyBilled: 66, Buy: "0.011000", Margin: "0.001100"},
+		{Seconds: 300, SellBilled: 300, Sell: "0.055000", BuyBilled: 300, Buy: "0.050000", Margin: "0.005000"},
+	}
+	if fmt.Sprint(sim.Costs) != fmt.Sprint(want) {
+		t.Errorf("costs =\n%+v\nwant\n%+v", sim.Costs, want)
+	}
+	sim, err = r.Simulate(t.Context(), "cu", "3312", time.Unix(0, 0))
+	if err != nil || sim.Reject == nil || sim.Reject.Code != 403 {
+		t.Errorf("blocked destination: %+v, %v", sim, err)
+	}
+	sim, err = r.Simulate(t.Context(), "nobody", "4412", time.Unix(0, 0))
+	if err != nil || sim.Reject == nil || sim.Reject.Code != 403 || sim.Reject.Reason != "Unknown Customer" {
+		t.Errorf("unknown customer: %+v, %v", sim, err)
 	}
 }
