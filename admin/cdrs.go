@@ -4,9 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trunkline/trunkline/cdr"
+	"github.com/trunkline/trunkline/store"
 )
 
 // CDR paging limits.
@@ -15,9 +17,11 @@ const (
 	maxCDRLimit     = 10000
 )
 
-// listCDRs answers GET /api/v1/cdrs?customer=&carrier=&from=&to=&limit=&offset=
-// from the configured cdr.Source. from and to are RFC 3339 times or unix
-// milliseconds of the setup time; from is inclusive, to exclusive.
+// listCDRs answers GET /api/v1/cdrs?customer=&carrier=&from=&to=&number=
+// &sip_code=&answered=&limit=&offset= from the configured cdr.Source. from
+// and to are RFC 3339 times or unix milliseconds of the setup time; from is
+// inclusive, to exclusive; number is a prefix of the normalised callee.
+// With Accept: text/csv the answer is a CSV download (see cdrCSV).
 func (s *Server) listCDRs(w http.ResponseWriter, r *http.Request) error {
 	if s.cdrs == nil {
 		return errStatus(http.StatusServiceUnavailable, CodeUnavailable, "no CDR source is configured")
@@ -25,6 +29,9 @@ func (s *Server) listCDRs(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseCDRQuery(r)
 	if err != nil {
 		return err
+	}
+	if wantsCSV(r) {
+		return s.cdrCSV(w, r, q)
 	}
 	recs, err := s.cdrs.Query(r.Context(), q)
 	if errors.Is(err, cdr.ErrBadQuery) {
@@ -37,6 +44,75 @@ func (s *Server) listCDRs(w http.ResponseWriter, r *http.Request) error {
 		recs = []cdr.Record{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"cdrs": recs, "limit": q.Limit, "offset": q.Offset})
+	return nil
+}
+
+// wantsCSV reports whether the client asked for text/csv.
+func wantsCSV(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(mt), "text/csv") {
+			return true
+		}
+	}
+	return false
+}
+
+// cdrCSV writes the CDRs of q as CSV with a header row, in query order
+// (newest first). Without a limit parameter every
+// matching CDR is written. A query filtered by customer carries that
+// customer's CDR field set and times in its timezone; otherwise every field
+// in UTC. Money columns are exact decimals.
+func (s *Server) cdrCSV(w http.ResponseWriter, r *http.Request, q cdr.Query) error {
+	ctx := r.Context()
+	var fields []string
+	loc := time.UTC
+	if q.CustomerID != "" {
+		var err error
+		if fields, err = cdr.CustomerFields(ctx, s.st, q.CustomerID); err != nil {
+			return err
+		}
+		if c, err := store.GetJSON[store.Customer](ctx, s.st, store.Customers, q.CustomerID); err == nil && c.Timezone != "" {
+			if l, err := time.LoadLocation(c.Timezone); err == nil {
+				loc = l
+			}
+		}
+	}
+	// Check the query before the 200 goes out.
+	probe := q
+	probe.Limit = 1
+	if _, err := s.cdrs.Query(ctx, probe); err != nil {
+		if errors.Is(err, cdr.ErrBadQuery) {
+			return errStatus(http.StatusBadRequest, CodeInvalid, "%v", err)
+		}
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="cdrs.csv"`)
+	w.WriteHeader(http.StatusOK)
+	cw, err := cdr.NewCSVWriter(w, fields, loc)
+	if err != nil {
+		return nil // the field set was checked when it was stored
+	}
+	write := func(rec *cdr.Record) error { return cw.Write(rec) }
+	if r.URL.Query().Get("limit") != "" {
+		recs, err := s.cdrs.Query(ctx, q)
+		if err == nil {
+			for i := range recs {
+				if err = write(&recs[i]); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			s.log.Error("CDR CSV download cut short", "err", err)
+		}
+	} else if err := cdr.Each(ctx, s.cdrs, q, write); err != nil {
+		s.log.Error("CDR CSV download cut short", "err", err)
+	}
+	if err := cw.Flush(); err != nil {
+		s.log.Error("CDR CSV download cut short", "err", err)
+	}
 	return nil
 }
 
@@ -62,6 +138,24 @@ func parseCDRQuery(r *http.Request) (cdr.Query, error) {
 		if q.Offset, err = strconv.Atoi(s); err != nil || q.Offset < 0 {
 			return q, errInvalid("offset", "must be a whole number >= 0, got %q", s)
 		}
+	}
+	if s := v.Get("number"); s != "" {
+		if !isDigits(s) || len(s) > 32 {
+			return q, errInvalid("number", "must be a prefix of up to 32 digits, got %q", s)
+		}
+		q.CalleePrefix = s
+	}
+	if s := v.Get("sip_code"); s != "" {
+		if q.SIPCode, err = strconv.Atoi(s); err != nil || q.SIPCode < 100 || q.SIPCode > 699 {
+			return q, errInvalid("sip_code", "must be a SIP status code 100..699, got %q", s)
+		}
+	}
+	if s := v.Get("answered"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return q, errInvalid("answered", "must be true or false, got %q", s)
+		}
+		q.Answered = &b
 	}
 	return q, nil
 }

@@ -27,6 +27,9 @@ func validCustomer(c *store.Customer) error {
 	if err := validLimit("channel_limit", c.ChannelLimit); err != nil {
 		return err
 	}
+	if err := validTimezone("timezone", c.Timezone); err != nil {
+		return err
+	}
 	return validLimit("cps_limit", c.CPSLimit)
 }
 

@@ -28,6 +28,7 @@ type Server struct {
 	metrics *metrics
 	writeMu sync.Mutex // serialises writes, so their checks and writes are atomic
 	idn     identityConfig
+	exports exportsState
 }
 
 // Option configures a Server.
@@ -125,6 +126,16 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"GET /api/v1/ratecards/{id}/rates", s.getRates},
 
 		{"GET /api/v1/cdrs", s.listCDRs},
+		{"GET /api/v1/cdrs/summary", s.cdrSummary},
+		{"GET /api/v1/customers/{id}/cdr-fields", s.getCDRFields},
+		{"PUT /api/v1/customers/{id}/cdr-fields", s.putCDRFields},
+		{"POST /api/v1/exports", s.createExport},
+		{"GET /api/v1/exports", s.listExports},
+		{"GET /api/v1/exports/{id}", s.getExport},
+		{"PUT /api/v1/exports/{id}", s.putExport},
+		{"DELETE /api/v1/exports/{id}", s.deleteExport},
+		{"GET /api/v1/exports/{id}/runs", s.listExportRuns},
+		{"POST /api/v1/exports/{id}/run", s.runExport},
 		{"POST /api/v1/cdrs/rerate", s.rerateCDRs},
 		{"GET /api/v1/simulate", s.simulateCall},
 

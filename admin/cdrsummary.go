@@ -1,0 +1,46 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/trunkline/trunkline/cdr"
+)
+
+// cdrSummary answers GET /api/v1/cdrs/summary?group=customer|carrier
+// &from=&to=&customer=&carrier=: per customer (calls: final CDRs) or per
+// carrier (attempts) and currency, the attempts, answered, ASR, ACD,
+// minutes and exact sell, buy and margin sums.
+func (s *Server) cdrSummary(w http.ResponseWriter, r *http.Request) error {
+	sum, ok := s.cdrs.(cdr.Summarizer)
+	if !ok {
+		return errStatus(http.StatusServiceUnavailable, CodeUnavailable, "no CDR source with summaries is configured")
+	}
+	v := r.URL.Query()
+	sq := cdr.SummaryQuery{Group: v.Get("group"), CustomerID: v.Get("customer"), CarrierID: v.Get("carrier")}
+	if err := oneOf("group", &sq.Group, cdr.GroupCustomer, cdr.GroupCustomer, cdr.GroupCarrier); err != nil {
+		return err
+	}
+	var err error
+	if sq.FromMs, err = parseTimeParam("from", v.Get("from")); err != nil {
+		return err
+	}
+	if sq.ToMs, err = parseTimeParam("to", v.Get("to")); err != nil {
+		return err
+	}
+	if sq.FromMs != 0 && sq.ToMs != 0 && sq.ToMs <= sq.FromMs {
+		return errInvalid("to", "must be after from")
+	}
+	rows, err := sum.Summary(r.Context(), sq)
+	if errors.Is(err, cdr.ErrBadQuery) {
+		return errStatus(http.StatusBadRequest, CodeInvalid, "%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	if rows == nil {
+		rows = []cdr.SummaryRow{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"group": sq.Group, "from": sq.FromMs, "to": sq.ToMs, "rows": rows})
+	return nil
+}
