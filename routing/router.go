@@ -48,8 +48,9 @@ type Plan struct {
 // Router routes calls against the current Table. Reload swaps the table
 // atomically; Route is safe for concurrent use.
 type Router struct {
-	st    store.Store
-	table atomic.Pointer[Table]
+	st         store.Store
+	table      atomic.Pointer[Table]
+	carrierIPs atomic.Pointer[carrierSet]
 }
 
 // NewRouter returns a Router over st; call Reload before routing.
@@ -61,7 +62,9 @@ func (r *Router) Reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	set := t.carrierAddrs()
 	r.table.Store(t)
+	r.carrierIPs.Store(&set)
 	return nil
 }
 

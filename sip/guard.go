@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net"
+	"net/netip"
 	"strconv"
 
 	gosip "github.com/emiago/sipgo/sip"
 )
 
 // readFilter sees every datagram and stream message before sipgo parses it.
+// It drops messages from banned sources and beyond a source's flood limit.
 // Messages with an RFC 3261 branch and a CSeq, which is all ordinary
 // traffic, pass without a second parse. A request sipgo cannot key a
 // transaction for (an RFC 2543-style request whose From tag is missing or
@@ -18,7 +20,19 @@ import (
 // Via names; the filter gives it a branch derived from its RFC 2543
 // transaction identity (so retransmissions match) and passes it on, or drops
 // it when even that identity is missing.
-func (s *Server) readFilter(_ gosip.TransportReadProps, data []byte) ([]byte, error) {
+func (s *Server) readFilter(p gosip.TransportReadProps, data []byte) ([]byte, error) {
+	if s.guard != nil || s.flood != nil {
+		if src, ok := remoteAddr(p.RemoteAddr); ok {
+			if s.guard != nil && s.guard.Banned(src) {
+				s.metrics.dropped.WithLabelValues("banned").Inc()
+				return nil, nil
+			}
+			if s.flood != nil && !s.flood.Allow(src) {
+				s.metrics.dropped.WithLabelValues("flood").Inc()
+				return nil, nil
+			}
+		}
+	}
 	if hasBranchAndCSeq(data) {
 		return data, nil
 	}
@@ -58,6 +72,19 @@ func (s *Server) readFilter(_ gosip.TransportReadProps, data []byte) ([]byte, er
 		return nil, nil
 	}
 	return out, nil
+}
+
+// remoteAddr is the IP of a transport's remote address.
+func remoteAddr(a net.Addr) (netip.Addr, bool) {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		ip, ok := netip.AddrFromSlice(a.IP)
+		return ip.Unmap(), ok
+	case *net.TCPAddr:
+		ip, ok := netip.AddrFromSlice(a.IP)
+		return ip.Unmap(), ok
+	}
+	return netip.Addr{}, false
 }
 
 var (

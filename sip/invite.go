@@ -30,11 +30,9 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	setup := s.now()
 	src := sourceAddr(req)
-	ident, err := s.auth.Lookup(src, req.Recipient.User)
-	if err != nil {
-		s.log.Info("call rejected", "reason", "unknown source", "source", src.String())
+	ident, ok := s.authenticate(req, tx, src)
+	if !ok {
 		s.metrics.calls.WithLabelValues("rejected").Inc()
-		s.reply(tx, req, 403, "Forbidden")
 		return
 	}
 	fromTag, _ := req.From().Params.Get("tag")

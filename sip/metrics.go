@@ -3,13 +3,14 @@ package sip
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	requests *prometheus.CounterVec // by method
-	calls    *prometheus.CounterVec // by outcome
-	attempts *prometheus.CounterVec // by result
-	active   prometheus.Gauge       // live calls
-	pdd      prometheus.Histogram   // seconds from INVITE to first provisional from a carrier
-	rejects  *prometheus.CounterVec // by SIP code
-	dropped  *prometheus.CounterVec // by reason
+	requests     *prometheus.CounterVec // by method
+	calls        *prometheus.CounterVec // by outcome
+	attempts     *prometheus.CounterVec // by result
+	active       prometheus.Gauge       // live calls
+	pdd          prometheus.Histogram   // seconds from INVITE to first provisional from a carrier
+	rejects      *prometheus.CounterVec // by SIP code
+	dropped      *prometheus.CounterVec // by reason
+	authFailures prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -36,9 +37,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trunkline_sip_dropped_total", Help: "Messages dropped without an answer, by reason.",
 		}, []string{"reason"}),
+		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trunkline_sip_auth_failures_total", Help: "Calls refused for an unknown source or bad digest credentials.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped)
+		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped, m.authFailures)
 	}
 	return m
 }

@@ -49,6 +49,10 @@ type Server struct {
 	tcpClient *sipgo.Client
 
 	auth    Authenticator
+	digest  Digester
+	realm   string
+	guard   SourceGuard
+	flood   FloodLimiter
 	router  Router
 	cdrs    cdr.Sink
 	log     *slog.Logger

@@ -10,6 +10,7 @@ const (
 	RateCards   = "ratecards"
 	Rates       = "rates" // one document per card id: a JSON array of Rate
 	Tokens      = "tokens"
+	Secrets     = "secrets" // node secrets shared by the cluster (raw bytes)
 )
 
 // Money amounts in records are decimal strings ("0.012000") so that JSON

@@ -43,6 +43,12 @@ type SIPConfig struct {
 	Advertise     string        `yaml:"advertise"` // host in Via/Record-Route when listening on a wildcard
 	InviteTimeout time.Duration `yaml:"invite_timeout"`
 	RingTimeout   time.Duration `yaml:"ring_timeout"`
+	// Realm is the SIP digest realm of customers' SIP users.
+	Realm string `yaml:"realm"`
+	// FloodRate and FloodBurst bound the requests per second of one source
+	// address that is neither a known customer nor a carrier.
+	FloodRate  float64 `yaml:"flood_rate"`
+	FloodBurst int     `yaml:"flood_burst"`
 }
 
 // AdminConfig configures the admin HTTP API.
@@ -63,6 +69,9 @@ const (
 	DefaultAdminListen   = "127.0.0.1:8080"
 	DefaultInviteTimeout = 8 * time.Second
 	DefaultRingTimeout   = 120 * time.Second
+	DefaultRealm         = "trunkline"
+	DefaultFloodRate     = 50
+	DefaultFloodBurst    = 100
 	DefaultBatchSize     = 10000
 	DefaultBatchInterval = time.Second
 	DefaultCommitDelay   = 2 * time.Millisecond
@@ -88,6 +97,15 @@ func (c *Config) Defaults() {
 	}
 	if c.SIP.RingTimeout == 0 {
 		c.SIP.RingTimeout = DefaultRingTimeout
+	}
+	if c.SIP.Realm == "" {
+		c.SIP.Realm = DefaultRealm
+	}
+	if c.SIP.FloodRate == 0 {
+		c.SIP.FloodRate = DefaultFloodRate
+	}
+	if c.SIP.FloodBurst == 0 {
+		c.SIP.FloodBurst = DefaultFloodBurst
 	}
 	if c.Admin.Listen == "" {
 		c.Admin.Listen = DefaultAdminListen
@@ -132,6 +150,12 @@ func (c *Config) Validate() error {
 	}
 	if c.SIP.RingTimeout < 0 || c.SIP.RingTimeout > 10*time.Minute {
 		bad("sip.ring_timeout", "%s is outside 0..10m", c.SIP.RingTimeout)
+	}
+	if c.SIP.FloodRate < 0 || c.SIP.FloodBurst < 0 {
+		bad("sip.flood_rate", "rate %g and burst %d must not be negative", c.SIP.FloodRate, c.SIP.FloodBurst)
+	}
+	if strings.ContainsAny(c.SIP.Realm, "\"\\\r\n") {
+		bad("sip.realm", "%q may not contain quotes, backslashes or line breaks", c.SIP.Realm)
 	}
 	if c.CDR.ClickHouse != "" && !strings.HasPrefix(c.CDR.ClickHouse, "clickhouse://") {
 		bad("cdr.clickhouse", "%q is not a clickhouse:// DSN (only the native protocol is supported)", c.CDR.ClickHouse)

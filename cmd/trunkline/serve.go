@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -31,6 +33,7 @@ type node struct {
 	store   store.Store
 	journal *cdr.Journal
 	ch      *cdr.ClickHouse
+	bans    *auth.Bans
 	shipped chan struct{} // closed when the shipper has stopped
 	sip     *sip.Server
 	http    *http.Server
@@ -74,11 +77,21 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		cdrs = n.ch
 	}
 
-	ipAuth := auth.NewIPAuth(n.store)
+	alog := log.With("component", "auth")
+	nonceKey, err := ensureSecret(ctx, n.store, "sip-nonce-key")
+	if err != nil {
+		n.close()
+		return nil, err
+	}
+	ipAuth := auth.NewIPAuth(n.store, auth.WithIPAuthLogger(alog))
+	digest := auth.NewDigest(n.store, cfg.SIP.Realm, auth.WithNonceKey(nonceKey), auth.WithDigestLogger(alog))
 	router := routing.NewRouter(n.store)
 	reload := func(ctx context.Context) error {
 		if err := ipAuth.Reload(ctx); err != nil {
 			return fmt.Errorf("reloading IP authentication: %w", err)
+		}
+		if err := digest.Reload(ctx); err != nil {
+			return fmt.Errorf("reloading SIP users: %w", err)
 		}
 		if err := router.Reload(ctx); err != nil {
 			return fmt.Errorf("reloading routing: %w", err)
@@ -89,10 +102,18 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		n.close()
 		return nil, err
 	}
+	// Known customers and carriers are never flood-limited nor banned.
+	trusted := auth.ExemptFunc(func(ip netip.Addr) bool { return ipAuth.Exempt(ip) || router.IsCarrier(ip) })
+	n.bans = auth.NewBans(auth.WithExempt(trusted))
+	flood := auth.NewFloodGuard(cfg.SIP.FloodRate, cfg.SIP.FloodBurst, auth.WithFloodExempt(trusted))
+	go ipAuth.Run(ctx)
+	go n.bans.Run(ctx, time.Minute)
+	go flood.Run(ctx, time.Minute)
 
 	n.sip, err = sip.New(ipAuth, router, n.journal,
 		sip.WithLogger(log), sip.WithNode(cfg.Node), sip.WithAdvertise(cfg.SIP.Advertise),
-		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithRegistry(reg))
+		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithRegistry(reg),
+		sip.WithDigest(digest, cfg.SIP.Realm), sip.WithSourceGuard(n.bans), sip.WithFloodLimit(flood))
 	if err != nil {
 		n.close()
 		return nil, err
@@ -103,7 +124,10 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 
 	api := admin.New(n.store, admin.WithLogger(log.With("component", "admin")), admin.WithCDRs(cdrs),
-		admin.WithOnChange(reload), admin.WithRegistry(reg))
+		admin.WithOnChange(reload), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm),
+		admin.WithSimulator(func(ctx context.Context, customerID, number string, at time.Time) (any, error) {
+			return router.Simulate(ctx, customerID, number, at)
+		}))
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
 		n.close()
@@ -169,4 +193,24 @@ func (n *node) close() {
 			n.log.Error("closing store", "error", err)
 		}
 	}
+}
+
+// ensureSecret returns the random secret stored under name, creating it on
+// first use, so that every node of a cluster and every restart share it.
+func ensureSecret(ctx context.Context, st store.Store, name string) ([]byte, error) {
+	b, err := st.Get(ctx, store.Secrets, name)
+	if err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("reading secret %s: %w", name, err)
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := st.Put(ctx, store.Secrets, name, b); err != nil {
+		return nil, fmt.Errorf("storing secret %s: %w", name, err)
+	}
+	return b, nil
 }

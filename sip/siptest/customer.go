@@ -64,6 +64,12 @@ type Call struct {
 // waits for the final answer. A non-2xx answer returns the Call and an error
 // holding the response (see Status); cancelling ctx while ringing sends CANCEL.
 func (c *Customer) Dial(ctx context.Context, addr, number string) (*Call, error) {
+	return c.DialAuth(ctx, addr, number, "", "")
+}
+
+// DialAuth is Dial answering a 401/407 challenge with digest credentials
+// for user and password.
+func (c *Customer) DialAuth(ctx context.Context, addr, number, user, password string) (*Call, error) {
 	host, port, err := hostPort(addr)
 	if err != nil {
 		return nil, err
@@ -75,7 +81,7 @@ func (c *Customer) Dial(ctx context.Context, addr, number string) (*Call, error)
 		return nil, err
 	}
 	call := &Call{c: c, Session: d, CallID: d.InviteRequest.CallID().Value()}
-	err = d.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(res *sip.Response) error {
+	err = d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: user, Password: password, OnResponse: func(res *sip.Response) error {
 		call.Responses = append(call.Responses, res.StatusCode)
 		return nil
 	}})
