@@ -44,6 +44,7 @@ type options struct {
 	holdRate                  int
 	kamChildren               int
 	pprof                     string
+	goenv                     string
 	out                       string
 }
 
@@ -70,6 +71,7 @@ func main() {
 	flag.IntVar(&o.holdRate, "hold-rate", 2000, "call rate while filling the held calls")
 	flag.IntVar(&o.kamChildren, "kamailio-children", 4, "kamailio UDP worker processes (-n)")
 	flag.StringVar(&o.pprof, "pprof", "", "host:port for trunkline's -pprof, for profiling under load")
+	flag.StringVar(&o.goenv, "trunkline-env", "", "extra environment for trunkline, e.g. GOGC=50 (comma-separated)")
 	flag.StringVar(&o.out, "out", "", "write the results as JSON to this file too")
 	flag.Parse()
 	for _, s := range strings.Split(ladder, ",") {
@@ -122,7 +124,7 @@ func run(o *options) error {
 		switch {
 		case sys == "trunkline":
 			p = &trunkline{bin: o.trunkline, cpu: o.switchCPU, procs: 1, dir: dir, sipPort: sipPort,
-				uasPort: uasPort, pprof: o.pprof, deck: deck}
+				uasPort: uasPort, pprof: o.pprof, deck: deck, env: splitList(o.goenv)}
 		case strings.HasPrefix(sys, "kamailio-"):
 			p = &kamailio{bin: o.kamailio, cfg: filepath.Join(filepath.Dir(o.scenarios), "peers", "kamailio.cfg"),
 				mode: strings.TrimPrefix(sys, "kamailio-"), cpu: o.switchCPU, children: o.kamChildren, dir: dir,
@@ -161,6 +163,16 @@ func ensureRmemMax() error {
 		}
 	}
 	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func logf(format string, args ...any) {

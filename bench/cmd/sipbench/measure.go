@@ -17,12 +17,16 @@ type row struct {
 	System     string    `json:"system"`
 	MaxCPS     int       `json:"max_cps"`      // highest ladder rate passed (median of runs)
 	FailedPct  float64   `json:"failed_pct"`   // median failed % at MaxCPS
-	PDDp50     float64   `json:"pdd_p50_ms"`   // INVITE -> 200 at the fixed rate
+	PDDp50     float64   `json:"pdd_p50_ms"`   // delay added by the switch (capture), at PDDRate
 	PDDp99     float64   `json:"pdd_p99_ms"`   //
+	PDDRate    int       `json:"pdd_rate"`     // half of MaxCPS (at least the fixed rate)
+	PDDCalls   int       `json:"pdd_calls"`    //
+	SippP99    float64   `json:"sipp_p99_ms"`  // INVITE -> 200 as sipp saw it (1 ms resolution), fixed rate
 	CPUPerCall float64   `json:"cpu_us_call"`  // switch CPU µs per call at the fixed rate (median)
 	MemPerCall float64   `json:"mem_kib_call"` // PSS growth per held call
 	HeldCalls  int       `json:"held_calls"`
-	RcvBuf     int       `json:"udp_rcvbuf"` // switch SIP socket receive buffer (kernel accounting)
+	IdleKiB    int64     `json:"idle_pss_kib"` // PSS after start and provisioning
+	RcvBuf     int       `json:"udp_rcvbuf"`   // switch SIP socket receive buffer (kernel accounting)
 	Steps      []stepRes `json:"steps"`
 	Err        string    `json:"error,omitempty"`
 }
@@ -55,7 +59,8 @@ func measure(o *options, sc *sippConf, p peer, uasPort int) (*row, error) {
 	defer p.stop()
 	port, _ := strconv.Atoi(p.target()[strings.LastIndexByte(p.target(), ':')+1:])
 	r.RcvBuf = udpRcvBuf(port)
-	logf("%s: up and provisioned in %s; SIP socket rcvbuf %d", p.name(), time.Since(t0).Round(time.Millisecond), r.RcvBuf)
+	r.IdleKiB = pssKiB(tree(p.pids()[0]))
+	logf("%s: up and provisioned in %s; SIP socket rcvbuf %d; PSS %d KiB", p.name(), time.Since(t0).Round(time.Millisecond), r.RcvBuf, r.IdleKiB)
 
 	uacPort, _ := freePort("udp", "127.0.0.2")
 	one := func(rate, count int, hold time.Duration) uacResult {
@@ -69,6 +74,15 @@ func measure(o *options, sc *sippConf, p peer, uasPort int) (*row, error) {
 		return nil, fmt.Errorf("warm-up: %d of %d calls failed (%v); see %s", w.Created-w.Succeeded, w.Created, w.Err, sc.workDir)
 	}
 
+	// Held calls: memory per active call.
+	if o.hold > 0 && (p.name() == "trunkline" || p.name() == "kamailio-full") {
+		mem, held, err := holdCalls(o, sc, p, uacPort)
+		if err != nil {
+			logf("%s: held calls: %v", p.name(), err)
+		}
+		r.MemPerCall, r.HeldCalls = mem, held
+		time.Sleep(2 * time.Second)
+	}
 	// Fixed rate: CPU per call and PDD.
 	var cpus, p50s, p99s []float64
 	n := int(float64(o.fixedRate) * o.fixedFor.Seconds())
@@ -88,7 +102,8 @@ func measure(o *options, sc *sippConf, p peer, uasPort int) (*row, error) {
 		logf("%s: %d calls/s x %d: failed %.3f%%, CPU %.0f µs/call, PDD p50 %.2f p99 %.2f ms", p.name(),
 			o.fixedRate, n, res.FailedPct(), us, p50s[len(p50s)-1], p99s[len(p99s)-1])
 	}
-	r.CPUPerCall, r.PDDp50, r.PDDp99 = median(cpus), median(p50s), median(p99s)
+	r.CPUPerCall, r.SippP99 = median(cpus), median(p99s)
+	_ = p50s
 
 	// Ladder: three runs per step, median; stop at the first failed step.
 	for _, rate := range o.ladder {
@@ -121,15 +136,17 @@ func measure(o *options, sc *sippConf, p peer, uasPort int) (*row, error) {
 		time.Sleep(500 * time.Millisecond)
 	}
 
-	// Held calls: memory per active call.
-	if o.hold > 0 && (p.name() == "trunkline" || p.name() == "kamailio-full") {
-		time.Sleep(3 * time.Second) // let UAS time-waits and switch state drain
-		mem, held, err := holdCalls(o, sc, p, uacPort)
-		if err != nil {
-			logf("%s: held calls: %v", p.name(), err)
-		}
-		r.MemPerCall, r.HeldCalls = mem, held
+	// Added PDD at half of the max rate, from a packet capture.
+	r.PDDRate = max(o.fixedRate, r.MaxCPS/2)
+	n = int(float64(r.PDDRate) * o.fixedFor.Seconds())
+	var err2 error
+	r.PDDp50, r.PDDp99, r.PDDCalls, err2 = measurePDD(o, sc, p, uacPort, uasPort, func() uacResult { return one(r.PDDRate, n, o.callLen) })
+	if err2 != nil {
+		logf("%s: PDD capture: %v", p.name(), err2)
+	} else {
+		logf("%s: added PDD at %d calls/s over %d calls: p50 %.3f ms, p99 %.3f ms", p.name(), r.PDDRate, r.PDDCalls, r.PDDp50, r.PDDp99)
 	}
+
 	return r, nil
 }
 
@@ -143,9 +160,10 @@ func holdCalls(o *options, sc *sippConf, p peer, uacPort int) (float64, int, err
 		return 0, 0, err
 	}
 	stat := filepath.Join(dir, "stat.csv")
+	fill := 1000 * o.hold / o.holdRate // ms to place all calls
 	argv := sc.taskset(sc.bin, "-sf", filepath.Join(sc.scenarios, "uac.xml"), "-inf", sc.numbers,
 		"-i", "127.0.0.2", "-p", strconv.Itoa(uacPort), "-r", strconv.Itoa(o.holdRate), "-rp", "1000",
-		"-m", strconv.Itoa(o.hold), "-l", strconv.Itoa(o.hold), "-d", "300000",
+		"-m", strconv.Itoa(o.hold), "-l", strconv.Itoa(o.hold), "-d", strconv.Itoa(fill+4000),
 		"-buff_size", strconv.Itoa(sippBuf), "-nostdin", "-recv_timeout", "5000",
 		"-trace_stat", "-stf", stat, "-fd", "1", p.target())
 	c, err := startChild("sipp hold", dir, filepath.Join(dir, "stdout.log"), filepath.Join(dir, "stdout.log"), argv...)
@@ -153,11 +171,16 @@ func holdCalls(o *options, sc *sippConf, p peer, uacPort int) (float64, int, err
 		return 0, 0, err
 	}
 	defer func() {
-		// SIGKILL: no BYEs are sent; the switch is stopped right after.
-		_ = syscall.Kill(-c.pid(), syscall.SIGKILL)
-		<-c.done
+		// The calls end by themselves (call length fill+4 s) with BYEs, so
+		// the switch is empty again for the runs that follow.
+		select {
+		case <-c.done:
+		case <-time.After(time.Duration(fill+15000) * time.Millisecond):
+			_ = syscall.Kill(-c.pid(), syscall.SIGKILL)
+			<-c.done
+		}
 	}()
-	time.Sleep(time.Duration(o.hold/o.holdRate)*time.Second + 3*time.Second)
+	time.Sleep(time.Duration(fill+1500) * time.Millisecond)
 	var res uacResult
 	_ = parseStat(stat, &res)
 	held := res.Succeeded // not yet: a call succeeds at its end
@@ -210,21 +233,21 @@ func printTable(w io.Writer, o *options, rows []*row) {
 			kam = r
 		}
 	}
-	fmt.Fprintln(w, "| row | system | max CPS (<0.1% failed) | failed % at max | PDD p50 / p99 ms @ fixed rate | CPU µs/call @ fixed rate | memory KiB/active call | UDP rcvbuf |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| row | system | max CPS (<0.1% failed) | failed % at max | added PDD p50 / p99 ms (at CPS) | CPU µs/call @ fixed rate | memory KiB/active call | sipp INVITE→200 p99 ms | UDP rcvbuf |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	label := map[string]string{"kamailio-relay": "stateful relay", "kamailio-dialog": "+ dialog tracking",
 		"kamailio-full": "full pipeline", "trunkline": "full pipeline"}
 	for _, r := range rows {
 		if r.Err != "" {
-			fmt.Fprintf(w, "| %s | %s | error: %s | | | | | |\n", label[r.System], r.System, strings.Join(strings.Fields(tailOf(r.Err, 300)), " "))
+			fmt.Fprintf(w, "| %s | %s | error: %s | | | | | | |\n", label[r.System], r.System, strings.Join(strings.Fields(tailOf(r.Err, 300)), " "))
 			continue
 		}
 		mem := "—"
 		if r.HeldCalls > 0 {
 			mem = fmt.Sprintf("%.2f (%d held)", r.MemPerCall, r.HeldCalls)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %.3f | %.2f / %.2f | %.0f | %s | %d |\n", label[r.System], r.System,
-			maxText(r, o), r.FailedPct, r.PDDp50, r.PDDp99, r.CPUPerCall, mem, r.RcvBuf)
+		fmt.Fprintf(w, "| %s | %s | %s | %.3f | %.3f / %.3f (%d) | %.0f | %s | %.0f | %d |\n", label[r.System], r.System,
+			maxText(r, o), r.FailedPct, r.PDDp50, r.PDDp99, r.PDDRate, r.CPUPerCall, mem, r.SippP99, r.RcvBuf)
 	}
 	if tl != nil && kam != nil && tl.Err == "" && kam.Err == "" && kam.MaxCPS > 0 {
 		fmt.Fprintf(w, "\nFull pipeline, Trunkline / Kamailio: max CPS ratio %.2f; CPU per call ratio %.2f (Kamailio µs / Trunkline µs)\n",

@@ -26,6 +26,7 @@ type trunkline struct {
 	uasPort int
 	pprof   string // host:port for -pprof, "" for none
 	deck    *Deck
+	env     []string // extra environment (GOGC=…)
 
 	c     *child
 	token string
@@ -49,8 +50,8 @@ func (t *trunkline) start() error {
 		return err
 	}
 	t.admin = "http://127.0.0.1:" + strconv.Itoa(adminPort)
-	argv := []string{"env", "GOMAXPROCS=" + strconv.Itoa(t.procs), t.bin, "serve", "-data", data,
-		"-sip", t.target(), "-admin", "127.0.0.1:" + strconv.Itoa(adminPort)}
+	argv := append(append([]string{"env", "GOMAXPROCS=" + strconv.Itoa(t.procs)}, t.env...), t.bin, "serve", "-data", data,
+		"-sip", t.target(), "-admin", "127.0.0.1:"+strconv.Itoa(adminPort))
 	if t.pprof != "" {
 		argv = append(argv, "-pprof", t.pprof)
 	}
