@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,7 @@ const (
 // the user table in atomically and never blocks them.
 type Digest struct {
 	st     store.Store
+	algs   []string // offered, in order of preference
 	realms map[string]bool
 	nonces *nonces
 	log    *slog.Logger
@@ -39,12 +41,34 @@ type Digest struct {
 type DigestOption func(*digestConfig)
 
 type digestConfig struct {
+	algs     []string
 	realms   []string
 	key      []byte
 	ttl      time.Duration
 	maxTable int
 	now      func() time.Time
 	log      *slog.Logger
+}
+
+// WithAlgorithms sets the digest algorithms offered, most preferred first
+// (default SHA-256, then MD5). Verify refuses credentials computed with an
+// algorithm not in the list. Names other than AlgSHA256 and AlgMD5 are
+// ignored; an empty list keeps the default.
+func WithAlgorithms(algs ...string) DigestOption {
+	return func(c *digestConfig) {
+		var ok []string
+		for _, a := range algs {
+			switch {
+			case strings.EqualFold(a, AlgSHA256):
+				ok = append(ok, AlgSHA256)
+			case strings.EqualFold(a, AlgMD5):
+				ok = append(ok, AlgMD5)
+			}
+		}
+		if len(ok) > 0 {
+			c.algs = ok
+		}
+	}
 }
 
 // WithRealms adds realms that Verify accepts besides the default one.
@@ -76,14 +100,15 @@ func NewDigest(st store.Store, realm string, opts ...DigestOption) *Digest {
 	if realm == "" {
 		realm = DefaultRealm
 	}
-	c := digestConfig{realms: []string{realm}, ttl: DefaultNonceTTL, maxTable: DefaultNonceTable, now: time.Now}
+	c := digestConfig{algs: []string{AlgSHA256, AlgMD5}, realms: []string{realm}, ttl: DefaultNonceTTL,
+		maxTable: DefaultNonceTable, now: time.Now}
 	for _, o := range opts {
 		o(&c)
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	d := &Digest{st: st, realms: map[string]bool{}, log: c.log,
+	d := &Digest{st: st, algs: c.algs, realms: map[string]bool{}, log: c.log,
 		nonces: newNonces(c.key, c.ttl, max(c.maxTable, 16), c.now)}
 	for _, r := range c.realms {
 		d.realms[r] = true
@@ -93,15 +118,16 @@ func NewDigest(st store.Store, realm string, opts ...DigestOption) *Digest {
 }
 
 // Challenge returns the values of the Proxy-Authenticate (or
-// WWW-Authenticate) headers to send: one SHA-256 and one MD5 challenge,
-// in that order of preference (RFC 8760), with qop=auth and a fresh nonce.
+// WWW-Authenticate) headers to send: one challenge per offered algorithm
+// (by default SHA-256 then MD5: order of preference, RFC 8760), with
+// qop=auth and a fresh nonce.
 // SIP does not allow folding these headers, so each value is its own
 // header line. stale=true tells the client its credentials were right and
 // only the nonce was old.
 func (d *Digest) Challenge(realm string, stale bool) []string {
 	nonce := d.nonces.issue(realm)
-	out := make([]string, 0, 2)
-	for _, alg := range []string{AlgSHA256, AlgMD5} {
+	out := make([]string, 0, len(d.algs))
+	for _, alg := range d.algs {
 		c := digest.Challenge{Realm: realm, Nonce: nonce, Stale: stale, Algorithm: alg, QOP: []string{"auth"}}
 		out = append(out, c.String())
 	}
@@ -131,6 +157,9 @@ func (d *Digest) Verify(method, authorization string, src netip.Addr) (Identity,
 		alg = AlgSHA256
 	default:
 		return Identity{}, fmt.Errorf("algorithm %q: %w", c.Algorithm, ErrBadCredentials)
+	}
+	if !slices.Contains(d.algs, alg) {
+		return Identity{}, fmt.Errorf("algorithm %s is not offered: %w", alg, ErrBadCredentials)
 	}
 	if c.QOP != "auth" || c.Nc <= 0 || c.Cnonce == "" {
 		return Identity{}, fmt.Errorf("qop %q (nc %d): qop=auth with nc and cnonce required: %w", c.QOP, c.Nc, ErrBadCredentials)

@@ -45,6 +45,10 @@ type SIPConfig struct {
 	RingTimeout   time.Duration `yaml:"ring_timeout"`
 	// Realm is the SIP digest realm of customers' SIP users.
 	Realm string `yaml:"realm"`
+	// DigestAlgorithms are offered in this order (SHA-256, MD5 by default);
+	// put MD5 first for customer equipment that answers only the first
+	// challenge and knows only MD5.
+	DigestAlgorithms []string `yaml:"digest_algorithms"`
 	// FloodRate and FloodBurst bound the requests per second of one source
 	// address that is neither a known customer nor a carrier.
 	FloodRate  float64 `yaml:"flood_rate"`
@@ -101,6 +105,9 @@ func (c *Config) Defaults() {
 	if c.SIP.Realm == "" {
 		c.SIP.Realm = DefaultRealm
 	}
+	if len(c.SIP.DigestAlgorithms) == 0 {
+		c.SIP.DigestAlgorithms = []string{"SHA-256", "MD5"}
+	}
 	if c.SIP.FloodRate == 0 {
 		c.SIP.FloodRate = DefaultFloodRate
 	}
@@ -150,6 +157,11 @@ func (c *Config) Validate() error {
 	}
 	if c.SIP.RingTimeout < 0 || c.SIP.RingTimeout > 10*time.Minute {
 		bad("sip.ring_timeout", "%s is outside 0..10m", c.SIP.RingTimeout)
+	}
+	for _, a := range c.SIP.DigestAlgorithms {
+		if a != "SHA-256" && a != "MD5" {
+			bad("sip.digest_algorithms", "%q is not SHA-256 or MD5", a)
+		}
 	}
 	if c.SIP.FloodRate < 0 || c.SIP.FloodBurst < 0 {
 		bad("sip.flood_rate", "rate %g and burst %d must not be negative", c.SIP.FloodRate, c.SIP.FloodBurst)

@@ -24,7 +24,8 @@ type testSwitch struct {
 	api *apiClient
 }
 
-func startSwitch(t *testing.T) *testSwitch {
+// startSwitch starts a switch; tweaks adjust its config before the start.
+func startSwitch(t *testing.T, tweaks ...func(*Config)) *testSwitch {
 	t.Helper()
 	cfg, err := ParseConfig([]byte(`
 data: ` + t.TempDir() + `
@@ -40,6 +41,9 @@ log:
 `))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, tw := range tweaks {
+		tw(cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := start(ctx, cfg, testLogger())

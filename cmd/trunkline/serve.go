@@ -84,7 +84,8 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		return nil, err
 	}
 	ipAuth := auth.NewIPAuth(n.store, auth.WithIPAuthLogger(alog))
-	digest := auth.NewDigest(n.store, cfg.SIP.Realm, auth.WithNonceKey(nonceKey), auth.WithDigestLogger(alog))
+	digest := auth.NewDigest(n.store, cfg.SIP.Realm, auth.WithNonceKey(nonceKey), auth.WithDigestLogger(alog),
+		auth.WithAlgorithms(cfg.SIP.DigestAlgorithms...))
 	router := routing.NewRouter(n.store)
 	reload := func(ctx context.Context) error {
 		if err := ipAuth.Reload(ctx); err != nil {

@@ -100,11 +100,16 @@ func tail(s string, n int) string {
 	return s
 }
 
-// scenario returns the path of a shared sipp scenario, or of a copy with
-// the given replacements made.
+// scenario returns the path of a sipp scenario — one of shared/testdata, or
+// of this repository when name starts with "sip/testdata/" — or of a copy
+// with the given replacements made.
 func scenario(t *testing.T, name string, replace ...string) string {
 	t.Helper()
-	path, err := filepath.Abs(filepath.Join(sippDir, name))
+	dir := sippDir
+	if strings.HasPrefix(name, "sip/testdata/") {
+		dir = "../.."
+	}
+	path, err := filepath.Abs(filepath.Join(dir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +132,8 @@ func scenario(t *testing.T, name string, replace ...string) string {
 // 127.0.0.2) and as carrier, using the scenario files of shared/testdata.
 func TestSippCalls(t *testing.T) {
 	sippPath(t)
-	sw := startSwitch(t)
+	// sipp answers only the first challenge, and only MD5.
+	sw := startSwitch(t, func(c *Config) { c.SIP.DigestAlgorithms = []string{"MD5", "SHA-256"} })
 	api := sw.api
 	customerID := api.create("/api/v1/customers", map[string]any{"name": "Sipp Customer", "currency": "USD"})
 	api.create("/api/v1/customers/"+customerID+"/ips", map[string]any{"cidr": "127.0.0.2"})
@@ -141,10 +147,13 @@ func TestSippCalls(t *testing.T) {
 	api.create("/api/v1/customers/"+customerID+"/routes", map[string]any{"prefix": "", "card_id": sell})
 	target := sw.SIPAddr.String()
 
+	sw.api.create("/api/v1/customers/"+customerID+"/sip-users", map[string]any{"username": "alice", "password": "correct horse battery"})
+
 	tests := []struct {
 		name           string
 		uac, uas       string // scenario files; uas "" when no carrier is reached
 		uacReplace     []string
+		uacArgs        []string
 		number         string
 		source         string
 		wantCode       int // final CDR code; 0: no CDR expected
@@ -161,7 +170,10 @@ func TestSippCalls(t *testing.T) {
 			number: "12125550103", source: "127.0.0.2", wantCode: 487, wantSide: "customer"},
 		{name: "unrated number", uac: "drachtio-server/uac-expect-486.xml", uacReplace: []string{`response="486"`, `response="404"`},
 			number: "4420", source: "127.0.0.2", wantCode: 404, wantSide: "switch"},
-		{name: "unknown source", uac: "drachtio-server/uac-expect-486.xml", uacReplace: []string{`response="486"`, `response="403"`},
+		{name: "digest: challenge, then credentials", uac: "sip/testdata/sipp/uac-digest.xml", uas: "sipp/uas.xml",
+			uacArgs: []string{"-au", "alice", "-ap", "correct horse battery"},
+			number:  "12125550105", source: "127.0.0.4", wantCode: 200, wantSide: "customer", wantSellCostGT: true},
+		{name: "unknown source is challenged", uac: "drachtio-server/uac-expect-486.xml", uacReplace: []string{`response="486"`, `response="407"`},
 			number: "12125550104", source: "127.0.0.3"},
 	}
 	for _, tt := range tests {
@@ -171,8 +183,9 @@ func TestSippCalls(t *testing.T) {
 				uas = startSipp(t, scenario(t, tt.uas), "127.0.0.1", carrierPort)
 				time.Sleep(100 * time.Millisecond) // let it bind
 			}
+			args := append([]string{"-s", tt.number, "-d", "1000"}, tt.uacArgs...)
 			uac := startSipp(t, scenario(t, tt.uac, tt.uacReplace...), tt.source, freeUDPPort(t, tt.source),
-				"-s", tt.number, "-d", "1000", target)
+				append(args, target)...)
 			uac.wait(t, "customer")
 			if uas != nil {
 				uas.wait(t, "carrier")
