@@ -124,7 +124,10 @@ log:
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	t0 := time.Now()
+	phase := func(what string) { t.Logf("%7s %s", time.Since(t0).Round(time.Millisecond), what) }
 	p := startProc(t, bin, cfg)
+	phase("started")
 	if p.token == "" {
 		t.Fatal("first start printed no admin token")
 	}
@@ -149,6 +152,7 @@ log:
 		}
 	}()
 	placeCalls(ctx, customer, p.sip, 3000, 16, killed.Load)
+	phase("killed, calls stopped")
 	if !killed.Load() {
 		t.Fatal("all calls ended before ClickHouse had 200 rows; nothing was killed")
 	}
@@ -172,14 +176,17 @@ log:
 	// Restart on the same data directory: the backlog ships, and new calls
 	// flow.
 	p2 := startProc(t, bin, cfg)
+	phase("restarted")
 	if n := placeCalls(ctx, customer, p2.sip, 100, 8, nil); n != 100 {
 		t.Fatalf("%d of 100 calls after the restart completed", n)
 	}
 	want := len(atKill) + 100
+	phase("100 calls placed")
 	waitUntil(t, 30*time.Second, "ClickHouse to catch up after the restart", func() bool {
 		_, f, _, _ := chCounts(t, conn, db)
 		return f >= uint64(want)
 	})
+	phase("caught up")
 	if err := p2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -187,6 +194,7 @@ log:
 		t.Fatalf("clean stop: %v", err)
 	}
 	p2.exited <- nil
+	phase("stopped")
 
 	j, err = cdr.OpenJournal(filepath.Join(data, "cdr"))
 	if err != nil {
