@@ -20,18 +20,37 @@ func (c *ClickHouse) Query(ctx context.Context, q Query) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Migrate(ctx); err != nil {
+	out := make([]Record, 0, min(q.Limit, 1024))
+	err = c.scan(ctx, c.querySQL(q), func(r *Record) error {
+		out = append(out, *r)
+		return nil
+	})
+	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// each streams every match of q (normalized) in Query's order in one
+// statement, so rows shipped meanwhile cannot shift pages.
+func (c *ClickHouse) each(ctx context.Context, q Query, fn func(r *Record) error) error {
+	sql := c.querySQL(q)
+	sql = sql[:strings.LastIndex(sql, " LIMIT ")]
+	return c.scan(ctx, sql, fn)
+}
+
+// scan runs a SELECT of columnList() and calls fn for each row.
+func (c *ClickHouse) scan(ctx context.Context, sql string, fn func(r *Record) error) error {
+	if err := c.Migrate(ctx); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.queryTimeout)
 	defer cancel()
-	sql := c.querySQL(q)
 	rows, err := c.conn.Query(ctx, sql)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: querying cdrs: %w", err)
+		return fmt.Errorf("clickhouse: querying cdrs: %w", err)
 	}
 	defer rows.Close()
-	out := make([]Record, 0, min(q.Limit, 1024))
 	for rows.Next() {
 		var (
 			r                                          Record
@@ -46,19 +65,21 @@ func (c *ClickHouse) Query(ctx context.Context, q Query) ([]Record, error) {
 			&setupT, &setupMs, &answerT, &answerMs, &endT, &endMs, &r.PDDMs,
 			&duration, &billed, &sipCode, &r.Reason, &r.HangupSide, &r.Currency,
 			&sellRate, &sellCost, &buyRate, &buyCost, &marg, &r.Trace); err != nil {
-			return nil, fmt.Errorf("clickhouse: reading cdr: %w", err)
+			return fmt.Errorf("clickhouse: reading cdr: %w", err)
 		}
 		r.Attempt, r.Final = int(attempt), final == 1
 		r.SetupMs, r.AnswerMs, r.EndMs = int64(setupMs), int64(answerMs), int64(endMs)
 		r.Duration, r.Billed, r.SIPCode = int(duration), int(billed), int(sipCode)
 		r.SellRate, r.SellCost = toMoney(sellRate), toMoney(sellCost)
 		r.BuyRate, r.BuyCost, r.Margin = toMoney(buyRate), toMoney(buyCost), toMoney(marg)
-		out = append(out, r)
+		if err := fn(&r); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clickhouse: reading cdrs: %w", err)
+		return fmt.Errorf("clickhouse: reading cdrs: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // querySQL builds the SELECT for a normalized q. Every value is either an

@@ -15,12 +15,35 @@ func (j *Journal) Query(ctx context.Context, q Query) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	segs, _ := j.snapshot()
 	var out []Record
 	skip := q.Offset
+	err = j.each(ctx, q, func(r *Record) error {
+		if skip > 0 {
+			skip--
+			return nil
+		}
+		out = append(out, *r)
+		if len(out) == q.Limit {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
+	}
+	return out, nil
+}
+
+// errStop ends an each scan early without error.
+var errStop = errors.New("stop")
+
+// each calls fn for every record matching q's filters (not its paging), in
+// Query's order, in one pass over the segments.
+func (j *Journal) each(ctx context.Context, q Query, fn func(r *Record) error) error {
+	segs, _ := j.snapshot()
 	for i := len(segs) - 1; i >= 0; i-- {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		var matches []Record
 		_, err := j.readFrames(segs[i].seq, headerSize, segs[i].size, func(r *Record, _ int64) bool {
@@ -34,20 +57,15 @@ func (j *Journal) Query(ctx context.Context, q Query) ([]Record, error) {
 				continue // removed since the snapshot
 			}
 			if !errors.Is(err, ErrBadFrame) && !errors.Is(err, ErrShortFrame) && !errors.Is(err, ErrBadRecord) {
-				return nil, fmt.Errorf("querying journal: %w", err)
+				return fmt.Errorf("querying journal: %w", err)
 			}
 			j.log.Error("journal segment damaged, query uses its readable part", "segment", segmentName(segs[i].seq), "err", err)
 		}
 		for k := len(matches) - 1; k >= 0; k-- {
-			if skip > 0 {
-				skip--
-				continue
-			}
-			out = append(out, matches[k])
-			if len(out) == q.Limit {
-				return out, nil
+			if err := fn(&matches[k]); err != nil {
+				return err
 			}
 		}
 	}
-	return out, nil
+	return nil
 }

@@ -32,10 +32,25 @@ type Sink interface {
 	Write(ctx context.Context, r Record) error
 }
 
-// Each calls fn for every record matching q (ignoring q's paging), page by
-// page through src, stopping at the first error fn or src returns.
+// eacher is a Source that can stream every match of a query in one pass:
+// the Journal and ClickHouse are.
+type eacher interface {
+	each(ctx context.Context, q Query, fn func(r *Record) error) error
+}
+
+// Each calls fn for every record matching q (ignoring q's paging), in the
+// order Query returns them, stopping at the first error fn or src returns.
+// The Journal and ClickHouse stream their records in one pass; any other
+// Source is read page by page.
 func Each(ctx context.Context, src Source, q Query, fn func(r *Record) error) error {
 	q.Limit, q.Offset = MaxQueryLimit, 0
+	if e, ok := src.(eacher); ok {
+		q, err := q.normalized()
+		if err != nil {
+			return err
+		}
+		return e.each(ctx, q, fn)
+	}
 	for {
 		recs, err := src.Query(ctx, q)
 		if err != nil {
