@@ -16,4 +16,11 @@
 // shippers take batches and commit positions after delivery, so shipping is
 // at least once; a segment is removed once every registered reader has
 // committed past it. Sinks deduplicate on (CallID, Attempt).
+//
+// # Queries and exports
+//
+// Sources (the Journal, ClickHouse) answer filtered, paged queries and
+// summaries per customer or carrier. The Exporter delivers scheduled CSV
+// files of a customer's CDRs over SFTP or FTP, one file per closed period
+// in the customer's timezone, and logs each run in the store.
 package cdr
