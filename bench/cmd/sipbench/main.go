@@ -70,7 +70,7 @@ func main() {
 	flag.IntVar(&o.hold, "hold", 10000, "concurrent calls held for memory per call (0: skip)")
 	flag.IntVar(&o.holdRate, "hold-rate", 2000, "call rate while filling the held calls")
 	flag.IntVar(&o.kamChildren, "kamailio-children", 4, "kamailio UDP worker processes (-n)")
-	flag.StringVar(&o.pprof, "pprof", "", "host:port for trunkline's -pprof, for profiling under load")
+	flag.StringVar(&o.pprof, "pprof", "127.0.0.1:6069", "host:port for trunkline's -pprof (live heap per held call; profiling under load); \"\" for none")
 	flag.StringVar(&o.goenv, "trunkline-env", "", "extra environment for trunkline, e.g. GOGC=50 (comma-separated)")
 	flag.StringVar(&o.out, "out", "", "write the results as JSON to this file too")
 	flag.Parse()

@@ -15,15 +15,16 @@ import (
 // row is one line of the results table.
 type row struct {
 	System     string    `json:"system"`
-	MaxCPS     int       `json:"max_cps"`      // highest ladder rate passed (median of runs)
-	FailedPct  float64   `json:"failed_pct"`   // median failed % at MaxCPS
-	PDDp50     float64   `json:"pdd_p50_ms"`   // delay added by the switch (capture), at PDDRate
-	PDDp99     float64   `json:"pdd_p99_ms"`   //
-	PDDRate    int       `json:"pdd_rate"`     // half of MaxCPS (at least the fixed rate)
-	PDDCalls   int       `json:"pdd_calls"`    //
-	SippP99    float64   `json:"sipp_p99_ms"`  // INVITE -> 200 as sipp saw it (1 ms resolution), fixed rate
-	CPUPerCall float64   `json:"cpu_us_call"`  // switch CPU µs per call at the fixed rate (median)
-	MemPerCall float64   `json:"mem_kib_call"` // PSS growth per held call
+	MaxCPS     int       `json:"max_cps"`            // highest ladder rate passed (median of runs)
+	FailedPct  float64   `json:"failed_pct"`         // median failed % at MaxCPS
+	PDDp50     float64   `json:"pdd_p50_ms"`         // delay added by the switch (capture), at PDDRate
+	PDDp99     float64   `json:"pdd_p99_ms"`         //
+	PDDRate    int       `json:"pdd_rate"`           // half of MaxCPS (at least the fixed rate)
+	PDDCalls   int       `json:"pdd_calls"`          //
+	SippP99    float64   `json:"sipp_p99_ms"`        // INVITE -> 200 as sipp saw it (1 ms resolution), fixed rate
+	CPUPerCall float64   `json:"cpu_us_call"`        // switch CPU µs per call at the fixed rate (median)
+	CPUAtMax   float64   `json:"cpu_us_call_at_max"` // median over the runs of the max step
+	MemPerCall float64   `json:"mem_kib_call"`       // PSS growth per held call
 	HeldCalls  int       `json:"held_calls"`
 	IdleKiB    int64     `json:"idle_pss_kib"` // PSS after start and provisioning
 	RcvBuf     int       `json:"udp_rcvbuf"`   // switch SIP socket receive buffer (kernel accounting)
@@ -35,6 +36,7 @@ type stepRes struct {
 	Rate      int       `json:"rate"`
 	FailedPct []float64 `json:"failed_pct"`
 	Wall      []float64 `json:"wall_s"`
+	CPU       []float64 `json:"cpu_us_call"`
 	Pass      bool      `json:"pass"`
 }
 
@@ -111,7 +113,10 @@ func measure(o *options, sc *sippConf, p peer, uasPort int) (*row, error) {
 		count := int(float64(rate) * o.step.Seconds())
 		var passes int
 		for i := 0; i < o.runs; i++ {
+			pids := tree(p.pids()[0])
+			before := cpuTicks(pids)
 			res := one(rate, count, o.callLen)
+			st.CPU = append(st.CPU, float64(cpuTicks(pids)-before)*1e6/clockTicks/float64(max(res.Succeeded, 1)))
 			// Sustained: under 0.1 % failed and all calls done within 2 s
 			// of the last one being placed.
 			ok := res.Err == nil && res.FailedPct() < 0.1 && res.Wall < o.step+o.callLen+2500*time.Millisecond
@@ -132,7 +137,7 @@ func measure(o *options, sc *sippConf, p peer, uasPort int) (*row, error) {
 		if !st.Pass {
 			break
 		}
-		r.MaxCPS, r.FailedPct = rate, median(st.FailedPct)
+		r.MaxCPS, r.FailedPct, r.CPUAtMax = rate, median(st.FailedPct), median(st.CPU)
 		time.Sleep(500 * time.Millisecond)
 	}
 
@@ -155,6 +160,14 @@ func measure(o *options, sc *sippConf, p peer, uasPort int) (*row, error) {
 func holdCalls(o *options, sc *sippConf, p peer, uacPort int) (float64, int, error) {
 	pids := tree(p.pids()[0])
 	before := pssKiB(pids)
+	// A Go heap reuses the garbage left by provisioning, so its PSS hardly
+	// moves: where the switch serves pprof, the live heap after a forced GC
+	// is the figure (heap in use per call).
+	heap, _ := p.(interface{ liveHeap() (int64, error) })
+	var heapBefore int64
+	if heap != nil {
+		heapBefore, _ = heap.liveHeap()
+	}
 	dir := filepath.Join(sc.workDir, "hold")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, 0, err
@@ -164,7 +177,7 @@ func holdCalls(o *options, sc *sippConf, p peer, uacPort int) (float64, int, err
 	argv := sc.taskset(sc.bin, "-sf", filepath.Join(sc.scenarios, "uac.xml"), "-inf", sc.numbers,
 		"-i", "127.0.0.2", "-p", strconv.Itoa(uacPort), "-r", strconv.Itoa(o.holdRate), "-rp", "1000",
 		"-m", strconv.Itoa(o.hold), "-l", strconv.Itoa(o.hold), "-d", strconv.Itoa(fill+4000),
-		"-buff_size", strconv.Itoa(sippBuf), "-nostdin", "-recv_timeout", "5000",
+		"-buff_size", strconv.Itoa(sippBuf), "-nostdin", "-recv_timeout", "5000", "-pause_msg_ign",
 		"-trace_stat", "-stf", stat, "-fd", "1", p.target())
 	c, err := startChild("sipp hold", dir, filepath.Join(dir, "stdout.log"), filepath.Join(dir, "stdout.log"), argv...)
 	if err != nil {
@@ -199,6 +212,12 @@ func holdCalls(o *options, sc *sippConf, p peer, uacPort int) (float64, int, err
 	}
 	per := float64(after-before) / float64(held)
 	logf("%s: %d calls held: PSS %d -> %d KiB, %.2f KiB/call", p.name(), held, before, after, per)
+	if heap != nil && heapBefore > 0 {
+		if heapAfter, err := heap.liveHeap(); err == nil {
+			per = float64(heapAfter-heapBefore) / 1024 / float64(held)
+			logf("%s: live heap after GC %d -> %d KiB, %.2f KiB/call", p.name(), heapBefore/1024, heapAfter/1024, per)
+		}
+	}
 	return per, held, nil
 }
 
@@ -233,7 +252,7 @@ func printTable(w io.Writer, o *options, rows []*row) {
 			kam = r
 		}
 	}
-	fmt.Fprintln(w, "| row | system | max CPS (<0.1% failed) | failed % at max | added PDD p50 / p99 ms (at CPS) | CPU µs/call @ fixed rate | memory KiB/active call | sipp INVITE→200 p99 ms | UDP rcvbuf |")
+	fmt.Fprintln(w, "| row | system | max CPS (<0.1% failed) | failed % at max | added PDD p50 / p99 ms (at CPS) | CPU µs/call @ fixed rate / @ max | memory KiB/active call | sipp INVITE→200 p99 ms | UDP rcvbuf |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	label := map[string]string{"kamailio-relay": "stateful relay", "kamailio-dialog": "+ dialog tracking",
 		"kamailio-full": "full pipeline", "trunkline": "full pipeline"}
@@ -246,8 +265,8 @@ func printTable(w io.Writer, o *options, rows []*row) {
 		if r.HeldCalls > 0 {
 			mem = fmt.Sprintf("%.2f (%d held)", r.MemPerCall, r.HeldCalls)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %.3f | %.3f / %.3f (%d) | %.0f | %s | %.0f | %d |\n", label[r.System], r.System,
-			maxText(r, o), r.FailedPct, r.PDDp50, r.PDDp99, r.PDDRate, r.CPUPerCall, mem, r.SippP99, r.RcvBuf)
+		fmt.Fprintf(w, "| %s | %s | %s | %.3f | %.3f / %.3f (%d) | %.0f / %.0f | %s | %.0f | %d |\n", label[r.System], r.System,
+			maxText(r, o), r.FailedPct, r.PDDp50, r.PDDp99, r.PDDRate, r.CPUPerCall, r.CPUAtMax, mem, r.SippP99, r.RcvBuf)
 	}
 	if tl != nil && kam != nil && tl.Err == "" && kam.Err == "" && kam.MaxCPS > 0 {
 		fmt.Fprintf(w, "\nFull pipeline, Trunkline / Kamailio: max CPS ratio %.2f; CPU per call ratio %.2f (Kamailio µs / Trunkline µs)\n",

@@ -149,7 +149,7 @@ func (s *sippConf) runUAC(name string, r uacRun) uacResult {
 	argv := s.taskset(s.bin, "-sf", filepath.Join(s.scenarios, "uac.xml"), "-inf", s.numbers,
 		"-i", "127.0.0.2", "-p", strconv.Itoa(r.port), "-r", strconv.Itoa(r.rate), "-rp", "1000",
 		"-m", strconv.Itoa(r.count), "-l", strconv.Itoa(limit), "-d", strconv.Itoa(int(r.hold/time.Millisecond)),
-		"-buff_size", strconv.Itoa(sippBuf), "-nostdin", "-recv_timeout", "5000",
+		"-buff_size", strconv.Itoa(sippBuf), "-nostdin", "-recv_timeout", "5000", "-pause_msg_ign",
 		"-timeout", strconv.Itoa(int(budget/time.Second))+"s",
 		"-max_recv_loops", "10000", "-max_sched_loops", "10000",
 		"-trace_stat", "-stf", filepath.Join(dir, "stat.csv"), "-fd", "1",

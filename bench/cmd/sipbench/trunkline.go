@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -53,7 +54,13 @@ func (t *trunkline) start() error {
 	argv := append(append([]string{"env", "GOMAXPROCS=" + strconv.Itoa(t.procs)}, t.env...), t.bin, "serve", "-data", data,
 		"-sip", t.target(), "-admin", "127.0.0.1:"+strconv.Itoa(adminPort))
 	if t.pprof != "" {
-		argv = append(argv, "-pprof", t.pprof)
+		// Older builds have no -pprof flag.
+		help, _ := exec.Command(t.bin, "serve", "-h").CombinedOutput()
+		if bytes.Contains(help, []byte("-pprof")) {
+			argv = append(argv, "-pprof", t.pprof)
+		} else {
+			t.pprof = ""
+		}
 	}
 	if t.cpu != "" {
 		argv = append([]string{"taskset", "-c", t.cpu}, argv...)
@@ -168,6 +175,28 @@ func (t *trunkline) do(method, path string, body, out any) error {
 		return json.Unmarshal(rb, out)
 	}
 	return nil
+}
+
+var heapRE = regexp.MustCompile(`(?m)^# HeapAlloc = (\d+)`)
+
+// liveHeap forces a GC through the -pprof endpoint and returns the bytes of
+// live heap objects after it.
+func (t *trunkline) liveHeap() (int64, error) {
+	if t.pprof == "" {
+		return 0, errors.New("no pprof endpoint")
+	}
+	cl := &http.Client{Timeout: 30 * time.Second}
+	resp, err := cl.Get("http://" + t.pprof + "/debug/pprof/heap?gc=1&debug=1")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := heapRE.FindSubmatch(b)
+	if m == nil {
+		return 0, errors.New("no HeapAlloc in the heap profile")
+	}
+	return strconv.ParseInt(string(m[1]), 10, 64)
 }
 
 func raiseRmemDefault() (func(), error) {
