@@ -238,7 +238,9 @@ func (e *Exporter) RunPeriod(ctx context.Context, id, period string) (store.Expo
 
 	start := e.cfg.now()
 	run := store.ExportRun{
-		ID:       fmt.Sprintf("%s-%016x", id, start.UnixNano()),
+		// Sorts by start time; the random tail keeps two runs started in
+		// the same nanosecond (or under a test clock) apart.
+		ID:       fmt.Sprintf("%s-%016x-%s", id, start.UnixNano(), store.NewID()[:6]),
 		ExportID: id, Period: p.Name, From: p.From.UnixMilli(), To: p.To.UnixMilli(),
 		Started: start.UnixMilli(), File: FileName(&x, p.Name),
 	}

@@ -235,6 +235,9 @@ func TestExportSFTPDailyInCustomerTimezone(t *testing.T) {
 	if err != nil || run.Status != RunOK {
 		t.Fatalf("re-run: %+v %v", run, err)
 	}
+	if runs, _ := Runs(ctx, st, x.ID); len(runs) != 2 {
+		t.Errorf("re-run not logged apart: %+v", runs)
+	}
 	_, names2 := fetch(t, &x, dir, "cdrs_cust-ny_2026-03-09.csv")
 	if len(names) != 1 || len(names2) != 1 {
 		t.Errorf("remote dir holds %v then %v, want the one file", names, names2)
