@@ -24,36 +24,7 @@ import (
 // to its config (top-level keys, e.g. a cdr: section).
 func startSwitchWith(t *testing.T, extra string) *testSwitch {
 	t.Helper()
-	t.Setenv("TRUNKLINE_CLICKHOUSE", "") // the test's config decides
-	cfg, err := ParseConfig([]byte(`
-data: ` + t.TempDir() + `
-node: e2e
-sip:
-  listen: 127.0.0.1:0
-  invite_timeout: 2s
-  ring_timeout: 10s
-admin:
-  listen: 127.0.0.1:0
-log:
-  level: warn
-` + extra))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	n, err := start(ctx, cfg, testLogger())
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if n.shipped != nil {
-			<-n.shipped
-		}
-		n.close()
-	})
-	return &testSwitch{node: n, api: &apiClient{t: t, base: "http://" + n.AdminAddr.String(), token: n.Token}}
+	return startSwitchYAML(t, extra)
 }
 
 // testClickHouseDB creates a database of the test's own on the ClickHouse of

@@ -27,6 +27,15 @@ type testSwitch struct {
 // startSwitch starts a switch; tweaks adjust its config before the start.
 func startSwitch(t *testing.T, tweaks ...func(*Config)) *testSwitch {
 	t.Helper()
+	return startSwitchYAML(t, "", tweaks...)
+}
+
+// startSwitchYAML starts a node on loopback port 0 with a fresh data
+// directory, from the test config plus extra YAML (top-level keys, e.g. a
+// cdr: section), then tweaks. The node stops when the test ends.
+func startSwitchYAML(t *testing.T, extra string, tweaks ...func(*Config)) *testSwitch {
+	t.Helper()
+	t.Setenv("TRUNKLINE_CLICKHOUSE", "") // the test's config decides
 	cfg, err := ParseConfig([]byte(`
 data: ` + t.TempDir() + `
 node: e2e
@@ -38,23 +47,18 @@ admin:
   listen: 127.0.0.1:0
 log:
   level: warn
-`))
+` + extra))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tw := range tweaks {
 		tw(cfg)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	n, err := start(ctx, cfg, testLogger())
+	n, err := start(context.Background(), cfg, testLogger())
 	if err != nil {
-		cancel()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		n.close()
-	})
+	t.Cleanup(n.close)
 	if n.Token == "" {
 		t.Fatal("first start printed no admin token")
 	}

@@ -30,14 +30,16 @@ type node struct {
 	AdminAddr net.Addr
 	Token     string // admin token, set only when this start created it
 
-	store   store.Store
-	journal *cdr.Journal
-	ch      *cdr.ClickHouse
-	bans    *auth.Bans
-	shipped chan struct{} // closed when the shipper has stopped
-	sip     *sip.Server
-	http    *http.Server
-	log     *slog.Logger
+	store    store.Store
+	journal  *cdr.Journal
+	ch       *cdr.ClickHouse
+	bans     *auth.Bans
+	cancel   context.CancelFunc // stops the node's background work
+	shipped  chan struct{}      // closed when the shipper has stopped
+	exported chan struct{}      // closed when the exporter has stopped
+	sip      *sip.Server
+	http     *http.Server
+	log      *slog.Logger
 }
 
 // start wires the parts of a node from cfg and starts its listeners. It
@@ -47,7 +49,8 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	n := &node{log: log}
+	ctx, cancel := context.WithCancel(ctx)
+	n := &node{log: log, cancel: cancel}
 	var err error
 	if n.store, err = store.OpenEmbedded(cfg.Data); err != nil {
 		return nil, fmt.Errorf("opening store: %w", err)
@@ -83,6 +86,15 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		n.close()
 		return nil, err
 	}
+	exporter := cdr.NewExporter(n.store, cdrs, cdr.WithLogger(log.With("component", "cdr")), cdr.WithRegisterer(reg))
+	n.exported = make(chan struct{})
+	go func() {
+		defer close(n.exported)
+		if err := exporter.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("CDR exporter stopped", "error", err)
+		}
+	}()
+
 	ipAuth := auth.NewIPAuth(n.store, auth.WithIPAuthLogger(alog))
 	digest := auth.NewDigest(n.store, cfg.SIP.Realm, auth.WithNonceKey(nonceKey), auth.WithDigestLogger(alog),
 		auth.WithAlgorithms(cfg.SIP.DigestAlgorithms...))
@@ -125,7 +137,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 
 	api := admin.New(n.store, admin.WithLogger(log.With("component", "admin")), admin.WithCDRs(cdrs),
-		admin.WithOnChange(reload), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm),
+		admin.WithOnChange(reload), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter),
 		admin.WithSimulator(func(ctx context.Context, customerID, number string, at time.Time) (any, error) {
 			return router.Simulate(ctx, customerID, number, at)
 		}))
@@ -171,8 +183,15 @@ func (n *node) startShipper(ctx context.Context, c CDRConfig, reg prometheus.Reg
 	return nil
 }
 
-// close stops the node's parts in reverse order of start.
+// close stops the node's parts in reverse order of start, waiting for the
+// CDR shipper and exporter to finish before the journal and store close.
 func (n *node) close() {
+	n.cancel()
+	for _, done := range []chan struct{}{n.shipped, n.exported} {
+		if done != nil {
+			<-done
+		}
+	}
 	if n.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = n.http.Shutdown(ctx)
