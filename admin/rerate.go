@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -24,6 +25,9 @@ type rerateInput struct {
 	To         int64  `json:"to"`
 	CustomerID string `json:"customer_id"`
 	Limit      int    `json:"limit"`
+	// Apply writes a corrected CDR (new costs, margin, billed seconds and
+	// trace) for each CDR whose both sides could be re-rated and changed.
+	Apply bool `json:"apply"`
 }
 
 // rerateChange is one side of one CDR whose cost would change.
@@ -49,6 +53,7 @@ type rerateResult struct {
 	Unchanged    int            `json:"unchanged"`
 	ChangedCount int            `json:"changed_count"`
 	Untraced     int            `json:"untraced"` // answered CDRs without a readable trace
+	Applied      int            `json:"applied"`  // corrected CDRs written (apply)
 	Changed      []rerateChange `json:"changed"`
 	Truncated    bool           `json:"truncated,omitempty"`
 }
@@ -77,6 +82,9 @@ func (s *Server) rerateCDRs(w http.ResponseWriter, r *http.Request) error {
 	if in.Limit == 0 {
 		in.Limit = defaultRerateList
 	}
+	if in.Apply && s.sink == nil {
+		return errStatus(http.StatusServiceUnavailable, CodeUnavailable, "no CDR sink is configured to write re-rated CDRs")
+	}
 	cards := cardCache{s: s, cards: map[string]*rating.Card{}}
 	res := rerateResult{Changed: []rerateChange{}}
 	q := cdr.Query{CustomerID: in.CustomerID, FromMs: in.From * 1000, ToMs: in.To * 1000, Limit: maxCDRLimit}
@@ -92,7 +100,7 @@ func (s *Server) rerateCDRs(w http.ResponseWriter, r *http.Request) error {
 			if recs[i].AnswerMs == 0 {
 				continue // nothing was billed
 			}
-			if err := s.rerateOne(r.Context(), &recs[i], &cards, &res, in.Limit); err != nil {
+			if err := s.rerateOne(r.Context(), &recs[i], &cards, &res, in.Limit, in.Apply); err != nil {
 				return err
 			}
 		}
@@ -105,15 +113,16 @@ func (s *Server) rerateCDRs(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) rerateOne(ctx context.Context, rec *cdr.Record, cards *cardCache, res *rerateResult, limit int) error {
+func (s *Server) rerateOne(ctx context.Context, rec *cdr.Record, cards *cardCache, res *rerateResult, limit int, apply bool) error {
 	res.Examined++
 	sides, ok := splitTrace(rec.Trace)
 	if !ok {
 		res.Untraced++
 		return nil
 	}
-	changed := false
-	for _, sd := range []struct {
+	changed, complete := false, true
+	var now [2]rating.Charge // each side priced on the current card
+	for i, sd := range []struct {
 		name  string
 		trace string
 		cost  rating.Money
@@ -139,11 +148,14 @@ func (s *Server) rerateOne(ctx context.Context, rec *cdr.Record, cards *cardCach
 		} else if row, err := card.Lookup(rec.Callee, rec.SetupMs/1000); err != nil {
 			ch.Reason = err.Error()
 		} else {
-			now := card.Charge(row, rec.Duration)
-			ch.NewRevision, ch.NewPrefix, ch.NewCost = now.Trace.Revision, now.Trace.Prefix, now.Cost.String()
-			if now.Cost == sd.cost && ch.Reason == "" {
+			now[i] = card.Charge(row, rec.Duration)
+			ch.NewRevision, ch.NewPrefix, ch.NewCost = now[i].Trace.Revision, now[i].Trace.Prefix, now[i].Cost.String()
+			if now[i].Cost == sd.cost && ch.Reason == "" {
 				continue
 			}
+		}
+		if ch.Reason != "" {
+			complete = false
 		}
 		changed = true
 		if len(res.Changed) < limit {
@@ -152,11 +164,25 @@ func (s *Server) rerateOne(ctx context.Context, rec *cdr.Record, cards *cardCach
 			res.Truncated = true
 		}
 	}
-	if changed {
-		res.ChangedCount++
-	} else {
+	if !changed {
 		res.Unchanged++
+		return nil
 	}
+	res.ChangedCount++
+	if !apply || !complete {
+		return nil
+	}
+	fixed := *rec
+	fixed.SellRate, fixed.SellCost = now[0].Trace.Rate, now[0].Cost
+	fixed.BuyRate, fixed.BuyCost = now[1].Trace.Rate, now[1].Cost
+	fixed.Margin = fixed.SellCost - fixed.BuyCost
+	fixed.Billed = int(now[0].Billed)
+	fixed.Prefix = now[0].Trace.Prefix
+	fixed.Trace = "sell " + now[0].Trace.String() + "; buy " + now[1].Trace.String()
+	if err := s.sink.Write(ctx, fixed); err != nil {
+		return fmt.Errorf("writing re-rated CDR %s/%d: %w", rec.CallID, rec.Attempt, err)
+	}
+	res.Applied++
 	return nil
 }
 

@@ -19,6 +19,7 @@ type Server struct {
 	st       store.Store
 	log      *slog.Logger
 	cdrs     cdr.Source
+	sink     cdr.Sink // where re-rated CDRs are written
 	simulate Simulator
 	onChange func(ctx context.Context) error
 	registry *prometheus.Registry
@@ -41,6 +42,11 @@ func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 // WithCDRs sets where GET /api/v1/cdrs reads from; without it that endpoint
 // answers 503.
 func WithCDRs(src cdr.Source) Option { return func(s *Server) { s.cdrs = src } }
+
+// WithCDRSink lets POST /api/v1/cdrs/rerate with "apply" write re-rated
+// CDRs (normally the journal, which ships them on and keeps only the newest
+// version of a CDR).
+func WithCDRSink(sink cdr.Sink) Option { return func(s *Server) { s.sink = sink } }
 
 // WithOnChange sets the hook called after every successful write, with the
 // server's writes held, so the switch can rebuild its live tables. If it

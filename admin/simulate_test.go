@@ -56,7 +56,7 @@ func TestRerateCDRs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	e := newEnv(t, admin.WithCDRs(j))
+	e := newEnv(t, admin.WithCDRs(j), admin.WithCDRSink(j))
 	f := e.fixture()
 	wantStatus(t, e.req("PUT", "/api/v1/ratecards/"+f.provider+"/rates", `[{"prefix":"44","rate":"0.01","initial_increment":30,"subsequent_increment":6}]`), 200)
 	wantStatus(t, e.req("PUT", "/api/v1/ratecards/"+f.card+"/rates", `[{"prefix":"44","rate":"0.02","initial_increment":30,"subsequent_increment":6}]`), 200)
@@ -122,4 +122,31 @@ func TestRerateCDRs(t *testing.T) {
 	}
 	wantError(t, e.req("POST", "/api/v1/cdrs/rerate", map[string]any{"from": 10, "to": 5}), 400, admin.CodeInvalid, "to")
 	wantError(t, newEnv(t).req("POST", "/api/v1/cdrs/rerate", map[string]any{"from": 1, "to": 5}), 503, admin.CodeUnavailable, "")
+	wantError(t, newEnv(t, admin.WithCDRs(j)).req("POST", "/api/v1/cdrs/rerate", map[string]any{"from": 1, "to": 5, "apply": true}), 503, admin.CodeUnavailable, "")
+
+	// Apply: corrected CDRs replace the old ones, with the new sell cost,
+	// margin and a trace that gives the new cost back; a second pass finds
+	// nothing left to change.
+	w := e.req("POST", "/api/v1/cdrs/rerate", map[string]any{"from": 1_699_999_999, "to": 1_700_000_100, "apply": true})
+	wantStatus(t, w, 200)
+	var applied struct {
+		ChangedCount int `json:"changed_count"`
+		Applied      int `json:"applied"`
+	}
+	decode(t, w, &applied)
+	if applied.ChangedCount != 2 || applied.Applied != 2 {
+		t.Fatalf("apply: %+v", applied)
+	}
+	recs, err := j.Query(t.Context(), cdr.Query{Limit: 10})
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("journal after apply: %d records, %v", len(recs), err)
+	}
+	for _, r := range recs {
+		if r.Attempt == 1 && (r.SellCost.String() != "0.033000" || r.BuyCost.String() != "0.011000" || r.Margin.String() != "0.022000" || r.Billed != 66) {
+			t.Errorf("re-rated CDR: sell %s buy %s margin %s billed %d", r.SellCost, r.BuyCost, r.Margin, r.Billed)
+		}
+	}
+	if res := rerate(); res.ChangedCount != 0 || res.Unchanged != 2 {
+		t.Errorf("after apply: %+v", res)
+	}
 }

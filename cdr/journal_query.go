@@ -9,7 +9,9 @@ import (
 
 // Query implements Source by scanning the journal's segments, most recently
 // written record first (close to setup time descending). Only durable
-// records are seen. A damaged segment is logged and its readable part used.
+// records are seen, and of several records with one (call_id, attempt) —
+// a CDR re-rated after it was written — only the newest. A damaged segment
+// is logged and its readable part used.
 func (j *Journal) Query(ctx context.Context, q Query) ([]Record, error) {
 	q, err := q.normalized()
 	if err != nil {
@@ -38,9 +40,11 @@ func (j *Journal) Query(ctx context.Context, q Query) ([]Record, error) {
 var errStop = errors.New("stop")
 
 // each calls fn for every record matching q's filters (not its paging), in
-// Query's order, in one pass over the segments.
+// Query's order, in one pass over the segments; older versions of a
+// (call_id, attempt) are skipped.
 func (j *Journal) each(ctx context.Context, q Query, fn func(r *Record) error) error {
 	segs, _ := j.snapshot()
+	seen := map[recordKey]struct{}{}
 	for i := len(segs) - 1; i >= 0; i-- {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -62,10 +66,21 @@ func (j *Journal) each(ctx context.Context, q Query, fn func(r *Record) error) e
 			j.log.Error("journal segment damaged, query uses its readable part", "segment", segmentName(segs[i].seq), "err", err)
 		}
 		for k := len(matches) - 1; k >= 0; k-- {
+			key := recordKey{matches[k].CallID, matches[k].Attempt}
+			if _, dup := seen[key]; dup {
+				continue
+			}
+			seen[key] = struct{}{}
 			if err := fn(&matches[k]); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// recordKey is the idempotent key of a CDR.
+type recordKey struct {
+	callID  string
+	attempt int
 }
