@@ -66,6 +66,9 @@ func measure(o *options, sc *sippConf, p peer, uasPort int) (*row, error) {
 
 	uacPort, _ := freePort("udp", "127.0.0.2")
 	one := func(rate, count int, hold time.Duration) uacResult {
+		if _, _, err := procStat(p.pids()[0]); err != nil {
+			return uacResult{Rate: rate, Err: fmt.Errorf("%s is not running any more (see its log in %s)", p.name(), filepath.Dir(sc.workDir+"/"))}
+		}
 		runSeq++
 		return sc.runUAC(fmt.Sprintf("uac-%03d-%d", runSeq, rate), uacRun{target: p.target(), port: uacPort,
 			rate: rate, count: count, hold: hold})
