@@ -26,27 +26,39 @@ type ipEntry struct {
 // IPTable maps source addresses to customers. It is immutable once built
 // and safe for concurrent use.
 type IPTable struct {
-	entries []ipEntry // longest prefix first, then longest tech prefix first
+	exact   map[netip.Addr][]ipEntry // full-length prefixes, longest tech prefix first
+	entries []ipEntry                // shorter prefixes: longest first, then longest tech prefix
 }
 
 // NewIPTable builds a table from IP authentication records. A record whose
 // CIDR does not parse is an error naming it.
 func NewIPTable(ips []store.CustomerIP) (*IPTable, error) {
-	t := &IPTable{entries: make([]ipEntry, 0, len(ips))}
+	t := &IPTable{exact: map[netip.Addr][]ipEntry{}}
 	for _, ip := range ips {
 		p, err := ParseCIDR(ip.CIDR)
 		if err != nil {
 			return nil, fmt.Errorf("customer %s ip %s: %w", ip.CustomerID, ip.ID, err)
 		}
-		t.entries = append(t.entries, ipEntry{prefix: p, customerID: ip.CustomerID, techPrefix: ip.TechPrefix})
-	}
-	sort.SliceStable(t.entries, func(i, j int) bool {
-		a, b := t.entries[i], t.entries[j]
-		if a.prefix.Bits() != b.prefix.Bits() {
-			return a.prefix.Bits() > b.prefix.Bits()
+		e := ipEntry{prefix: p, customerID: ip.CustomerID, techPrefix: ip.TechPrefix}
+		if p.IsSingleIP() {
+			t.exact[p.Addr()] = append(t.exact[p.Addr()], e)
+		} else {
+			t.entries = append(t.entries, e)
 		}
-		return len(a.techPrefix) > len(b.techPrefix)
-	})
+	}
+	longestFirst := func(es []ipEntry) {
+		sort.SliceStable(es, func(i, j int) bool {
+			a, b := es[i], es[j]
+			if a.prefix.Bits() != b.prefix.Bits() {
+				return a.prefix.Bits() > b.prefix.Bits()
+			}
+			return len(a.techPrefix) > len(b.techPrefix)
+		})
+	}
+	for _, es := range t.exact {
+		longestFirst(es)
+	}
+	longestFirst(t.entries)
 	return t, nil
 }
 
@@ -73,6 +85,11 @@ func ParseCIDR(s string) (netip.Prefix, error) {
 // prefix starts number (an entry without tech prefix matches any number).
 func (t *IPTable) Lookup(src netip.Addr, number string) (Identity, error) {
 	src = src.Unmap()
+	for _, e := range t.exact[src] {
+		if e.techPrefix == "" || strings.HasPrefix(number, e.techPrefix) {
+			return Identity{CustomerID: e.customerID, Method: "ip", TechPrefix: e.techPrefix}, nil
+		}
+	}
 	for _, e := range t.entries {
 		if !e.prefix.Contains(src) {
 			continue
@@ -86,11 +103,20 @@ func (t *IPTable) Lookup(src netip.Addr, number string) (Identity, error) {
 }
 
 // Len returns the number of entries.
-func (t *IPTable) Len() int { return len(t.entries) }
+func (t *IPTable) Len() int {
+	n := len(t.entries)
+	for _, es := range t.exact {
+		n += len(es)
+	}
+	return n
+}
 
 // Contains reports whether any entry's prefix holds src.
 func (t *IPTable) Contains(src netip.Addr) bool {
 	src = src.Unmap()
+	if len(t.exact[src]) > 0 {
+		return true
+	}
 	for _, e := range t.entries {
 		if e.prefix.Contains(src) {
 			return true

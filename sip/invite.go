@@ -221,12 +221,13 @@ func (s *Server) markAnswered(c *call, target hop) {
 }
 
 // relayResponse sends a carrier's response back to the customer, without
-// the Via the switch added.
+// the Via the switch added. It changes res in place: once sipgo's client
+// transaction has passed a response up (the ACK of a non-2xx is built
+// before), it does not read it again, and a copy costs ~5% of the CPU.
 func (s *Server) relayResponse(req *gosip.Request, tx gosip.ServerTransaction, res *gosip.Response) {
-	out := res.Clone()
-	out.RemoveHeader("Via")
-	out.SetDestination(req.Source())
-	if err := tx.Respond(out); err != nil {
+	res.RemoveHeader("Via")
+	res.SetDestination(req.Source())
+	if err := tx.Respond(res); err != nil {
 		s.log.Debug("relaying response failed", "code", res.StatusCode, "error", err)
 	}
 }

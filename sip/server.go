@@ -35,6 +35,7 @@ const (
 	DefaultInviteTimeout = 8 * time.Second   // no response at all from a carrier: try the next
 	DefaultRingTimeout   = 120 * time.Second // no answer after ringing: give up
 	DefaultCancelWait    = 4 * time.Second   // wait for the 487 after a CANCEL
+	DefaultUDPReadBuffer = 4 << 20           // bytes
 )
 
 // maxUDPMessage is the largest SIP message the switch sends over UDP.
@@ -64,6 +65,7 @@ type Server struct {
 	port          int    // SIP port (UDP and TCP)
 	udpLaddr      gosip.Addr
 	parser        *gosip.Parser
+	udpBuffer     int
 	inviteTimeout time.Duration
 	ringTimeout   time.Duration
 	now           func() time.Time
@@ -87,6 +89,10 @@ func WithTimeouts(invite, ring time.Duration) Option {
 	return func(s *Server) { s.inviteTimeout, s.ringTimeout = invite, ring }
 }
 
+// WithUDPReadBuffer sets the receive buffer of the UDP socket (default
+// DefaultUDPReadBuffer): a burst of calls must not overflow it.
+func WithUDPReadBuffer(bytes int) Option { return func(s *Server) { s.udpBuffer = bytes } }
+
 // WithRegistry registers the SIP metrics on reg.
 func WithRegistry(reg prometheus.Registerer) Option {
 	return func(s *Server) { s.metrics = newMetrics(reg) }
@@ -101,6 +107,7 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 		node:          "trunkline",
 		inviteTimeout: DefaultInviteTimeout,
 		ringTimeout:   DefaultRingTimeout,
+		udpBuffer:     DefaultUDPReadBuffer,
 		now:           time.Now,
 	}
 	for _, o := range opts {
@@ -149,6 +156,9 @@ func (s *Server) Listen(ctx context.Context, addr string) (net.Addr, error) {
 	udp, tcp, err := listenPair(addr)
 	if err != nil {
 		return nil, err
+	}
+	if got := setReadBuffer(udp, s.udpBuffer); got < s.udpBuffer {
+		s.log.Warn("UDP receive buffer smaller than asked; raise net.core.rmem_max", "asked", s.udpBuffer, "got", got)
 	}
 	la := udp.LocalAddr().(*net.UDPAddr)
 	s.port = la.Port

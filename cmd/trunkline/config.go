@@ -53,6 +53,8 @@ type SIPConfig struct {
 	// address that is neither a known customer nor a carrier.
 	FloodRate  float64 `yaml:"flood_rate"`
 	FloodBurst int     `yaml:"flood_burst"`
+	// UDPReadBuffer is the receive buffer of the UDP socket in bytes.
+	UDPReadBuffer int `yaml:"udp_read_buffer"`
 }
 
 // AdminConfig configures the admin HTTP API.
@@ -76,6 +78,7 @@ const (
 	DefaultRealm         = "trunkline"
 	DefaultFloodRate     = 50
 	DefaultFloodBurst    = 100
+	DefaultUDPReadBuffer = 4 << 20
 	DefaultBatchSize     = 10000
 	DefaultBatchInterval = time.Second
 	DefaultCommitDelay   = 2 * time.Millisecond
@@ -107,6 +110,9 @@ func (c *Config) Defaults() {
 	}
 	if len(c.SIP.DigestAlgorithms) == 0 {
 		c.SIP.DigestAlgorithms = []string{"SHA-256", "MD5"}
+	}
+	if c.SIP.UDPReadBuffer == 0 {
+		c.SIP.UDPReadBuffer = DefaultUDPReadBuffer
 	}
 	if c.SIP.FloodRate == 0 {
 		c.SIP.FloodRate = DefaultFloodRate
@@ -162,6 +168,9 @@ func (c *Config) Validate() error {
 		if a != "SHA-256" && a != "MD5" {
 			bad("sip.digest_algorithms", "%q is not SHA-256 or MD5", a)
 		}
+	}
+	if c.SIP.UDPReadBuffer < 64<<10 || c.SIP.UDPReadBuffer > 256<<20 {
+		bad("sip.udp_read_buffer", "%d is outside 65536..268435456 bytes", c.SIP.UDPReadBuffer)
 	}
 	if c.SIP.FloodRate < 0 || c.SIP.FloodBurst < 0 {
 		bad("sip.flood_rate", "rate %g and burst %d must not be negative", c.SIP.FloodRate, c.SIP.FloodBurst)
