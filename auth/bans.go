@@ -171,14 +171,5 @@ func (b *Bans) Issued() int64 { return b.banned.Load() }
 
 // Run sweeps forgotten sources every interval until ctx ends.
 func (b *Bans) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			b.s.sweep()
-		}
-	}
+	every(ctx, interval, b.s.sweep)
 }

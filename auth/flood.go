@@ -114,21 +114,14 @@ func (g *FloodGuard) evict(now time.Time) {
 
 // Run drops idle sources every interval until ctx ends.
 func (g *FloodGuard) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			now := g.now()
-			g.mu.Lock()
-			for ip, l := range g.sources {
-				if l.TokensAt(now) >= float64(g.burst) {
-					delete(g.sources, ip)
-				}
+	every(ctx, interval, func() {
+		now := g.now()
+		g.mu.Lock()
+		for ip, l := range g.sources {
+			if l.TokensAt(now) >= float64(g.burst) {
+				delete(g.sources, ip)
 			}
-			g.mu.Unlock()
 		}
-	}
+		g.mu.Unlock()
+	})
 }

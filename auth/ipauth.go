@@ -112,18 +112,11 @@ func (a *IPAuth) Refresh(ctx context.Context) error {
 
 // Run refreshes host entries periodically until ctx ends.
 func (a *IPAuth) Run(ctx context.Context) {
-	t := time.NewTicker(a.refresh)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := a.Refresh(ctx); err != nil {
-				a.log.Error("refreshing IP authentication", "err", err)
-			}
+	every(ctx, a.refresh, func() {
+		if err := a.Refresh(ctx); err != nil {
+			a.log.Error("refreshing IP authentication", "err", err)
 		}
-	}
+	})
 }
 
 // Lookup finds the customer for a call from src to number.
