@@ -23,45 +23,18 @@ func validCarrier(c *store.Carrier) error {
 	return validLimit("cps_limit", c.CPSLimit)
 }
 
+var carriers = resource[store.Carrier]{coll: store.Carriers, kind: "carrier", id: func(c *store.Carrier) *string { return &c.ID }, valid: validCarrier}
+
 func (s *Server) createCarrier(w http.ResponseWriter, r *http.Request) error {
-	var c store.Carrier
-	if err := decodeBody(w, r, maxJSONBody, &c); err != nil {
-		return err
-	}
-	if err := checkID(c.ID, ""); err != nil {
-		return err
-	}
-	if err := validCarrier(&c); err != nil {
-		return err
-	}
-	c.ID = store.NewID()
-	if err := s.write(r, func(ctx context.Context) error {
-		return store.PutJSON(ctx, s.st, store.Carriers, c.ID, c)
-	}); err != nil {
-		return err
-	}
-	s.log.Info("carrier created", "id", c.ID)
-	w.Header().Set("Location", "/api/v1/carriers/"+c.ID)
-	writeJSON(w, http.StatusCreated, c)
-	return nil
+	return carriers.create(s, w, r)
 }
 
 func (s *Server) listCarriers(w http.ResponseWriter, r *http.Request) error {
-	cs, err := store.ListJSON[store.Carrier](r.Context(), s.st, store.Carriers)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"carriers": cs})
-	return nil
+	return carriers.list(s, w, r)
 }
 
 func (s *Server) getCarrier(w http.ResponseWriter, r *http.Request) error {
-	c, err := load[store.Carrier](r.Context(), s.st, store.Carriers, "carrier", r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return carriers.get(s, w, r)
 }
 
 // putCarrier replaces a carrier. Its currency may change only while no

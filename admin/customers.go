@@ -33,45 +33,18 @@ func validCustomer(c *store.Customer) error {
 	return validLimit("cps_limit", c.CPSLimit)
 }
 
+var customers = resource[store.Customer]{coll: store.Customers, kind: "customer", id: func(c *store.Customer) *string { return &c.ID }, valid: validCustomer}
+
 func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
-	var c store.Customer
-	if err := decodeBody(w, r, maxJSONBody, &c); err != nil {
-		return err
-	}
-	if err := checkID(c.ID, ""); err != nil {
-		return err
-	}
-	if err := validCustomer(&c); err != nil {
-		return err
-	}
-	c.ID = store.NewID()
-	if err := s.write(r, func(ctx context.Context) error {
-		return store.PutJSON(ctx, s.st, store.Customers, c.ID, c)
-	}); err != nil {
-		return err
-	}
-	s.log.Info("customer created", "id", c.ID)
-	w.Header().Set("Location", "/api/v1/customers/"+c.ID)
-	writeJSON(w, http.StatusCreated, c)
-	return nil
+	return customers.create(s, w, r)
 }
 
 func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) error {
-	cs, err := store.ListJSON[store.Customer](r.Context(), s.st, store.Customers)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"customers": cs})
-	return nil
+	return customers.list(s, w, r)
 }
 
 func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) error {
-	c, err := load[store.Customer](r.Context(), s.st, store.Customers, "customer", r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return customers.get(s, w, r)
 }
 
 // putCustomer replaces a customer. The currency is fixed at creation: it may
