@@ -2,8 +2,12 @@ package cdr
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -47,6 +51,12 @@ func (c *ClickHouse) scan(ctx context.Context, sql string, fn func(r *Record) er
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.queryTimeout)
 	defer cancel()
 	rows, err := c.conn.Query(ctx, sql)
+	if err != nil && connBroken(err) {
+		// The server may have closed a pooled connection (it does after an
+		// exception); the driver drops it on error, and a read is safe to
+		// repeat once on a fresh one.
+		rows, err = c.conn.Query(ctx, sql)
+	}
 	if err != nil {
 		return fmt.Errorf("clickhouse: querying cdrs: %w", err)
 	}
@@ -138,4 +148,11 @@ func whereSQL(q Query) []string {
 // toMoney converts a Decimal(18, 6) value back to Money exactly.
 func toMoney(d decimal.Decimal) rating.Money {
 	return rating.Money(d.Shift(rating.Digits).IntPart())
+}
+
+// connBroken reports whether err means the connection itself failed, as
+// opposed to the query.
+func connBroken(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
