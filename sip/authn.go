@@ -48,7 +48,7 @@ func WithFloodLimit(f FloodLimiter) Option { return func(s *Server) { s.flood = 
 // authenticate names the customer of an INVITE: by source address, else by
 // the digest credentials in Proxy-Authorization. When it returns false it
 // has answered the request (407 challenge or 403).
-func (s *Server) authenticate(req *gosip.Request, tx gosip.ServerTransaction, src netip.Addr) (auth.Identity, bool) {
+func (s *Server) authenticate(req *gosip.Request, tx *serverTx, src netip.Addr) (auth.Identity, bool) {
 	ident, err := s.auth.Lookup(src, req.Recipient.User)
 	if err == nil {
 		return ident, true
@@ -79,7 +79,7 @@ func (s *Server) authenticate(req *gosip.Request, tx gosip.ServerTransaction, sr
 	return auth.Identity{}, false
 }
 
-func (s *Server) challenge(req *gosip.Request, tx gosip.ServerTransaction, stale bool) {
+func (s *Server) challenge(req *gosip.Request, tx *serverTx, stale bool) {
 	var hdrs []gosip.Header
 	for _, c := range s.digest.Challenge(s.realm, stale) {
 		hdrs = append(hdrs, gosip.NewHeader("Proxy-Authenticate", c))

@@ -4,14 +4,18 @@ import (
 	"sync"
 	"time"
 
+	gosip "github.com/emiago/sipgo/sip"
+
 	"github.com/trunkline/trunkline/auth"
 	"github.com/trunkline/trunkline/routing"
 )
 
-// call is one customer call from its INVITE to its end.
+// call is one customer call from its INVITE to its end. Its events
+// (responses, CANCEL, BYE, timers) are handled under mu.
 type call struct {
 	id      string // Call-ID
 	fromTag string // the customer's From tag: tells who sent a BYE
+	branch  string // of the customer's INVITE: tells a late retransmission
 	ident   auth.Identity
 	source  string // customer IP
 	caller  string
@@ -20,8 +24,14 @@ type call struct {
 	setup   time.Time
 
 	customerTarget hop // where requests towards the customer go
+	req            *gosip.Request // the customer's INVITE
+	inv            *serverTx      // and its transaction
 
 	mu            sync.Mutex
+	leg           *leg        // the attempt in progress
+	answeredLeg   *leg        // the attempt that answered
+	legTimer      *time.Timer // no answer / ring timeout of leg
+	provisional   bool        // leg has sent a provisional response
 	carrierTarget hop             // where requests towards the carrier go (its 2xx Contact)
 	attempt       int             // 1-based number of the current attempt
 	carrier       routing.Attempt // the current attempt
@@ -38,13 +48,11 @@ type hop struct {
 }
 
 // peer returns where an in-dialog request goes that came from the customer
-// (fromCustomer) or from the carrier.
+// (fromCustomer) or from the carrier. c.mu is held.
 func (c *call) peer(fromCustomer bool) hop {
 	if !fromCustomer {
 		return c.customerTarget
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.carrierTarget.addr != "" {
 		return c.carrierTarget
 	}

@@ -1,30 +1,30 @@
 package sip
 
 import (
-	"context"
-	"time"
-
 	gosip "github.com/emiago/sipgo/sip"
 )
 
-// inDialogTimeout bounds how long the switch waits for the far end to answer
-// an in-dialog request.
-const inDialogTimeout = 32 * time.Second
-
-func (s *Server) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
+// onAck forwards the ACK of a 2xx (an ACK of a non-2xx matched its INVITE
+// transaction before reaching here). ACK is never answered; one for an
+// unknown call is dropped.
+func (s *Server) onAck(req *gosip.Request) {
 	s.metrics.requests.WithLabelValues("ACK").Inc()
-	if req.CallID() == nil || req.From() == nil {
+	if req.CallID() == nil || req.From() == nil || req.Via() == nil {
 		return
 	}
+	symmetric(req)
 	c := s.calls.get(req.CallID().Value())
 	if c == nil {
-		return // ACK is never answered; one for an unknown call is dropped
+		return
 	}
-	fwd, tr, ok := s.inDialogRequest(c, req)
+	f, next, ok := s.inDialogRequest(c, req)
 	if !ok {
 		return
 	}
-	if err := s.client(tr).WriteRequest(fwd, s.addVia); err != nil {
+	buf := getBuf()
+	defer putBuf(buf)
+	f.write(buf, req)
+	if err := s.send(buf.Bytes(), next, nil, nil); err != nil {
 		s.log.Debug("forwarding ACK failed", "error", err)
 	}
 }
@@ -32,7 +32,7 @@ func (s *Server) onAck(req *gosip.Request, tx gosip.ServerTransaction) {
 // admit is the first step of every request but ACK and CANCEL: count it,
 // validate it (answering what fails), and forward it when it belongs to a
 // dialog (To tag). It reports whether the request has been dealt with.
-func (s *Server) admit(req *gosip.Request, tx gosip.ServerTransaction) bool {
+func (s *Server) admit(req *gosip.Request, tx *serverTx) bool {
 	s.metrics.requests.WithLabelValues(methodLabel(req.Method)).Inc()
 	if !s.validate(req, tx) {
 		return true
@@ -44,20 +44,36 @@ func (s *Server) admit(req *gosip.Request, tx gosip.ServerTransaction) bool {
 	return false
 }
 
-func (s *Server) onBye(req *gosip.Request, tx gosip.ServerTransaction) {
+func (s *Server) onBye(req *gosip.Request, tx *serverTx) {
 	if !s.admit(req, tx) {
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist") // a BYE outside any dialog
 	}
 }
 
-func (s *Server) onCancel(req *gosip.Request, tx gosip.ServerTransaction) {
-	// A CANCEL that matched an INVITE transaction was handled by sipgo's
-	// transaction layer; this one matches nothing.
+// onCancel answers a CANCEL and cancels the INVITE transaction it matches
+// (RFC 3261 §9.2): 200 to the CANCEL, then the call ends with 487.
+func (s *Server) onCancel(req *gosip.Request, tx *serverTx) {
 	s.metrics.requests.WithLabelValues("CANCEL").Inc()
-	s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
+	symmetric(req)
+	k := tx.key
+	k.method = gosip.INVITE
+	inv := s.servers.get(k)
+	if inv == nil {
+		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	s.reply(tx, req, 200, "OK")
+	inv.mu.Lock()
+	run := inv.final == 0 && !inv.cancelled
+	inv.cancelled = true
+	f := inv.onCancel
+	inv.mu.Unlock()
+	if run && f != nil {
+		f()
+	}
 }
 
-func (s *Server) onOptions(req *gosip.Request, tx gosip.ServerTransaction) {
+func (s *Server) onOptions(req *gosip.Request, tx *serverTx) {
 	if !s.admit(req, tx) {
 		s.reply(tx, req, 200, "OK", gosip.NewHeader("Allow", allow))
 	}
@@ -67,7 +83,7 @@ const allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK, NOTIFY, R
 
 // onOther handles every method without its own handler: in-dialog requests
 // are forwarded, anything else is refused.
-func (s *Server) onOther(req *gosip.Request, tx gosip.ServerTransaction) {
+func (s *Server) onOther(req *gosip.Request, tx *serverTx) {
 	if !s.admit(req, tx) {
 		s.reply(tx, req, 405, "Method Not Allowed", gosip.NewHeader("Allow", allow))
 	}
@@ -84,14 +100,14 @@ func methodLabel(m gosip.RequestMethod) string {
 }
 
 // forwardInDialog relays a request inside a call the switch record-routed,
-// statefully, and ends the call when a BYE completes.
-func (s *Server) forwardInDialog(req *gosip.Request, tx gosip.ServerTransaction) {
+// statefully, and ends the call when a BYE is answered (or not, in time).
+func (s *Server) forwardInDialog(req *gosip.Request, tx *serverTx) {
 	c := s.calls.get(req.CallID().Value())
 	if c == nil {
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	fwd, tr, ok := s.inDialogRequest(c, req)
+	f, next, ok := s.inDialogRequest(c, req)
 	if !ok {
 		s.reply(tx, req, 403, "Not A Party To This Call")
 		return
@@ -100,24 +116,36 @@ func (s *Server) forwardInDialog(req *gosip.Request, tx gosip.ServerTransaction)
 	if fromCustomer(c, req) {
 		side = "customer"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), inDialogTimeout)
-	defer cancel()
-	code, reason := 0, ""
-	clTx, err := s.client(tr).TransactionRequest(ctx, fwd, s.addVia)
-	if err != nil {
-		s.log.Warn("forwarding in-dialog request failed", "method", req.Method, "error", err)
-		s.reply(tx, req, 503, "Next Hop Unreachable")
-		code, reason = 503, "Next Hop Unreachable"
-	} else {
-		code, reason = s.relayAll(req, tx, clTx, ctx)
-		clTx.Terminate()
-		if code == 0 {
-			s.reply(tx, req, 408, "Request Timeout")
+	buf := getBuf()
+	defer putBuf(buf)
+	f.write(buf, req)
+	ended := func(code int, reason string) {
+		if req.Method != gosip.BYE {
+			return
+		}
+		c.mu.Lock()
+		s.finish(c, nil, outcome{code: 200, reason: "BYE", answered: true}, side)
+		c.mu.Unlock()
+		s.log.Debug("call ended", "call", c.id, "by", side, "bye_status", code, "bye_reason", reason)
+	}
+	out := &clientTx{key: txKey{branch: f.branch, method: req.Method}, to: next, data: append([]byte(nil), buf.Bytes()...)}
+	out.handle = func(res *gosip.Response) {
+		if res.StatusCode == 100 {
+			return
+		}
+		s.relayResponse(tx, res)
+		if res.StatusCode >= 200 {
+			ended(res.StatusCode, res.Reason)
 		}
 	}
-	if req.Method == gosip.BYE {
-		s.finish(c, nil, outcome{code: 200, reason: "BYE", answered: true}, side)
-		s.log.Debug("call ended", "call", c.id, "by", side, "bye_status", code, "bye_reason", reason)
+	out.failed = func() {
+		s.reply(tx, req, 408, "Request Timeout")
+		ended(408, "Request Timeout")
+	}
+	if err := s.request(out, req.Method == gosip.INVITE); err != nil {
+		s.log.Warn("forwarding in-dialog request failed", "method", req.Method, "error", err)
+		s.reply(tx, req, 503, "Next Hop Unreachable")
+		ended(503, "Next Hop Unreachable")
 	}
 }
 
@@ -126,51 +154,34 @@ func fromCustomer(c *call, req *gosip.Request) bool {
 	return tag == c.fromTag
 }
 
+// inDialogForward is how an in-dialog request is relayed.
+type inDialogForward struct {
+	forward
+	branch string
+}
+
 // inDialogRequest prepares a request inside call c for forwarding: the
 // switch's own Route entries go, the next hop is the remaining route set or
 // else the other party's recorded target (never a host taken from the
 // Request-URI alone, so the switch relays only between a call's parties).
 // Requests that claim to come from the customer must come from its address.
-func (s *Server) inDialogRequest(c *call, req *gosip.Request) (*gosip.Request, string, bool) {
+func (s *Server) inDialogRequest(c *call, req *gosip.Request) (*inDialogForward, hop, bool) {
 	byCustomer := fromCustomer(c, req)
 	if byCustomer && sourceAddr(req).String() != c.source {
 		s.log.Warn("in-dialog request from a stranger", "call", c.id, "source", req.Source())
-		return nil, "", false
+		return nil, hop{}, false
 	}
-	fwd := req.Clone()
-	s.popOwnRoutes(fwd)
+	popped := s.ownRoutes(req)
 	var next hop
-	if fwd.Route() != nil {
-		next.addr, next.transport = nextHop(fwd)
+	if routes := req.GetHeaders("Route"); len(routes) > popped {
+		next.addr, next.transport = uriHop(routes[popped].(*gosip.RouteHeader).Address)
 	} else {
+		c.mu.Lock()
 		next = c.peer(byCustomer)
+		c.mu.Unlock()
 	}
-	fwd.SetDestination(next.addr)
-	fwd.SetTransport(next.transport)
-	decMaxForwards(fwd)
-	return fwd, next.transport, true
-}
-
-// relayAll relays every response of a client transaction until the final
-// one and returns its status (0 on timeout or transport failure).
-func (s *Server) relayAll(req *gosip.Request, tx gosip.ServerTransaction, clTx gosip.ClientTransaction, ctx context.Context) (int, string) {
-	for {
-		select {
-		case res, ok := <-clTx.Responses():
-			if !ok {
-				return 0, ""
-			}
-			if res.StatusCode == 100 {
-				continue
-			}
-			s.relayResponse(req, tx, res)
-			if res.StatusCode >= 200 {
-				return res.StatusCode, res.Reason
-			}
-		case <-clTx.Done():
-			return 0, ""
-		case <-ctx.Done():
-			return 0, ""
-		}
-	}
+	f := &inDialogForward{branch: s.branches.next()}
+	f.via = s.viaLine(next.transport, f.branch)
+	f.popped = popped
+	return f, next, true
 }

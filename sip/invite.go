@@ -2,14 +2,12 @@ package sip
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/trunkline/trunkline/routing"
@@ -24,7 +22,18 @@ type outcome struct {
 	relayed   bool // the final response already went to the customer
 }
 
-func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
+// leg is one carrier attempt: the INVITE as forwarded and its transaction.
+type leg struct {
+	at   routing.Attempt
+	ruri gosip.Uri
+	fwd  forward
+	tx   *clientTx
+}
+
+// onInvite takes a new call: it authenticates and routes it and sends it to
+// the first carrier of the plan. Everything after happens in response to
+// events (carrier responses, CANCEL, timers), under the call's lock.
+func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	if s.admit(req, tx) {
 		return
 	}
@@ -37,21 +46,26 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	fromTag, _ := req.From().Params.Get("tag")
 	c := &call{
-		id: req.CallID().Value(), fromTag: fromTag, ident: ident,
+		id: req.CallID().Value(), fromTag: fromTag, branch: tx.key.branch, ident: ident,
 		source: src.String(), caller: req.From().Address.User, dialled: req.Recipient.User, setup: setup,
 		customerTarget: contactHop(req.Contact(), hop{addr: req.Source(), transport: transportUpper(req.Transport())}),
+		req: req, inv: tx,
 	}
 	if !s.calls.add(c) {
+		if old := s.calls.get(c.id); old != nil && old.branch == c.branch {
+			return // a retransmission of a call in progress
+		}
 		s.reply(tx, req, 482, "Loop Detected")
 		return
 	}
-	// Taken: stop the customer's retransmissions now rather than after
-	// sipgo's 200 ms timer.
+	// Taken: stop the customer's retransmissions now.
 	s.reply(tx, req, 100, "Trying")
 	s.metrics.active.Inc()
 	plan, err := s.router.Route(context.Background(), routing.Call{
 		CustomerID: ident.CustomerID, TechPrefix: ident.TechPrefix, Dialled: req.Recipient.User, At: setup,
 	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err != nil {
 		code, reason := routing.Status(err)
 		s.log.Info("call rejected", "customer", ident.CustomerID, "code", code, "reason", reason, "error", err)
@@ -60,149 +74,208 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	c.plan = plan
-	for i := range plan.Attempts {
-		at := plan.Attempts[i]
-		last := i == len(plan.Attempts)-1
-		c.mu.Lock()
-		c.attempt, c.carrier, c.tried = i+1, at, s.now()
-		c.mu.Unlock()
-		out := s.try(c, req, tx, at, last)
-		switch {
-		case out.answered:
-			s.metrics.attempts.WithLabelValues("answered").Inc()
-			return // the call lives on; BYE ends it
-		case out.cancelled:
-			s.metrics.attempts.WithLabelValues("cancelled").Inc()
-			s.finish(c, &at, out, "customer")
-			return
-		case !last && failover(out.code):
-			s.metrics.attempts.WithLabelValues("failover").Inc()
-			s.writeCDR(c, &at, out, "carrier", false)
-		default:
-			s.metrics.attempts.WithLabelValues("final").Inc()
-			if !out.relayed {
-				code, reason := out.code, out.reason
-				if code == 0 {
-					code, reason = 408, "Request Timeout"
-				}
-				s.reply(tx, req, code, reason)
-				out.code, out.reason = code, reason
-			}
-			s.finish(c, &at, out, "carrier")
-			return
-		}
+	tx.mu.Lock()
+	tx.onCancel = func() { s.customerCancelled(c) }
+	cancelled := tx.cancelled
+	tx.mu.Unlock()
+	if cancelled {
+		s.reply(tx, req, 487, "Request Terminated")
+		s.finish(c, nil, outcome{code: 487, reason: "Request Terminated", cancelled: true, relayed: true}, "customer")
+		return
 	}
+	s.nextAttempt(c)
 }
 
-// try sends the INVITE to one carrier endpoint and relays what comes back
-// until the attempt ends.
-func (s *Server) try(c *call, req *gosip.Request, tx gosip.ServerTransaction, at routing.Attempt, last bool) outcome {
-	fwd := req.Clone()
-	host, port := splitHostPort(at.Addr)
-	fwd.Recipient = gosip.Uri{Scheme: "sip", User: c.plan.Number, Host: host, Port: port}
-	if at.Transport == "tcp" {
-		fwd.Recipient.UriParams = gosip.HeaderParams{{K: "transport", V: "tcp"}}
-	}
-	s.popOwnRoutes(fwd)
-	fwd.SetDestination(at.Addr)
-	fwd.SetTransport(strings.ToUpper(at.Transport))
-	decMaxForwards(fwd)
-	client := s.client(at.Transport)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	clTx, err := client.TransactionRequest(ctx, fwd, s.addVia, s.recordRoute(req.Transport(), at.Transport))
-	if err != nil {
+// nextAttempt sends the INVITE to the next carrier of the plan; a carrier
+// the switch cannot send to counts as one that did not answer. c.mu is held.
+func (s *Server) nextAttempt(c *call) {
+	for c.attempt < len(c.plan.Attempts) {
+		at := c.plan.Attempts[c.attempt]
+		c.attempt++
+		c.carrier, c.tried, c.provisional = at, s.now(), false
+		l, err := s.sendInvite(c, at)
+		if err == nil {
+			c.leg = l
+			c.legTimer = time.AfterFunc(s.inviteTimeout, func() { s.legTimeout(c, l) })
+			return
+		}
 		s.log.Warn("carrier attempt failed", "carrier", at.CarrierID, "addr", at.Addr, "error", err)
-		return outcome{code: 0, reason: "Transport Error"}
-	}
-	defer clTx.Terminate()
-
-	timer := time.NewTimer(s.inviteTimeout)
-	defer timer.Stop()
-	provisional := false
-	for {
-		select {
-		case res, ok := <-clTx.Responses():
-			if !ok {
-				return outcome{reason: "No Response"}
-			}
-			switch {
-			case res.StatusCode == 100:
-				if !provisional {
-					timer.Reset(s.ringTimeout)
-				}
-			case res.IsProvisional():
-				if !provisional {
-					provisional = true
-					s.markRinging(c)
-					timer.Reset(s.ringTimeout)
-				}
-				s.relayResponse(req, tx, res)
-			case res.IsSuccess():
-				s.markAnswered(c, contactHop(res.Contact(), hop{addr: at.Addr, transport: transportUpper(at.Transport)}))
-				s.relayResponse(req, tx, res)
-				return outcome{code: res.StatusCode, reason: res.Reason, answered: true, relayed: true}
-			default:
-				out := outcome{code: res.StatusCode, reason: res.Reason}
-				if last || !failover(res.StatusCode) {
-					s.relayResponse(req, tx, res)
-					out.relayed = true
-				}
-				return out
-			}
-		case <-clTx.Done():
-			s.log.Info("carrier did not answer", "carrier", at.CarrierID, "addr", at.Addr, "error", clTx.Err())
-			return outcome{reason: "No Response"}
-		case <-tx.Done():
-			// The customer cancelled: sipgo has already answered the CANCEL
-			// with 200 and the INVITE with 487. Cancel the carrier leg too.
-			s.cancelLeg(client, fwd, clTx)
-			return outcome{code: 487, reason: "Request Terminated", cancelled: true, relayed: true}
-		case <-timer.C:
-			s.cancelLeg(client, fwd, clTx)
-			if !provisional {
-				return outcome{reason: "No Response"}
-			}
-			return outcome{code: 408, reason: "No Answer"}
+		if !s.legEnded(c, outcome{reason: "Transport Error"}) {
+			return
 		}
 	}
 }
 
-// cancelLeg sends CANCEL for fwd and waits (bounded) for the INVITE's final
-// response. A 2xx that crossed the CANCEL is acknowledged and hung up.
-func (s *Server) cancelLeg(client *sipgo.Client, fwd *gosip.Request, clTx gosip.ClientTransaction) {
-	cancelReq := newCancel(fwd)
-	ctx, stop := context.WithTimeout(context.Background(), DefaultCancelWait)
-	defer stop()
-	go func() {
-		if _, err := client.Do(ctx, cancelReq, s.sameVia); err != nil && !errors.Is(err, context.Canceled) {
-			s.log.Debug("CANCEL to carrier failed", "error", err)
+// sendInvite forwards the customer's INVITE to one carrier endpoint.
+func (s *Server) sendInvite(c *call, at routing.Attempt) (*leg, error) {
+	req := c.req
+	host, port := splitHostPort(at.Addr)
+	l := &leg{at: at, ruri: gosip.Uri{Scheme: "sip", User: c.plan.Number, Host: host, Port: port}}
+	out := transportUpper(at.Transport)
+	if out == transportTCP {
+		l.ruri.UriParams = gosip.HeaderParams{{K: "transport", V: "tcp"}}
+	}
+	branch := s.branches.next()
+	l.fwd = forward{ruri: &l.ruri, via: s.viaLine(out, branch), rr: s.recordRoute(req.Transport(), out), popped: s.ownRoutes(req)}
+	buf := getBuf()
+	defer putBuf(buf)
+	l.fwd.write(buf, req)
+	l.tx = &clientTx{
+		key:  txKey{branch: branch, method: gosip.INVITE},
+		to:   hop{addr: at.Addr, transport: out},
+		data: append([]byte(nil), buf.Bytes()...),
+	}
+	l.tx.handle = func(res *gosip.Response) { s.legResponse(c, l, res) }
+	l.tx.failed = func() { s.legFailed(c, l) }
+	l.tx.ackFor = func(res *gosip.Response) []byte {
+		b := getBuf()
+		defer putBuf(b)
+		writeCancelOrAck(b, gosip.ACK, req, &l.fwd, res.To())
+		return append([]byte(nil), b.Bytes()...)
+	}
+	return l, s.request(l.tx, true)
+}
+
+// legResponse handles a carrier's response to the INVITE of attempt l.
+func (s *Server) legResponse(c *call, l *leg, res *gosip.Response) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.leg != l {
+		// An attempt the switch gave up on (CANCEL, timeout): a 2xx that
+		// crossed the CANCEL is acknowledged and hung up; a retransmitted
+		// 2xx of the answered leg goes on to the customer.
+		if res.IsSuccess() {
+			if c.answeredLeg == l {
+				s.relayResponse(c.inv, res)
+			} else {
+				s.hangupLeg(c, l, res)
+			}
 		}
-	}()
-	for {
-		select {
-		case res, ok := <-clTx.Responses():
-			if !ok {
-				return
-			}
-			if res.IsSuccess() {
-				s.hangupLeg(fwd, res)
-				return
-			}
-			if res.StatusCode >= 300 {
-				return
-			}
-		case <-clTx.Done():
-			return
-		case <-ctx.Done():
-			return
+		return
+	}
+	switch {
+	case res.StatusCode == 100:
+		if !c.provisional {
+			c.legTimer.Reset(s.ringTimeout)
 		}
+	case res.IsProvisional():
+		if !c.provisional {
+			c.provisional = true
+			s.markRinging(c)
+			c.legTimer.Reset(s.ringTimeout)
+		}
+		s.relayResponse(c.inv, res)
+	case res.IsSuccess():
+		c.legTimer.Stop()
+		c.answeredLeg, c.leg = l, nil
+		s.markAnswered(c, contactHop(res.Contact(), hop{addr: l.at.Addr, transport: transportUpper(l.at.Transport)}))
+		s.relayResponse(c.inv, res)
+		s.metrics.attempts.WithLabelValues("answered").Inc()
+	default:
+		out := outcome{code: res.StatusCode, reason: res.Reason}
+		if c.attempt >= len(c.plan.Attempts) || !failover(res.StatusCode) {
+			s.relayResponse(c.inv, res)
+			out.relayed = true
+		}
+		s.legEnded(c, out)
+	}
+}
+
+// legEnded closes the current attempt with out: it fails over to the next
+// carrier when there is one and the outcome allows it, else it answers the
+// customer and ends the call. It reports whether the caller should try the
+// next attempt (nextAttempt's loop); it starts it itself otherwise. c.mu is
+// held.
+func (s *Server) legEnded(c *call, out outcome) (tryNext bool) {
+	at := c.carrier
+	if c.legTimer != nil {
+		c.legTimer.Stop()
+	}
+	inLoop := c.leg == nil
+	c.leg = nil
+	if c.attempt < len(c.plan.Attempts) && failover(out.code) {
+		s.metrics.attempts.WithLabelValues("failover").Inc()
+		s.emit(s.record(c, &at, out, "carrier", false))
+		if inLoop {
+			return true
+		}
+		s.nextAttempt(c)
+		return false
+	}
+	s.metrics.attempts.WithLabelValues("final").Inc()
+	if !out.relayed {
+		if out.code == 0 {
+			out.code, out.reason = 408, "Request Timeout"
+		}
+		s.reply(c.inv, c.req, out.code, out.reason)
+	}
+	s.finish(c, &at, out, "carrier")
+	return false
+}
+
+// legTimeout ends an attempt that got no answer in time (no response within
+// the invite timeout, or ringing past the ring timeout): the carrier gets a
+// CANCEL.
+func (s *Server) legTimeout(c *call, l *leg) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.leg != l || c.ended {
+		return
+	}
+	s.cancelLeg(c, l)
+	out := outcome{reason: "No Response"}
+	if c.provisional {
+		out = outcome{code: 408, reason: "No Answer"}
+	}
+	s.log.Info("carrier did not answer", "carrier", l.at.CarrierID, "addr", l.at.Addr, "ringing", c.provisional)
+	s.legEnded(c, out)
+}
+
+// legFailed ends an attempt whose INVITE could not be delivered.
+func (s *Server) legFailed(c *call, l *leg) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.leg != l || c.ended {
+		return
+	}
+	s.log.Warn("carrier attempt failed", "carrier", l.at.CarrierID, "addr", l.at.Addr)
+	s.legEnded(c, outcome{reason: "Transport Error"})
+}
+
+// customerCancelled ends a call the customer cancelled before it was
+// answered: 487 to the INVITE, CANCEL to the carrier.
+func (s *Server) customerCancelled(c *call) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended || !c.answered.IsZero() {
+		return
+	}
+	s.reply(c.inv, c.req, 487, "Request Terminated")
+	var at *routing.Attempt
+	if l := c.leg; l != nil {
+		c.legTimer.Stop()
+		c.leg = nil
+		s.cancelLeg(c, l)
+		at = &l.at
+	}
+	s.metrics.attempts.WithLabelValues("cancelled").Inc()
+	s.finish(c, at, outcome{code: 487, reason: "Request Terminated", cancelled: true, relayed: true}, "customer")
+}
+
+// cancelLeg sends CANCEL for attempt l. Its INVITE transaction stays to
+// acknowledge the 487; a 2xx that crossed the CANCEL is hung up.
+func (s *Server) cancelLeg(c *call, l *leg) {
+	s.abandon(l.tx)
+	buf := getBuf()
+	defer putBuf(buf)
+	writeCancelOrAck(buf, gosip.CANCEL, c.req, &l.fwd, nil)
+	tx := &clientTx{key: txKey{branch: l.tx.key.branch, method: gosip.CANCEL}, to: l.tx.to, data: append([]byte(nil), buf.Bytes()...)}
+	if err := s.request(tx, false); err != nil {
+		s.log.Debug("CANCEL to carrier failed", "error", err)
 	}
 }
 
 func (s *Server) markRinging(c *call) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.ringing.IsZero() {
 		c.ringing = s.now()
 		s.metrics.pdd.Observe(c.ringing.Sub(c.setup).Seconds())
@@ -210,8 +283,6 @@ func (s *Server) markRinging(c *call) {
 }
 
 func (s *Server) markAnswered(c *call, target hop) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.answered = s.now()
 	c.carrierTarget = target
 	if c.ringing.IsZero() {
@@ -221,15 +292,10 @@ func (s *Server) markAnswered(c *call, target hop) {
 }
 
 // relayResponse sends a carrier's response back to the customer, without
-// the Via the switch added. It changes res in place: once sipgo's client
-// transaction has passed a response up (the ACK of a non-2xx is built
-// before), it does not read it again, and a copy costs ~5% of the CPU.
-func (s *Server) relayResponse(req *gosip.Request, tx gosip.ServerTransaction, res *gosip.Response) {
+// the Via the switch added. It changes res in place.
+func (s *Server) relayResponse(tx *serverTx, res *gosip.Response) {
 	res.RemoveHeader("Via")
-	res.SetDestination(req.Source())
-	if err := tx.Respond(res); err != nil {
-		s.log.Debug("relaying response failed", "code", res.StatusCode, "error", err)
-	}
+	s.respond(tx, res)
 }
 
 func sourceAddr(req *gosip.Request) netip.Addr {
@@ -251,11 +317,9 @@ func splitHostPort(addr string) (string, int) {
 	return host, port
 }
 
-func decMaxForwards(req *gosip.Request) {
-	if mf := req.MaxForwards(); mf != nil {
-		mf.Dec()
-		return
+func transportUpper(t string) string {
+	if strings.EqualFold(t, "tcp") {
+		return transportTCP
 	}
-	mf := gosip.MaxForwardsHeader(70)
-	req.AppendHeader(&mf)
+	return transportUDP
 }

@@ -10,11 +10,9 @@ import (
 
 // finish ends a call once: it writes the final CDR and drops the call from
 // the table. at is the carrier attempt that ended it, or nil for the current
-// one (BYE) or none (rejected before routing).
+// one (BYE) or none (rejected before routing). c.mu is held.
 func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) {
-	c.mu.Lock()
 	if c.ended {
-		c.mu.Unlock()
 		return
 	}
 	c.ended = true
@@ -22,8 +20,7 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 		cur := c.carrier
 		at = &cur
 	}
-	c.mu.Unlock()
-	s.writeCDR(c, at, out, side, true)
+	s.emit(s.record(c, at, out, side, true))
 	s.calls.remove(c.id)
 	s.metrics.active.Dec()
 	switch {
@@ -38,10 +35,22 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 	}
 }
 
-// writeCDR rates the attempt and appends its record to the sink.
-func (s *Server) writeCDR(c *call, at *routing.Attempt, out outcome, side string, final bool) {
+// emit appends r to the CDR sink in the background: the journal answers
+// once r is on disk, and the goroutine that handles SIP messages must not
+// wait for that. Close waits for every record.
+func (s *Server) emit(r cdr.Record) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.cdrs.Write(context.Background(), r); err != nil {
+			s.log.Error("CDR not written", "call", r.CallID, "attempt", r.Attempt, "error", err)
+		}
+	}()
+}
+
+// record rates an attempt and returns its CDR. c.mu is held.
+func (s *Server) record(c *call, at *routing.Attempt, out outcome, side string, final bool) cdr.Record {
 	end := s.now()
-	c.mu.Lock()
 	r := cdr.Record{
 		CallID: c.id, Attempt: c.attempt, Final: final, Node: s.node,
 		CustomerID: c.ident.CustomerID, AuthMethod: c.ident.Method,
@@ -53,7 +62,6 @@ func (s *Server) writeCDR(c *call, at *routing.Attempt, out outcome, side string
 		r.PDDMs = c.ringing.Sub(c.setup).Milliseconds()
 	}
 	answered := c.answered
-	c.mu.Unlock()
 
 	if n, err := routing.Normalize(c.dialled, c.ident.TechPrefix); err == nil {
 		r.Callee = n
@@ -80,7 +88,5 @@ func (s *Server) writeCDR(c *call, at *routing.Attempt, out outcome, side string
 		r.Margin = sell.Cost - buy.Cost
 		r.Trace = "sell " + sell.Trace.String() + "; buy " + buy.Trace.String()
 	}
-	if err := s.cdrs.Write(context.Background(), r); err != nil {
-		s.log.Error("CDR not written", "call", c.id, "attempt", r.Attempt, "error", err)
-	}
+	return r
 }

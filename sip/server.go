@@ -2,15 +2,16 @@ package sip
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
-	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -44,10 +45,14 @@ const maxUDPMessage = 65507
 // Server is the SIP proxy. Create it with New, start it with Listen and stop
 // it by cancelling the context given to Listen and calling Close.
 type Server struct {
-	ua        *sipgo.UserAgent
-	srv       *sipgo.Server
-	udpClient *sipgo.Client // sends from the UDP listener socket
-	tcpClient *sipgo.Client
+	tp       transport
+	servers  *txTable[serverTx]
+	clients  *txTable[clientTx]
+	branches *branches
+	toTag    string // To tag of the answers the switch makes itself
+	wg       sync.WaitGroup
+	stop     chan struct{}
+	stopOnce sync.Once
 
 	auth    Authenticator
 	digest  Digester
@@ -63,7 +68,9 @@ type Server struct {
 	node          string
 	advertise     string // host put in Via and Record-Route
 	port          int    // SIP port (UDP and TCP)
-	udpLaddr      gosip.Addr
+	hostport      string // advertise:port
+	rr            map[string][]string
+	readers       int
 	parser        *gosip.Parser
 	udpBuffer     int
 	inviteTimeout time.Duration
@@ -93,6 +100,10 @@ func WithTimeouts(invite, ring time.Duration) Option {
 // DefaultUDPReadBuffer): a burst of calls must not overflow it.
 func WithUDPReadBuffer(bytes int) Option { return func(s *Server) { s.udpBuffer = bytes } }
 
+// WithReaders sets how many goroutines read the UDP socket (default
+// GOMAXPROCS): each handles the messages it reads to the end.
+func WithReaders(n int) Option { return func(s *Server) { s.readers = n } }
+
 // WithRegistry registers the SIP metrics on reg.
 func WithRegistry(reg prometheus.Registerer) Option {
 	return func(s *Server) { s.metrics = newMetrics(reg) }
@@ -118,35 +129,82 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 	}
 	s.log = s.log.With("component", "sip")
 	s.parser = gosip.NewParser()
-	// sipgo refuses to write a UDP message within 200 bytes of this size. An
-	// answer to a long request can be larger than an Ethernet MTU; IP
-	// fragments it, as other proxies let it.
-	if gosip.UDPMTUSize < maxUDPMessage {
-		gosip.UDPMTUSize = maxUDPMessage
+	s.servers, s.clients = newTxTable[serverTx](), newTxTable[clientTx]()
+	s.branches = newBranches()
+	s.toTag = gosip.GenerateTagN(16)
+	s.stop = make(chan struct{})
+	s.tp.conns = map[string]*tcpConn{}
+	if s.readers <= 0 {
+		s.readers = runtime.GOMAXPROCS(0)
 	}
-	ua, err := sipgo.NewUA(
-		sipgo.WithUserAgent("Trunkline"),
-		sipgo.WithUserAgentTransactionLayerOptions(
-			gosip.WithTransactionLayerLogger(s.log),
-			gosip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse),
-		),
-		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(s.log),
-			gosip.WithTransportLayerReadFilter(s.readFilter)),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("creating SIP user agent: %w", err)
-	}
-	s.ua = ua
-	if s.srv, err = sipgo.NewServer(ua, sipgo.WithServerLogger(s.log)); err != nil {
-		return nil, fmt.Errorf("creating SIP server: %w", err)
-	}
-	s.srv.OnInvite(s.onInvite)
-	s.srv.OnAck(s.onAck)
-	s.srv.OnBye(s.onBye)
-	s.srv.OnCancel(s.onCancel)
-	s.srv.OnOptions(s.onOptions)
-	s.srv.OnNoRoute(s.onOther)
 	return s, nil
+}
+
+// dispatch hands a parsed message to its transaction or handler.
+func (s *Server) dispatch(msg gosip.Message, src netip.AddrPort, transport string, conn *tcpConn) {
+	msg.SetTransport(transport)
+	msg.SetSource(src.String())
+	switch m := msg.(type) {
+	case *gosip.Response:
+		s.onResponse(m)
+	case *gosip.Request:
+		s.onRequest(m, transport, conn)
+	}
+}
+
+// onResponse passes a response to the client transaction it answers.
+func (s *Server) onResponse(res *gosip.Response) {
+	via, cseq := res.Via(), res.CSeq()
+	if via == nil || cseq == nil {
+		s.metrics.dropped.WithLabelValues("no-transaction-key").Inc()
+		return
+	}
+	branch, _ := via.Params.Get("branch")
+	if tx := s.clients.get(txKey{branch: branch, method: methodKind(gosip.RequestMethod(strings.ToUpper(string(cseq.MethodName))))}); tx != nil {
+		s.answered(tx, res)
+		return
+	}
+	s.onStrayResponse(res)
+}
+
+// onRequest matches a request to its server transaction (a retransmission,
+// or the ACK of a non-2xx answer) or starts one and hands it to its
+// method's handler.
+func (s *Server) onRequest(req *gosip.Request, transport string, conn *tcpConn) {
+	key, ok := serverKey(req)
+	if !ok {
+		s.metrics.dropped.WithLabelValues("no-transaction-key").Inc()
+		s.log.Debug("request dropped: no transaction identity", "source", req.Source())
+		return
+	}
+	if req.Method == gosip.CANCEL {
+		key.method = gosip.CANCEL
+	}
+	if tx := s.servers.get(key); tx != nil {
+		s.retransmitted(tx, req)
+		return
+	}
+	if req.IsAck() {
+		s.onAck(req)
+		return
+	}
+	tx := &serverTx{key: key, method: req.Method, from: hop{addr: req.Source(), transport: transport}, conn: conn}
+	if got, fresh := s.servers.add(key, tx); !fresh {
+		s.retransmitted(got, req)
+		return
+	}
+	switch req.Method {
+	case gosip.INVITE:
+		s.onInvite(req, tx)
+	case gosip.BYE:
+		s.onBye(req, tx)
+	case gosip.CANCEL:
+		s.onCancel(req, tx)
+	case gosip.OPTIONS:
+		s.onOptions(req, tx)
+	default:
+		s.onOther(req, tx)
+	}
 }
 
 // Listen binds UDP and TCP on addr (host:port; port 0 picks a free port used
@@ -162,7 +220,6 @@ func (s *Server) Listen(ctx context.Context, addr string) (net.Addr, error) {
 	}
 	la := udp.LocalAddr().(*net.UDPAddr)
 	s.port = la.Port
-	s.udpLaddr = gosip.Addr{IP: la.IP, Port: la.Port}
 	if s.advertise == "" {
 		s.advertise = "127.0.0.1"
 		if la.IP != nil && !la.IP.IsUnspecified() {
@@ -172,35 +229,39 @@ func (s *Server) Listen(ctx context.Context, addr string) (net.Addr, error) {
 				"set sip.advertise (or -advertise) to the address customers and carriers reach this switch on")
 		}
 	}
-	hostport := net.JoinHostPort(s.advertise, strconv.Itoa(s.port))
-	if s.udpClient, err = sipgo.NewClient(s.ua, sipgo.WithClientAddr(hostport),
-		sipgo.WithClientConnectionAddr(la.String()), sipgo.WithClientLogger(s.log)); err != nil {
-		return nil, err
-	}
-	if s.tcpClient, err = sipgo.NewClient(s.ua, sipgo.WithClientAddr(hostport), sipgo.WithClientLogger(s.log)); err != nil {
-		return nil, err
-	}
-	go func() {
-		<-ctx.Done()
-		udp.Close()
-		tcp.Close()
-	}()
-	go func() {
-		if err := s.srv.ServeUDP(udp); err != nil && ctx.Err() == nil {
-			s.log.Error("UDP listener stopped", "error", err)
+	s.hostport = net.JoinHostPort(s.advertise, strconv.Itoa(s.port))
+	s.rr = map[string][]string{}
+	for _, out := range []string{transportUDP, transportTCP} {
+		for _, in := range []string{transportUDP, transportTCP} {
+			s.rr[out+in] = []string{s.rrLine(out), s.rrLine(in)}
 		}
-	}()
+		s.rr[out] = []string{s.rrLine(out)}
+	}
+	s.tp.udp, s.tp.tcp = udp, tcp
 	go func() {
-		if err := s.srv.ServeTCP(tcp); err != nil && ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
-			s.log.Error("TCP listener stopped", "error", err)
+		select {
+		case <-ctx.Done():
+		case <-s.stop:
 		}
+		s.tp.closeAll()
 	}()
-	s.log.Info("SIP listening", "udp", la.String(), "tcp", tcp.Addr().String(), "advertise", hostport)
+	for range s.readers {
+		go s.serveUDP()
+	}
+	go s.serveTCP(ctx)
+	go s.sweepEvery(time.Second, s.stop)
+	s.log.Info("SIP listening", "udp", la.String(), "tcp", tcp.Addr().String(), "advertise", s.hostport, "readers", s.readers)
 	return la, nil
 }
 
-// Close stops the user agent (transactions and transports).
-func (s *Server) Close() error { return s.ua.Close() }
+// Close closes the sockets and waits for the CDRs of ended calls to be
+// written.
+func (s *Server) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	s.tp.closeAll()
+	s.wg.Wait()
+	return nil
+}
 
 // ActiveCalls returns the number of calls in the table.
 func (s *Server) ActiveCalls() int { return s.calls.len() }

@@ -1,0 +1,277 @@
+package sip
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+// The switch moves SIP messages itself: one UDP socket read by a few
+// goroutines that handle each message to the end (parse, match, forward)
+// without handing it to another goroutine, and TCP connections read by a
+// goroutine each. sipgo parses and renders the messages.
+
+const (
+	tcpDialTimeout  = 3 * time.Second
+	tcpWriteTimeout = 3 * time.Second
+	tcpIdleTimeout  = 10 * time.Minute // a TCP connection silent this long is closed
+	resolveTimeout  = 3 * time.Second
+)
+
+// transport owns the sockets.
+type transport struct {
+	udp *net.UDPConn
+	tcp net.Listener
+
+	mu    sync.Mutex
+	conns map[string]*tcpConn // by remote host:port: accepted and dialled streams
+}
+
+// tcpConn is one TCP stream; writes are serialised.
+type tcpConn struct {
+	net.Conn
+	key string
+	wmu sync.Mutex
+}
+
+func (c *tcpConn) write(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+	_, err := c.Write(b)
+	return err
+}
+
+// serveUDP reads datagrams until the socket closes.
+func (s *Server) serveUDP() {
+	buf := make([]byte, 65536)
+	for {
+		n, src, err := s.tp.udp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Debug("UDP read failed", "error", err)
+			continue
+		}
+		s.receiveDatagram(buf[:n], src)
+	}
+}
+
+// receiveDatagram applies the source checks and handles one datagram.
+func (s *Server) receiveDatagram(data []byte, src netip.AddrPort) {
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if !s.allowSource(src.Addr()) || isKeepAlive(data) {
+		return
+	}
+	msg, err := s.parser.ParseSIP(data)
+	if err != nil {
+		s.metrics.dropped.WithLabelValues("unparsable").Inc()
+		s.log.Debug("unparsable datagram dropped", "source", src.String(), "error", err)
+		return
+	}
+	s.dispatch(msg, src, transportUDP, nil)
+}
+
+// allowSource drops messages from banned sources and beyond a source's
+// flood limit, before they are parsed.
+func (s *Server) allowSource(src netip.Addr) bool {
+	if s.guard != nil && s.guard.Banned(src) {
+		s.metrics.dropped.WithLabelValues("banned").Inc()
+		return false
+	}
+	if s.flood != nil && !s.flood.Allow(src) {
+		s.metrics.dropped.WithLabelValues("flood").Inc()
+		return false
+	}
+	return true
+}
+
+// isKeepAlive reports a CRLF keep-alive or an all-zero datagram.
+func isKeepAlive(data []byte) bool {
+	return len(bytes.Trim(data, "\r\n\x00")) == 0
+}
+
+// serveTCP accepts connections until the listener closes.
+func (s *Server) serveTCP(ctx context.Context) {
+	for {
+		c, err := s.tp.tcp.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("TCP accept failed", "error", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		tc := s.tp.register(c)
+		go s.readTCP(tc)
+	}
+}
+
+// register adds a connection to the table under its remote address.
+func (t *transport) register(c net.Conn) *tcpConn {
+	tc := &tcpConn{Conn: c, key: c.RemoteAddr().String()}
+	t.mu.Lock()
+	t.conns[tc.key] = tc
+	t.mu.Unlock()
+	return tc
+}
+
+func (t *transport) drop(tc *tcpConn) {
+	t.mu.Lock()
+	if t.conns[tc.key] == tc {
+		delete(t.conns, tc.key)
+	}
+	t.mu.Unlock()
+	tc.Close()
+}
+
+func (t *transport) conn(addr string) *tcpConn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.conns[addr]
+}
+
+// closeAll closes every socket.
+func (t *transport) closeAll() {
+	if t.udp != nil {
+		t.udp.Close()
+	}
+	if t.tcp != nil {
+		t.tcp.Close()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range t.conns {
+		c.Close()
+	}
+}
+
+// readTCP parses the messages of one stream until it ends or breaks framing.
+func (s *Server) readTCP(tc *tcpConn) {
+	defer s.tp.drop(tc)
+	ap, err := netip.ParseAddrPort(tc.key)
+	if err != nil {
+		return
+	}
+	src := netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	stream := s.parser.NewSIPStream()
+	defer stream.Close()
+	buf := make([]byte, 65536)
+	for {
+		_ = tc.SetReadDeadline(time.Now().Add(tcpIdleTimeout))
+		n, err := tc.Read(buf)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				s.log.Debug("TCP read ended", "remote", tc.key, "error", err)
+			}
+			return
+		}
+		if !s.allowSource(src.Addr()) {
+			return
+		}
+		data := buf[:n]
+		if isKeepAlive(data) && stream.Buffer().Len() == 0 {
+			if bytes.Equal(data, []byte("\r\n\r\n")) {
+				_ = tc.write(data[:2]) // RFC 5626 pong
+			}
+			continue
+		}
+		err = stream.ParseSIPStream(data, func(msg gosip.Message) { s.dispatch(msg, src, transportTCP, tc) })
+		if err != nil && !errors.Is(err, gosip.ErrParseSipPartial) {
+			s.metrics.dropped.WithLabelValues("unparsable").Inc()
+			s.log.Debug("TCP framing broken; closing", "remote", tc.key, "error", err)
+			return
+		}
+	}
+}
+
+const (
+	transportUDP = "UDP"
+	transportTCP = "TCP"
+)
+
+// send writes b to h. Over TCP it uses conn when given, else an open
+// connection to h, else dials one; dialling and name resolution happen in the
+// background, and failed (if not nil) hears of their errors. b is not kept
+// after send returns.
+func (s *Server) send(b []byte, h hop, conn *tcpConn, failed func(error)) error {
+	if h.transport == transportTCP {
+		if conn == nil {
+			conn = s.tp.conn(h.addr)
+		}
+		if conn != nil {
+			return conn.write(b)
+		}
+		s.background(append([]byte(nil), b...), h, failed)
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(h.addr)
+	if err != nil {
+		s.background(append([]byte(nil), b...), h, failed)
+		return nil
+	}
+	if len(b) > maxUDPMessage {
+		return fmt.Errorf("message of %d bytes too large for UDP", len(b))
+	}
+	_, err = s.tp.udp.WriteToUDPAddrPort(b, ap)
+	return err
+}
+
+// background resolves and dials what send cannot do at once.
+func (s *Server) background(b []byte, h hop, failed func(error)) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := s.sendSlow(b, h)
+		if err != nil {
+			s.log.Debug("sending failed", "to", h.addr, "transport", h.transport, "error", err)
+			if failed != nil {
+				failed(err)
+			}
+		}
+	}()
+}
+
+func (s *Server) sendSlow(b []byte, h hop) error {
+	host, port, err := net.SplitHostPort(h.addr)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+		ips, rerr := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		cancel()
+		if rerr != nil || len(ips) == 0 {
+			return fmt.Errorf("resolving %s: %w", host, rerr)
+		}
+		ip = ips[0].Unmap()
+	}
+	p, _ := strconv.Atoi(port)
+	ap := netip.AddrPortFrom(ip, uint16(p))
+	if h.transport != transportTCP {
+		_, err := s.tp.udp.WriteToUDPAddrPort(b, ap)
+		return err
+	}
+	if tc := s.tp.conn(ap.String()); tc != nil {
+		return tc.write(b)
+	}
+	c, err := net.DialTimeout("tcp", ap.String(), tcpDialTimeout)
+	if err != nil {
+		return err
+	}
+	tc := s.tp.register(c)
+	go s.readTCP(tc)
+	return tc.write(b)
+}

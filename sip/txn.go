@@ -1,0 +1,372 @@
+package sip
+
+import (
+	"bytes"
+	"sync"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+// RFC 3261 timers.
+const (
+	t1       = 500 * time.Millisecond
+	t2       = 4 * time.Second
+	timer64  = 64 * t1        // Timer B, F, H: 32 s
+	lingerTx = 5 * time.Second // a completed transaction absorbs retransmissions this long (T4, Timer I/K)
+)
+
+// txKey names a transaction: the branch of the top Via, the sent-by of a
+// request's top Via (server side) and the method, ACK counting as INVITE
+// (RFC 3261 §17.1.3, §17.2.3).
+type txKey struct {
+	branch string
+	sentBy string
+	method gosip.RequestMethod
+}
+
+func methodKind(m gosip.RequestMethod) gosip.RequestMethod {
+	if m == gosip.ACK {
+		return gosip.INVITE
+	}
+	return m
+}
+
+// serverTx is a request the switch received and answers: it resends the
+// last response when the request is retransmitted, and retransmits a
+// non-2xx final answer to an INVITE over UDP until the ACK comes.
+type serverTx struct {
+	key    txKey
+	method gosip.RequestMethod
+	from   hop      // where answers go: the request's source
+	conn   *tcpConn // the stream it came on, if TCP
+
+	mu        sync.Mutex
+	last      []byte // last response sent
+	final     int    // status of the final response sent; 0 before
+	acked     bool
+	retry     *time.Timer // Timer G
+	interval  time.Duration
+	cancelled bool   // a CANCEL matched it before its final answer
+	onCancel  func() // what a CANCEL does to the call
+}
+
+// clientTx is a request the switch sent: it retransmits it over UDP until a
+// response (INVITE) or a final one (others), acknowledges a non-2xx final
+// answer to an INVITE and passes every new response to handle.
+type clientTx struct {
+	key    txKey
+	to     hop
+	data   []byte // the request as sent
+	handle func(*gosip.Response)
+	failed func() // no final answer in time, or the transport failed
+
+	mu       sync.Mutex
+	retry    *time.Timer // Timer A / E
+	deadline *time.Timer // Timer B / F
+	interval time.Duration
+	final    int
+	ack      []byte // the ACK sent for a non-2xx final answer
+	ackFor   func(*gosip.Response) []byte
+}
+
+// txTable holds the transactions of one side, and those that have ended and
+// only absorb retransmissions until they are swept.
+type txTable[T any] struct {
+	mu     sync.Mutex
+	txs    map[txKey]*T
+	linger []lingering[T] // oldest first
+}
+
+type lingering[T any] struct {
+	tx    *T
+	key   txKey
+	until time.Time
+}
+
+func newTxTable[T any]() *txTable[T] { return &txTable[T]{txs: map[txKey]*T{}} }
+
+func (t *txTable[T]) get(k txKey) *T {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.txs[k]
+}
+
+// add stores tx under k unless a transaction has it; it returns the one
+// stored.
+func (t *txTable[T]) add(k txKey, tx *T) (*T, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old, ok := t.txs[k]; ok {
+		return old, false
+	}
+	t.txs[k] = tx
+	return tx, true
+}
+
+func (t *txTable[T]) remove(k txKey, tx *T) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.txs[k] == tx {
+		delete(t.txs, k)
+	}
+}
+
+// expire keeps tx under k for lingerTx more, then removes it.
+func (t *txTable[T]) expire(k txKey, tx *T, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.linger = append(t.linger, lingering[T]{tx: tx, key: k, until: now.Add(lingerTx)})
+}
+
+// sweep removes the lingering transactions whose time is up.
+func (t *txTable[T]) sweep(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i := 0
+	for ; i < len(t.linger) && !t.linger[i].until.After(now); i++ {
+		l := t.linger[i]
+		if t.txs[l.key] == l.tx {
+			delete(t.txs, l.key)
+		}
+	}
+	if i > 0 {
+		n := copy(t.linger, t.linger[i:])
+		clear(t.linger[n:])
+		t.linger = t.linger[:n]
+	}
+}
+
+func (t *txTable[T]) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.txs)
+}
+
+// sweepEvery sweeps both tables until stop closes.
+func (s *Server) sweepEvery(d time.Duration, stop <-chan struct{}) {
+	tick := time.NewTicker(d)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-tick.C:
+			s.servers.sweep(now)
+			s.clients.sweep(now)
+		}
+	}
+}
+
+// bufPool holds render buffers.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuf() *bytes.Buffer {
+	b := bufPool.Get().(*bytes.Buffer)
+	b.Reset()
+	return b
+}
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 1<<16 {
+		bufPool.Put(b)
+	}
+}
+
+// respond sends res on tx. Only the first final response is sent, except
+// that 2xx answers to an INVITE pass through again (a proxy relays the
+// retransmissions of a 2xx). It reports whether res was sent.
+func (s *Server) respond(tx *serverTx, res *gosip.Response) bool {
+	buf := getBuf()
+	defer putBuf(buf)
+	writeMessage(buf, res)
+	final := res.StatusCode >= 200
+	tx.mu.Lock()
+	if tx.final != 0 && !(res.IsSuccess() && tx.final < 300 && tx.method == gosip.INVITE) {
+		tx.mu.Unlock()
+		return false
+	}
+	first := tx.final == 0
+	if first {
+		tx.last = append(tx.last[:0], buf.Bytes()...)
+	}
+	if final && first {
+		tx.final = res.StatusCode
+		if tx.method == gosip.INVITE && res.StatusCode >= 300 {
+			if tx.from.transport == transportUDP {
+				tx.interval = t1
+				tx.retry = time.AfterFunc(t1, func() { s.retransmitResponse(tx) })
+			}
+			// Timer H: give up waiting for the ACK.
+			time.AfterFunc(timer64, func() { s.ackTimeout(tx) })
+		} else {
+			s.servers.expire(tx.key, tx, s.now())
+		}
+	}
+	tx.mu.Unlock()
+	if err := s.send(buf.Bytes(), tx.from, tx.conn, nil); err != nil {
+		s.log.Debug("sending response failed", "code", res.StatusCode, "to", tx.from.addr, "error", err)
+	}
+	return true
+}
+
+// retransmitResponse is Timer G.
+func (s *Server) retransmitResponse(tx *serverTx) {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if tx.acked {
+		return
+	}
+	_ = s.send(tx.last, tx.from, tx.conn, nil)
+	tx.interval = min(2*tx.interval, t2)
+	tx.retry.Reset(tx.interval)
+}
+
+// ackTimeout is Timer H.
+func (s *Server) ackTimeout(tx *serverTx) {
+	tx.mu.Lock()
+	acked := tx.acked
+	tx.acked = true
+	if tx.retry != nil {
+		tx.retry.Stop()
+	}
+	tx.mu.Unlock()
+	if !acked {
+		s.servers.remove(tx.key, tx)
+	}
+}
+
+// retransmitted handles a request that matched tx: an ACK ends a non-2xx
+// INVITE transaction, anything else gets the last response again.
+func (s *Server) retransmitted(tx *serverTx, req *gosip.Request) {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if req.IsAck() {
+		if !tx.acked && tx.final >= 300 {
+			tx.acked = true
+			if tx.retry != nil {
+				tx.retry.Stop()
+			}
+			s.servers.expire(tx.key, tx, s.now())
+		}
+		return
+	}
+	if len(tx.last) > 0 && (tx.final == 0 || tx.final >= 300 || tx.method != gosip.INVITE) {
+		_ = s.send(tx.last, tx.from, tx.conn, nil)
+	}
+}
+
+// request sends a request statefully: tx.data goes to tx.to now and, over
+// UDP, again at T1, 2·T1, … until a response (INVITE) or a final one.
+// Responses are passed to tx.handle in the receiving goroutine; tx.failed
+// runs when no final response comes within 32 s (non-INVITE; an INVITE's
+// caller times its own attempt) or the transport fails. An error means
+// nothing was sent.
+func (s *Server) request(tx *clientTx, invite bool) error {
+	s.clients.add(tx.key, tx)
+	failed := func(error) { s.clientFailed(tx) }
+	if err := s.send(tx.data, tx.to, nil, failed); err != nil {
+		s.clients.remove(tx.key, tx)
+		return err
+	}
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if tx.to.transport == transportUDP {
+		tx.interval = t1
+		tx.retry = time.AfterFunc(t1, func() { s.retransmitRequest(tx, invite) })
+	}
+	if !invite {
+		tx.deadline = time.AfterFunc(timer64, func() { s.clientFailed(tx) })
+	}
+	return nil
+}
+
+func (s *Server) retransmitRequest(tx *clientTx, invite bool) {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if tx.retry == nil {
+		return
+	}
+	_ = s.send(tx.data, tx.to, nil, nil)
+	tx.interval *= 2
+	if !invite {
+		tx.interval = min(tx.interval, t2)
+	}
+	tx.retry.Reset(tx.interval)
+}
+
+// stopRetransmit stops Timer A/E.
+func (tx *clientTx) stopRetransmit() {
+	if tx.retry != nil {
+		tx.retry.Stop()
+		tx.retry = nil
+	}
+}
+
+// abandon ends a client transaction the switch no longer waits on: it stops
+// retransmitting and is removed within 32 s even if no answer comes.
+func (s *Server) abandon(tx *clientTx) {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	tx.stopRetransmit()
+	if tx.final == 0 && tx.deadline == nil {
+		tx.deadline = time.AfterFunc(timer64, func() { s.clients.remove(tx.key, tx) })
+	}
+}
+
+// clientFailed ends a transaction without a final answer.
+func (s *Server) clientFailed(tx *clientTx) {
+	tx.mu.Lock()
+	if tx.final != 0 {
+		tx.mu.Unlock()
+		return
+	}
+	tx.final = -1
+	tx.stopRetransmit()
+	tx.mu.Unlock()
+	s.clients.remove(tx.key, tx)
+	if tx.failed != nil {
+		tx.failed()
+	}
+}
+
+// answered passes a response to its client transaction.
+func (s *Server) answered(tx *clientTx, res *gosip.Response) {
+	tx.mu.Lock()
+	if tx.final < 0 {
+		tx.mu.Unlock()
+		return
+	}
+	invite := tx.key.method == gosip.INVITE
+	if tx.final != 0 {
+		// A retransmitted final answer: acknowledge a non-2xx again; a 2xx
+		// goes on upstream.
+		ack := tx.ack
+		tx.mu.Unlock()
+		if ack != nil && res.StatusCode >= 300 {
+			_ = s.send(ack, tx.to, nil, nil)
+		}
+		if invite && res.IsSuccess() && tx.handle != nil {
+			tx.handle(res)
+		}
+		return
+	}
+	if invite || res.StatusCode >= 200 {
+		tx.stopRetransmit()
+	}
+	if res.StatusCode >= 200 {
+		tx.final = res.StatusCode
+		if tx.deadline != nil {
+			tx.deadline.Stop()
+		}
+		if invite && res.StatusCode >= 300 && tx.ackFor != nil {
+			tx.ack = tx.ackFor(res)
+			_ = s.send(tx.ack, tx.to, nil, nil)
+		}
+		s.clients.expire(tx.key, tx, s.now())
+	}
+	tx.mu.Unlock()
+	if tx.handle != nil {
+		tx.handle(res)
+	}
+}
