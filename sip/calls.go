@@ -23,15 +23,15 @@ type call struct {
 	plan    *routing.Plan
 	setup   time.Time
 
-	customerTarget hop // where requests towards the customer go
+	customerTarget hop            // where requests towards the customer go
 	req            *gosip.Request // the customer's INVITE
 	inv            *serverTx      // and its transaction
 
 	mu            sync.Mutex
-	leg           *leg        // the attempt in progress
-	answeredLeg   *leg        // the attempt that answered
-	legTimer      *time.Timer // no answer / ring timeout of leg
-	provisional   bool        // leg has sent a provisional response
+	leg           *leg            // the attempt in progress
+	answeredLeg   *leg            // the attempt that answered
+	legTimer      *time.Timer     // no answer / ring timeout of leg
+	provisional   bool            // leg has sent a provisional response
 	carrierTarget hop             // where requests towards the carrier go (its 2xx Contact)
 	attempt       int             // 1-based number of the current attempt
 	carrier       routing.Attempt // the current attempt

@@ -49,7 +49,7 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 		id: req.CallID().Value(), fromTag: fromTag, branch: tx.key.branch, ident: ident,
 		source: src.String(), caller: req.From().Address.User, dialled: req.Recipient.User, setup: setup,
 		customerTarget: contactHop(req.Contact(), hop{addr: req.Source(), transport: transportUpper(req.Transport())}),
-		req: req, inv: tx,
+		req:            req, inv: tx,
 	}
 	if !s.calls.add(c) {
 		if old := s.calls.get(c.id); old != nil && old.branch == c.branch {

@@ -12,7 +12,7 @@ import (
 const (
 	t1       = 500 * time.Millisecond
 	t2       = 4 * time.Second
-	timer64  = 64 * t1        // Timer B, F, H: 32 s
+	timer64  = 64 * t1         // Timer B, F, H: 32 s
 	lingerTx = 5 * time.Second // a completed transaction absorbs retransmissions this long (T4, Timer I/K)
 )
 
