@@ -81,7 +81,7 @@ const (
 	DefaultUDPReadBuffer = 4 << 20
 	DefaultBatchSize     = 10000
 	DefaultBatchInterval = time.Second
-	DefaultCommitDelay   = 2 * time.Millisecond
+	DefaultCommitDelay   = 10 * time.Millisecond
 )
 
 // Defaults fills every unset field with its default.
