@@ -46,6 +46,7 @@ const maxUDPMessage = 65507
 // it by cancelling the context given to Listen and calling Close.
 type Server struct {
 	tp       transport
+	out      udpQueue
 	servers  *txTable[serverTx]
 	clients  *txTable[clientTx]
 	branches *branches
@@ -134,6 +135,7 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 	s.toTag = gosip.GenerateTagN(16)
 	s.stop = make(chan struct{})
 	s.tp.conns = map[string]*tcpConn{}
+	s.out.wake = make(chan struct{}, 1)
 	if s.readers <= 0 {
 		s.readers = runtime.GOMAXPROCS(0)
 	}
@@ -245,6 +247,7 @@ func (s *Server) Listen(ctx context.Context, addr string) (net.Addr, error) {
 		}
 		s.tp.closeAll()
 	}()
+	go s.writeUDP(s.stop)
 	for range s.readers {
 		go s.serveUDP()
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
+	"golang.org/x/net/ipv4"
 )
 
 // The switch moves SIP messages itself: one UDP socket read by a few
@@ -51,11 +52,19 @@ func (c *tcpConn) write(b []byte) error {
 	return err
 }
 
-// serveUDP reads datagrams until the socket closes.
+// readBatch is how many datagrams one recvmmsg can return.
+const readBatch = 16
+
+// serveUDP reads datagrams, several per system call when they queue up,
+// until the socket closes.
 func (s *Server) serveUDP() {
-	buf := make([]byte, 65536)
+	pc := ipv4.NewPacketConn(s.tp.udp)
+	ms := make([]ipv4.Message, readBatch)
+	for i := range ms {
+		ms[i].Buffers = [][]byte{make([]byte, 65536)}
+	}
 	for {
-		n, src, err := s.tp.udp.ReadFromUDPAddrPort(buf)
+		n, err := pc.ReadBatch(ms, 0)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -63,7 +72,98 @@ func (s *Server) serveUDP() {
 			s.log.Debug("UDP read failed", "error", err)
 			continue
 		}
-		s.receiveDatagram(buf[:n], src)
+		for i := range ms[:n] {
+			if ua, ok := ms[i].Addr.(*net.UDPAddr); ok {
+				s.receiveDatagram(ms[i].Buffers[0][:ms[i].N], ua.AddrPort())
+			}
+		}
+	}
+}
+
+// udpQueue holds datagrams on their way out. One goroutine writes them,
+// many per system call (sendmmsg): a reader queues what it sends while it
+// handles a batch of datagrams and the writer sends them all once the
+// reader waits for more.
+type udpQueue struct {
+	mu   sync.Mutex
+	q    []outDatagram
+	wake chan struct{}
+}
+
+type outDatagram struct {
+	b  *[]byte
+	to netip.AddrPort
+}
+
+var datagramPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// queue copies b for sending to to.
+func (q *udpQueue) queue(b []byte, to netip.AddrPort) {
+	bp := datagramPool.Get().(*[]byte)
+	*bp = append((*bp)[:0], b...)
+	q.mu.Lock()
+	q.q = append(q.q, outDatagram{b: bp, to: to})
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeBatch is how many datagrams one sendmmsg sends at most.
+const writeBatch = 64
+
+// writeUDP sends queued datagrams until stop closes.
+func (s *Server) writeUDP(stop <-chan struct{}) {
+	pc := ipv4.NewPacketConn(s.tp.udp)
+	ms := make([]ipv4.Message, writeBatch)
+	addrs := make([]net.UDPAddr, writeBatch)
+	ips := make([][16]byte, writeBatch)
+	bufs := make([][]byte, writeBatch)
+	var batch []outDatagram
+	for {
+		select {
+		case <-stop:
+			return
+		case <-s.out.wake:
+		}
+		s.out.mu.Lock()
+		batch, s.out.q = s.out.q, batch[:0]
+		s.out.mu.Unlock()
+		for len(batch) > 0 {
+			chunk := batch[:min(len(batch), writeBatch)]
+			batch = batch[len(chunk):]
+			for i, d := range chunk {
+				a := d.to.Addr()
+				if a.Is4() {
+					v4 := a.As4()
+					addrs[i].IP = append(ips[i][:0], v4[:]...)
+				} else {
+					ips[i] = a.As16()
+					addrs[i].IP = ips[i][:]
+				}
+				addrs[i].Port = int(d.to.Port())
+				bufs[i] = *d.b
+				ms[i] = ipv4.Message{Buffers: bufs[i : i+1], Addr: &addrs[i]}
+			}
+			for sent := 0; sent < len(chunk); {
+				n, err := pc.WriteBatch(ms[sent:len(chunk)], 0)
+				if err != nil {
+					if errors.Is(err, net.ErrClosed) {
+						return
+					}
+					s.log.Debug("UDP send failed", "to", chunk[sent+max(n, 0)].to.String(), "error", err)
+					n = max(n, 0) + 1 // skip the datagram that failed
+				}
+				sent += n
+			}
+			for i, d := range chunk {
+				*d.b = (*d.b)[:0]
+				datagramPool.Put(d.b)
+				ms[i], bufs[i] = ipv4.Message{}, nil
+			}
+		}
+		batch = batch[:0]
 	}
 }
 
@@ -224,8 +324,8 @@ func (s *Server) send(b []byte, h hop, conn *tcpConn, failed func(error)) error 
 	if len(b) > maxUDPMessage {
 		return fmt.Errorf("message of %d bytes too large for UDP", len(b))
 	}
-	_, err = s.tp.udp.WriteToUDPAddrPort(b, ap)
-	return err
+	s.out.queue(b, ap)
+	return nil
 }
 
 // background resolves and dials what send cannot do at once.
