@@ -77,17 +77,17 @@ func uriHop(u gosip.Uri) (dest, transport string) {
 // hangupLeg acknowledges a 2xx the customer will never see (it crossed a
 // CANCEL or a timeout) and sends BYE, so the carrier does not bill a call
 // nobody is on. c.mu is held.
-func (s *Server) hangupLeg(c *call, l *leg, res *gosip.Response) {
-	contact := res.Contact()
-	if contact == nil {
+func (s *Server) hangupLeg(c *call, l *leg, res *response) {
+	target, ok := res.contactURI()
+	if !ok {
 		return
 	}
-	addr, tr := uriHop(contact.Address)
+	addr, tr := uriHop(target)
 	to := hop{addr: addr, transport: tr}
 	for _, m := range []gosip.RequestMethod{gosip.ACK, gosip.BYE} {
-		r := gosip.NewRequest(m, contact.Address)
+		r := gosip.NewRequest(m, target)
 		r.AppendHeader(gosip.HeaderClone(c.req.From()))
-		r.AppendHeader(gosip.HeaderClone(res.To()))
+		r.AppendHeader(gosip.NewHeader("To", res.to))
 		r.AppendHeader(gosip.HeaderClone(c.req.CallID()))
 		cseq := *c.req.CSeq()
 		cseq.MethodName = m
@@ -119,12 +119,12 @@ func (s *Server) hangupLeg(c *call, l *leg, res *gosip.Response) {
 
 // onStrayResponse forwards responses that match no client transaction:
 // retransmitted 2xx to INVITE, which a proxy relays statelessly upstream.
-func (s *Server) onStrayResponse(res *gosip.Response) {
-	via := res.Via()
-	if via == nil || via.Host != s.advertise || !res.IsSuccess() {
+// branch was the top Via's (which must be one of this switch's); res comes
+// without it.
+func (s *Server) onStrayResponse(branch string, res *gosip.Response) {
+	if !strings.HasPrefix(branch, s.branches.prefix) || !res.IsSuccess() {
 		return
 	}
-	res.RemoveHeader("Via")
 	next := res.Via()
 	if next == nil {
 		return

@@ -129,13 +129,13 @@ func (s *Server) forwardInDialog(req *gosip.Request, tx *serverTx) {
 		s.log.Debug("call ended", "call", c.id, "by", side, "bye_status", code, "bye_reason", reason)
 	}
 	out := &clientTx{key: txKey{branch: f.branch, method: req.Method}, to: next, data: append([]byte(nil), buf.Bytes()...)}
-	out.handle = func(res *gosip.Response) {
-		if res.StatusCode == 100 {
+	out.handle = func(res *response) {
+		if res.code == 100 {
 			return
 		}
 		s.relayResponse(tx, res)
-		if res.StatusCode >= 200 {
-			ended(res.StatusCode, res.Reason)
+		if res.code >= 200 {
+			ended(res.code, res.reason)
 		}
 	}
 	out.failed = func() {

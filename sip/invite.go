@@ -125,26 +125,26 @@ func (s *Server) sendInvite(c *call, at routing.Attempt) (*leg, error) {
 		to:   hop{addr: at.Addr, transport: out},
 		data: append([]byte(nil), buf.Bytes()...),
 	}
-	l.tx.handle = func(res *gosip.Response) { s.legResponse(c, l, res) }
+	l.tx.handle = func(res *response) { s.legResponse(c, l, res) }
 	l.tx.failed = func() { s.legFailed(c, l) }
-	l.tx.ackFor = func(res *gosip.Response) []byte {
+	l.tx.ackFor = func(res *response) []byte {
 		b := getBuf()
 		defer putBuf(b)
-		writeCancelOrAck(b, gosip.ACK, req, &l.fwd, res.To())
+		writeCancelOrAck(b, gosip.ACK, req, &l.fwd, res.to)
 		return append([]byte(nil), b.Bytes()...)
 	}
 	return l, s.request(l.tx, true)
 }
 
 // legResponse handles a carrier's response to the INVITE of attempt l.
-func (s *Server) legResponse(c *call, l *leg, res *gosip.Response) {
+func (s *Server) legResponse(c *call, l *leg, res *response) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.leg != l {
 		// An attempt the switch gave up on (CANCEL, timeout): a 2xx that
 		// crossed the CANCEL is acknowledged and hung up; a retransmitted
 		// 2xx of the answered leg goes on to the customer.
-		if res.IsSuccess() {
+		if res.success() {
 			if c.answeredLeg == l {
 				s.relayResponse(c.inv, res)
 			} else {
@@ -154,26 +154,26 @@ func (s *Server) legResponse(c *call, l *leg, res *gosip.Response) {
 		return
 	}
 	switch {
-	case res.StatusCode == 100:
+	case res.code == 100:
 		if !c.provisional {
 			c.legTimer.Reset(s.ringTimeout)
 		}
-	case res.IsProvisional():
+	case res.provisional():
 		if !c.provisional {
 			c.provisional = true
 			s.markRinging(c)
 			c.legTimer.Reset(s.ringTimeout)
 		}
 		s.relayResponse(c.inv, res)
-	case res.IsSuccess():
+	case res.success():
 		c.legTimer.Stop()
 		c.answeredLeg, c.leg = l, nil
-		s.markAnswered(c, contactHop(res.Contact(), hop{addr: l.at.Addr, transport: transportUpper(l.at.Transport)}))
+		s.markAnswered(c, res.contactHop(hop{addr: l.at.Addr, transport: transportUpper(l.at.Transport)}))
 		s.relayResponse(c.inv, res)
 		s.metrics.attempts.WithLabelValues("answered").Inc()
 	default:
-		out := outcome{code: res.StatusCode, reason: res.Reason}
-		if c.attempt >= len(c.plan.Attempts) || !failover(res.StatusCode) {
+		out := outcome{code: res.code, reason: res.reason}
+		if c.attempt >= len(c.plan.Attempts) || !failover(res.code) {
 			s.relayResponse(c.inv, res)
 			out.relayed = true
 		}
@@ -268,7 +268,7 @@ func (s *Server) cancelLeg(c *call, l *leg) {
 	s.abandon(l.tx)
 	buf := getBuf()
 	defer putBuf(buf)
-	writeCancelOrAck(buf, gosip.CANCEL, c.req, &l.fwd, nil)
+	writeCancelOrAck(buf, gosip.CANCEL, c.req, &l.fwd, "")
 	tx := &clientTx{key: txKey{branch: l.tx.key.branch, method: gosip.CANCEL}, to: l.tx.to, data: append([]byte(nil), buf.Bytes()...)}
 	if err := s.request(tx, false); err != nil {
 		s.log.Debug("CANCEL to carrier failed", "error", err)
@@ -291,11 +291,13 @@ func (s *Server) markAnswered(c *call, target hop) {
 	}
 }
 
-// relayResponse sends a carrier's response back to the customer, without
-// the Via the switch added. It changes res in place.
-func (s *Server) relayResponse(tx *serverTx, res *gosip.Response) {
-	res.RemoveHeader("Via")
-	s.respond(tx, res)
+// relayResponse sends a response back on tx without the Via the switch
+// added.
+func (s *Server) relayResponse(tx *serverTx, res *response) {
+	buf := getBuf()
+	defer putBuf(buf)
+	res.writeRelay(buf)
+	s.respondBytes(tx, res.code, buf.Bytes())
 }
 
 func sourceAddr(req *gosip.Request) netip.Addr {

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -148,25 +147,38 @@ func (s *Server) dispatch(msg gosip.Message, src netip.AddrPort, transport strin
 	msg.SetSource(src.String())
 	switch m := msg.(type) {
 	case *gosip.Response:
-		s.onResponse(m)
+		res, ok := fromMessage(m)
+		if !ok {
+			s.metrics.dropped.WithLabelValues("no-transaction-key").Inc()
+			return
+		}
+		s.onResponse(res)
 	case *gosip.Request:
 		s.onRequest(m, transport, conn)
 	}
 }
 
-// onResponse passes a response to the client transaction it answers.
-func (s *Server) onResponse(res *gosip.Response) {
-	via, cseq := res.Via(), res.CSeq()
-	if via == nil || cseq == nil {
-		s.metrics.dropped.WithLabelValues("no-transaction-key").Inc()
-		return
-	}
-	branch, _ := via.Params.Get("branch")
-	if tx := s.clients.get(txKey{branch: branch, method: methodKind(gosip.RequestMethod(strings.ToUpper(string(cseq.MethodName))))}); tx != nil {
+// onResponse passes a response to the client transaction it answers;
+// responses that match none may be 2xx retransmissions to relay.
+func (s *Server) onResponse(res *response) {
+	if tx := s.clients.get(txKey{branch: res.branch, method: methodKind(res.method)}); tx != nil {
 		s.answered(tx, res)
 		return
 	}
-	s.onStrayResponse(res)
+	m := res.msg
+	if m == nil {
+		buf := getBuf()
+		defer putBuf(buf)
+		res.writeRelay(buf)
+		msg, err := s.parser.ParseSIP(buf.Bytes())
+		if err != nil {
+			return
+		}
+		m, _ = msg.(*gosip.Response)
+	}
+	if m != nil {
+		s.onStrayResponse(res.branch, m)
+	}
 }
 
 // onRequest matches a request to its server transaction (a retransmission,

@@ -173,6 +173,10 @@ func (s *Server) receiveDatagram(data []byte, src netip.AddrPort) {
 	if !s.allowSource(src.Addr()) || isKeepAlive(data) {
 		return
 	}
+	if res, ok := scanResponse(data); ok {
+		s.onResponse(res)
+		return
+	}
 	msg, err := s.parser.ParseSIP(data)
 	if err != nil {
 		s.metrics.dropped.WithLabelValues("unparsable").Inc()

@@ -58,7 +58,7 @@ type clientTx struct {
 	key    txKey
 	to     hop
 	data   []byte // the request as sent
-	handle func(*gosip.Response)
+	handle func(*response)
 	failed func() // no final answer in time, or the transport failed
 
 	mu       sync.Mutex
@@ -67,7 +67,7 @@ type clientTx struct {
 	interval time.Duration
 	final    int
 	ack      []byte // the ACK sent for a non-2xx final answer
-	ackFor   func(*gosip.Response) []byte
+	ackFor   func(*response) []byte
 }
 
 // txTable holds the transactions of one side, and those that have ended and
@@ -173,26 +173,33 @@ func putBuf(b *bytes.Buffer) {
 	}
 }
 
-// respond sends res on tx. Only the first final response is sent, except
-// that 2xx answers to an INVITE pass through again (a proxy relays the
-// retransmissions of a 2xx). It reports whether res was sent.
+// respond sends res on tx (see respondBytes).
 func (s *Server) respond(tx *serverTx, res *gosip.Response) bool {
 	buf := getBuf()
 	defer putBuf(buf)
 	writeMessage(buf, res)
-	final := res.StatusCode >= 200
+	return s.respondBytes(tx, res.StatusCode, buf.Bytes())
+}
+
+// respondBytes sends a response with status code, rendered as b, on tx.
+// Only the first final response is sent, except that 2xx answers to an
+// INVITE pass through again (a proxy relays the retransmissions of a 2xx).
+// It reports whether b was sent.
+func (s *Server) respondBytes(tx *serverTx, code int, b []byte) bool {
+	final := code >= 200
+	success := code >= 200 && code < 300
 	tx.mu.Lock()
-	if tx.final != 0 && !(res.IsSuccess() && tx.final < 300 && tx.method == gosip.INVITE) {
+	if tx.final != 0 && !(success && tx.final < 300 && tx.method == gosip.INVITE) {
 		tx.mu.Unlock()
 		return false
 	}
 	first := tx.final == 0
 	if first {
-		tx.last = append(tx.last[:0], buf.Bytes()...)
+		tx.last = append(tx.last[:0], b...)
 	}
 	if final && first {
-		tx.final = res.StatusCode
-		if tx.method == gosip.INVITE && res.StatusCode >= 300 {
+		tx.final = code
+		if tx.method == gosip.INVITE && code >= 300 {
 			if tx.from.transport == transportUDP {
 				tx.interval = t1
 				tx.retry = time.AfterFunc(t1, func() { s.retransmitResponse(tx) })
@@ -204,8 +211,8 @@ func (s *Server) respond(tx *serverTx, res *gosip.Response) bool {
 		}
 	}
 	tx.mu.Unlock()
-	if err := s.send(buf.Bytes(), tx.from, tx.conn, nil); err != nil {
-		s.log.Debug("sending response failed", "code", res.StatusCode, "to", tx.from.addr, "error", err)
+	if err := s.send(b, tx.from, tx.conn, nil); err != nil {
+		s.log.Debug("sending response failed", "code", code, "to", tx.from.addr, "error", err)
 	}
 	return true
 }
@@ -331,7 +338,7 @@ func (s *Server) clientFailed(tx *clientTx) {
 }
 
 // answered passes a response to its client transaction.
-func (s *Server) answered(tx *clientTx, res *gosip.Response) {
+func (s *Server) answered(tx *clientTx, res *response) {
 	tx.mu.Lock()
 	if tx.final < 0 {
 		tx.mu.Unlock()
@@ -343,23 +350,23 @@ func (s *Server) answered(tx *clientTx, res *gosip.Response) {
 		// goes on upstream.
 		ack := tx.ack
 		tx.mu.Unlock()
-		if ack != nil && res.StatusCode >= 300 {
+		if ack != nil && res.code >= 300 {
 			_ = s.send(ack, tx.to, nil, nil)
 		}
-		if invite && res.IsSuccess() && tx.handle != nil {
+		if invite && res.success() && tx.handle != nil {
 			tx.handle(res)
 		}
 		return
 	}
-	if invite || res.StatusCode >= 200 {
+	if invite || res.code >= 200 {
 		tx.stopRetransmit()
 	}
-	if res.StatusCode >= 200 {
-		tx.final = res.StatusCode
+	if res.code >= 200 {
+		tx.final = res.code
 		if tx.deadline != nil {
 			tx.deadline.Stop()
 		}
-		if invite && res.StatusCode >= 300 && tx.ackFor != nil {
+		if invite && res.code >= 300 && tx.ackFor != nil {
 			tx.ack = tx.ackFor(res)
 			_ = s.send(tx.ack, tx.to, nil, nil)
 		}

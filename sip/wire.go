@@ -105,8 +105,8 @@ func (s *Server) viaLine(transport, branch string) string {
 // writeCancelOrAck renders the CANCEL of a forwarded INVITE, or the ACK of a
 // non-2xx answer to it (RFC 3261 §9.1, §17.1.1.3): the same Request-URI,
 // Via, From, Call-ID, CSeq number and Route set; To from the answer for an
-// ACK.
-func writeCancelOrAck(buf *bytes.Buffer, method gosip.RequestMethod, inv *gosip.Request, f *forward, to gosip.Header) {
+// ACK (to, a To header value; "" keeps the INVITE's).
+func writeCancelOrAck(buf *bytes.Buffer, method gosip.RequestMethod, inv *gosip.Request, f *forward, to string) {
 	buf.WriteString(string(method))
 	buf.WriteByte(' ')
 	f.ruri.StringWrite(buf)
@@ -122,8 +122,9 @@ func writeCancelOrAck(buf *bytes.Buffer, method gosip.RequestMethod, inv *gosip.
 			}
 		case *gosip.FromHeader, *gosip.CallIDHeader:
 		case *gosip.ToHeader:
-			if to != nil {
-				to.StringWrite(buf)
+			if to != "" {
+				buf.WriteString("To: ")
+				buf.WriteString(to)
 				buf.WriteString("\r\n")
 				continue
 			}

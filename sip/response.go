@@ -1,0 +1,245 @@
+package sip
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+// response is a response from a carrier (or from a customer, in dialog) as
+// far as the switch needs it to match and relay it. Most responses are
+// relayed without being parsed: scanResponse finds these fields in the raw
+// bytes and relaying leaves out the switch's own Via. A response the scanner
+// does not take (folded lines, quoted Via parameters, …) is parsed by sipgo
+// instead.
+type response struct {
+	code    int
+	reason  string
+	method  gosip.RequestMethod // of the CSeq
+	branch  string              // of the top Via
+	to      string              // To header value
+	contact string              // Contact header value; "" when none
+
+	data []byte          // the message as received (valid while it is handled)
+	cut  [2]int          // the top Via within data
+	msg  *gosip.Response // the parsed message without its top Via, when the scanner did not take it
+}
+
+func (r *response) provisional() bool { return r.code < 200 }
+func (r *response) success() bool     { return r.code >= 200 && r.code < 300 }
+
+// writeRelay renders the response without its top Via.
+func (r *response) writeRelay(buf *bytes.Buffer) {
+	if r.msg != nil {
+		writeMessage(buf, r.msg)
+		return
+	}
+	buf.Write(r.data[:r.cut[0]])
+	buf.Write(r.data[r.cut[1]:])
+}
+
+// contactHop is where requests to the sender of the response go.
+func (r *response) contactHop(fallback hop) hop {
+	if r.contact == "" {
+		return fallback
+	}
+	var u gosip.Uri
+	params := gosip.HeaderParams{}
+	if _, err := gosip.ParseAddressValue(r.contact, &u, &params); err != nil || u.Host == "" {
+		return fallback
+	}
+	addr, tr := uriHop(u)
+	return hop{addr: addr, transport: tr}
+}
+
+// contactURI is the Contact's URI, if the response has one.
+func (r *response) contactURI() (gosip.Uri, bool) {
+	var u gosip.Uri
+	if r.contact == "" {
+		return u, false
+	}
+	params := gosip.HeaderParams{}
+	_, err := gosip.ParseAddressValue(r.contact, &u, &params)
+	return u, err == nil && u.Host != ""
+}
+
+// fromMessage fills a response from a message sipgo parsed.
+func fromMessage(m *gosip.Response) (*response, bool) {
+	via, cseq, to := m.Via(), m.CSeq(), m.To()
+	if via == nil || cseq == nil || to == nil {
+		return nil, false
+	}
+	r := &response{code: m.StatusCode, reason: m.Reason, msg: m, to: to.Value(),
+		method: gosip.RequestMethod(strings.ToUpper(string(cseq.MethodName)))}
+	r.branch, _ = via.Params.Get("branch")
+	if ct := m.Contact(); ct != nil {
+		r.contact = ct.Value()
+	}
+	m.RemoveHeader("Via") // the switch's own, left out when relayed
+	return r, true
+}
+
+// scanResponse reads what the switch needs of a response from its bytes,
+// or reports false for one it should leave to the full parser.
+func scanResponse(data []byte) (*response, bool) {
+	// Status line: SIP/2.0 NNN Reason
+	if len(data) < 14 || !bytes.HasPrefix(data, []byte("SIP/2.0 ")) || data[11] != ' ' {
+		return nil, false
+	}
+	code, err := strconv.Atoi(string(data[8:11]))
+	if err != nil || code < 100 || code > 699 {
+		return nil, false
+	}
+	eol := bytes.Index(data, []byte("\r\n"))
+	if eol < 0 {
+		return nil, false
+	}
+	r := &response{code: code, reason: string(data[12:eol]), data: data}
+	gotVia, gotCSeq, gotTo := false, false, false
+	for i := eol + 2; ; {
+		end := bytes.Index(data[i:], []byte("\r\n"))
+		if end < 0 {
+			return nil, false
+		}
+		line := data[i : i+end]
+		next := i + end + 2
+		if len(line) == 0 {
+			break // end of headers
+		}
+		if next < len(data) && (data[next] == ' ' || data[next] == '\t') {
+			return nil, false // folded header
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return nil, false
+		}
+		name := bytes.TrimRight(line[:colon], " \t")
+		value := bytes.TrimLeft(line[colon+1:], " \t")
+		valueAt := i + (len(line) - len(value))
+		switch {
+		case isHeader(name, "via", "v"):
+			if !gotVia {
+				if !r.scanTopVia(value, valueAt, i, next) {
+					return nil, false
+				}
+				gotVia = true
+			}
+		case isHeader(name, "cseq", ""):
+			if gotCSeq {
+				return nil, false
+			}
+			num, method, ok := bytes.Cut(bytes.TrimRight(value, " \t"), []byte(" "))
+			if !ok || len(num) == 0 || len(num) > 10 || len(bytes.Trim(num, "0123456789")) > 0 || !isToken(method) {
+				return nil, false
+			}
+			r.method = gosip.RequestMethod(strings.ToUpper(string(method)))
+			gotCSeq = true
+		case isHeader(name, "to", "t"):
+			if gotTo {
+				return nil, false
+			}
+			r.to = string(bytes.TrimRight(value, " \t"))
+			gotTo = true
+		case isHeader(name, "contact", "m"):
+			if r.contact == "" {
+				r.contact = string(bytes.TrimRight(value, " \t"))
+			}
+		}
+		i = next
+	}
+	if !gotVia || !gotCSeq || !gotTo || r.branch == "" || r.method == "" {
+		return nil, false
+	}
+	return r, true
+}
+
+// scanTopVia finds the first Via value's branch and the bytes to leave out
+// to remove it: the whole line (lineAt to next) when it is the line's only
+// value, else the value and its comma.
+func (r *response) scanTopVia(value []byte, valueAt, lineAt, next int) bool {
+	if bytes.IndexByte(value, '"') >= 0 {
+		return false
+	}
+	first := value
+	comma := bytes.IndexByte(value, ',')
+	if comma >= 0 {
+		first = value[:comma]
+		rest := comma + 1
+		for rest < len(value) && (value[rest] == ' ' || value[rest] == '\t') {
+			rest++
+		}
+		if rest == len(value) {
+			return false
+		}
+		r.cut = [2]int{valueAt, valueAt + rest}
+	} else {
+		r.cut = [2]int{lineAt, next}
+	}
+	// SIP/2.0/transport host[:port]
+	if len(first) < 12 || !bytes.EqualFold(first[:8], []byte("SIP/2.0/")) {
+		return false
+	}
+	rest := first[8:]
+	sp := bytes.IndexAny(rest, " \t")
+	if sp <= 0 || !isToken(rest[:sp]) {
+		return false
+	}
+	sentBy, _, _ := bytes.Cut(bytes.TrimLeft(rest[sp:], " \t"), []byte(";"))
+	if sentBy = bytes.TrimRight(sentBy, " \t"); len(sentBy) == 0 || bytes.ContainsAny(sentBy, " \t") {
+		return false
+	}
+	host, port := sentBy, []byte(nil)
+	if host[0] == '[' {
+		end := bytes.IndexByte(host, ']')
+		if end < 0 {
+			return false
+		}
+		host, port = host[1:end], host[end+1:]
+		if len(port) > 0 && port[0] != ':' {
+			return false
+		}
+	} else if i := bytes.IndexByte(host, ':'); i >= 0 {
+		host, port = host[:i], host[i:]
+	}
+	if len(host) == 0 || len(port) == 1 || len(port) > 1 && len(bytes.Trim(port[1:], "0123456789")) > 0 {
+		return false
+	}
+	params := bytes.Split(first, []byte(";"))
+	for _, p := range params[1:] {
+		k, v, eq := bytes.Cut(bytes.TrimSpace(p), []byte("="))
+		if !isToken(k) || eq && !isToken(bytes.Trim(v, "[]:")) {
+			return false // leave anything unusual to the full parser
+		}
+		if string(k) == "branch" {
+			if !bytes.HasPrefix(v, []byte(magicCookie)) {
+				return false
+			}
+			r.branch = string(v)
+		}
+	}
+	return true
+}
+
+// isToken reports whether b is an RFC 3261 token.
+func isToken(b []byte) bool {
+	for _, c := range b {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-.!%*_+`'~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// isHeader reports whether name is the header long (lower case) or its
+// compact form short.
+func isHeader(name []byte, long, short string) bool {
+	if short != "" && len(name) == 1 {
+		return name[0]|0x20 == short[0]
+	}
+	return len(name) == len(long) && bytes.EqualFold(name, []byte(long))
+}

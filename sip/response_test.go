@@ -1,0 +1,107 @@
+package sip
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+const ok200 = "SIP/2.0 200 OK\r\n" +
+	"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKsw.1\r\n" +
+	"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKcust;received=10.0.0.2;rport=5060\r\n" +
+	"Record-Route: <sip:10.0.0.1:5060;lr>\r\n" +
+	"From: <sip:a@b>;tag=1\r\n" +
+	"To: <sip:123@c>;tag=2\r\n" +
+	"Call-ID: c1\r\n" +
+	"CSeq: 1 INVITE\r\n" +
+	"Contact: <sip:123@10.0.0.3:5070>\r\n" +
+	"Content-Length: 4\r\n\r\nv=0\n"
+
+func TestScanResponse(t *testing.T) {
+	tests := []struct {
+		name, in string
+		ok       bool
+		branch   string
+		method   gosip.RequestMethod
+		vias     int // Via values left when relayed
+	}{
+		{"two Via lines", ok200, true, "z9hG4bKsw.1", gosip.INVITE, 1},
+		{"two Vias on one line, compact", strings.Replace(strings.Replace(ok200, "z9hG4bKsw.1\r\nVia: ", "z9hG4bKsw.1 , ", 1), "Via:", "v:", 1), true, "z9hG4bKsw.1", gosip.INVITE, 1},
+		{"lower-case CSeq method", strings.Replace(ok200, "1 INVITE", "1 invite", 1), true, "z9hG4bKsw.1", gosip.INVITE, 1},
+		{"folded header", strings.Replace(ok200, "Call-ID: c1\r\n", "Call-ID:\r\n c1\r\n", 1), false, "", "", 0},
+		{"quoted Via parameter", strings.Replace(ok200, ";branch=z9hG4bKsw.1", ";x=\"a,b\";branch=z9hG4bKsw.1", 1), false, "", "", 0},
+		{"no CSeq", strings.Replace(ok200, "CSeq: 1 INVITE\r\n", "", 1), false, "", "", 0},
+		{"a request", "INVITE sip:a@b SIP/2.0\r\n\r\n", false, "", "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, ok := scanResponse([]byte(tt.in))
+			if ok != tt.ok {
+				t.Fatalf("ok = %v", ok)
+			}
+			if !ok {
+				return
+			}
+			if r.code != 200 || r.reason != "OK" || r.branch != tt.branch || r.method != tt.method || r.to != "<sip:123@c>;tag=2" {
+				t.Fatalf("got %+v", r)
+			}
+			if h := r.contactHop(hop{}); h.addr != "10.0.0.3:5070" || h.transport != "UDP" {
+				t.Fatalf("contact hop %+v", h)
+			}
+			var buf bytes.Buffer
+			r.writeRelay(&buf)
+			m, err := gosip.NewParser().ParseSIP(buf.Bytes())
+			if err != nil {
+				t.Fatalf("relayed response does not parse: %v\n%s", err, buf.String())
+			}
+			vias := m.GetHeaders("Via")
+			if len(vias) != tt.vias || vias[0].(*gosip.ViaHeader).Host != "10.0.0.2" || string(m.Body()) != "v=0\n" {
+				t.Fatalf("relayed:\n%s", buf.String())
+			}
+		})
+	}
+}
+
+// FuzzScanResponse checks the scanner against sipgo's parser: whatever both
+// read must agree on status, top branch and CSeq method, and the relayed
+// bytes must be the response less its top Via.
+func FuzzScanResponse(f *testing.F) {
+	f.Add([]byte(ok200))
+	f.Add([]byte(strings.Replace(ok200, "z9hG4bKsw.1\r\nVia: ", "z9hG4bKsw.1,", 1)))
+	f.Add([]byte("SIP/2.0 180 Ringing\r\nv: SIP/2.0/TCP h;branch=z9hG4bK1\r\nt: <sip:x@y>\r\nCSeq: 2 BYE\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, ok := scanResponse(in)
+		if !ok {
+			return
+		}
+		m, err := gosip.NewParser().ParseSIP(in)
+		if err != nil {
+			return // the next hop's parser judges what sipgo cannot read
+		}
+		res, isRes := m.(*gosip.Response)
+		if !isRes {
+			t.Fatalf("scanned a request as a response")
+		}
+		via, cseq := res.Via(), res.CSeq()
+		if via == nil || cseq == nil {
+			return
+		}
+		branch, _ := via.Params.Get("branch")
+		branch = strings.TrimSpace(branch) // sipgo keeps blanks before a line's end
+		if res.StatusCode != r.code || branch != r.branch ||
+			strings.ToUpper(string(cseq.MethodName)) != string(r.method) {
+			t.Fatalf("scanner %d %q %q, sipgo %d %q %q", r.code, r.branch, r.method, res.StatusCode, branch, cseq.MethodName)
+		}
+		var buf bytes.Buffer
+		r.writeRelay(&buf)
+		m2, err := gosip.NewParser().ParseSIP(buf.Bytes())
+		if err != nil {
+			return
+		}
+		if got, want := len(m2.GetHeaders("Via")), len(res.GetHeaders("Via"))-1; got != want {
+			t.Fatalf("relayed %d Vias, want %d\n%q", got, want, buf.String())
+		}
+	})
+}
