@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"testing"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -37,6 +38,42 @@ func BenchmarkParseInvite(b *testing.B) {
 		if _, err := p.ParseSIP(benchInvite); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkForwardInvite measures rendering the INVITE the switch sends to
+// a carrier (new Request-URI, its Via and Record-Route, Max-Forwards − 1)
+// straight from the parsed request.
+func BenchmarkForwardInvite(b *testing.B) {
+	m, err := gosip.NewParser().ParseSIP(benchInvite)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := m.(*gosip.Request)
+	ruri := gosip.Uri{Scheme: "sip", User: "442071234567", Host: "203.0.113.5", Port: 5060}
+	f := forward{ruri: &ruri, via: "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKabc.1\r\n",
+		rr: []string{"Record-Route: <sip:192.0.2.10:5060;lr>\r\n"}}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		f.write(&buf, req)
+	}
+}
+
+// BenchmarkScanResponse measures reading a carrier's 200 and writing it
+// out without the switch's Via, the relay path of every response.
+func BenchmarkScanResponse(b *testing.B) {
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	b.SetBytes(int64(len(ok200)))
+	for b.Loop() {
+		r, ok := scanResponse([]byte(ok200))
+		if !ok {
+			b.Fatal("not scanned")
+		}
+		buf.Reset()
+		r.writeRelay(&buf)
 	}
 }
 

@@ -61,13 +61,14 @@ type clientTx struct {
 	handle func(*response)
 	failed func() // no final answer in time, or the transport failed
 
-	mu       sync.Mutex
-	retry    *time.Timer // Timer A / E
-	deadline *time.Timer // Timer B / F
-	interval time.Duration
-	final    int
-	ack      []byte // the ACK sent for a non-2xx final answer
-	ackFor   func(*response) []byte
+	mu        sync.Mutex
+	retry     *time.Timer // Timer A / E
+	deadline  *time.Timer // Timer B / F
+	interval  time.Duration
+	responded bool // a response came
+	final     int
+	ack       []byte // the ACK sent for a non-2xx final answer
+	ackFor    func(*response) []byte
 }
 
 // txTable holds the transactions of one side, and those that have ended and
@@ -199,6 +200,9 @@ func (s *Server) respondBytes(tx *serverTx, code int, b []byte) bool {
 	}
 	if final && first {
 		tx.final = code
+		if success && tx.method == gosip.INVITE {
+			tx.last = nil // a retransmitted INVITE is absorbed, not answered again
+		}
 		if tx.method == gosip.INVITE && code >= 300 {
 			if tx.from.transport == transportUDP {
 				tx.interval = t1
@@ -278,6 +282,9 @@ func (s *Server) request(tx *clientTx, invite bool) error {
 	}
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
+	if tx.final != 0 || invite && tx.responded {
+		return nil // answered already (another goroutine read the response)
+	}
 	if tx.to.transport == transportUDP {
 		tx.interval = t1
 		tx.retry = time.AfterFunc(t1, func() { s.retransmitRequest(tx, invite) })
@@ -291,7 +298,7 @@ func (s *Server) request(tx *clientTx, invite bool) error {
 func (s *Server) retransmitRequest(tx *clientTx, invite bool) {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
-	if tx.retry == nil {
+	if tx.retry == nil || tx.final != 0 {
 		return
 	}
 	_ = s.send(tx.data, tx.to, nil, nil)
@@ -358,11 +365,13 @@ func (s *Server) answered(tx *clientTx, res *response) {
 		}
 		return
 	}
+	tx.responded = true
 	if invite || res.code >= 200 {
 		tx.stopRetransmit()
 	}
 	if res.code >= 200 {
 		tx.final = res.code
+		tx.data = nil // never sent again
 		if tx.deadline != nil {
 			tx.deadline.Stop()
 		}
