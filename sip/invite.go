@@ -51,6 +51,11 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 		customerTarget: contactHop(req.Contact(), hop{addr: req.Source(), transport: transportUpper(req.Transport())}),
 		req:            req, inv: tx,
 	}
+	if tx.conn != nil {
+		// A customer on TCP is reached on its own connection, whatever its
+		// Contact says (it may be behind NAT, or leave out transport=tcp).
+		c.customerTarget = hop{addr: tx.conn.key, transport: transportTCP}
+	}
 	if !s.calls.add(c) {
 		if old := s.calls.get(c.id); old != nil && old.branch == c.branch {
 			return // a retransmission of a call in progress

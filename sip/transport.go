@@ -281,9 +281,6 @@ func (s *Server) readTCP(tc *tcpConn) {
 			}
 			return
 		}
-		if !s.allowSource(src.Addr()) {
-			return
-		}
 		data := buf[:n]
 		if isKeepAlive(data) && stream.Buffer().Len() == 0 {
 			if bytes.Equal(data, []byte("\r\n\r\n")) {
@@ -291,7 +288,11 @@ func (s *Server) readTCP(tc *tcpConn) {
 			}
 			continue
 		}
-		err = stream.ParseSIPStream(data, func(msg gosip.Message) { s.dispatch(msg, src, transportTCP, tc) })
+		err = stream.ParseSIPStream(data, func(msg gosip.Message) {
+			if s.allowSource(src.Addr()) { // per message, as over UDP
+				s.dispatch(msg, src, transportTCP, tc)
+			}
+		})
 		if err != nil && !errors.Is(err, gosip.ErrParseSipPartial) {
 			s.metrics.dropped.WithLabelValues("unparsable").Inc()
 			s.log.Debug("TCP framing broken; closing", "remote", tc.key, "error", err)
