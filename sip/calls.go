@@ -31,6 +31,7 @@ type call struct {
 	leg           *leg            // the attempt in progress
 	answeredLeg   *leg            // the attempt that answered
 	legTimer      *time.Timer     // no answer / ring timeout of leg
+	legDeadline   time.Time       // when legTimer is due
 	provisional   bool            // leg has sent a provisional response
 	carrierTarget hop             // where requests towards the carrier go (its 2xx Contact)
 	attempt       int             // 1-based number of the current attempt

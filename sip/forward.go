@@ -78,6 +78,10 @@ func uriHop(u gosip.Uri) (dest, transport string) {
 // CANCEL or a timeout) and sends BYE, so the carrier does not bill a call
 // nobody is on. c.mu is held.
 func (s *Server) hangupLeg(c *call, l *leg, res *response) {
+	if l.hungUp != nil {
+		_ = s.send(l.hungUp, l.tx.to, nil, nil) // the carrier did not get the ACK
+		return
+	}
 	target, ok := res.contactURI()
 	if !ok {
 		return
@@ -105,6 +109,7 @@ func (s *Server) hangupLeg(c *call, l *leg, res *response) {
 		data := append([]byte(nil), buf.Bytes()...)
 		putBuf(buf)
 		if m == gosip.ACK {
+			l.hungUp = data
 			if err := s.send(data, to, nil, nil); err != nil {
 				s.log.Debug("ACK to carrier failed", "error", err)
 			}
@@ -115,36 +120,6 @@ func (s *Server) hangupLeg(c *call, l *leg, res *response) {
 		}
 	}
 	s.log.Info("hung up a carrier answer the customer will not get", "call", c.id, "carrier", l.at.CarrierID)
-}
-
-// onStrayResponse forwards responses that match no client transaction:
-// retransmitted 2xx to INVITE, which a proxy relays statelessly upstream.
-// branch was the top Via's (which must be one of this switch's); res comes
-// without it.
-func (s *Server) onStrayResponse(branch string, res *gosip.Response) {
-	if !strings.HasPrefix(branch, s.branches.prefix) || !res.IsSuccess() {
-		return
-	}
-	next := res.Via()
-	if next == nil {
-		return
-	}
-	host, port := next.Host, next.Port
-	if v, ok := next.Params.Get("received"); ok && v != "" {
-		host = v
-	}
-	if v, ok := next.Params.Get("rport"); ok && v != "" {
-		port, _ = strconv.Atoi(v)
-	}
-	if port == 0 {
-		port = 5060
-	}
-	buf := getBuf()
-	defer putBuf(buf)
-	writeMessage(buf, res)
-	if err := s.send(buf.Bytes(), hop{addr: joinHost(host, port), transport: transportUpper(next.Transport)}, nil, nil); err != nil {
-		s.log.Debug("relaying stray response failed", "error", err)
-	}
 }
 
 func joinHost(host string, port int) string {

@@ -48,6 +48,8 @@ func symmetric(req *gosip.Request) {
 	}
 	if p, err := strconv.Atoi(port); err == nil && p > 0 {
 		via.Params.Add("received", host)
-		via.Params.Add("rport", port)
+		if via.Params.Has("rport") {
+			via.Params.Add("rport", port)
+		}
 	}
 }

@@ -116,6 +116,9 @@ func (s *Server) forwardInDialog(req *gosip.Request, tx *serverTx) {
 	if fromCustomer(c, req) {
 		side = "customer"
 	}
+	if req.Method == gosip.INVITE {
+		s.reply(tx, req, 100, "Trying") // a re-INVITE; stops retransmissions
+	}
 	buf := getBuf()
 	defer putBuf(buf)
 	f.write(buf, req)
@@ -136,6 +139,14 @@ func (s *Server) forwardInDialog(req *gosip.Request, tx *serverTx) {
 		s.relayResponse(tx, res)
 		if res.code >= 200 {
 			ended(res.code, res.reason)
+		}
+	}
+	if req.Method == gosip.INVITE {
+		out.ackFor = func(res *response) []byte {
+			b := getBuf()
+			defer putBuf(b)
+			writeCancelOrAck(b, gosip.ACK, req, &f.forward, res.to)
+			return append([]byte(nil), b.Bytes()...)
 		}
 	}
 	out.failed = func() {

@@ -20,14 +20,21 @@ type outcome struct {
 	answered  bool
 	cancelled bool
 	relayed   bool // the final response already went to the customer
+	final     bool // no other carrier may be tried (the callee did not answer)
 }
 
 // leg is one carrier attempt: the INVITE as forwarded and its transaction.
+// Its flags are guarded by the call's lock.
 type leg struct {
 	at   routing.Attempt
 	ruri gosip.Uri
 	fwd  forward
 	tx   *clientTx
+
+	responded  bool   // a response came: a CANCEL may be sent (RFC 3261 §9.1)
+	cancelling bool   // the switch gave up on it and cancels it
+	cancelSent bool   //
+	hungUp     []byte // the ACK sent for a 2xx the customer will not get
 }
 
 // onInvite takes a new call: it authenticates and routes it and sends it to
@@ -58,6 +65,7 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	}
 	if !s.calls.add(c) {
 		if old := s.calls.get(c.id); old != nil && old.branch == c.branch {
+			s.servers.remove(tx.key, tx)
 			return // a retransmission of a call in progress
 		}
 		s.reply(tx, req, 482, "Loop Detected")
@@ -101,6 +109,7 @@ func (s *Server) nextAttempt(c *call) {
 		l, err := s.sendInvite(c, at)
 		if err == nil {
 			c.leg = l
+			c.legDeadline = s.now().Add(s.inviteTimeout)
 			c.legTimer = time.AfterFunc(s.inviteTimeout, func() { s.legTimeout(c, l) })
 			return
 		}
@@ -145,28 +154,33 @@ func (s *Server) sendInvite(c *call, at routing.Attempt) (*leg, error) {
 func (s *Server) legResponse(c *call, l *leg, res *response) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.leg != l {
-		// An attempt the switch gave up on (CANCEL, timeout): a 2xx that
-		// crossed the CANCEL is acknowledged and hung up; a retransmitted
-		// 2xx of the answered leg goes on to the customer.
-		if res.success() {
-			if c.answeredLeg == l {
-				s.relayResponse(c.inv, res)
-			} else {
-				s.hangupLeg(c, l, res)
-			}
+	l.responded = true
+	if c.leg != l || c.ended {
+		// An attempt the switch gave up on (CANCEL, timeout, the call
+		// ended): it gets its CANCEL once it has answered at all, and a
+		// 2xx that crossed the CANCEL is acknowledged and hung up; a
+		// retransmitted 2xx of the answered leg goes on to the customer.
+		switch {
+		case res.success() && c.answeredLeg == l:
+			s.relayResponse(c.inv, res)
+		case res.success():
+			s.hangupLeg(c, l, res)
+		case res.provisional() && l.cancelling && !l.cancelSent:
+			s.sendCancel(c, l)
 		}
 		return
 	}
 	switch {
 	case res.code == 100:
 		if !c.provisional {
+			c.legDeadline = s.now().Add(s.ringTimeout)
 			c.legTimer.Reset(s.ringTimeout)
 		}
 	case res.provisional():
 		if !c.provisional {
 			c.provisional = true
 			s.markRinging(c)
+			c.legDeadline = s.now().Add(s.ringTimeout)
 			c.legTimer.Reset(s.ringTimeout)
 		}
 		s.relayResponse(c.inv, res)
@@ -198,7 +212,7 @@ func (s *Server) legEnded(c *call, out outcome) (tryNext bool) {
 	}
 	inLoop := c.leg == nil
 	c.leg = nil
-	if c.attempt < len(c.plan.Attempts) && failover(out.code) {
+	if c.attempt < len(c.plan.Attempts) && failover(out.code) && !out.final {
 		s.metrics.attempts.WithLabelValues("failover").Inc()
 		s.emit(s.record(c, &at, out, "carrier", false))
 		if inLoop {
@@ -224,13 +238,15 @@ func (s *Server) legEnded(c *call, out outcome) (tryNext bool) {
 func (s *Server) legTimeout(c *call, l *leg) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.leg != l || c.ended {
-		return
+	if c.leg != l || c.ended || s.now().Before(c.legDeadline) {
+		return // moved on, or a response re-armed the timer as it fired
 	}
 	s.cancelLeg(c, l)
 	out := outcome{reason: "No Response"}
 	if c.provisional {
-		out = outcome{code: 408, reason: "No Answer"}
+		// It rang and nobody answered: another carrier would ring the
+		// same callee again.
+		out = outcome{code: 408, reason: "No Answer", final: true}
 	}
 	s.log.Info("carrier did not answer", "carrier", l.at.CarrierID, "addr", l.at.Addr, "ringing", c.provisional)
 	s.legEnded(c, out)
@@ -243,8 +259,9 @@ func (s *Server) legFailed(c *call, l *leg) {
 	if c.leg != l || c.ended {
 		return
 	}
-	s.log.Warn("carrier attempt failed", "carrier", l.at.CarrierID, "addr", l.at.Addr)
-	s.legEnded(c, outcome{reason: "Transport Error"})
+	s.log.Warn("carrier attempt failed: no response in time or transport error", "carrier", l.at.CarrierID, "addr", l.at.Addr)
+	s.cancelLeg(c, l)
+	s.legEnded(c, outcome{reason: "No Response"})
 }
 
 // customerCancelled ends a call the customer cancelled before it was
@@ -258,19 +275,26 @@ func (s *Server) customerCancelled(c *call) {
 	s.reply(c.inv, c.req, 487, "Request Terminated")
 	var at *routing.Attempt
 	if l := c.leg; l != nil {
-		c.legTimer.Stop()
-		c.leg = nil
-		s.cancelLeg(c, l)
 		at = &l.at
 	}
 	s.metrics.attempts.WithLabelValues("cancelled").Inc()
 	s.finish(c, at, outcome{code: 487, reason: "Request Terminated", cancelled: true, relayed: true}, "customer")
 }
 
-// cancelLeg sends CANCEL for attempt l. Its INVITE transaction stays to
-// acknowledge the 487; a 2xx that crossed the CANCEL is hung up.
+// cancelLeg gives up on attempt l: it stops retransmitting its INVITE and
+// sends CANCEL once the carrier has responded at all (RFC 3261 §9.1). Its
+// INVITE transaction stays to acknowledge the 487; a 2xx that crossed the
+// CANCEL is hung up. c.mu is held.
 func (s *Server) cancelLeg(c *call, l *leg) {
 	s.abandon(l.tx)
+	l.cancelling = true
+	if l.responded && !l.cancelSent {
+		s.sendCancel(c, l)
+	}
+}
+
+func (s *Server) sendCancel(c *call, l *leg) {
+	l.cancelSent = true
 	buf := getBuf()
 	defer putBuf(buf)
 	writeCancelOrAck(buf, gosip.CANCEL, c.req, &l.fwd, "")

@@ -16,6 +16,14 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 		return
 	}
 	c.ended = true
+	if l := c.leg; l != nil {
+		// Ended while a carrier attempt was in progress (a BYE in an early
+		// dialog): the attempt is cancelled and the INVITE answered.
+		c.leg = nil
+		c.legTimer.Stop()
+		s.cancelLeg(c, l)
+		s.reply(c.inv, c.req, 487, "Request Terminated")
+	}
 	if at == nil && c.attempt > 0 {
 		cur := c.carrier
 		at = &cur
@@ -39,13 +47,21 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 // once r is on disk, and the goroutine that handles SIP messages must not
 // wait for that. Close waits for every record.
 func (s *Server) emit(r cdr.Record) {
+	if s.closing.Load() {
+		s.write(r) // a timer fired after Close; Wait may have returned
+		return
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.cdrs.Write(context.Background(), r); err != nil {
-			s.log.Error("CDR not written", "call", r.CallID, "attempt", r.Attempt, "error", err)
-		}
+		s.write(r)
 	}()
+}
+
+func (s *Server) write(r cdr.Record) {
+	if err := s.cdrs.Write(context.Background(), r); err != nil {
+		s.log.Error("CDR not written", "call", r.CallID, "attempt", r.Attempt, "error", err)
+	}
 }
 
 // record rates an attempt and returns its CDR. c.mu is held.

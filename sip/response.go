@@ -98,7 +98,9 @@ func scanResponse(data []byte) (*response, bool) {
 	}
 	r := &response{code: code, reason: string(data[12:eol]), data: data}
 	gotVia, gotCSeq, gotTo := false, false, false
-	for i := eol + 2; ; {
+	bodyLen := -1
+	i := eol + 2
+	for {
 		end := bytes.Index(data[i:], []byte("\r\n"))
 		if end < 0 {
 			return nil, false
@@ -106,7 +108,11 @@ func scanResponse(data []byte) (*response, bool) {
 		line := data[i : i+end]
 		next := i + end + 2
 		if len(line) == 0 {
+			i = next
 			break // end of headers
+		}
+		if bytes.IndexByte(line, '\n') >= 0 || bytes.IndexByte(line, '\r') >= 0 {
+			return nil, false // a bare CR or LF: the full parser rejects it
 		}
 		if next < len(data) && (data[next] == ' ' || data[next] == '\t') {
 			return nil, false // folded header
@@ -146,10 +152,18 @@ func scanResponse(data []byte) (*response, bool) {
 			if r.contact == "" {
 				r.contact = string(bytes.TrimRight(value, " \t"))
 			}
+		case isHeader(name, "content-length", "l"):
+			n, err := strconv.Atoi(string(bytes.TrimRight(value, " \t")))
+			if bodyLen >= 0 || err != nil || n < 0 {
+				return nil, false
+			}
+			bodyLen = n
 		}
 		i = next
 	}
-	if !gotVia || !gotCSeq || !gotTo || r.branch == "" || r.method == "" {
+	// The body must be exactly what Content-Length says: anything else
+	// (missing, truncated, trailing bytes) is for the full parser.
+	if !gotVia || !gotCSeq || !gotTo || r.branch == "" || r.method == "" || bodyLen != len(data)-i {
 		return nil, false
 	}
 	return r, true
@@ -213,7 +227,7 @@ func (r *response) scanTopVia(value []byte, valueAt, lineAt, next int) bool {
 			return false // leave anything unusual to the full parser
 		}
 		if string(k) == "branch" {
-			if !bytes.HasPrefix(v, []byte(magicCookie)) {
+			if !bytes.HasPrefix(v, []byte(magicCookie)) || r.branch != "" {
 				return false
 			}
 			r.branch = string(v)

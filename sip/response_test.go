@@ -34,6 +34,10 @@ func TestScanResponse(t *testing.T) {
 		{"quoted Via parameter", strings.Replace(ok200, ";branch=z9hG4bKsw.1", ";x=\"a,b\";branch=z9hG4bKsw.1", 1), false, "", "", 0},
 		{"no CSeq", strings.Replace(ok200, "CSeq: 1 INVITE\r\n", "", 1), false, "", "", 0},
 		{"a request", "INVITE sip:a@b SIP/2.0\r\n\r\n", false, "", "", 0},
+		{"body shorter than Content-Length", strings.Replace(ok200, "Content-Length: 4", "Content-Length: 400", 1), false, "", "", 0},
+		{"no Content-Length", strings.Replace(ok200, "Content-Length: 4\r\n", "", 1), false, "", "", 0},
+		{"bare CR hiding a header", strings.Replace(ok200, "Call-ID: c1\r\n", "Call-ID: c1\rVia: SIP/2.0/UDP evil;branch=z9hG4bKe\r\n", 1), false, "", "", 0},
+		{"two branches", strings.Replace(ok200, ";branch=z9hG4bKsw.1", ";branch=z9hG4bKsw.1;branch=z9hG4bKother", 1), false, "", "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +74,7 @@ func TestScanResponse(t *testing.T) {
 func FuzzScanResponse(f *testing.F) {
 	f.Add([]byte(ok200))
 	f.Add([]byte(strings.Replace(ok200, "z9hG4bKsw.1\r\nVia: ", "z9hG4bKsw.1,", 1)))
-	f.Add([]byte("SIP/2.0 180 Ringing\r\nv: SIP/2.0/TCP h;branch=z9hG4bK1\r\nt: <sip:x@y>\r\nCSeq: 2 BYE\r\n\r\n"))
+	f.Add([]byte("SIP/2.0 180 Ringing\r\nv: SIP/2.0/TCP h;branch=z9hG4bK1\r\nt: <sip:x@y>\r\nCSeq: 2 BYE\r\nl: 0\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, ok := scanResponse(in)
 		if !ok {

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -49,7 +50,9 @@ type Server struct {
 	servers  *txTable[serverTx]
 	clients  *txTable[clientTx]
 	branches *branches
-	toTag    string // To tag of the answers the switch makes itself
+	closing  atomic.Bool
+	t1       time.Duration // RFC 3261 T1
+	linger   time.Duration // how long completed transactions absorb retransmissions
 	wg       sync.WaitGroup
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -119,6 +122,8 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 		inviteTimeout: DefaultInviteTimeout,
 		ringTimeout:   DefaultRingTimeout,
 		udpBuffer:     DefaultUDPReadBuffer,
+		t1:            defaultT1,
+		linger:        defaultLinger,
 		now:           time.Now,
 	}
 	for _, o := range opts {
@@ -131,7 +136,6 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 	s.parser = gosip.NewParser()
 	s.servers, s.clients = newTxTable[serverTx](), newTxTable[clientTx]()
 	s.branches = newBranches()
-	s.toTag = gosip.GenerateTagN(16)
 	s.stop = make(chan struct{})
 	s.tp.conns = map[string]*tcpConn{}
 	s.out.wake = make(chan struct{}, 1)
@@ -158,27 +162,15 @@ func (s *Server) dispatch(msg gosip.Message, src netip.AddrPort, transport strin
 	}
 }
 
-// onResponse passes a response to the client transaction it answers;
-// responses that match none may be 2xx retransmissions to relay.
+// onResponse passes a response to the client transaction it answers. One
+// that matches none is dropped (RFC 6026): relaying it would let anyone
+// make the switch send to any address.
 func (s *Server) onResponse(res *response) {
 	if tx := s.clients.get(txKey{branch: res.branch, method: methodKind(res.method)}); tx != nil {
 		s.answered(tx, res)
 		return
 	}
-	m := res.msg
-	if m == nil {
-		buf := getBuf()
-		defer putBuf(buf)
-		res.writeRelay(buf)
-		msg, err := s.parser.ParseSIP(buf.Bytes())
-		if err != nil {
-			return
-		}
-		m, _ = msg.(*gosip.Response)
-	}
-	if m != nil {
-		s.onStrayResponse(res.branch, m)
-	}
+	s.metrics.dropped.WithLabelValues("no-transaction").Inc()
 }
 
 // onRequest matches a request to its server transaction (a retransmission,
@@ -264,7 +256,7 @@ func (s *Server) Listen(ctx context.Context, addr string) (net.Addr, error) {
 		go s.serveUDP()
 	}
 	go s.serveTCP(ctx)
-	go s.sweepEvery(time.Second, s.stop)
+	go s.sweepEvery(min(time.Second, s.linger/4), s.stop)
 	s.log.Info("SIP listening", "udp", la.String(), "tcp", tcp.Addr().String(), "advertise", s.hostport, "readers", s.readers)
 	return la, nil
 }
@@ -273,6 +265,7 @@ func (s *Server) Listen(ctx context.Context, addr string) (net.Addr, error) {
 // written.
 func (s *Server) Close() error {
 	s.stopOnce.Do(func() { close(s.stop) })
+	s.closing.Store(true)
 	s.tp.closeAll()
 	s.wg.Wait()
 	return nil

@@ -44,11 +44,16 @@ type tcpConn struct {
 	wmu sync.Mutex
 }
 
+// write sends b; after a failed write the stream may hold part of a
+// message, so the connection is closed (its reader then drops it).
 func (c *tcpConn) write(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
 	_, err := c.Write(b)
+	if err != nil {
+		c.Close()
+	}
 	return err
 }
 

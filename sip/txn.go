@@ -8,13 +8,18 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 )
 
-// RFC 3261 timers.
+// RFC 3261 timers. Timer B, F and H are 64·T1, T2 is 8·T1 (the Server's
+// t1 is T1; tests shorten it).
 const (
-	t1       = 500 * time.Millisecond
-	t2       = 4 * time.Second
-	timer64  = 64 * t1         // Timer B, F, H: 32 s
-	lingerTx = 5 * time.Second // a completed transaction absorbs retransmissions this long (T4, Timer I/K)
+	defaultT1 = 500 * time.Millisecond
+	timerC    = 3 * time.Minute // an INVITE that rang gets no final answer (RFC 3261 §16.6)
+	// A completed transaction absorbs retransmissions this long (T4, Timer
+	// I/K; Kamailio's wait timer is the same 5 s).
+	defaultLinger = 5 * time.Second
 )
+
+func (s *Server) t2() time.Duration      { return 8 * s.t1 }
+func (s *Server) timer64() time.Duration { return 64 * s.t1 }
 
 // txKey names a transaction: the branch of the top Via, the sent-by of a
 // request's top Via (server side) and the method, ACK counting as INVITE
@@ -113,11 +118,11 @@ func (t *txTable[T]) remove(k txKey, tx *T) {
 	}
 }
 
-// expire keeps tx under k for lingerTx more, then removes it.
-func (t *txTable[T]) expire(k txKey, tx *T, now time.Time) {
+// expire keeps tx under k until now+d, then removes it.
+func (t *txTable[T]) expire(k txKey, tx *T, now time.Time, d time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.linger = append(t.linger, lingering[T]{tx: tx, key: k, until: now.Add(lingerTx)})
+	t.linger = append(t.linger, lingering[T]{tx: tx, key: k, until: now.Add(d)})
 }
 
 // sweep removes the lingering transactions whose time is up.
@@ -205,13 +210,13 @@ func (s *Server) respondBytes(tx *serverTx, code int, b []byte) bool {
 		}
 		if tx.method == gosip.INVITE && code >= 300 {
 			if tx.from.transport == transportUDP {
-				tx.interval = t1
-				tx.retry = time.AfterFunc(t1, func() { s.retransmitResponse(tx) })
+				tx.interval = s.t1
+				tx.retry = time.AfterFunc(s.t1, func() { s.retransmitResponse(tx) })
 			}
 			// Timer H: give up waiting for the ACK.
-			time.AfterFunc(timer64, func() { s.ackTimeout(tx) })
+			time.AfterFunc(s.timer64(), func() { s.ackTimeout(tx) })
 		} else {
-			s.servers.expire(tx.key, tx, s.now())
+			s.servers.expire(tx.key, tx, s.now(), s.linger)
 		}
 	}
 	tx.mu.Unlock()
@@ -229,7 +234,7 @@ func (s *Server) retransmitResponse(tx *serverTx) {
 		return
 	}
 	_ = s.send(tx.last, tx.from, tx.conn, nil)
-	tx.interval = min(2*tx.interval, t2)
+	tx.interval = min(2*tx.interval, s.t2())
 	tx.retry.Reset(tx.interval)
 }
 
@@ -248,9 +253,16 @@ func (s *Server) ackTimeout(tx *serverTx) {
 }
 
 // retransmitted handles a request that matched tx: an ACK ends a non-2xx
-// INVITE transaction, anything else gets the last response again.
+// INVITE transaction (the ACK of a 2xx, which RFC 2543 user agents send
+// with the INVITE's key, goes on to the carrier), anything else gets the
+// last response again.
 func (s *Server) retransmitted(tx *serverTx, req *gosip.Request) {
 	tx.mu.Lock()
+	if req.IsAck() && tx.final >= 200 && tx.final < 300 {
+		tx.mu.Unlock()
+		s.onAck(req)
+		return
+	}
 	defer tx.mu.Unlock()
 	if req.IsAck() {
 		if !tx.acked && tx.final >= 300 {
@@ -258,7 +270,7 @@ func (s *Server) retransmitted(tx *serverTx, req *gosip.Request) {
 			if tx.retry != nil {
 				tx.retry.Stop()
 			}
-			s.servers.expire(tx.key, tx, s.now())
+			s.servers.expire(tx.key, tx, s.now(), s.linger)
 		}
 		return
 	}
@@ -286,12 +298,12 @@ func (s *Server) request(tx *clientTx, invite bool) error {
 		return nil // answered already (another goroutine read the response)
 	}
 	if tx.to.transport == transportUDP {
-		tx.interval = t1
-		tx.retry = time.AfterFunc(t1, func() { s.retransmitRequest(tx, invite) })
+		tx.interval = s.t1
+		tx.retry = time.AfterFunc(s.t1, func() { s.retransmitRequest(tx, invite) })
 	}
-	if !invite {
-		tx.deadline = time.AfterFunc(timer64, func() { s.clientFailed(tx) })
-	}
+	// Timer B / F; an INVITE that gets a provisional answer waits on
+	// Timer C instead.
+	tx.deadline = time.AfterFunc(s.timer64(), func() { s.clientFailed(tx) })
 	return nil
 }
 
@@ -304,7 +316,7 @@ func (s *Server) retransmitRequest(tx *clientTx, invite bool) {
 	_ = s.send(tx.data, tx.to, nil, nil)
 	tx.interval *= 2
 	if !invite {
-		tx.interval = min(tx.interval, t2)
+		tx.interval = min(tx.interval, s.t2())
 	}
 	tx.retry.Reset(tx.interval)
 }
@@ -323,8 +335,11 @@ func (s *Server) abandon(tx *clientTx) {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
 	tx.stopRetransmit()
-	if tx.final == 0 && tx.deadline == nil {
-		tx.deadline = time.AfterFunc(timer64, func() { s.clients.remove(tx.key, tx) })
+	if tx.final == 0 {
+		if tx.deadline != nil {
+			tx.deadline.Stop()
+		}
+		tx.deadline = time.AfterFunc(s.timer64(), func() { s.clients.remove(tx.key, tx) })
 	}
 }
 
@@ -365,6 +380,10 @@ func (s *Server) answered(tx *clientTx, res *response) {
 		}
 		return
 	}
+	if invite && res.code < 200 && !tx.responded && tx.deadline != nil {
+		tx.deadline.Stop()
+		tx.deadline = time.AfterFunc(max(timerC, s.ringTimeout+s.timer64()), func() { s.clientFailed(tx) })
+	}
 	tx.responded = true
 	if invite || res.code >= 200 {
 		tx.stopRetransmit()
@@ -379,7 +398,7 @@ func (s *Server) answered(tx *clientTx, res *response) {
 			tx.ack = tx.ackFor(res)
 			_ = s.send(tx.ack, tx.to, nil, nil)
 		}
-		s.clients.expire(tx.key, tx, s.now())
+		s.clients.expire(tx.key, tx, s.now(), s.linger)
 	}
 	tx.mu.Unlock()
 	if tx.handle != nil {

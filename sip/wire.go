@@ -60,6 +60,8 @@ func (f *forward) write(buf *bytes.Buffer, req *gosip.Request) {
 				skip--
 				continue
 			}
+		case *gosip.ContentLengthHeader:
+			continue // written below, from the body
 		case *gosip.MaxForwardsHeader:
 			if maxFwd {
 				continue
@@ -77,7 +79,9 @@ func (f *forward) write(buf *bytes.Buffer, req *gosip.Request) {
 	if !maxFwd {
 		buf.WriteString("Max-Forwards: 70\r\n")
 	}
-	buf.WriteString("\r\n")
+	buf.WriteString("Content-Length: ")
+	buf.WriteString(strconv.Itoa(len(req.Body())))
+	buf.WriteString("\r\n\r\n")
 	buf.Write(req.Body())
 }
 
@@ -107,9 +111,13 @@ func (s *Server) viaLine(transport, branch string) string {
 // Via, From, Call-ID, CSeq number and Route set; To from the answer for an
 // ACK (to, a To header value; "" keeps the INVITE's).
 func writeCancelOrAck(buf *bytes.Buffer, method gosip.RequestMethod, inv *gosip.Request, f *forward, to string) {
+	ruri := f.ruri
+	if ruri == nil {
+		ruri = &inv.Recipient
+	}
 	buf.WriteString(string(method))
 	buf.WriteByte(' ')
-	f.ruri.StringWrite(buf)
+	ruri.StringWrite(buf)
 	buf.WriteString(" SIP/2.0\r\n")
 	buf.WriteString(f.via)
 	skip := f.popped

@@ -1,0 +1,385 @@
+package sip
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/trunkline/trunkline/auth"
+	"github.com/trunkline/trunkline/cdr"
+	"github.com/trunkline/trunkline/rating"
+	"github.com/trunkline/trunkline/routing"
+)
+
+// Test doubles for the proxy tests: every source is customer c1, every call
+// goes to the carriers given, each a raw UDP socket the test drives.
+type rvAuth struct{}
+
+func (rvAuth) Lookup(netip.Addr, string) (auth.Identity, error) {
+	return auth.Identity{CustomerID: "c1", Method: "ip"}, nil
+}
+
+type rvRouter struct{ addrs []string }
+
+func (r rvRouter) Route(_ context.Context, c routing.Call) (*routing.Plan, error) {
+	card, err := rating.NewCard(rating.Settings{ID: "x", Currency: "USD", Precision: 4}, []rating.Row{{Prefix: "1", PerMinute: 1}})
+	if err != nil {
+		panic(err)
+	}
+	row := &card.Rows()[0]
+	p := &routing.Plan{Number: c.Dialled, Sell: routing.Leg{Card: card, Row: row}}
+	for i, a := range r.addrs {
+		p.Attempts = append(p.Attempts, routing.Attempt{CarrierID: fmt.Sprint("k", i), Addr: a, Transport: "udp", Buy: routing.Leg{Card: card, Row: row}})
+	}
+	return p, nil
+}
+
+type rvSink struct {
+	mu sync.Mutex
+	rs []cdr.Record
+}
+
+func (s *rvSink) Write(_ context.Context, r cdr.Record) error {
+	s.mu.Lock()
+	s.rs = append(s.rs, r)
+	s.mu.Unlock()
+	return nil
+}
+
+type peer struct {
+	t  *testing.T
+	c  *net.UDPConn
+	ch chan string
+}
+
+func newPeer(t *testing.T) *peer {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &peer{t: t, c: c, ch: make(chan string, 100)}
+	go func() {
+		b := make([]byte, 65536)
+		for {
+			n, _, err := c.ReadFromUDP(b)
+			if err != nil {
+				return
+			}
+			p.ch <- string(b[:n])
+		}
+	}()
+	t.Cleanup(func() { c.Close() })
+	return p
+}
+
+func (p *peer) addr() string { return p.c.LocalAddr().String() }
+
+func (p *peer) send(to net.Addr, m string) {
+	if _, err := p.c.WriteTo([]byte(m), to); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// next returns the next message whose first line starts with prefix, within d.
+func (p *peer) next(prefix string, d time.Duration) (string, bool) {
+	tm := time.After(d)
+	for {
+		select {
+		case m := <-p.ch:
+			if strings.HasPrefix(m, prefix) {
+				return m, true
+			}
+			p.t.Logf("%s skipped: %q", p.addr(), firstLine(m))
+		case <-tm:
+			return "", false
+		}
+	}
+}
+
+func firstLine(m string) string { l, _, _ := strings.Cut(m, "\r\n"); return l }
+
+var viaRe = regexp.MustCompile(`(?m)^Via: .*\r\n`)
+
+// vias returns every Via line.
+func vias(m string) string { return strings.Join(viaRe.FindAllString(m, -1), "") }
+
+func hdr(m, name string) string {
+	for _, l := range strings.Split(m, "\r\n") {
+		if strings.HasPrefix(strings.ToLower(l), strings.ToLower(name)+":") {
+			return l + "\r\n"
+		}
+	}
+	return ""
+}
+
+// resp builds a response to req with code, toTag and optional Contact.
+func resp(req string, code int, reason, toTag, contact string) string {
+	to := strings.TrimSuffix(hdr(req, "To"), "\r\n")
+	if toTag != "" && !strings.Contains(to, "tag=") {
+		to += ";tag=" + toTag
+	}
+	s := "SIP/2.0 " + fmt.Sprint(code) + " " + reason + "\r\n" + vias(req) + hdr(req, "From") + to + "\r\n" + hdr(req, "Call-ID") + hdr(req, "CSeq")
+	if contact != "" {
+		s += "Contact: <sip:k@" + contact + ">\r\n"
+	}
+	return s + "Content-Length: 0\r\n\r\n"
+}
+
+// withTimers shortens T1 (and so Timer B/F/H, 64·T1) and the linger of
+// completed transactions, for tests.
+func withTimers(t1, linger time.Duration) Option {
+	return func(s *Server) { s.t1, s.linger = t1, linger }
+}
+
+func setup(t *testing.T, ncarriers int, opts ...Option) (*Server, net.Addr, *peer, []*peer, *rvSink) {
+	cust := newPeer(t)
+	var cars []*peer
+	var addrs []string
+	for range ncarriers {
+		p := newPeer(t)
+		cars = append(cars, p)
+		addrs = append(addrs, p.addr())
+	}
+	sink := &rvSink{}
+	opts = append([]Option{WithTimeouts(time.Second, 2*time.Second), withTimers(50*time.Millisecond, 300*time.Millisecond),
+		WithLogger(slog.New(slog.DiscardHandler))}, opts...)
+	s, err := New(rvAuth{}, rvRouter{addrs}, sink, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := s.Listen(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); s.Close() })
+	return s, a, cust, cars, sink
+}
+
+func invite(cust *peer, callID, branchParam string) string {
+	return "INVITE sip:15551234567@127.0.0.1 SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + cust.addr() + branchParam + "\r\n" +
+		"From: <sip:a@127.0.0.1>;tag=ft1\r\n" +
+		"To: <sip:15551234567@127.0.0.1>\r\n" +
+		"Call-ID: " + callID + "\r\n" +
+		"CSeq: 1 INVITE\r\n" +
+		"Contact: <sip:a@" + cust.addr() + ">\r\n" +
+		"Max-Forwards: 70\r\n" +
+		"Content-Length: 0\r\n\r\n"
+}
+
+// inDialog is a request from the customer inside the dialog r2xx (a
+// response it got) set up.
+func inDialog(cust *peer, method, callID, branch string, cseq int, r2xx, carrier string) string {
+	return method + " sip:k@" + carrier + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + cust.addr() + ";branch=" + branch + "\r\n" +
+		"From: <sip:a@127.0.0.1>;tag=ft1\r\n" + hdr(r2xx, "To") +
+		"Call-ID: " + callID + "\r\nCSeq: " + fmt.Sprint(cseq) + " " + method + "\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+}
+
+// waitEmpty waits until no call or transaction is left.
+func waitEmpty(t *testing.T, s *Server, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for s.calls.len()+s.servers.len()+s.clients.len() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("left after %s: calls=%d server transactions=%d client transactions=%d", within, s.calls.len(), s.servers.len(), s.clients.len())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A BYE in an early dialog ends the call: the carrier attempt is cancelled,
+// the INVITE answered 487, and a late 503 from the carrier does not start a
+// failover for a call that has ended.
+func TestEarlyByeCancelsAttempt(t *testing.T) {
+	s, sw, cust, cars, sink := setup(t, 2)
+	cust.send(sw, invite(cust, "eb1", ";branch=z9hG4bKc1"))
+	inv, ok := cars[0].next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("no INVITE at carrier 0")
+	}
+	cars[0].send(sw, resp(inv, 183, "Session Progress", "ct1", cars[0].addr()))
+	r183, ok := cust.next("SIP/2.0 183", 2*time.Second)
+	if !ok {
+		t.Fatal("no 183")
+	}
+	cust.send(sw, inDialog(cust, "BYE", "eb1", "z9hG4bKbye1", 2, r183, cars[0].addr()))
+	fb, ok := cars[0].next("BYE", 2*time.Second)
+	if !ok {
+		t.Fatal("no BYE at carrier")
+	}
+	cars[0].send(sw, resp(fb, 200, "OK", "", ""))
+	if _, ok := cust.next("SIP/2.0 200", 2*time.Second); !ok {
+		t.Fatal("no 200 for the BYE")
+	}
+	r487, ok := cust.next("SIP/2.0 487", 2*time.Second)
+	if !ok {
+		t.Fatal("the INVITE got no 487")
+	}
+	cancel, ok := cars[0].next("CANCEL", 2*time.Second)
+	if !ok {
+		t.Fatal("no CANCEL to the carrier")
+	}
+	cars[0].send(sw, resp(cancel, 200, "OK", "ct1", ""))
+	cars[0].send(sw, resp(inv, 503, "Service Unavailable", "ct1", ""))
+	if _, ok := cars[0].next("ACK", 2*time.Second); !ok {
+		t.Fatal("the carrier's 503 was not acknowledged")
+	}
+	if m, ok := cars[1].next("INVITE", 500*time.Millisecond); ok {
+		t.Fatalf("failover after the call ended: %s", firstLine(m))
+	}
+	cust.send(sw, strings.Replace(strings.Replace(inDialog(cust, "ACK", "eb1", "z9hG4bKc1", 1, r487, cars[0].addr()),
+		"sip:k@"+cars[0].addr(), "sip:15551234567@127.0.0.1", 1), "From:", "From:", 1))
+	waitEmpty(t, s, 3*time.Second)
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.rs) != 1 || !sink.rs[0].Final || sink.rs[0].HangupSide != "customer" {
+		t.Fatalf("CDRs: %+v", sink.rs)
+	}
+}
+
+// An RFC 2543 customer's ACK for the 2xx has the INVITE's transaction key;
+// it must still reach the carrier.
+func TestRFC2543AckReachesCarrier(t *testing.T) {
+	_, sw, cust, cars, _ := setup(t, 1)
+	cust.send(sw, invite(cust, "rfc2543", ""))
+	inv, ok := cars[0].next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("no INVITE")
+	}
+	cars[0].send(sw, resp(inv, 200, "OK", "ct1", cars[0].addr()))
+	r200, ok := cust.next("SIP/2.0 200", 2*time.Second)
+	if !ok {
+		t.Fatal("no 200")
+	}
+	ack := strings.Replace(inDialog(cust, "ACK", "rfc2543", "x", 1, r200, cars[0].addr()), ";branch=x", "", 1)
+	cust.send(sw, ack)
+	if _, ok := cars[0].next("ACK", 1500*time.Millisecond); !ok {
+		t.Fatal("the ACK of the 2xx never reached the carrier")
+	}
+}
+
+// A re-INVITE is answered 100 at once, a non-2xx answer to it is
+// acknowledged hop by hop, and one nobody answers gets 408 after Timer B.
+func TestReinvite(t *testing.T) {
+	s, sw, cust, cars, _ := setup(t, 1)
+	cust.send(sw, invite(cust, "ri1", ";branch=z9hG4bKc3"))
+	inv, _ := cars[0].next("INVITE", 2*time.Second)
+	cars[0].send(sw, resp(inv, 200, "OK", "ct1", cars[0].addr()))
+	r200, _ := cust.next("SIP/2.0 200", 2*time.Second)
+	cust.send(sw, inDialog(cust, "INVITE", "ri1", "z9hG4bKre1", 2, r200, cars[0].addr()))
+	if _, ok := cust.next("SIP/2.0 100", 2*time.Second); !ok {
+		t.Fatal("no 100 Trying for the re-INVITE")
+	}
+	ri, ok := cars[0].next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("re-INVITE not forwarded")
+	}
+	cars[0].send(sw, resp(ri, 488, "Not Acceptable Here", "", ""))
+	if _, ok := cust.next("SIP/2.0 488", 2*time.Second); !ok {
+		t.Fatal("no 488 relayed")
+	}
+	if _, ok := cars[0].next("ACK", 2*time.Second); !ok {
+		t.Fatal("no ACK to the carrier for the 488")
+	}
+	cust.send(sw, inDialog(cust, "INVITE", "ri1", "z9hG4bKre2", 3, r200, cars[0].addr()))
+	if _, ok := cust.next("SIP/2.0 408", 64*s.t1+2*time.Second); !ok {
+		t.Fatalf("an unanswered re-INVITE got no 408; client transactions=%d", s.clients.len())
+	}
+}
+
+// A 2xx from a carrier attempt the switch gave up on is acknowledged and
+// hung up once however often it is retransmitted, never relayed to the
+// customer; the attempt got no CANCEL, as it never responded (RFC 3261 §9.1).
+func TestAbandonedAnswerHungUpOnce(t *testing.T) {
+	s, sw, cust, cars, _ := setup(t, 2)
+	cust.send(sw, invite(cust, "hl1", ";branch=z9hG4bKc4"))
+	inv, _ := cars[0].next("INVITE", 2*time.Second)
+	if _, ok := cars[1].next("INVITE", 3*time.Second); !ok {
+		t.Fatal("no failover after the invite timeout")
+	}
+	ok200 := resp(inv, 200, "OK", "ct1", cars[0].addr())
+	for range 3 {
+		cars[0].send(sw, ok200)
+		time.Sleep(50 * time.Millisecond)
+	}
+	byes, acks := map[string]bool{}, 0
+	tm := time.After(time.Second)
+loop:
+	for {
+		select {
+		case m := <-cars[0].ch:
+			switch {
+			case strings.HasPrefix(m, "BYE"):
+				byes[hdr(m, "Via")] = true
+				cars[0].send(sw, resp(m, 200, "OK", "", ""))
+			case strings.HasPrefix(m, "ACK"):
+				acks++
+			case strings.HasPrefix(m, "CANCEL"):
+				t.Error("CANCEL sent to a carrier that never responded")
+			}
+		case <-tm:
+			break loop
+		}
+	}
+	if len(byes) != 1 || acks != 3 {
+		t.Fatalf("%d BYE transactions and %d ACKs for a 2xx received 3 times", len(byes), acks)
+	}
+	if m, ok := cust.next("SIP/2.0 200", 300*time.Millisecond); ok {
+		t.Fatalf("the abandoned carrier's 2xx reached the customer: %s", firstLine(m))
+	}
+	time.Sleep(2 * s.linger)
+	cars[0].send(sw, ok200) // after its transaction is gone: dropped
+	if m, ok := cust.next("SIP/2.0 200", 500*time.Millisecond); ok {
+		t.Fatalf("a stray 2xx was relayed: %s", firstLine(m))
+	}
+	_ = s
+}
+
+// An INVITE retransmitted after its transaction lingered out is dropped
+// without leaving a transaction behind.
+func TestLateInviteRetransmission(t *testing.T) {
+	s, sw, cust, cars, _ := setup(t, 1)
+	in := invite(cust, "lr1", ";branch=z9hG4bKc5")
+	cust.send(sw, in)
+	inv, _ := cars[0].next("INVITE", 2*time.Second)
+	cars[0].send(sw, resp(inv, 200, "OK", "ct1", cars[0].addr()))
+	cust.next("SIP/2.0 200", 2*time.Second)
+	time.Sleep(3 * s.linger)
+	before := s.servers.len()
+	cust.send(sw, in)
+	time.Sleep(3 * s.linger)
+	if s.servers.len() > before || s.calls.len() != 1 {
+		t.Fatalf("server transactions %d → %d, calls %d", before, s.servers.len(), s.calls.len())
+	}
+	if m, ok := cars[0].next("INVITE", 100*time.Millisecond); ok {
+		t.Fatalf("the retransmission was routed: %s", firstLine(m))
+	}
+}
+
+// A forwarded request always carries its Content-Length (a UDP request may
+// leave it out; a TCP next hop needs it).
+func TestForwardContentLength(t *testing.T) {
+	raw := "INVITE sip:1@h SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:1@h>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n\r\n"
+	m, err := gosip.NewParser().ParseSIP([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := forward{via: "Via: SIP/2.0/TCP 9.9.9.9;branch=z9hG4bKy\r\n"}
+	var b bytes.Buffer
+	f.write(&b, m.(*gosip.Request))
+	if !strings.Contains(b.String(), "\r\nContent-Length: 0\r\n\r\n") || strings.Count(b.String(), "Max-Forwards: 69") != 1 {
+		t.Fatalf("forwarded:\n%s", b.String())
+	}
+}
