@@ -381,8 +381,7 @@ func (s *Server) answered(tx *clientTx, res *response) {
 		return
 	}
 	if invite && res.code < 200 && !tx.responded && tx.deadline != nil {
-		tx.deadline.Stop()
-		tx.deadline = time.AfterFunc(max(timerC, s.ringTimeout+s.timer64()), func() { s.clientFailed(tx) })
+		tx.deadline.Reset(max(timerC, s.ringTimeout+s.timer64())) // Timer B → Timer C
 	}
 	tx.responded = true
 	if invite || res.code >= 200 {
