@@ -44,11 +44,7 @@ func (f *forward) write(buf *bytes.Buffer, req *gosip.Request) {
 	if ruri == nil {
 		ruri = &req.Recipient
 	}
-	buf.WriteString(string(req.Method))
-	buf.WriteByte(' ')
-	ruri.StringWrite(buf)
-	buf.WriteString(" SIP/2.0\r\n")
-	buf.WriteString(f.via)
+	writeStart(buf, req.Method, ruri, f.via)
 	for _, r := range f.rr {
 		buf.WriteString(r)
 	}
@@ -85,6 +81,15 @@ func (f *forward) write(buf *bytes.Buffer, req *gosip.Request) {
 	buf.Write(req.Body())
 }
 
+// writeStart writes a request line and the switch's Via line.
+func writeStart(buf *bytes.Buffer, method gosip.RequestMethod, ruri *gosip.Uri, via string) {
+	buf.WriteString(string(method))
+	buf.WriteByte(' ')
+	ruri.StringWrite(buf)
+	buf.WriteString(" SIP/2.0\r\n")
+	buf.WriteString(via)
+}
+
 // branches makes unique RFC 3261 branch parameters: a random part per
 // process and a counter.
 type branches struct {
@@ -115,11 +120,7 @@ func writeCancelOrAck(buf *bytes.Buffer, method gosip.RequestMethod, inv *gosip.
 	if ruri == nil {
 		ruri = &inv.Recipient
 	}
-	buf.WriteString(string(method))
-	buf.WriteByte(' ')
-	ruri.StringWrite(buf)
-	buf.WriteString(" SIP/2.0\r\n")
-	buf.WriteString(f.via)
+	writeStart(buf, method, ruri, f.via)
 	skip := f.popped
 	for _, h := range inv.Headers() {
 		switch h := h.(type) {
