@@ -20,6 +20,11 @@ func (s *switchSink) WriteBatch(ctx context.Context, recs []Record) error {
 
 func TestShipperClickHouseOutage(t *testing.T) {
 	good, conn, db := testClickHouse(t)
+	// The table exists before anything polls it (the sink creates it on
+	// its first batch).
+	if err := good.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	// Nothing listens on port 1: every attempt fails at once.
 	down, err := NewClickHouse("clickhouse://127.0.0.1:1/"+db, WithDialTimeout(time.Second))
 	if err != nil {
