@@ -32,6 +32,10 @@ type call struct {
 	answeredLeg   *leg            // the attempt that answered
 	legTimer      *time.Timer     // no answer / ring timeout of leg
 	legDeadline   time.Time       // when legTimer is due
+	carrierTo     string          // To of the carrier's 2xx (its tag names its side of the dialog)
+	carrierURI    gosip.Uri       // Contact of the carrier's 2xx
+	cseq          [2]uint32       // highest CSeq seen from the customer [0] and the carrier [1]
+	maxTimer      *time.Timer     // max call duration
 	provisional   bool            // leg has sent a provisional response
 	carrierTarget hop             // where requests towards the carrier go (its 2xx Contact)
 	attempt       int             // 1-based number of the current attempt

@@ -88,38 +88,51 @@ func (s *Server) hangupLeg(c *call, l *leg, res *response) {
 	}
 	addr, tr := uriHop(target)
 	to := hop{addr: addr, transport: tr}
-	for _, m := range []gosip.RequestMethod{gosip.ACK, gosip.BYE} {
-		r := gosip.NewRequest(m, target)
-		r.AppendHeader(gosip.HeaderClone(c.req.From()))
-		r.AppendHeader(gosip.NewHeader("To", res.to))
-		r.AppendHeader(gosip.HeaderClone(c.req.CallID()))
-		cseq := *c.req.CSeq()
-		cseq.MethodName = m
-		if m == gosip.BYE {
-			cseq.SeqNo++
-		}
-		r.AppendHeader(&cseq)
-		mf := gosip.MaxForwardsHeader(70)
-		r.AppendHeader(&mf)
-		r.SetBody(nil)
-		branch := s.branches.next()
-		f := forward{via: s.viaLine(tr, branch)}
-		buf := getBuf()
-		f.write(buf, r)
-		data := append([]byte(nil), buf.Bytes()...)
-		putBuf(buf)
-		if m == gosip.ACK {
-			l.hungUp = data
-			if err := s.send(data, to, nil, nil); err != nil {
-				s.log.Debug("ACK to carrier failed", "error", err)
-			}
-			continue
-		}
-		if err := s.request(&clientTx{key: txKey{branch: branch, method: m}, to: to, data: data}, false); err != nil {
-			s.log.Debug("BYE to carrier failed", "error", err)
-		}
+	from, seq := c.req.From().Value(), c.req.CSeq().SeqNo
+	l.hungUp, _ = s.dialogRequest(gosip.ACK, target, from, res.to, c.id, seq, tr)
+	if err := s.send(l.hungUp, to, nil, nil); err != nil {
+		s.log.Debug("ACK to carrier failed", "error", err)
 	}
+	s.bye(target, from, res.to, c.id, seq+1, to)
 	s.log.Info("hung up a carrier answer the customer will not get", "call", c.id, "carrier", l.at.CarrierID)
+}
+
+// byeBoth ends an answered call from the switch: BYE to the carrier as if
+// from the customer, and to the customer as if from the carrier, each with
+// the next CSeq of its side. c.mu is held.
+func (s *Server) byeBoth(c *call) {
+	custFrom := c.req.From().Value()
+	s.bye(c.carrierURI, custFrom, c.carrierTo, c.id, c.cseq[0]+1, c.carrierTarget)
+	custURI := gosip.Uri{Scheme: "sip", Host: c.source}
+	if ct := c.req.Contact(); ct != nil {
+		custURI = ct.Address
+	}
+	s.bye(custURI, c.carrierTo, custFrom, c.id, c.cseq[1]+1, c.customerTarget)
+}
+
+// bye sends a BYE statefully (retransmitted over UDP until answered).
+func (s *Server) bye(ruri gosip.Uri, from, to, callID string, cseq uint32, h hop) {
+	data, branch := s.dialogRequest(gosip.BYE, ruri, from, to, callID, cseq, h.transport)
+	if err := s.request(&clientTx{key: txKey{branch: branch, method: gosip.BYE}, to: h, data: data}, false); err != nil {
+		s.log.Debug("BYE failed", "to", h.addr, "error", err)
+	}
+}
+
+// dialogRequest renders a request without a body that the switch itself
+// sends inside a dialog, with a new branch.
+func (s *Server) dialogRequest(method gosip.RequestMethod, ruri gosip.Uri, from, to, callID string, cseq uint32, transport string) ([]byte, string) {
+	branch := s.branches.next()
+	buf := getBuf()
+	defer putBuf(buf)
+	writeStart(buf, method, &ruri, s.viaLine(transportUpper(transport), branch))
+	for _, h := range [][2]string{{"From: ", from}, {"To: ", to}, {"Call-ID: ", callID}} {
+		buf.WriteString(h[0])
+		buf.WriteString(h[1])
+		buf.WriteString("\r\n")
+	}
+	buf.WriteString("CSeq: " + strconv.FormatUint(uint64(cseq), 10) + " " + string(method) + "\r\n")
+	buf.WriteString("Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+	return append([]byte(nil), buf.Bytes()...), branch
 }
 
 func joinHost(host string, port int) string {

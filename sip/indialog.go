@@ -112,10 +112,13 @@ func (s *Server) forwardInDialog(req *gosip.Request, tx *serverTx) {
 		s.reply(tx, req, 403, "Not A Party To This Call")
 		return
 	}
-	side := "carrier"
+	side, from := "carrier", 1
 	if fromCustomer(c, req) {
-		side = "customer"
+		side, from = "customer", 0
 	}
+	c.mu.Lock()
+	c.cseq[from] = max(c.cseq[from], req.CSeq().SeqNo)
+	c.mu.Unlock()
 	if req.Method == gosip.INVITE {
 		s.reply(tx, req, 100, "Trying") // a re-INVITE; stops retransmissions
 	}

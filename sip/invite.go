@@ -188,6 +188,14 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		c.legTimer.Stop()
 		c.answeredLeg, c.leg = l, nil
 		s.markAnswered(c, res.contactHop(hop{addr: l.at.Addr, transport: transportUpper(l.at.Transport)}))
+		c.carrierTo = res.to
+		if u, ok := res.contactURI(); ok {
+			c.carrierURI = u
+		} else {
+			c.carrierURI = l.ruri
+		}
+		c.cseq[0] = c.req.CSeq().SeqNo
+		c.maxTimer = time.AfterFunc(s.maxCall, func() { s.maxDurationReached(c) })
 		s.relayResponse(c.inv, res)
 		s.metrics.attempts.WithLabelValues("answered").Inc()
 	default:

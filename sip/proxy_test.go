@@ -383,3 +383,52 @@ func TestForwardContentLength(t *testing.T) {
 		t.Fatalf("forwarded:\n%s", b.String())
 	}
 }
+
+// An answered call that reaches the maximum duration is ended by the
+// switch: BYE to both sides within their dialog (tags swapped, next CSeq of
+// each side), then a CDR with the switch as the side that hung up.
+func TestMaxCallDuration(t *testing.T) {
+	s, sw, cust, cars, sink := setup(t, 1, WithMaxCallDuration(700*time.Millisecond))
+	cust.send(sw, invite(cust, "md1", ";branch=z9hG4bKmd"))
+	inv, _ := cars[0].next("INVITE", 2*time.Second)
+	cars[0].send(sw, resp(inv, 200, "OK", "ct1", cars[0].addr()))
+	r200, ok := cust.next("SIP/2.0 200", 2*time.Second)
+	if !ok {
+		t.Fatal("no 200")
+	}
+	cust.send(sw, inDialog(cust, "ACK", "md1", "z9hG4bKmdack", 1, r200, cars[0].addr()))
+	if _, ok := cars[0].next("ACK", 2*time.Second); !ok {
+		t.Fatal("no ACK at the carrier")
+	}
+	cust.send(sw, inDialog(cust, "INFO", "md1", "z9hG4bKmdinfo", 5, r200, cars[0].addr()))
+	info, ok := cars[0].next("INFO", 2*time.Second)
+	if !ok {
+		t.Fatal("no INFO at the carrier")
+	}
+	cars[0].send(sw, resp(info, 200, "OK", "", ""))
+
+	byeC, ok := cars[0].next("BYE", 3*time.Second)
+	if !ok {
+		t.Fatal("the carrier got no BYE at the maximum duration")
+	}
+	if !strings.Contains(hdr(byeC, "From"), "tag=ft1") || !strings.Contains(hdr(byeC, "To"), "tag=ct1") ||
+		hdr(byeC, "CSeq") != "CSeq: 6 BYE\r\n" || !strings.HasPrefix(byeC, "BYE sip:k@"+cars[0].addr()) {
+		t.Fatalf("BYE to the carrier:\n%s", byeC)
+	}
+	byeU, ok := cust.next("BYE", 2*time.Second)
+	if !ok {
+		t.Fatal("the customer got no BYE at the maximum duration")
+	}
+	if !strings.Contains(hdr(byeU, "From"), "tag=ct1") || !strings.Contains(hdr(byeU, "To"), "tag=ft1") ||
+		hdr(byeU, "CSeq") != "CSeq: 1 BYE\r\n" || !strings.HasPrefix(byeU, "BYE sip:a@"+cust.addr()) {
+		t.Fatalf("BYE to the customer:\n%s", byeU)
+	}
+	cars[0].send(sw, resp(byeC, 200, "OK", "", ""))
+	cust.send(sw, resp(byeU, 200, "OK", "", ""))
+	waitEmpty(t, s, 3*time.Second)
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.rs) != 1 || sink.rs[0].HangupSide != "switch" || sink.rs[0].Reason != "Max Duration" || sink.rs[0].Duration != 1 {
+		t.Fatalf("CDRs: %+v", sink.rs)
+	}
+}

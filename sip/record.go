@@ -16,6 +16,9 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 		return
 	}
 	c.ended = true
+	if c.maxTimer != nil {
+		c.maxTimer.Stop()
+	}
 	if l := c.leg; l != nil {
 		// Ended while a carrier attempt was in progress (a BYE in an early
 		// dialog): the attempt is cancelled and the INVITE answered.
@@ -105,4 +108,17 @@ func (s *Server) record(c *call, at *routing.Attempt, out outcome, side string, 
 		r.Trace = "sell " + sell.Trace.String() + "; buy " + buy.Trace.String()
 	}
 	return r
+}
+
+// maxDurationReached ends an answered call that has lasted the maximum
+// duration: BYE to both sides, then the CDR.
+func (s *Server) maxDurationReached(c *call) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return
+	}
+	s.log.Info("call reached its maximum duration", "call", c.id, "max", s.maxCall)
+	s.byeBoth(c)
+	s.finish(c, nil, outcome{code: 200, reason: "Max Duration", answered: true}, "switch")
 }

@@ -33,10 +33,11 @@ type Router interface {
 
 // Default timers.
 const (
-	DefaultInviteTimeout = 8 * time.Second   // no response at all from a carrier: try the next
-	DefaultRingTimeout   = 120 * time.Second // no answer after ringing: give up
-	DefaultCancelWait    = 4 * time.Second   // wait for the 487 after a CANCEL
-	DefaultUDPReadBuffer = 4 << 20           // bytes
+	DefaultInviteTimeout   = 8 * time.Second   // no response at all from a carrier: try the next
+	DefaultRingTimeout     = 120 * time.Second // no answer after ringing: give up
+	DefaultCancelWait      = 4 * time.Second   // wait for the 487 after a CANCEL
+	DefaultMaxCallDuration = 3 * time.Hour     // an answered call is ended after this
+	DefaultUDPReadBuffer   = 4 << 20           // bytes
 )
 
 // maxUDPMessage is the largest SIP message the switch sends over UDP.
@@ -78,6 +79,7 @@ type Server struct {
 	udpBuffer     int
 	inviteTimeout time.Duration
 	ringTimeout   time.Duration
+	maxCall       time.Duration
 	now           func() time.Time
 }
 
@@ -98,6 +100,10 @@ func WithAdvertise(host string) Option { return func(s *Server) { s.advertise = 
 func WithTimeouts(invite, ring time.Duration) Option {
 	return func(s *Server) { s.inviteTimeout, s.ringTimeout = invite, ring }
 }
+
+// WithMaxCallDuration ends answered calls after d (default
+// DefaultMaxCallDuration) with a BYE to both sides.
+func WithMaxCallDuration(d time.Duration) Option { return func(s *Server) { s.maxCall = d } }
 
 // WithUDPReadBuffer sets the receive buffer of the UDP socket (default
 // DefaultUDPReadBuffer): a burst of calls must not overflow it.
@@ -121,6 +127,7 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 		node:          "trunkline",
 		inviteTimeout: DefaultInviteTimeout,
 		ringTimeout:   DefaultRingTimeout,
+		maxCall:       DefaultMaxCallDuration,
 		udpBuffer:     DefaultUDPReadBuffer,
 		t1:            defaultT1,
 		linger:        defaultLinger,

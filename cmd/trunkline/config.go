@@ -43,6 +43,9 @@ type SIPConfig struct {
 	Advertise     string        `yaml:"advertise"` // host in Via/Record-Route when listening on a wildcard
 	InviteTimeout time.Duration `yaml:"invite_timeout"`
 	RingTimeout   time.Duration `yaml:"ring_timeout"`
+	// MaxCallDuration ends an answered call with a BYE to both sides, so
+	// a call whose BYE was lost does not stay (and bill) for ever.
+	MaxCallDuration time.Duration `yaml:"max_call_duration"`
 	// Realm is the SIP digest realm of customers' SIP users.
 	Realm string `yaml:"realm"`
 	// DigestAlgorithms are offered in this order (SHA-256, MD5 by default);
@@ -75,6 +78,7 @@ const (
 	DefaultAdminListen   = "127.0.0.1:8080"
 	DefaultInviteTimeout = 8 * time.Second
 	DefaultRingTimeout   = 120 * time.Second
+	DefaultMaxCall       = 3 * time.Hour
 	DefaultRealm         = "trunkline"
 	DefaultFloodRate     = 50
 	DefaultFloodBurst    = 100
@@ -101,6 +105,9 @@ func (c *Config) Defaults() {
 	}
 	if c.SIP.InviteTimeout == 0 {
 		c.SIP.InviteTimeout = DefaultInviteTimeout
+	}
+	if c.SIP.MaxCallDuration == 0 {
+		c.SIP.MaxCallDuration = DefaultMaxCall
 	}
 	if c.SIP.RingTimeout == 0 {
 		c.SIP.RingTimeout = DefaultRingTimeout
@@ -160,6 +167,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SIP.InviteTimeout < 0 || c.SIP.InviteTimeout > time.Minute {
 		bad("sip.invite_timeout", "%s is outside 0..1m", c.SIP.InviteTimeout)
+	}
+	if c.SIP.MaxCallDuration < time.Second || c.SIP.MaxCallDuration > 48*time.Hour {
+		bad("sip.max_call_duration", "%s is outside 1s..48h", c.SIP.MaxCallDuration)
 	}
 	if c.SIP.RingTimeout < 0 || c.SIP.RingTimeout > 10*time.Minute {
 		bad("sip.ring_timeout", "%s is outside 0..10m", c.SIP.RingTimeout)
