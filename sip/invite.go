@@ -200,7 +200,14 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		s.metrics.attempts.WithLabelValues("answered").Inc()
 	default:
 		out := outcome{code: res.code, reason: res.reason}
-		if c.attempt >= len(c.plan.Attempts) || !failover(res.code) {
+		switch last := c.attempt >= len(c.plan.Attempts); {
+		case last && res.code == 503:
+			// RFC 3261 §16.7 step 6: a carrier's 503 is not passed on (the
+			// customer would take the switch itself for unavailable); the
+			// CDR keeps the carrier's answer.
+			s.reply(c.inv, c.req, 500, "Carrier Unavailable")
+			out.relayed = true
+		case last || !failover(res.code):
 			s.relayResponse(c.inv, res)
 			out.relayed = true
 		}

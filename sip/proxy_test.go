@@ -432,3 +432,30 @@ func TestMaxCallDuration(t *testing.T) {
 		t.Fatalf("CDRs: %+v", sink.rs)
 	}
 }
+
+// A 503 from the last carrier reaches the customer as 500 (RFC 3261 §16.7
+// step 6: a 503 would say the switch itself is unavailable); the CDR keeps
+// the carrier's 503.
+func TestLast503Becomes500(t *testing.T) {
+	s, sw, cust, cars, sink := setup(t, 1)
+	cust.send(sw, invite(cust, "u1", ";branch=z9hG4bKu1"))
+	inv, ok := cars[0].next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("no INVITE")
+	}
+	cars[0].send(sw, resp(inv, 503, "Service Unavailable", "ct1", ""))
+	if _, ok := cars[0].next("ACK", 2*time.Second); !ok {
+		t.Fatal("the 503 was not acknowledged")
+	}
+	r, ok := cust.next("SIP/2.0 5", 2*time.Second)
+	if !ok || !strings.HasPrefix(r, "SIP/2.0 500 ") {
+		t.Fatalf("customer got %q", firstLine(r))
+	}
+	cust.send(sw, strings.Replace(inDialog(cust, "ACK", "u1", "z9hG4bKu1", 1, r, cars[0].addr()), "sip:k@"+cars[0].addr(), "sip:15551234567@127.0.0.1", 1))
+	waitEmpty(t, s, 3*time.Second)
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.rs) != 1 || sink.rs[0].SIPCode != 503 || sink.rs[0].HangupSide != "carrier" {
+		t.Fatalf("CDRs: %+v", sink.rs)
+	}
+}
