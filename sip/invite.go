@@ -79,6 +79,9 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.ended {
+		return // ended while it was routed
+	}
 	if err != nil {
 		code, reason := routing.Status(err)
 		s.log.Info("call rejected", "customer", ident.CustomerID, "code", code, "reason", reason, "error", err)

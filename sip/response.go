@@ -42,12 +42,8 @@ func (r *response) writeRelay(buf *bytes.Buffer) {
 
 // contactHop is where requests to the sender of the response go.
 func (r *response) contactHop(fallback hop) hop {
-	if r.contact == "" {
-		return fallback
-	}
-	var u gosip.Uri
-	params := gosip.HeaderParams{}
-	if _, err := gosip.ParseAddressValue(r.contact, &u, &params); err != nil || u.Host == "" {
+	u, ok := r.contactURI()
+	if !ok {
 		return fallback
 	}
 	addr, tr := uriHop(u)

@@ -35,7 +35,6 @@ type Router interface {
 const (
 	DefaultInviteTimeout   = 8 * time.Second   // no response at all from a carrier: try the next
 	DefaultRingTimeout     = 120 * time.Second // no answer after ringing: give up
-	DefaultCancelWait      = 4 * time.Second   // wait for the 487 after a CANCEL
 	DefaultMaxCallDuration = 3 * time.Hour     // an answered call is ended after this
 	DefaultUDPReadBuffer   = 4 << 20           // bytes
 )

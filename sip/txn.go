@@ -282,9 +282,10 @@ func (s *Server) retransmitted(tx *serverTx, req *gosip.Request) {
 // request sends a request statefully: tx.data goes to tx.to now and, over
 // UDP, again at T1, 2·T1, … until a response (INVITE) or a final one.
 // Responses are passed to tx.handle in the receiving goroutine; tx.failed
-// runs when no final response comes within 32 s (non-INVITE; an INVITE's
-// caller times its own attempt) or the transport fails. An error means
-// nothing was sent.
+// runs when the transport fails or no answer comes in time: no final
+// response within 64·T1 (Timer F), for an INVITE no response at all within
+// 64·T1 (Timer B) or no final one within Timer C after a provisional. An
+// error means nothing was sent.
 func (s *Server) request(tx *clientTx, invite bool) error {
 	s.clients.add(tx.key, tx)
 	failed := func(error) { s.clientFailed(tx) }
