@@ -51,6 +51,7 @@ type Server struct {
 	clients  *txTable[clientTx]
 	branches *branches
 	closing  atomic.Bool
+	reg      prometheus.Registerer
 	t1       time.Duration // RFC 3261 T1
 	linger   time.Duration // how long completed transactions absorb retransmissions
 	wg       sync.WaitGroup
@@ -114,7 +115,7 @@ func WithReaders(n int) Option { return func(s *Server) { s.readers = n } }
 
 // WithRegistry registers the SIP metrics on reg.
 func WithRegistry(reg prometheus.Registerer) Option {
-	return func(s *Server) { s.metrics = newMetrics(reg) }
+	return func(s *Server) { s.metrics, s.reg = newMetrics(reg), reg }
 }
 
 // New builds a Server around its three collaborators.
@@ -141,6 +142,14 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 	s.log = s.log.With("component", "sip")
 	s.parser = gosip.NewParser()
 	s.servers, s.clients = newTxTable[serverTx](), newTxTable[clientTx]()
+	if s.reg != nil {
+		for side, t := range map[string]interface{ len() int }{"server": s.servers, "client": s.clients} {
+			s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "trunkline_sip_transactions", ConstLabels: prometheus.Labels{"side": side},
+				Help: "SIP transactions held, by side (server: requests received; client: requests sent), including completed ones absorbing retransmissions.",
+			}, func() float64 { return float64(t.len()) }))
+		}
+	}
 	s.branches = newBranches()
 	s.stop = make(chan struct{})
 	s.tp.conns = map[string]*tcpConn{}

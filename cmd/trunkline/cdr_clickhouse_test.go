@@ -208,6 +208,12 @@ func TestClickHouseOutageDuring1000Calls(t *testing.T) {
 
 // shipErrors reads trunkline_cdr_ship_errors_total from the node's /metrics.
 func shipErrors(t *testing.T, base string) int {
+	return int(metricValue(t, base, "trunkline_cdr_ship_errors_total"))
+}
+
+// metricValue reads the first sample of /metrics whose line starts with
+// series (a name, or a name and labels); 0 when there is none.
+func metricValue(t *testing.T, base, series string) float64 {
 	t.Helper()
 	res, err := http.Get(base + "/metrics")
 	if err != nil {
@@ -216,10 +222,10 @@ func shipErrors(t *testing.T, base string) int {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "trunkline_cdr_ship_errors_total") {
+		if strings.HasPrefix(line, series) {
 			f := strings.Fields(line)
 			n, _ := strconv.ParseFloat(f[len(f)-1], 64)
-			return int(n)
+			return n
 		}
 	}
 	return 0

@@ -227,3 +227,59 @@ func TestSippCalls(t *testing.T) {
 		})
 	}
 }
+
+// TestSippLoad places 1,000 calls at 250 calls/s through the switch with
+// sipp on both sides: every call completes, every call has its CDR, and once
+// the calls are over no call and, after the linger of completed
+// transactions, no transaction is left (trunkline_sip_transactions).
+func TestSippLoad(t *testing.T) {
+	sippPath(t)
+	sw := startSwitch(t)
+	api := sw.api
+	customerID := api.create("/api/v1/customers", map[string]any{"name": "Load", "currency": "USD"})
+	api.create("/api/v1/customers/"+customerID+"/ips", map[string]any{"cidr": "127.0.0.2"})
+	carrierPort := freeUDPPort(t, "127.0.0.1")
+	carrierID := api.create("/api/v1/carriers", map[string]any{"name": "Load Carrier", "currency": "USD"})
+	api.create("/api/v1/carriers/"+carrierID+"/endpoints", map[string]any{"host": "127.0.0.1", "port": carrierPort})
+	buy := api.create("/api/v1/ratecards", map[string]any{"name": "buy", "kind": "provider", "carrier_id": carrierID, "currency": "USD"})
+	sell := api.create("/api/v1/ratecards", map[string]any{"name": "sell", "kind": "customer", "provider_cards": []string{buy}, "currency": "USD"})
+	api.do("PUT", "/api/v1/ratecards/"+buy+"/rates", []map[string]any{{"prefix": "1", "rate": "0.0040"}}, 200, nil)
+	api.do("PUT", "/api/v1/ratecards/"+sell+"/rates", []map[string]any{{"prefix": "1", "rate": "0.0100"}}, 200, nil)
+	api.create("/api/v1/customers/"+customerID+"/routes", map[string]any{"prefix": "", "card_id": sell})
+
+	const calls = 1000
+	uas := startSipp(t, scenario(t, "sipp/uas.xml"), "127.0.0.1", carrierPort, "-m", strconv.Itoa(calls))
+	time.Sleep(100 * time.Millisecond) // let it bind
+	uac := startSipp(t, scenario(t, "sipp/uac.xml"), "127.0.0.2", freeUDPPort(t, "127.0.0.2"),
+		"-m", strconv.Itoa(calls), "-r", "250", "-l", "500", "-s", "12125550199", "-d", "200", sw.SIPAddr.String())
+	uac.wait(t, "customer")
+	uas.wait(t, "carrier")
+
+	base := "http://" + sw.AdminAddr.String()
+	if n := metricValue(t, base, `trunkline_sip_transactions{side="server"}`); n == 0 {
+		t.Fatal("no server transaction lingering right after the calls: is trunkline_sip_transactions exported?")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var out struct {
+			CDRs []cdr.Record `json:"cdrs"`
+		}
+		api.do("GET", "/api/v1/cdrs?limit=5000", nil, 200, &out)
+		active := metricValue(t, base, "trunkline_active_calls")
+		server := metricValue(t, base, `trunkline_sip_transactions{side="server"}`)
+		client := metricValue(t, base, `trunkline_sip_transactions{side="client"}`)
+		if len(out.CDRs) == calls && active == 0 && server == 0 && client == 0 {
+			for _, r := range out.CDRs {
+				if !r.Final || r.SIPCode != 200 || r.Billed != 60 {
+					t.Fatalf("CDR %+v", r)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the calls: %d CDRs (want %d), active calls %v, transactions server %v client %v",
+				len(out.CDRs), calls, active, server, client)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
