@@ -199,6 +199,34 @@ func waitEmpty(t *testing.T, s *Server, within time.Duration) {
 	}
 }
 
+// answer sets up an answered call: the customer's INVITE in reaches the
+// carrier, which answers 200 (To tag ct1, its address as Contact). It
+// returns the INVITE the carrier got and the 200 the customer got.
+func answer(t *testing.T, sw net.Addr, cust, car *peer, in string) (inv, r200 string) {
+	t.Helper()
+	cust.send(sw, in)
+	inv, ok := car.next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("no INVITE at the carrier")
+	}
+	car.send(sw, resp(inv, 200, "OK", "ct1", car.addr()))
+	if r200, ok = cust.next("SIP/2.0 200", 2*time.Second); !ok {
+		t.Fatal("no 200 at the customer")
+	}
+	return inv, r200
+}
+
+// onlyCDR returns the one CDR the sink holds.
+func onlyCDR(t *testing.T, sink *rvSink) cdr.Record {
+	t.Helper()
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.rs) != 1 {
+		t.Fatalf("%d CDRs, want 1: %+v", len(sink.rs), sink.rs)
+	}
+	return sink.rs[0]
+}
+
 // A BYE in an early dialog ends the call: the carrier attempt is cancelled,
 // the INVITE answered 487, and a late 503 from the carrier does not start a
 // failover for a call that has ended.
@@ -242,10 +270,8 @@ func TestEarlyByeCancelsAttempt(t *testing.T) {
 	cust.send(sw, strings.Replace(strings.Replace(inDialog(cust, "ACK", "eb1", "z9hG4bKc1", 1, r487, cars[0].addr()),
 		"sip:k@"+cars[0].addr(), "sip:15551234567@127.0.0.1", 1), "From:", "From:", 1))
 	waitEmpty(t, s, 3*time.Second)
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
-	if len(sink.rs) != 1 || !sink.rs[0].Final || sink.rs[0].HangupSide != "customer" {
-		t.Fatalf("CDRs: %+v", sink.rs)
+	if r := onlyCDR(t, sink); !r.Final || r.HangupSide != "customer" {
+		t.Fatalf("CDR %+v", r)
 	}
 }
 
@@ -253,16 +279,7 @@ func TestEarlyByeCancelsAttempt(t *testing.T) {
 // it must still reach the carrier.
 func TestRFC2543AckReachesCarrier(t *testing.T) {
 	_, sw, cust, cars, _ := setup(t, 1)
-	cust.send(sw, invite(cust, "rfc2543", ""))
-	inv, ok := cars[0].next("INVITE", 2*time.Second)
-	if !ok {
-		t.Fatal("no INVITE")
-	}
-	cars[0].send(sw, resp(inv, 200, "OK", "ct1", cars[0].addr()))
-	r200, ok := cust.next("SIP/2.0 200", 2*time.Second)
-	if !ok {
-		t.Fatal("no 200")
-	}
+	_, r200 := answer(t, sw, cust, cars[0], invite(cust, "rfc2543", ""))
 	ack := strings.Replace(inDialog(cust, "ACK", "rfc2543", "x", 1, r200, cars[0].addr()), ";branch=x", "", 1)
 	cust.send(sw, ack)
 	if _, ok := cars[0].next("ACK", 1500*time.Millisecond); !ok {
@@ -274,10 +291,7 @@ func TestRFC2543AckReachesCarrier(t *testing.T) {
 // acknowledged hop by hop, and one nobody answers gets 408 after Timer B.
 func TestReinvite(t *testing.T) {
 	s, sw, cust, cars, _ := setup(t, 1)
-	cust.send(sw, invite(cust, "ri1", ";branch=z9hG4bKc3"))
-	inv, _ := cars[0].next("INVITE", 2*time.Second)
-	cars[0].send(sw, resp(inv, 200, "OK", "ct1", cars[0].addr()))
-	r200, _ := cust.next("SIP/2.0 200", 2*time.Second)
+	_, r200 := answer(t, sw, cust, cars[0], invite(cust, "ri1", ";branch=z9hG4bKc3"))
 	cust.send(sw, inDialog(cust, "INVITE", "ri1", "z9hG4bKre1", 2, r200, cars[0].addr()))
 	if _, ok := cust.next("SIP/2.0 100", 2*time.Second); !ok {
 		t.Fatal("no 100 Trying for the re-INVITE")
@@ -352,10 +366,7 @@ loop:
 func TestLateInviteRetransmission(t *testing.T) {
 	s, sw, cust, cars, _ := setup(t, 1)
 	in := invite(cust, "lr1", ";branch=z9hG4bKc5")
-	cust.send(sw, in)
-	inv, _ := cars[0].next("INVITE", 2*time.Second)
-	cars[0].send(sw, resp(inv, 200, "OK", "ct1", cars[0].addr()))
-	cust.next("SIP/2.0 200", 2*time.Second)
+	answer(t, sw, cust, cars[0], in)
 	time.Sleep(3 * s.linger)
 	before := s.servers.len()
 	cust.send(sw, in)
@@ -389,13 +400,7 @@ func TestForwardContentLength(t *testing.T) {
 // each side), then a CDR with the switch as the side that hung up.
 func TestMaxCallDuration(t *testing.T) {
 	s, sw, cust, cars, sink := setup(t, 1, WithMaxCallDuration(700*time.Millisecond))
-	cust.send(sw, invite(cust, "md1", ";branch=z9hG4bKmd"))
-	inv, _ := cars[0].next("INVITE", 2*time.Second)
-	cars[0].send(sw, resp(inv, 200, "OK", "ct1", cars[0].addr()))
-	r200, ok := cust.next("SIP/2.0 200", 2*time.Second)
-	if !ok {
-		t.Fatal("no 200")
-	}
+	_, r200 := answer(t, sw, cust, cars[0], invite(cust, "md1", ";branch=z9hG4bKmd"))
 	cust.send(sw, inDialog(cust, "ACK", "md1", "z9hG4bKmdack", 1, r200, cars[0].addr()))
 	if _, ok := cars[0].next("ACK", 2*time.Second); !ok {
 		t.Fatal("no ACK at the carrier")
@@ -426,10 +431,8 @@ func TestMaxCallDuration(t *testing.T) {
 	cars[0].send(sw, resp(byeC, 200, "OK", "", ""))
 	cust.send(sw, resp(byeU, 200, "OK", "", ""))
 	waitEmpty(t, s, 3*time.Second)
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
-	if len(sink.rs) != 1 || sink.rs[0].HangupSide != "switch" || sink.rs[0].Reason != "Max Duration" || sink.rs[0].Duration != 1 {
-		t.Fatalf("CDRs: %+v", sink.rs)
+	if r := onlyCDR(t, sink); r.HangupSide != "switch" || r.Reason != "Max Duration" || r.Duration != 1 {
+		t.Fatalf("CDR %+v", r)
 	}
 }
 
@@ -453,9 +456,7 @@ func TestLast503Becomes500(t *testing.T) {
 	}
 	cust.send(sw, strings.Replace(inDialog(cust, "ACK", "u1", "z9hG4bKu1", 1, r, cars[0].addr()), "sip:k@"+cars[0].addr(), "sip:15551234567@127.0.0.1", 1))
 	waitEmpty(t, s, 3*time.Second)
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
-	if len(sink.rs) != 1 || sink.rs[0].SIPCode != 503 || sink.rs[0].HangupSide != "carrier" {
-		t.Fatalf("CDRs: %+v", sink.rs)
+	if r := onlyCDR(t, sink); r.SIPCode != 503 || r.HangupSide != "carrier" {
+		t.Fatalf("CDR %+v", r)
 	}
 }

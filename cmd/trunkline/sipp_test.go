@@ -128,16 +128,13 @@ func scenario(t *testing.T, name string, replace ...string) string {
 	return out
 }
 
-// TestSippCalls runs the end-to-end flows with sipp as customer (on
-// 127.0.0.2) and as carrier, using the scenario files of shared/testdata.
-func TestSippCalls(t *testing.T) {
-	sippPath(t)
-	// sipp answers only the first challenge, and only MD5.
-	sw := startSwitch(t, func(c *Config) { c.SIP.DigestAlgorithms = []string{"MD5", "SHA-256"} })
-	api := sw.api
-	customerID := api.create("/api/v1/customers", map[string]any{"name": "Sipp Customer", "currency": "USD"})
+// provisionSipp sets up a customer calling from 127.0.0.2 and a carrier on
+// a free UDP port of 127.0.0.1, selling 1… at 0.0100/min and buying it at
+// 0.0040/min, and returns the customer and the carrier's port.
+func provisionSipp(t *testing.T, api *apiClient) (customerID string, carrierPort int) {
+	customerID = api.create("/api/v1/customers", map[string]any{"name": "Sipp Customer", "currency": "USD"})
 	api.create("/api/v1/customers/"+customerID+"/ips", map[string]any{"cidr": "127.0.0.2"})
-	carrierPort := freeUDPPort(t, "127.0.0.1")
+	carrierPort = freeUDPPort(t, "127.0.0.1")
 	carrierID := api.create("/api/v1/carriers", map[string]any{"name": "Sipp Carrier", "currency": "USD"})
 	api.create("/api/v1/carriers/"+carrierID+"/endpoints", map[string]any{"host": "127.0.0.1", "port": carrierPort})
 	buy := api.create("/api/v1/ratecards", map[string]any{"name": "buy", "kind": "provider", "carrier_id": carrierID, "currency": "USD", "precision": 4})
@@ -145,6 +142,17 @@ func TestSippCalls(t *testing.T) {
 	api.do("PUT", "/api/v1/ratecards/"+buy+"/rates", []map[string]any{{"prefix": "1", "rate": "0.0040"}}, 200, nil)
 	api.do("PUT", "/api/v1/ratecards/"+sell+"/rates", []map[string]any{{"prefix": "1", "rate": "0.0100"}}, 200, nil)
 	api.create("/api/v1/customers/"+customerID+"/routes", map[string]any{"prefix": "", "card_id": sell})
+	return customerID, carrierPort
+}
+
+// TestSippCalls runs the end-to-end flows with sipp as customer (on
+// 127.0.0.2) and as carrier, using the scenario files of shared/testdata.
+func TestSippCalls(t *testing.T) {
+	sippPath(t)
+	// sipp answers only the first challenge, and only MD5.
+	sw := startSwitch(t, func(c *Config) { c.SIP.DigestAlgorithms = []string{"MD5", "SHA-256"} })
+	api := sw.api
+	customerID, carrierPort := provisionSipp(t, api)
 	target := sw.SIPAddr.String()
 
 	sw.api.create("/api/v1/customers/"+customerID+"/sip-users", map[string]any{"username": "alice", "password": "correct horse battery"})
@@ -236,16 +244,7 @@ func TestSippLoad(t *testing.T) {
 	sippPath(t)
 	sw := startSwitch(t)
 	api := sw.api
-	customerID := api.create("/api/v1/customers", map[string]any{"name": "Load", "currency": "USD"})
-	api.create("/api/v1/customers/"+customerID+"/ips", map[string]any{"cidr": "127.0.0.2"})
-	carrierPort := freeUDPPort(t, "127.0.0.1")
-	carrierID := api.create("/api/v1/carriers", map[string]any{"name": "Load Carrier", "currency": "USD"})
-	api.create("/api/v1/carriers/"+carrierID+"/endpoints", map[string]any{"host": "127.0.0.1", "port": carrierPort})
-	buy := api.create("/api/v1/ratecards", map[string]any{"name": "buy", "kind": "provider", "carrier_id": carrierID, "currency": "USD"})
-	sell := api.create("/api/v1/ratecards", map[string]any{"name": "sell", "kind": "customer", "provider_cards": []string{buy}, "currency": "USD"})
-	api.do("PUT", "/api/v1/ratecards/"+buy+"/rates", []map[string]any{{"prefix": "1", "rate": "0.0040"}}, 200, nil)
-	api.do("PUT", "/api/v1/ratecards/"+sell+"/rates", []map[string]any{{"prefix": "1", "rate": "0.0100"}}, 200, nil)
-	api.create("/api/v1/customers/"+customerID+"/routes", map[string]any{"prefix": "", "card_id": sell})
+	_, carrierPort := provisionSipp(t, api)
 
 	const calls = 1000
 	uas := startSipp(t, scenario(t, "sipp/uas.xml"), "127.0.0.1", carrierPort, "-m", strconv.Itoa(calls))
