@@ -152,7 +152,7 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 	}
 	s.branches = newBranches()
 	s.stop = make(chan struct{})
-	s.tp.conns = map[string]*tcpConn{}
+	s.tp.conns, s.tp.names, s.tp.slow = map[string]*tcpConn{}, map[string]resolved{}, map[string]*slowQueue{}
 	s.out.wake = make(chan struct{}, 1)
 	if s.readers <= 0 {
 		s.readers = runtime.GOMAXPROCS(0)

@@ -34,7 +34,9 @@ type transport struct {
 	tcp net.Listener
 
 	mu    sync.Mutex
-	conns map[string]*tcpConn // by remote host:port: accepted and dialled streams
+	conns map[string]*tcpConn   // by remote host:port: accepted and dialled streams
+	names map[string]resolved   // resolved host:port names
+	slow  map[string]*slowQueue // by transport and destination
 }
 
 // tcpConn is one TCP stream; writes are serialised.
@@ -333,67 +335,88 @@ const (
 )
 
 // send writes b to h. Over TCP it uses conn when given, else an open
-// connection to h, else dials one; dialling and name resolution happen in the
-// background, and failed (if not nil) hears of their errors. b is not kept
-// after send returns.
+// connection to h, else dials one. Name resolution (cached for
+// resolveTTL) and dialling happen in the background, in order per
+// destination, and failed (if not nil) hears of their errors. b is not
+// kept after send returns.
 func (s *Server) send(b []byte, h hop, conn *tcpConn, failed func(error)) error {
-	if h.transport == transportTCP {
-		if conn == nil {
-			conn = s.tp.conn(h.addr)
-		}
-		if conn != nil {
-			return conn.write(b)
-		}
-		s.background(append([]byte(nil), b...), h, failed)
-		return nil
-	}
-	ap, err := netip.ParseAddrPort(h.addr)
-	if err != nil {
-		s.background(append([]byte(nil), b...), h, failed)
-		return nil
-	}
-	if len(b) > maxUDPMessage {
+	tcp := h.transport == transportTCP
+	if !tcp && len(b) > maxUDPMessage {
 		return fmt.Errorf("message of %d bytes too large for UDP", len(b))
 	}
-	s.out.queue(b, ap)
+	ap, known := s.tp.lookup(h.addr)
+	if conn == nil && known && tcp {
+		conn = s.tp.conn(ap.String())
+	}
+	switch {
+	case conn != nil:
+		return conn.write(b)
+	case known && !tcp:
+		s.out.queue(b, ap)
+		return nil
+	}
+	s.background(append([]byte(nil), b...), h, failed)
 	return nil
 }
 
-// background resolves and dials what send cannot do at once.
+// slowQueue holds the messages to one destination that wait for its name
+// to resolve or its connection to open.
+type slowQueue struct{ msgs []slowMsg }
+
+type slowMsg struct {
+	b      []byte
+	failed func(error)
+}
+
+// background sends b to h from a goroutine per destination, keeping the
+// order of the messages to it (an INVITE, then its CANCEL, share one dial).
 func (s *Server) background(b []byte, h hop, failed func(error)) {
+	if s.closing.Load() {
+		return
+	}
+	key := h.transport + " " + h.addr
+	s.tp.mu.Lock()
+	if q := s.tp.slow[key]; q != nil {
+		q.msgs = append(q.msgs, slowMsg{b, failed})
+		s.tp.mu.Unlock()
+		return
+	}
+	q := &slowQueue{msgs: []slowMsg{{b, failed}}}
+	s.tp.slow[key] = q
+	s.tp.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		err := s.sendSlow(b, h)
-		if err != nil {
-			s.log.Debug("sending failed", "to", h.addr, "transport", h.transport, "error", err)
-			if failed != nil {
-				failed(err)
+		for {
+			s.tp.mu.Lock()
+			msgs := q.msgs
+			q.msgs = nil
+			if len(msgs) == 0 {
+				delete(s.tp.slow, key)
+				s.tp.mu.Unlock()
+				return
+			}
+			s.tp.mu.Unlock()
+			for _, m := range msgs {
+				if err := s.sendSlow(m.b, h); err != nil {
+					s.log.Debug("sending failed", "to", h.addr, "transport", h.transport, "error", err)
+					if m.failed != nil {
+						m.failed(err)
+					}
+				}
 			}
 		}
 	}()
 }
 
 func (s *Server) sendSlow(b []byte, h hop) error {
-	host, port, err := net.SplitHostPort(h.addr)
+	ap, err := s.tp.resolve(h.addr)
 	if err != nil {
 		return err
 	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
-		ips, rerr := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-		cancel()
-		if rerr != nil || len(ips) == 0 {
-			return fmt.Errorf("resolving %s: %w", host, rerr)
-		}
-		ip = ips[0].Unmap()
-	}
-	p, _ := strconv.Atoi(port)
-	ap := netip.AddrPortFrom(ip, uint16(p))
 	if h.transport != transportTCP {
-		_, err := s.tp.udp.WriteToUDPAddrPort(b, ap)
-		return err
+		s.out.queue(b, ap)
+		return nil
 	}
 	if tc := s.tp.conn(ap.String()); tc != nil {
 		return tc.write(b)
@@ -405,4 +428,65 @@ func (s *Server) sendSlow(b []byte, h hop) error {
 	tc := s.tp.register(c)
 	go s.readTCP(tc)
 	return tc.write(b)
+}
+
+// resolveTTL is how long a resolved host name is used before it is looked
+// up again.
+const resolveTTL = time.Minute
+
+// maxNames bounds the resolved-name cache.
+const maxNames = 10000
+
+type resolved struct {
+	ap    netip.AddrPort
+	until time.Time
+}
+
+// lookup returns the address of addr (host:port) when it is a literal or a
+// name resolved less than resolveTTL ago.
+func (t *transport) lookup(addr string) (netip.AddrPort, bool) {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.names[addr]
+	return r.ap, ok && time.Now().Before(r.until)
+}
+
+// resolve returns the address of addr, looking its host up when lookup
+// cannot; an IPv4 address is preferred.
+func (t *transport) resolve(addr string) (netip.AddrPort, error) {
+	if ap, ok := t.lookup(addr); ok {
+		return ap, nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("port of %q: %w", addr, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	cancel()
+	if err != nil || len(ips) == 0 {
+		return netip.AddrPort{}, fmt.Errorf("resolving %s: %w", host, err)
+	}
+	ip := ips[0].Unmap()
+	for _, a := range ips {
+		if a.Unmap().Is4() {
+			ip = a.Unmap()
+			break
+		}
+	}
+	ap := netip.AddrPortFrom(ip, uint16(p))
+	t.mu.Lock()
+	if len(t.names) >= maxNames {
+		clear(t.names) // names come from the parties of calls; bound them all the same
+	}
+	t.names[addr] = resolved{ap: ap, until: time.Now().Add(resolveTTL)}
+	t.mu.Unlock()
+	return ap, nil
 }
