@@ -24,7 +24,6 @@ import (
 const (
 	tcpDialTimeout  = 3 * time.Second
 	tcpWriteTimeout = 3 * time.Second
-	tcpIdleTimeout  = 10 * time.Minute // a TCP connection silent this long is closed
 	resolveTimeout  = 3 * time.Second
 )
 
@@ -301,7 +300,9 @@ func (s *Server) readTCP(tc *tcpConn) {
 	defer stream.Close()
 	buf := make([]byte, 65536)
 	for {
-		_ = tc.SetReadDeadline(time.Now().Add(tcpIdleTimeout))
+		// A connection silent for longer than a call can last carries no
+		// call that will need it: close it.
+		_ = tc.SetReadDeadline(time.Now().Add(s.maxCall + time.Minute))
 		n, err := tc.Read(buf)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
