@@ -79,7 +79,7 @@ func uriHop(u gosip.Uri) (dest, transport string) {
 // nobody is on. c.mu is held.
 func (s *Server) hangupLeg(c *call, l *leg, res *response) {
 	if l.hungUp != nil {
-		_ = s.send(l.hungUp, l.tx.to, nil, nil) // the carrier did not get the ACK
+		_ = s.send(l.hungUp, l.hungUpTo, nil, nil) // the carrier did not get the ACK
 		return
 	}
 	target, ok := res.contactURI()
@@ -90,6 +90,7 @@ func (s *Server) hangupLeg(c *call, l *leg, res *response) {
 	to := hop{addr: addr, transport: tr}
 	from, seq := c.req.From().Value(), c.req.CSeq().SeqNo
 	l.hungUp, _ = s.dialogRequest(gosip.ACK, target, from, res.to, c.id, seq, tr)
+	l.hungUpTo = to
 	if err := s.send(l.hungUp, to, nil, nil); err != nil {
 		s.log.Debug("ACK to carrier failed", "error", err)
 	}

@@ -130,7 +130,7 @@ func (s *Server) forwardInDialog(req *gosip.Request, tx *serverTx) {
 			return
 		}
 		c.mu.Lock()
-		s.finish(c, nil, outcome{code: 200, reason: "BYE", answered: true}, side)
+		s.finish(c, nil, outcome{code: 200, reason: "BYE", answered: !c.answered.IsZero()}, side)
 		c.mu.Unlock()
 		s.log.Debug("call ended", "call", c.id, "by", side, "bye_status", code, "bye_reason", reason)
 	}

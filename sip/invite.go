@@ -35,6 +35,7 @@ type leg struct {
 	cancelling bool   // the switch gave up on it and cancels it
 	cancelSent bool   //
 	hungUp     []byte // the ACK sent for a 2xx the customer will not get
+	hungUpTo   hop    // and where it went
 }
 
 // onInvite takes a new call: it authenticates and routes it and sends it to
@@ -197,7 +198,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		} else {
 			c.carrierURI = l.ruri
 		}
-		c.cseq[0] = c.req.CSeq().SeqNo
+		c.cseq[0] = max(c.cseq[0], c.req.CSeq().SeqNo) // early-dialog requests may have used more
 		c.maxTimer = time.AfterFunc(s.maxCall, func() { s.maxDurationReached(c) })
 		s.relayResponse(c.inv, res)
 		s.metrics.attempts.WithLabelValues("answered").Inc()

@@ -460,3 +460,68 @@ func TestLast503Becomes500(t *testing.T) {
 		t.Fatalf("CDR %+v", r)
 	}
 }
+
+// The max-duration BYE to the carrier takes the CSeq after every request
+// the customer sent, early-dialog ones included.
+func TestMaxDurationByeAfterEarlyUpdate(t *testing.T) {
+	_, sw, cust, cars, _ := setup(t, 1, WithMaxCallDuration(500*time.Millisecond))
+	cust.send(sw, invite(cust, "u1", ";branch=z9hG4bKu1"))
+	inv, _ := cars[0].next("INVITE", 2*time.Second)
+	cars[0].send(sw, resp(inv, 183, "Session Progress", "ct1", cars[0].addr()))
+	r183, ok := cust.next("SIP/2.0 183", 2*time.Second)
+	if !ok {
+		t.Fatal("no 183")
+	}
+	cust.send(sw, inDialog(cust, "UPDATE", "u1", "z9hG4bKupd", 2, r183, cars[0].addr()))
+	up, ok := cars[0].next("UPDATE", 2*time.Second)
+	if !ok {
+		t.Fatal("no UPDATE at the carrier")
+	}
+	cars[0].send(sw, resp(up, 200, "OK", "", ""))
+	cars[0].send(sw, resp(inv, 200, "OK", "ct1", cars[0].addr()))
+	bye, ok := cars[0].next("BYE", 3*time.Second)
+	if !ok {
+		t.Fatal("no BYE at the maximum duration")
+	}
+	if got := hdr(bye, "CSeq"); got != "CSeq: 3 BYE\r\n" {
+		t.Fatalf("BYE %q, want CSeq 3 (the UPDATE used 2)", got)
+	}
+}
+
+// slowRouter takes its time, so that a call can end while it is routed.
+type slowRouter struct{ rvRouter }
+
+func (r slowRouter) Route(ctx context.Context, c routing.Call) (*routing.Plan, error) {
+	time.Sleep(400 * time.Millisecond)
+	return r.rvRouter.Route(ctx, c)
+}
+
+// An INVITE whose call ends while it is routed gets its final answer (487)
+// and goes to no carrier; nothing is left behind.
+func TestEndedWhileRouted(t *testing.T) {
+	cust, car := newPeer(t), newPeer(t)
+	s, err := New(rvAuth{}, slowRouter{rvRouter{[]string{car.addr()}}}, &rvSink{}, WithTimeouts(time.Second, 2*time.Second),
+		withTimers(50*time.Millisecond, 300*time.Millisecond), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sw, err := s.Listen(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); s.Close() }()
+	cust.send(sw, invite(cust, "r1", ";branch=z9hG4bKr1"))
+	time.Sleep(100 * time.Millisecond)
+	tagged := "SIP/2.0 180 Ringing\r\nTo: <sip:15551234567@127.0.0.1>;tag=zz\r\n"
+	cust.send(sw, inDialog(cust, "BYE", "r1", "z9hG4bKrb", 2, tagged, car.addr()))
+	r487, ok := cust.next("SIP/2.0 487", 2*time.Second)
+	if !ok {
+		t.Fatal("the INVITE got no final answer")
+	}
+	if m, ok := car.next("INVITE", 600*time.Millisecond); ok {
+		t.Fatalf("an ended call was sent on: %s", firstLine(m))
+	}
+	cust.send(sw, strings.Replace(inDialog(cust, "ACK", "r1", "z9hG4bKr1", 1, r487, car.addr()), "sip:k@"+car.addr(), "sip:15551234567@127.0.0.1", 1))
+	waitEmpty(t, s, 3*time.Second)
+}

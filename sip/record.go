@@ -21,11 +21,13 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 	}
 	if l := c.leg; l != nil {
 		// Ended while a carrier attempt was in progress (a BYE in an early
-		// dialog): the attempt is cancelled and the INVITE answered.
+		// dialog): the attempt is cancelled.
 		c.leg = nil
 		c.legTimer.Stop()
 		s.cancelLeg(c, l)
-		s.reply(c.inv, c.req, 487, "Request Terminated")
+	}
+	if !c.inv.answered() {
+		s.reply(c.inv, c.req, 487, "Request Terminated") // ended before any final answer
 	}
 	if at == nil && c.attempt > 0 {
 		cur := c.carrier
@@ -50,11 +52,10 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 // once r is on disk, and the goroutine that handles SIP messages must not
 // wait for that. Close waits for every record.
 func (s *Server) emit(r cdr.Record) {
-	if s.closing.Load() {
+	if !s.track() {
 		s.write(r) // a timer fired after Close; Wait may have returned
 		return
 	}
-	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		s.write(r)

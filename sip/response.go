@@ -92,6 +92,9 @@ func scanResponse(data []byte) (*response, bool) {
 	if eol < 0 {
 		return nil, false
 	}
+	if bytes.ContainsAny(data[12:eol], "\r\n") {
+		return nil, false
+	}
 	r := &response{code: code, reason: string(data[12:eol]), data: data}
 	gotVia, gotCSeq, gotTo := false, false, false
 	bodyLen := -1
@@ -133,7 +136,7 @@ func scanResponse(data []byte) (*response, bool) {
 				return nil, false
 			}
 			num, method, ok := bytes.Cut(bytes.TrimRight(value, " \t"), []byte(" "))
-			if !ok || len(num) == 0 || len(num) > 10 || len(bytes.Trim(num, "0123456789")) > 0 || !isToken(method) {
+			if _, err := strconv.ParseUint(string(num), 10, 32); !ok || err != nil || len(bytes.Trim(num, "0123456789")) > 0 || !isToken(method) {
 				return nil, false
 			}
 			r.method = gosip.RequestMethod(strings.ToUpper(string(method)))
@@ -149,8 +152,9 @@ func scanResponse(data []byte) (*response, bool) {
 				r.contact = string(bytes.TrimRight(value, " \t"))
 			}
 		case isHeader(name, "content-length", "l"):
-			n, err := strconv.Atoi(string(bytes.TrimRight(value, " \t")))
-			if bodyLen >= 0 || err != nil || n < 0 {
+			v := bytes.TrimRight(value, " \t")
+			n, err := strconv.Atoi(string(v))
+			if bodyLen >= 0 || err != nil || len(bytes.Trim(v, "0123456789")) > 0 {
 				return nil, false
 			}
 			bodyLen = n

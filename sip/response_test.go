@@ -37,6 +37,9 @@ func TestScanResponse(t *testing.T) {
 		{"body shorter than Content-Length", strings.Replace(ok200, "Content-Length: 4", "Content-Length: 400", 1), false, "", "", 0},
 		{"no Content-Length", strings.Replace(ok200, "Content-Length: 4\r\n", "", 1), false, "", "", 0},
 		{"bare CR hiding a header", strings.Replace(ok200, "Call-ID: c1\r\n", "Call-ID: c1\rVia: SIP/2.0/UDP evil;branch=z9hG4bKe\r\n", 1), false, "", "", 0},
+		{"bare CR in the status line", strings.Replace(ok200, "200 OK\r\n", "200 OK\rX: y\r\n", 1), false, "", "", 0},
+		{"CSeq beyond 32 bits", strings.Replace(ok200, "CSeq: 1 INVITE", "CSeq: 9999999999 INVITE", 1), false, "", "", 0},
+		{"signed Content-Length", strings.Replace(ok200, "Content-Length: 4", "Content-Length: +4", 1), false, "", "", 0},
 		{"two branches", strings.Replace(ok200, ";branch=z9hG4bKsw.1", ";branch=z9hG4bKsw.1;branch=z9hG4bKother", 1), false, "", "", 0},
 	}
 	for _, tt := range tests {

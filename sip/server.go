@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -50,7 +49,8 @@ type Server struct {
 	servers  *txTable[serverTx]
 	clients  *txTable[clientTx]
 	branches *branches
-	closing  atomic.Bool
+	closeMu  sync.Mutex // closing and wg.Add together, against Close's Wait
+	closing  bool
 	reg      prometheus.Registerer
 	t1       time.Duration // RFC 3261 T1
 	linger   time.Duration // how long completed transactions absorb retransmissions
@@ -158,6 +158,17 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 		s.readers = runtime.GOMAXPROCS(0)
 	}
 	return s, nil
+}
+
+// track counts one more goroutine Close waits for, unless Close has begun.
+func (s *Server) track() bool {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	return true
 }
 
 // dispatch hands a parsed message to its transaction or handler.
@@ -280,7 +291,9 @@ func (s *Server) Listen(ctx context.Context, addr string) (net.Addr, error) {
 // written.
 func (s *Server) Close() error {
 	s.stopOnce.Do(func() { close(s.stop) })
-	s.closing.Store(true)
+	s.closeMu.Lock()
+	s.closing = true
+	s.closeMu.Unlock()
 	s.tp.closeAll()
 	s.wg.Wait()
 	return nil

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -36,6 +37,9 @@ type transport struct {
 	conns map[string]*tcpConn   // by remote host:port: accepted and dialled streams
 	names map[string]resolved   // resolved host:port names
 	slow  map[string]*slowQueue // by transport and destination
+	// waiting counts the slow queues, so that send looks for one only
+	// when there is any.
+	waiting atomic.Int32
 }
 
 // tcpConn is one TCP stream; writes are serialised.
@@ -345,6 +349,9 @@ func (s *Server) send(b []byte, h hop, conn *tcpConn, failed func(error)) error 
 	if !tcp && len(b) > maxUDPMessage {
 		return fmt.Errorf("message of %d bytes too large for UDP", len(b))
 	}
+	if s.tp.waiting.Load() > 0 && s.queueBehind(b, h, failed) {
+		return nil // earlier messages to h wait for its name or connection
+	}
 	ap, known := s.tp.lookup(h.addr)
 	if conn == nil && known && tcp {
 		conn = s.tp.conn(ap.String())
@@ -369,23 +376,39 @@ type slowMsg struct {
 	failed func(error)
 }
 
+func slowKey(h hop) string { return h.transport + " " + h.addr }
+
+// queueBehind appends b to h's waiting messages, if it has any.
+func (s *Server) queueBehind(b []byte, h hop, failed func(error)) bool {
+	s.tp.mu.Lock()
+	defer s.tp.mu.Unlock()
+	q := s.tp.slow[slowKey(h)]
+	if q == nil {
+		return false
+	}
+	q.msgs = append(q.msgs, slowMsg{append([]byte(nil), b...), failed})
+	return true
+}
+
 // background sends b to h from a goroutine per destination, keeping the
 // order of the messages to it (an INVITE, then its CANCEL, share one dial).
+// When resolving or dialling fails, the messages waiting with it fail too.
 func (s *Server) background(b []byte, h hop, failed func(error)) {
-	if s.closing.Load() {
-		return
-	}
-	key := h.transport + " " + h.addr
+	key := slowKey(h)
 	s.tp.mu.Lock()
 	if q := s.tp.slow[key]; q != nil {
 		q.msgs = append(q.msgs, slowMsg{b, failed})
 		s.tp.mu.Unlock()
 		return
 	}
+	if !s.track() {
+		s.tp.mu.Unlock()
+		return // closing
+	}
 	q := &slowQueue{msgs: []slowMsg{{b, failed}}}
 	s.tp.slow[key] = q
+	s.tp.waiting.Add(1)
 	s.tp.mu.Unlock()
-	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		for {
@@ -394,12 +417,17 @@ func (s *Server) background(b []byte, h hop, failed func(error)) {
 			q.msgs = nil
 			if len(msgs) == 0 {
 				delete(s.tp.slow, key)
+				s.tp.waiting.Add(-1)
 				s.tp.mu.Unlock()
 				return
 			}
 			s.tp.mu.Unlock()
+			var err error
 			for _, m := range msgs {
-				if err := s.sendSlow(m.b, h); err != nil {
+				if err == nil {
+					err = s.sendSlow(m.b, h)
+				}
+				if err != nil {
 					s.log.Debug("sending failed", "to", h.addr, "transport", h.transport, "error", err)
 					if m.failed != nil {
 						m.failed(err)

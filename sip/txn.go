@@ -226,6 +226,13 @@ func (s *Server) respondBytes(tx *serverTx, code int, b []byte) bool {
 	return true
 }
 
+// answered reports whether tx has sent its final response.
+func (tx *serverTx) answered() bool {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.final != 0
+}
+
 // retransmitResponse is Timer G.
 func (s *Server) retransmitResponse(tx *serverTx) {
 	tx.mu.Lock()
@@ -295,8 +302,13 @@ func (s *Server) request(tx *clientTx, invite bool) error {
 	}
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
-	if tx.final != 0 || invite && tx.responded {
+	if tx.final != 0 {
 		return nil // answered already (another goroutine read the response)
+	}
+	if invite && tx.responded {
+		// A provisional answer came first: no retransmission, Timer C.
+		tx.deadline = time.AfterFunc(max(timerC, s.ringTimeout+s.timer64()), func() { s.clientFailed(tx) })
+		return nil
 	}
 	if tx.to.transport == transportUDP {
 		tx.interval = s.t1
