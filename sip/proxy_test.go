@@ -216,6 +216,23 @@ func answer(t *testing.T, sw net.Addr, cust, car *peer, in string) (inv, r200 st
 	return inv, r200
 }
 
+// early sets up an early dialog: the customer's INVITE in reaches the
+// carrier, which answers 183 (To tag ct1, its address as Contact). It
+// returns the INVITE the carrier got and the 183 the customer got.
+func early(t *testing.T, sw net.Addr, cust, car *peer, in string) (inv, r183 string) {
+	t.Helper()
+	cust.send(sw, in)
+	inv, ok := car.next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("no INVITE at the carrier")
+	}
+	car.send(sw, resp(inv, 183, "Session Progress", "ct1", car.addr()))
+	if r183, ok = cust.next("SIP/2.0 183", 2*time.Second); !ok {
+		t.Fatal("no 183 at the customer")
+	}
+	return inv, r183
+}
+
 // onlyCDR returns the one CDR the sink holds.
 func onlyCDR(t *testing.T, sink *rvSink) cdr.Record {
 	t.Helper()
@@ -232,16 +249,7 @@ func onlyCDR(t *testing.T, sink *rvSink) cdr.Record {
 // failover for a call that has ended.
 func TestEarlyByeCancelsAttempt(t *testing.T) {
 	s, sw, cust, cars, sink := setup(t, 2)
-	cust.send(sw, invite(cust, "eb1", ";branch=z9hG4bKc1"))
-	inv, ok := cars[0].next("INVITE", 2*time.Second)
-	if !ok {
-		t.Fatal("no INVITE at carrier 0")
-	}
-	cars[0].send(sw, resp(inv, 183, "Session Progress", "ct1", cars[0].addr()))
-	r183, ok := cust.next("SIP/2.0 183", 2*time.Second)
-	if !ok {
-		t.Fatal("no 183")
-	}
+	inv, r183 := early(t, sw, cust, cars[0], invite(cust, "eb1", ";branch=z9hG4bKc1"))
 	cust.send(sw, inDialog(cust, "BYE", "eb1", "z9hG4bKbye1", 2, r183, cars[0].addr()))
 	fb, ok := cars[0].next("BYE", 2*time.Second)
 	if !ok {
@@ -465,13 +473,7 @@ func TestLast503Becomes500(t *testing.T) {
 // the customer sent, early-dialog ones included.
 func TestMaxDurationByeAfterEarlyUpdate(t *testing.T) {
 	_, sw, cust, cars, _ := setup(t, 1, WithMaxCallDuration(500*time.Millisecond))
-	cust.send(sw, invite(cust, "u1", ";branch=z9hG4bKu1"))
-	inv, _ := cars[0].next("INVITE", 2*time.Second)
-	cars[0].send(sw, resp(inv, 183, "Session Progress", "ct1", cars[0].addr()))
-	r183, ok := cust.next("SIP/2.0 183", 2*time.Second)
-	if !ok {
-		t.Fatal("no 183")
-	}
+	inv, r183 := early(t, sw, cust, cars[0], invite(cust, "u1", ";branch=z9hG4bKu1"))
 	cust.send(sw, inDialog(cust, "UPDATE", "u1", "z9hG4bKupd", 2, r183, cars[0].addr()))
 	up, ok := cars[0].next("UPDATE", 2*time.Second)
 	if !ok {
