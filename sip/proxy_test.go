@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/netip"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	gosip "github.com/emiago/sipgo/sip"
 
@@ -526,4 +528,37 @@ func TestEndedWhileRouted(t *testing.T) {
 	}
 	cust.send(sw, strings.Replace(inDialog(cust, "ACK", "r1", "z9hG4bKr1", 1, r487, car.addr()), "sip:k@"+car.addr(), "sip:15551234567@127.0.0.1", 1))
 	waitEmpty(t, s, 3*time.Second)
+}
+
+// An ended call is not kept alive by its transactions while they linger to
+// absorb retransmissions: they keep the bytes they may resend, not the call
+// with its parsed INVITE and plan.
+func TestEndedCallReleased(t *testing.T) {
+	s, sw, cust, cars, _ := setup(t, 1, withTimers(50*time.Millisecond, 10*time.Second))
+	cust.send(sw, invite(cust, "rel1", ";branch=z9hG4bKrel1"))
+	inv, ok := cars[0].next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("no INVITE at the carrier")
+	}
+	c := s.calls.get("rel1")
+	if c == nil {
+		t.Fatal("the call is not in the table")
+	}
+	w := weak.Make(c)
+	c = nil
+	cars[0].send(sw, resp(inv, 486, "Busy Here", "ct1", ""))
+	if _, ok := cust.next("SIP/2.0 486", 2*time.Second); !ok {
+		t.Fatal("no 486 at the customer")
+	}
+	if n, m := s.servers.len(), s.clients.len(); n == 0 || m == 0 {
+		t.Fatalf("transactions gone already (server %d, client %d): nothing to check", n, m)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for w.Value() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the ended call is still reachable while its transactions linger")
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
 }

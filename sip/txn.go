@@ -205,6 +205,7 @@ func (s *Server) respondBytes(tx *serverTx, code int, b []byte) bool {
 	}
 	if final && first {
 		tx.final = code
+		tx.onCancel = nil // answered: a CANCEL has nothing left to do, and the call can go
 		if success && tx.method == gosip.INVITE {
 			tx.last = nil // a retransmitted INVITE is absorbed, not answered again
 		}
@@ -365,11 +366,24 @@ func (s *Server) clientFailed(tx *clientTx) {
 	}
 	tx.final = -1
 	tx.stopRetransmit()
+	failed := tx.failed
+	tx.release()
 	tx.mu.Unlock()
 	s.clients.remove(tx.key, tx)
-	if tx.failed != nil {
-		tx.failed()
+	if failed != nil {
+		failed()
 	}
+}
+
+// release drops what tx holds of its call once it needs none of it: a
+// completed transaction lingers for seconds and must not keep the call, its
+// parsed messages and its plan alive that long. Only an INVITE answered 2xx
+// keeps handle, for the retransmissions of the 2xx. tx.mu is held.
+func (tx *clientTx) release() {
+	if !(tx.key.method == gosip.INVITE && tx.final >= 200 && tx.final < 300) {
+		tx.handle = nil
+	}
+	tx.failed, tx.ackFor = nil, nil
 }
 
 // answered passes a response to its client transaction.
@@ -383,13 +397,13 @@ func (s *Server) answered(tx *clientTx, res *response) {
 	if tx.final != 0 {
 		// A retransmitted final answer: acknowledge a non-2xx again; a 2xx
 		// goes on upstream.
-		ack := tx.ack
+		ack, handle := tx.ack, tx.handle
 		tx.mu.Unlock()
 		if ack != nil && res.code >= 300 {
 			_ = s.send(ack, tx.to, nil, nil)
 		}
-		if invite && res.success() && tx.handle != nil {
-			tx.handle(res)
+		if invite && res.success() && handle != nil {
+			handle(res)
 		}
 		return
 	}
@@ -412,8 +426,12 @@ func (s *Server) answered(tx *clientTx, res *response) {
 		}
 		s.clients.expire(tx.key, tx, s.now(), s.linger)
 	}
+	handle := tx.handle
+	if res.code >= 200 {
+		tx.release()
+	}
 	tx.mu.Unlock()
-	if tx.handle != nil {
-		tx.handle(res)
+	if handle != nil {
+		handle(res)
 	}
 }
