@@ -76,12 +76,9 @@ func uriHop(u gosip.Uri) (dest, transport string) {
 
 // hangupLeg acknowledges a 2xx the customer will never see (it crossed a
 // CANCEL or a timeout) and sends BYE, so the carrier does not bill a call
-// nobody is on. c.mu is held.
+// nobody is on; a retransmission of the 2xx gets the ACK again. c.mu is
+// held.
 func (s *Server) hangupLeg(c *call, l *leg, res *response) {
-	if l.hungUp != nil {
-		_ = s.send(l.hungUp, l.hungUpTo, nil, nil) // the carrier did not get the ACK
-		return
-	}
 	target, ok := res.contactURI()
 	if !ok {
 		return
@@ -89,9 +86,9 @@ func (s *Server) hangupLeg(c *call, l *leg, res *response) {
 	addr, tr := uriHop(target)
 	to := hop{addr: addr, transport: tr}
 	from, seq := c.req.From().Value(), c.req.CSeq().SeqNo
-	l.hungUp, _ = s.dialogRequest(gosip.ACK, target, from, res.to, c.id, seq, tr)
-	l.hungUpTo = to
-	if err := s.send(l.hungUp, to, nil, nil); err != nil {
+	ack, _ := s.dialogRequest(gosip.ACK, target, from, res.to, c.id, seq, tr)
+	l.tx.setAgain(func(*response) { _ = s.send(ack, to, nil, nil) }) // the carrier did not get the ACK
+	if err := s.send(ack, to, nil, nil); err != nil {
 		s.log.Debug("ACK to carrier failed", "error", err)
 	}
 	s.bye(target, from, res.to, c.id, seq+1, to)

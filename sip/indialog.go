@@ -145,6 +145,7 @@ func (s *Server) forwardInDialog(req *gosip.Request, tx *serverTx) {
 		}
 	}
 	if req.Method == gosip.INVITE {
+		out.again = func(res *response) { s.relayResponse(tx, res) }
 		out.ackFor = func(res *response) []byte {
 			b := getBuf()
 			defer putBuf(b)

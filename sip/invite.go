@@ -31,11 +31,9 @@ type leg struct {
 	fwd  forward
 	tx   *clientTx
 
-	responded  bool   // a response came: a CANCEL may be sent (RFC 3261 §9.1)
-	cancelling bool   // the switch gave up on it and cancels it
-	cancelSent bool   //
-	hungUp     []byte // the ACK sent for a 2xx the customer will not get
-	hungUpTo   hop    // and where it went
+	responded  bool // a response came: a CANCEL may be sent (RFC 3261 §9.1)
+	cancelling bool // the switch gave up on it and cancels it
+	cancelSent bool //
 }
 
 // onInvite takes a new call: it authenticates and routes it and sends it to
@@ -162,11 +160,8 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 	if c.leg != l || c.ended {
 		// An attempt the switch gave up on (CANCEL, timeout, the call
 		// ended): it gets its CANCEL once it has answered at all, and a
-		// 2xx that crossed the CANCEL is acknowledged and hung up; a
-		// retransmitted 2xx of the answered leg goes on to the customer.
+		// 2xx that crossed the CANCEL is acknowledged and hung up.
 		switch {
-		case res.success() && c.answeredLeg == l:
-			s.relayResponse(c.inv, res)
 		case res.success():
 			s.hangupLeg(c, l, res)
 		case res.provisional() && l.cancelling && !l.cancelSent:
@@ -200,6 +195,8 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		}
 		c.cseq[0] = max(c.cseq[0], c.req.CSeq().SeqNo) // early-dialog requests may have used more
 		c.maxTimer = time.AfterFunc(s.maxCall, func() { s.maxDurationReached(c) })
+		inv := c.inv
+		l.tx.setAgain(func(res *response) { s.relayResponse(inv, res) }) // retransmissions go on to the customer
 		s.relayResponse(c.inv, res)
 		s.metrics.attempts.WithLabelValues("answered").Inc()
 	default:

@@ -532,33 +532,78 @@ func TestEndedWhileRouted(t *testing.T) {
 
 // An ended call is not kept alive by its transactions while they linger to
 // absorb retransmissions: they keep the bytes they may resend, not the call
-// with its parsed INVITE and plan.
+// with its parsed INVITE and plan. Both a call the carrier refused and one
+// answered and ended by BYE are checked.
 func TestEndedCallReleased(t *testing.T) {
 	s, sw, cust, cars, _ := setup(t, 1, withTimers(50*time.Millisecond, 10*time.Second))
+	released := func(id string, end func()) {
+		t.Helper()
+		c := s.calls.get(id)
+		if c == nil {
+			t.Fatalf("call %s is not in the table", id)
+		}
+		w := weak.Make(c)
+		c = nil
+		end()
+		if n, m := s.servers.len(), s.clients.len(); n == 0 || m == 0 {
+			t.Fatalf("transactions gone already (server %d, client %d): nothing to check", n, m)
+		}
+		deadline := time.Now().Add(2 * time.Second)
+		for w.Value() != nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("call %s is still reachable while its transactions linger", id)
+			}
+			runtime.GC()
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
 	cust.send(sw, invite(cust, "rel1", ";branch=z9hG4bKrel1"))
 	inv, ok := cars[0].next("INVITE", 2*time.Second)
 	if !ok {
 		t.Fatal("no INVITE at the carrier")
 	}
-	c := s.calls.get("rel1")
-	if c == nil {
-		t.Fatal("the call is not in the table")
-	}
-	w := weak.Make(c)
-	c = nil
-	cars[0].send(sw, resp(inv, 486, "Busy Here", "ct1", ""))
-	if _, ok := cust.next("SIP/2.0 486", 2*time.Second); !ok {
-		t.Fatal("no 486 at the customer")
-	}
-	if n, m := s.servers.len(), s.clients.len(); n == 0 || m == 0 {
-		t.Fatalf("transactions gone already (server %d, client %d): nothing to check", n, m)
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for w.Value() != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("the ended call is still reachable while its transactions linger")
+	released("rel1", func() {
+		cars[0].send(sw, resp(inv, 486, "Busy Here", "ct1", ""))
+		if _, ok := cust.next("SIP/2.0 486", 2*time.Second); !ok {
+			t.Fatal("no 486 at the customer")
 		}
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
+	})
+
+	_, r200 := answer(t, sw, cust, cars[0], invite(cust, "rel2", ";branch=z9hG4bKrel2"))
+	released("rel2", func() {
+		cust.send(sw, inDialog(cust, "BYE", "rel2", "z9hG4bKrelbye", 2, r200, cars[0].addr()))
+		bye, ok := cars[0].next("BYE", 2*time.Second)
+		if !ok {
+			t.Fatal("no BYE at the carrier")
+		}
+		cars[0].send(sw, resp(bye, 200, "OK", "", ""))
+		if _, ok := cust.next("SIP/2.0 200", 2*time.Second); !ok {
+			t.Fatal("no 200 for the BYE")
+		}
+	})
+}
+
+// A carrier's retransmitted 2xx, to the INVITE or to a re-INVITE, goes on to
+// the customer, whose ACK may have been lost (RFC 3261 §16.7).
+func TestRetransmitted2xxRelayed(t *testing.T) {
+	_, sw, cust, cars, _ := setup(t, 1)
+	inv, r200 := answer(t, sw, cust, cars[0], invite(cust, "rx1", ";branch=z9hG4bKrx1"))
+	cars[0].send(sw, resp(inv, 200, "OK", "ct1", cars[0].addr()))
+	if _, ok := cust.next("SIP/2.0 200", 2*time.Second); !ok {
+		t.Fatal("the retransmitted 2xx to the INVITE was not relayed")
+	}
+	cust.send(sw, inDialog(cust, "INVITE", "rx1", "z9hG4bKrx2", 2, r200, cars[0].addr()))
+	ri, ok := cars[0].next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("re-INVITE not forwarded")
+	}
+	ok200 := resp(ri, 200, "OK", "", cars[0].addr())
+	for i := range 2 {
+		cars[0].send(sw, ok200)
+		m, ok := cust.next("SIP/2.0 200", 2*time.Second)
+		if !ok || hdr(m, "CSeq") != "CSeq: 2 INVITE\r\n" {
+			t.Fatalf("2xx %d to the re-INVITE not relayed: %q", i+1, m)
+		}
 	}
 }

@@ -74,6 +74,9 @@ type clientTx struct {
 	final     int
 	ack       []byte // the ACK sent for a non-2xx final answer
 	ackFor    func(*response) []byte
+	// again is what a retransmitted 2xx to an INVITE gets (relayed, or
+	// acknowledged again); set by the handler of the first one.
+	again func(*response)
 }
 
 // txTable holds the transactions of one side, and those that have ended and
@@ -375,15 +378,19 @@ func (s *Server) clientFailed(tx *clientTx) {
 	}
 }
 
-// release drops what tx holds of its call once it needs none of it: a
+// release drops what tx holds of its call once it has a final answer: a
 // completed transaction lingers for seconds and must not keep the call, its
-// parsed messages and its plan alive that long. Only an INVITE answered 2xx
-// keeps handle, for the retransmissions of the 2xx. tx.mu is held.
+// parsed messages and its plan alive that long (what a retransmitted 2xx
+// needs is in again). tx.mu is held.
 func (tx *clientTx) release() {
-	if !(tx.key.method == gosip.INVITE && tx.final >= 200 && tx.final < 300) {
-		tx.handle = nil
-	}
-	tx.failed, tx.ackFor = nil, nil
+	tx.handle, tx.failed, tx.ackFor = nil, nil, nil
+}
+
+// setAgain sets what the retransmissions of a 2xx to tx get.
+func (tx *clientTx) setAgain(f func(*response)) {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	tx.again = f
 }
 
 // answered passes a response to its client transaction.
@@ -397,13 +404,13 @@ func (s *Server) answered(tx *clientTx, res *response) {
 	if tx.final != 0 {
 		// A retransmitted final answer: acknowledge a non-2xx again; a 2xx
 		// goes on upstream.
-		ack, handle := tx.ack, tx.handle
+		ack, again := tx.ack, tx.again
 		tx.mu.Unlock()
 		if ack != nil && res.code >= 300 {
 			_ = s.send(ack, tx.to, nil, nil)
 		}
-		if invite && res.success() && handle != nil {
-			handle(res)
+		if invite && res.success() && again != nil {
+			again(res)
 		}
 		return
 	}
