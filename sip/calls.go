@@ -34,6 +34,7 @@ type call struct {
 	legDeadline   time.Time       // when legTimer is due
 	carrierTo     string          // To of the carrier's 2xx (its tag names its side of the dialog)
 	carrierURI    gosip.Uri       // Contact of the carrier's 2xx
+	carrierRR     []string        // Record-Route of the carrier's 2xx
 	cseq          [2]uint32       // highest CSeq seen from the customer [0] and the carrier [1]
 	maxTimer      *time.Timer     // max call duration
 	provisional   bool            // leg has sent a provisional response

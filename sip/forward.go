@@ -84,14 +84,14 @@ func (s *Server) hangupLeg(c *call, l *leg, res *response) {
 		return
 	}
 	addr, tr := uriHop(target)
-	to := hop{addr: addr, transport: tr}
+	ruri, routes, to := s.downstreamRoutes(res.rr).request(target, hop{addr: addr, transport: tr})
 	from, seq := c.req.From().Value(), c.req.CSeq().SeqNo
-	ack, _ := s.dialogRequest(gosip.ACK, target, from, res.to, c.id, seq, tr)
+	ack, _ := s.dialogRequest(gosip.ACK, ruri, routes, from, res.to, c.id, seq, to.transport)
 	l.tx.setAgain(func(*response) { _ = s.send(ack, to, nil, nil) }) // the carrier did not get the ACK
 	if err := s.send(ack, to, nil, nil); err != nil {
 		s.log.Debug("ACK to carrier failed", "error", err)
 	}
-	s.bye(target, from, res.to, c.id, seq+1, to)
+	s.bye(ruri, routes, from, res.to, c.id, seq+1, to)
 	s.log.Info("hung up a carrier answer the customer will not get", "call", c.id, "carrier", l.at.CarrierID)
 }
 
@@ -100,29 +100,34 @@ func (s *Server) hangupLeg(c *call, l *leg, res *response) {
 // the next CSeq of its side. c.mu is held.
 func (s *Server) byeBoth(c *call) {
 	custFrom := c.req.From().Value()
-	s.bye(c.carrierURI, custFrom, c.carrierTo, c.id, c.cseq[0]+1, c.carrierTarget)
+	ruri, routes, h := s.downstreamRoutes(c.carrierRR).request(c.carrierURI, c.carrierTarget)
+	s.bye(ruri, routes, custFrom, c.carrierTo, c.id, c.cseq[0]+1, h)
 	custURI := gosip.Uri{Scheme: "sip", Host: c.source}
 	if ct := c.req.Contact(); ct != nil {
 		custURI = ct.Address
 	}
-	s.bye(custURI, c.carrierTo, custFrom, c.id, c.cseq[1]+1, c.customerTarget)
+	ruri, routes, h = upstreamRoutes(c.req).request(custURI, c.customerTarget)
+	s.bye(ruri, routes, c.carrierTo, custFrom, c.id, c.cseq[1]+1, h)
 }
 
 // bye sends a BYE statefully (retransmitted over UDP until answered).
-func (s *Server) bye(ruri gosip.Uri, from, to, callID string, cseq uint32, h hop) {
-	data, branch := s.dialogRequest(gosip.BYE, ruri, from, to, callID, cseq, h.transport)
+func (s *Server) bye(ruri gosip.Uri, routes []string, from, to, callID string, cseq uint32, h hop) {
+	data, branch := s.dialogRequest(gosip.BYE, ruri, routes, from, to, callID, cseq, h.transport)
 	if err := s.request(&clientTx{key: txKey{branch: branch, method: gosip.BYE}, to: h, data: data}, false); err != nil {
 		s.log.Debug("BYE failed", "to", h.addr, "error", err)
 	}
 }
 
 // dialogRequest renders a request without a body that the switch itself
-// sends inside a dialog, with a new branch.
-func (s *Server) dialogRequest(method gosip.RequestMethod, ruri gosip.Uri, from, to, callID string, cseq uint32, transport string) ([]byte, string) {
+// sends inside a dialog, with a new branch and the Route values routes.
+func (s *Server) dialogRequest(method gosip.RequestMethod, ruri gosip.Uri, routes []string, from, to, callID string, cseq uint32, transport string) ([]byte, string) {
 	branch := s.branches.next()
 	buf := getBuf()
 	defer putBuf(buf)
 	writeStart(buf, method, &ruri, s.viaLine(transportUpper(transport), branch))
+	for _, r := range routes {
+		buf.WriteString("Route: " + r + "\r\n")
+	}
 	for _, h := range [][2]string{{"From: ", from}, {"To: ", to}, {"Call-ID: ", callID}} {
 		buf.WriteString(h[0])
 		buf.WriteString(h[1])

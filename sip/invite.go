@@ -187,7 +187,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		c.legTimer.Stop()
 		c.answeredLeg, c.leg = l, nil
 		s.markAnswered(c, res.contactHop(hop{addr: l.at.Addr, transport: transportUpper(l.at.Transport)}))
-		c.carrierTo = res.to
+		c.carrierTo, c.carrierRR = res.to, res.rr
 		if u, ok := res.contactURI(); ok {
 			c.carrierURI = u
 		} else {

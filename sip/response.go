@@ -21,6 +21,7 @@ type response struct {
 	branch  string              // of the top Via
 	to      string              // To header value
 	contact string              // Contact header value; "" when none
+	rr      []string            // Record-Route values of a 2xx to an INVITE, in order
 
 	data []byte          // the message as received (valid while it is handled)
 	cut  [2]int          // the top Via within data
@@ -72,6 +73,11 @@ func fromMessage(m *gosip.Response) (*response, bool) {
 	r.branch, _ = via.Params.Get("branch")
 	if ct := m.Contact(); ct != nil {
 		r.contact = ct.Value()
+	}
+	if r.success() && r.method == gosip.INVITE {
+		for _, h := range m.GetHeaders("Record-Route") {
+			r.rr = append(r.rr, h.Value())
+		}
 	}
 	m.RemoveHeader("Via") // the switch's own, left out when relayed
 	return r, true
@@ -151,6 +157,8 @@ func scanResponse(data []byte) (*response, bool) {
 			if r.contact == "" {
 				r.contact = string(bytes.TrimRight(value, " \t"))
 			}
+		case isHeader(name, "record-route", "") && r.success():
+			r.rr = append(r.rr, string(bytes.TrimRight(value, " \t")))
 		case isHeader(name, "content-length", "l"):
 			v := bytes.TrimRight(value, " \t")
 			n, err := strconv.Atoi(string(v))
@@ -165,6 +173,14 @@ func scanResponse(data []byte) (*response, bool) {
 	// (missing, truncated, trailing bytes) is for the full parser.
 	if !gotVia || !gotCSeq || !gotTo || r.branch == "" || r.method == "" || bodyLen != len(data)-i {
 		return nil, false
+	}
+	if r.method != gosip.INVITE {
+		r.rr = nil // only a 2xx to an INVITE sets up a route set
+	}
+	for _, v := range r.rr {
+		if !plainRoute(v) {
+			return nil, false // a list, a display name, an odd URI: for the full parser
+		}
 	}
 	return r, true
 }

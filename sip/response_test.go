@@ -57,6 +57,9 @@ func TestScanResponse(t *testing.T) {
 			if h := r.contactHop(hop{}); h.addr != "10.0.0.3:5070" || h.transport != "UDP" {
 				t.Fatalf("contact hop %+v", h)
 			}
+			if len(r.rr) != 1 || r.rr[0] != "<sip:10.0.0.1:5060;lr>" {
+				t.Fatalf("Record-Route %q", r.rr)
+			}
 			var buf bytes.Buffer
 			r.writeRelay(&buf)
 			m, err := gosip.NewParser().ParseSIP(buf.Bytes())
@@ -110,5 +113,19 @@ func FuzzScanResponse(f *testing.F) {
 		if got, want := len(m2.GetHeaders("Via")), len(res.GetHeaders("Via"))-1; got != want {
 			t.Fatalf("relayed %d Vias, want %d\n%q", got, want, buf.String())
 		}
+		// The route set a 2xx sets up reads the same either way.
+		if full, ok := fromMessage(res); ok {
+			if got, want := uriStrings(parseRecordRoute(r.rr)), uriStrings(parseRecordRoute(full.rr)); got != want {
+				t.Fatalf("Record-Route scanned %q, parsed %q", got, want)
+			}
+		}
 	})
+}
+
+func uriStrings(us []gosip.Uri) string {
+	var b strings.Builder
+	for _, u := range us {
+		b.WriteString(u.String() + " ")
+	}
+	return b.String()
 }
