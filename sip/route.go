@@ -2,7 +2,6 @@ package sip
 
 import (
 	"slices"
-	"strings"
 
 	gosip "github.com/emiago/sipgo/sip"
 )
@@ -50,8 +49,7 @@ func parseRecordRoute(values []string) []gosip.Uri {
 	var us []gosip.Uri
 	for _, v := range values {
 		for _, u := range recordRouteURIs(v) {
-			back := recordRouteURIs("<" + u.String() + ">")
-			if u.Host != "" && len(back) == 1 && back[0].String() == u.String() {
+			if plainRoute("<" + u.String() + ">") {
 				us = append(us, u)
 			}
 		}
@@ -93,7 +91,7 @@ func (rs routeSet) request(target gosip.Uri, fallback hop) (ruri gosip.Uri, rout
 		ruri, rest = rs[0], append(rs[1:len(rs):len(rs)], target)
 	}
 	for _, u := range rest {
-		routes = append(routes, "<"+strings.TrimSpace(u.String())+">")
+		routes = append(routes, "<"+u.String()+">")
 	}
 	return ruri, routes, next
 }
