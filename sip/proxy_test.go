@@ -206,33 +206,45 @@ func waitEmpty(t *testing.T, s *Server, within time.Duration) {
 // returns the INVITE the carrier got and the 200 the customer got.
 func answer(t *testing.T, sw net.Addr, cust, car *peer, in string) (inv, r200 string) {
 	t.Helper()
-	cust.send(sw, in)
-	inv, ok := car.next("INVITE", 2*time.Second)
-	if !ok {
-		t.Fatal("no INVITE at the carrier")
-	}
-	car.send(sw, resp(inv, 200, "OK", "ct1", car.addr()))
-	if r200, ok = cust.next("SIP/2.0 200", 2*time.Second); !ok {
-		t.Fatal("no 200 at the customer")
-	}
-	return inv, r200
+	return reach(t, sw, cust, car, in, 200, "OK")
 }
 
-// early sets up an early dialog: the customer's INVITE in reaches the
-// carrier, which answers 183 (To tag ct1, its address as Contact). It
-// returns the INVITE the carrier got and the 183 the customer got.
+// early sets up an early dialog as answer does, with a 183.
 func early(t *testing.T, sw net.Addr, cust, car *peer, in string) (inv, r183 string) {
+	t.Helper()
+	return reach(t, sw, cust, car, in, 183, "Session Progress")
+}
+
+// reach sends the customer's INVITE in to the carrier, which answers it
+// with code (To tag ct1, its address as Contact); it returns the INVITE the
+// carrier got and the response the customer got.
+func reach(t *testing.T, sw net.Addr, cust, car *peer, in string, code int, reason string) (inv, r string) {
 	t.Helper()
 	cust.send(sw, in)
 	inv, ok := car.next("INVITE", 2*time.Second)
 	if !ok {
 		t.Fatal("no INVITE at the carrier")
 	}
-	car.send(sw, resp(inv, 183, "Session Progress", "ct1", car.addr()))
-	if r183, ok = cust.next("SIP/2.0 183", 2*time.Second); !ok {
-		t.Fatal("no 183 at the customer")
+	car.send(sw, resp(inv, code, reason, "ct1", car.addr()))
+	if r, ok = cust.next(fmt.Sprintf("SIP/2.0 %d", code), 2*time.Second); !ok {
+		t.Fatalf("no %d at the customer", code)
 	}
-	return inv, r183
+	return inv, r
+}
+
+// hangUp sends the customer's BYE (CSeq 2) in the dialog r set up and has
+// the carrier answer it 200.
+func hangUp(t *testing.T, sw net.Addr, cust, car *peer, callID, r string) {
+	t.Helper()
+	cust.send(sw, inDialog(cust, "BYE", callID, "z9hG4bKbye"+callID, 2, r, car.addr()))
+	bye, ok := car.next("BYE", 2*time.Second)
+	if !ok {
+		t.Fatal("no BYE at the carrier")
+	}
+	car.send(sw, resp(bye, 200, "OK", "", ""))
+	if _, ok := cust.next("SIP/2.0 200", 2*time.Second); !ok {
+		t.Fatal("no 200 for the BYE")
+	}
 }
 
 // onlyCDR returns the one CDR the sink holds.
@@ -252,15 +264,7 @@ func onlyCDR(t *testing.T, sink *rvSink) cdr.Record {
 func TestEarlyByeCancelsAttempt(t *testing.T) {
 	s, sw, cust, cars, sink := setup(t, 2)
 	inv, r183 := early(t, sw, cust, cars[0], invite(cust, "eb1", ";branch=z9hG4bKc1"))
-	cust.send(sw, inDialog(cust, "BYE", "eb1", "z9hG4bKbye1", 2, r183, cars[0].addr()))
-	fb, ok := cars[0].next("BYE", 2*time.Second)
-	if !ok {
-		t.Fatal("no BYE at carrier")
-	}
-	cars[0].send(sw, resp(fb, 200, "OK", "", ""))
-	if _, ok := cust.next("SIP/2.0 200", 2*time.Second); !ok {
-		t.Fatal("no 200 for the BYE")
-	}
+	hangUp(t, sw, cust, cars[0], "eb1", r183)
 	r487, ok := cust.next("SIP/2.0 487", 2*time.Second)
 	if !ok {
 		t.Fatal("the INVITE got no 487")
@@ -572,15 +576,7 @@ func TestEndedCallReleased(t *testing.T) {
 
 	_, r200 := answer(t, sw, cust, cars[0], invite(cust, "rel2", ";branch=z9hG4bKrel2"))
 	released("rel2", func() {
-		cust.send(sw, inDialog(cust, "BYE", "rel2", "z9hG4bKrelbye", 2, r200, cars[0].addr()))
-		bye, ok := cars[0].next("BYE", 2*time.Second)
-		if !ok {
-			t.Fatal("no BYE at the carrier")
-		}
-		cars[0].send(sw, resp(bye, 200, "OK", "", ""))
-		if _, ok := cust.next("SIP/2.0 200", 2*time.Second); !ok {
-			t.Fatal("no 200 for the BYE")
-		}
+		hangUp(t, sw, cust, cars[0], "rel2", r200)
 	})
 }
 
