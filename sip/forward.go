@@ -4,13 +4,14 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 
 	gosip "github.com/emiago/sipgo/sip"
 )
 
 // ownURI reports whether u names this switch (a Record-Route it inserted).
 func (s *Server) ownURI(u gosip.Uri) bool {
-	return u.Host == s.advertise && (u.Port == s.port || (u.Port == 0 && s.port == 5060))
+	return strings.EqualFold(strings.Trim(u.Host, "[]"), s.advertise) && (u.Port == s.port || (u.Port == 0 && s.port == 5060))
 }
 
 // recordRoute returns the switch's Record-Route lines for a call between an
@@ -74,25 +75,36 @@ func uriHop(u gosip.Uri) (dest, transport string) {
 	return joinHost(u.Host, port), transport
 }
 
-// hangupLeg acknowledges a 2xx the customer will never see (it crossed a
-// CANCEL or a timeout) and sends BYE, so the carrier does not bill a call
-// nobody is on; a retransmission of the 2xx gets the ACK again. c.mu is
-// held.
-func (s *Server) hangupLeg(c *call, l *leg, res *response) {
-	target, ok := res.contactURI()
-	if !ok {
-		return
+// strayAnswers returns what a 2xx to attempt l gets when the customer will
+// never see it (it crossed a CANCEL or a timeout, or came after another
+// final answer): an ACK and a BYE, so the carrier does not bill a call
+// nobody is on (RFC 3261 §16.7); a retransmission of a 2xx gets its ACK
+// again. It keeps what it needs of the call, not the call. c.mu is held.
+func (s *Server) strayAnswers(c *call, l *leg) func(*response) {
+	from, seq, id, carrier := c.req.From().Value(), c.req.CSeq().SeqNo, c.id, l.at.CarrierID
+	var mu sync.Mutex
+	acks := map[string]func(){} // by the 2xx's To: one dialog each
+	return func(res *response) {
+		mu.Lock()
+		defer mu.Unlock()
+		if again, ok := acks[res.to]; ok {
+			again() // the carrier did not get the ACK
+			return
+		}
+		target, ok := res.contactURI()
+		if !ok {
+			return
+		}
+		addr, tr := uriHop(target)
+		ruri, routes, to := s.downstreamRoutes(res.rr).request(target, hop{addr: addr, transport: tr})
+		ack, _ := s.dialogRequest(gosip.ACK, ruri, routes, from, res.to, id, seq, to.transport)
+		acks[res.to] = func() { _ = s.send(ack, to, nil, nil) }
+		if err := s.send(ack, to, nil, nil); err != nil {
+			s.log.Debug("ACK to carrier failed", "error", err)
+		}
+		s.bye(ruri, routes, from, res.to, id, seq+1, to)
+		s.log.Info("hung up a carrier answer the customer will not get", "call", id, "carrier", carrier)
 	}
-	addr, tr := uriHop(target)
-	ruri, routes, to := s.downstreamRoutes(res.rr).request(target, hop{addr: addr, transport: tr})
-	from, seq := c.req.From().Value(), c.req.CSeq().SeqNo
-	ack, _ := s.dialogRequest(gosip.ACK, ruri, routes, from, res.to, c.id, seq, to.transport)
-	l.tx.setAgain(func(*response) { _ = s.send(ack, to, nil, nil) }) // the carrier did not get the ACK
-	if err := s.send(ack, to, nil, nil); err != nil {
-		s.log.Debug("ACK to carrier failed", "error", err)
-	}
-	s.bye(ruri, routes, from, res.to, c.id, seq+1, to)
-	s.log.Info("hung up a carrier answer the customer will not get", "call", c.id, "carrier", l.at.CarrierID)
 }
 
 // byeBoth ends an answered call from the switch: BYE to the carrier as if

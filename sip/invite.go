@@ -157,13 +157,20 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l.responded = true
+	if res.code >= 300 {
+		// A 2xx may still come from another branch behind the carrier;
+		// the customer has its final answer by then.
+		l.tx.setAgain(s.strayAnswers(c, l))
+	}
 	if c.leg != l || c.ended {
 		// An attempt the switch gave up on (CANCEL, timeout, the call
 		// ended): it gets its CANCEL once it has answered at all, and a
 		// 2xx that crossed the CANCEL is acknowledged and hung up.
 		switch {
 		case res.success():
-			s.hangupLeg(c, l, res)
+			stray := s.strayAnswers(c, l)
+			l.tx.setAgain(stray)
+			stray(res)
 		case res.provisional() && l.cancelling && !l.cancelSent:
 			s.sendCancel(c, l)
 		}

@@ -603,3 +603,64 @@ func TestRetransmitted2xxRelayed(t *testing.T) {
 		}
 	}
 }
+
+// A 2xx that comes after the attempt's non-2xx final answer (from another
+// branch behind the carrier) is acknowledged and hung up, never relayed: the
+// customer has its final answer (RFC 3261 §16.7). Its retransmission gets
+// the ACK again, not a second BYE.
+func TestAnswerAfterFailureHungUp(t *testing.T) {
+	s, sw, cust, cars, _ := setup(t, 1)
+	cust.send(sw, invite(cust, "af1", ";branch=z9hG4bKaf1"))
+	inv, ok := cars[0].next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("no INVITE at the carrier")
+	}
+	cars[0].send(sw, resp(inv, 603, "Decline", "b1", ""))
+	if _, ok := cust.next("SIP/2.0 603", 2*time.Second); !ok {
+		t.Fatal("no 603 at the customer")
+	}
+	if _, ok := cars[0].next("ACK", 2*time.Second); !ok {
+		t.Fatal("no ACK for the 603")
+	}
+	ok200 := resp(inv, 200, "OK", "b2", cars[0].addr())
+	cars[0].send(sw, ok200)
+	ack, ok := cars[0].next("ACK", 2*time.Second)
+	if !ok || !strings.Contains(hdr(ack, "To"), "tag=b2") {
+		t.Fatalf("the late 2xx was not acknowledged: %q", ack)
+	}
+	bye, ok := cars[0].next("BYE", 2*time.Second)
+	if !ok || !strings.Contains(hdr(bye, "To"), "tag=b2") {
+		t.Fatalf("the late 2xx was not hung up: %q", bye)
+	}
+	cars[0].send(sw, resp(bye, 200, "OK", "", ""))
+	cars[0].send(sw, ok200)
+	if _, ok := cars[0].next("ACK", 2*time.Second); !ok {
+		t.Fatal("the retransmitted 2xx was not acknowledged again")
+	}
+	if m, ok := cars[0].next("BYE", 300*time.Millisecond); ok {
+		t.Fatalf("a second BYE for one dialog: %s", firstLine(m))
+	}
+	if m, ok := cust.next("SIP/2.0 200", 300*time.Millisecond); ok {
+		t.Fatalf("the late 2xx reached the customer: %s", firstLine(m))
+	}
+	_ = s
+}
+
+// An attempt the switch gave up on is forgotten 64·T1 later even when the
+// carrier starts ringing after that (no Timer C for it).
+func TestAbandonedAttemptForgotten(t *testing.T) {
+	s, sw, cust, cars, _ := setup(t, 1)
+	cust.send(sw, invite(cust, "ab1", ";branch=z9hG4bKab1"))
+	inv, ok := cars[0].next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("no INVITE at the carrier")
+	}
+	if _, ok := cust.next("SIP/2.0 408", 3*time.Second); !ok {
+		t.Fatal("no 408 after the invite timeout")
+	}
+	cars[0].send(sw, resp(inv, 180, "Ringing", "ct1", ""))
+	if _, ok := cars[0].next("CANCEL", 2*time.Second); !ok {
+		t.Fatal("no CANCEL once the carrier responded")
+	}
+	waitEmpty(t, s, 64*s.t1+2*time.Second)
+}

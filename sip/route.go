@@ -2,6 +2,7 @@ package sip
 
 import (
 	"slices"
+	"strings"
 
 	gosip "github.com/emiago/sipgo/sip"
 )
@@ -18,9 +19,11 @@ type routeSet []gosip.Uri
 func upstreamRoutes(req *gosip.Request) routeSet {
 	var rs routeSet
 	for _, h := range req.GetHeaders("Record-Route") {
-		if rr, ok := h.(*gosip.RecordRouteHeader); ok {
-			rs = append(rs, rr.Address)
+		rr, ok := h.(*gosip.RecordRouteHeader)
+		if !ok || !plainRoute("<"+rr.Address.String()+">") {
+			return nil // a route set the switch cannot write back: straight to the target
 		}
+		rs = append(rs, rr.Address)
 	}
 	return rs
 }
@@ -28,52 +31,47 @@ func upstreamRoutes(req *gosip.Request) routeSet {
 // downstreamRoutes is the route set towards the sender of a 2xx whose
 // Record-Route values are rr: the entries above the switch's own (added by
 // proxies between the switch and the carrier), in reverse order (RFC 3261
-// §12.1.2).
+// §12.1.2). One the switch cannot write back leaves no route set: the
+// requests go straight to the target, as they would without one.
 func (s *Server) downstreamRoutes(rr []string) routeSet {
 	var rs routeSet
-	for _, u := range parseRecordRoute(rr) {
-		if s.ownURI(u) {
-			break
+	for _, v := range rr {
+		us, ok := recordRouteURIs(v)
+		if !ok {
+			return nil
 		}
-		rs = append(rs, u)
+		for _, u := range us {
+			if s.ownURI(u) {
+				slices.Reverse(rs)
+				return rs
+			}
+			if !plainRoute("<" + u.String() + ">") {
+				return nil
+			}
+			rs = append(rs, u)
+		}
 	}
 	slices.Reverse(rs)
 	return rs
 }
 
-// parseRecordRoute returns the URIs of Record-Route values (each may list
-// several), in order. Entries that do not parse, name no host or do not
-// read back the same once written (the switch writes them into Route
-// headers) are left out.
-func parseRecordRoute(values []string) []gosip.Uri {
-	var us []gosip.Uri
-	for _, v := range values {
-		for _, u := range recordRouteURIs(v) {
-			if plainRoute("<" + u.String() + ">") {
-				us = append(us, u)
-			}
-		}
-	}
-	return us
-}
-
 // plainRoute reports whether the Record-Route value v is one <uri> written
 // exactly as sipgo writes it back.
 func plainRoute(v string) bool {
-	us := recordRouteURIs(v)
-	return len(us) == 1 && us[0].Host != "" && "<"+us[0].String()+">" == v
+	us, ok := recordRouteURIs(v)
+	return ok && len(us) == 1 && us[0].Host != "" && "<"+us[0].String()+">" == v
 }
 
-// recordRouteURIs parses one Record-Route value.
-func recordRouteURIs(v string) []gosip.Uri {
-	hs, _ := gosip.HeadersParser(gosip.DefaultHeadersParser()).ParseHeader(nil, []byte("Record-Route: "+v))
+// recordRouteURIs parses one Record-Route value; false if it does not parse.
+func recordRouteURIs(v string) ([]gosip.Uri, bool) {
+	hs, err := gosip.HeadersParser(gosip.DefaultHeadersParser()).ParseHeader(nil, []byte("Record-Route: "+v))
 	us := make([]gosip.Uri, 0, len(hs))
 	for _, h := range hs {
 		if r, ok := h.(*gosip.RecordRouteHeader); ok {
 			us = append(us, r.Address)
 		}
 	}
-	return us
+	return us, err == nil && len(us) > 0
 }
 
 // request returns the Request-URI, the Route values and the next hop of a
@@ -87,11 +85,22 @@ func (rs routeSet) request(target gosip.Uri, fallback hop) (ruri gosip.Uri, rout
 	addr, tr := uriHop(rs[0])
 	next = hop{addr: addr, transport: tr}
 	ruri, rest := target, rs
-	if !rs[0].UriParams.Has("lr") {
+	if !looseRouter(rs[0]) {
 		ruri, rest = rs[0], append(rs[1:len(rs):len(rs)], target)
 	}
 	for _, u := range rest {
 		routes = append(routes, "<"+u.String()+">")
 	}
 	return ruri, routes, next
+}
+
+// looseRouter reports whether u has the lr parameter (names of parameters
+// are case-insensitive).
+func looseRouter(u gosip.Uri) bool {
+	for _, p := range u.UriParams {
+		if strings.EqualFold(p.K, "lr") {
+			return true
+		}
+	}
+	return false
 }

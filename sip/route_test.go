@@ -12,6 +12,7 @@ import (
 
 func TestRouteSets(t *testing.T) {
 	s := &Server{advertise: "10.0.0.1", port: 5060}
+	v6 := &Server{advertise: "2001:db8::1", port: 5060}
 	uri := func(v string) gosip.Uri {
 		var u gosip.Uri
 		if err := gosip.ParseUri(v, &u); err != nil {
@@ -33,13 +34,22 @@ func TestRouteSets(t *testing.T) {
 		{"only the switch", []string{"<sip:10.0.0.1;lr>"}, "sip:k@192.0.2.9:5070", "", "192.0.2.9:5070", transportUDP},
 		{"loose, two downstream, one list", []string{"<sip:p2.example:5062;lr>, <sip:p1.example;lr;transport=tcp>", "<sip:10.0.0.1:5060;lr>", "<sip:up.example;lr>"},
 			"sip:k@192.0.2.9:5070", "<sip:p1.example;lr;transport=tcp> <sip:p2.example:5062;lr>", "p1.example:5060", transportTCP},
+		{"IPv6 switch", []string{"<sip:p1.example;lr>", "<sip:[2001:DB8::1]:5060;lr>", "<sip:up.example;lr>"},
+			"sip:k@192.0.2.9:5070", "<sip:p1.example;lr>", "p1.example:5060", transportUDP},
 		{"strict first hop", []string{"<sip:p1.example:5080>", "<sip:10.0.0.1;lr>"},
 			"sip:p1.example:5080", "<sip:k@192.0.2.9:5070>", "p1.example:5080", transportUDP},
-		{"unparsable entries left out", []string{"<sip:p1.example;lr>", "<:>", "<sip:10.0.0.1;lr>"},
+		{"an entry that cannot be written back: no route set", []string{"<sip:p1.example;lr>", "<:>", "<sip:10.0.0.1;lr>"},
+			"sip:k@192.0.2.9:5070", "", "192.0.2.9:5070", transportUDP},
+		{"odd entries upstream of the switch do not matter", []string{"<sip:p1.example;lr>", "<sip:10.0.0.1;lr>", "<:>"},
 			"sip:k@192.0.2.9:5070", "<sip:p1.example;lr>", "p1.example:5060", transportUDP},
+		{"LR in capitals is loose routing", []string{"<sip:p1.example;LR>", "<sip:10.0.0.1;lr>"},
+			"sip:k@192.0.2.9:5070", "<sip:p1.example;LR>", "p1.example:5060", transportUDP},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ruri, routes, next := s.downstreamRoutes(tc.rr).request(target, fallback)
+			if strings.Contains(tc.name, "IPv6") {
+				ruri, routes, next = v6.downstreamRoutes(tc.rr).request(target, fallback)
+			}
 			if ruri.String() != tc.ruri || strings.Join(routes, " ") != tc.routes || next.addr != tc.next || next.transport != tc.nextTran {
 				t.Fatalf("got %s, routes %q, next %+v", ruri.String(), routes, next)
 			}

@@ -71,6 +71,7 @@ type clientTx struct {
 	deadline  *time.Timer // Timer B / F
 	interval  time.Duration
 	responded bool // a response came
+	abandoned bool // the switch no longer waits on it: removed at 64·T1 whatever comes
 	final     int
 	ack       []byte // the ACK sent for a non-2xx final answer
 	ackFor    func(*response) []byte
@@ -356,6 +357,7 @@ func (s *Server) abandon(tx *clientTx) {
 		if tx.deadline != nil {
 			tx.deadline.Stop()
 		}
+		tx.abandoned = true
 		tx.deadline = time.AfterFunc(s.timer64(), func() { s.clients.remove(tx.key, tx) })
 	}
 }
@@ -414,7 +416,7 @@ func (s *Server) answered(tx *clientTx, res *response) {
 		}
 		return
 	}
-	if invite && res.code < 200 && !tx.responded && tx.deadline != nil {
+	if invite && res.code < 200 && !tx.responded && tx.deadline != nil && !tx.abandoned {
 		tx.deadline.Reset(max(timerC, s.ringTimeout+s.timer64())) // Timer B → Timer C
 	}
 	tx.responded = true
