@@ -609,16 +609,8 @@ func TestRetransmitted2xxRelayed(t *testing.T) {
 // customer has its final answer (RFC 3261 §16.7). Its retransmission gets
 // the ACK again, not a second BYE.
 func TestAnswerAfterFailureHungUp(t *testing.T) {
-	s, sw, cust, cars, _ := setup(t, 1)
-	cust.send(sw, invite(cust, "af1", ";branch=z9hG4bKaf1"))
-	inv, ok := cars[0].next("INVITE", 2*time.Second)
-	if !ok {
-		t.Fatal("no INVITE at the carrier")
-	}
-	cars[0].send(sw, resp(inv, 603, "Decline", "b1", ""))
-	if _, ok := cust.next("SIP/2.0 603", 2*time.Second); !ok {
-		t.Fatal("no 603 at the customer")
-	}
+	_, sw, cust, cars, _ := setup(t, 1)
+	inv, _ := reach(t, sw, cust, cars[0], invite(cust, "af1", ";branch=z9hG4bKaf1"), 603, "Decline")
 	if _, ok := cars[0].next("ACK", 2*time.Second); !ok {
 		t.Fatal("no ACK for the 603")
 	}
@@ -643,7 +635,6 @@ func TestAnswerAfterFailureHungUp(t *testing.T) {
 	if m, ok := cust.next("SIP/2.0 200", 300*time.Millisecond); ok {
 		t.Fatalf("the late 2xx reached the customer: %s", firstLine(m))
 	}
-	_ = s
 }
 
 // An attempt the switch gave up on is forgotten 64·T1 later even when the
