@@ -143,7 +143,14 @@ func withTimers(t1, linger time.Duration) Option {
 	return func(s *Server) { s.t1, s.linger = t1, linger }
 }
 
+// setup starts a switch on loopback with a customer peer and ncarriers
+// carrier peers it routes to in order.
 func setup(t *testing.T, ncarriers int, opts ...Option) (*Server, net.Addr, *peer, []*peer, *rvSink) {
+	return setupRouter(t, func(r rvRouter) Router { return r }, ncarriers, opts...)
+}
+
+// setupRouter is setup with the router the switch uses made by wrap.
+func setupRouter(t *testing.T, wrap func(rvRouter) Router, ncarriers int, opts ...Option) (*Server, net.Addr, *peer, []*peer, *rvSink) {
 	cust := newPeer(t)
 	var cars []*peer
 	var addrs []string
@@ -155,7 +162,7 @@ func setup(t *testing.T, ncarriers int, opts ...Option) (*Server, net.Addr, *pee
 	sink := &rvSink{}
 	opts = append([]Option{WithTimeouts(time.Second, 2*time.Second), withTimers(50*time.Millisecond, 300*time.Millisecond),
 		WithLogger(slog.New(slog.DiscardHandler))}, opts...)
-	s, err := New(rvAuth{}, rvRouter{addrs}, sink, opts...)
+	s, err := New(rvAuth{}, wrap(rvRouter{addrs}), sink, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,18 +514,8 @@ func (r slowRouter) Route(ctx context.Context, c routing.Call) (*routing.Plan, e
 // An INVITE whose call ends while it is routed gets its final answer (487)
 // and goes to no carrier; nothing is left behind.
 func TestEndedWhileRouted(t *testing.T) {
-	cust, car := newPeer(t), newPeer(t)
-	s, err := New(rvAuth{}, slowRouter{rvRouter{[]string{car.addr()}}}, &rvSink{}, WithTimeouts(time.Second, 2*time.Second),
-		withTimers(50*time.Millisecond, 300*time.Millisecond), WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	sw, err := s.Listen(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); s.Close() }()
+	s, sw, cust, cars, _ := setupRouter(t, func(r rvRouter) Router { return slowRouter{r} }, 1)
+	car := cars[0]
 	cust.send(sw, invite(cust, "r1", ";branch=z9hG4bKr1"))
 	time.Sleep(100 * time.Millisecond)
 	tagged := "SIP/2.0 180 Ringing\r\nTo: <sip:15551234567@127.0.0.1>;tag=zz\r\n"
