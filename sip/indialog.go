@@ -145,6 +145,12 @@ func (s *Server) forwardInDialog(req *gosip.Request, tx *serverTx) {
 		}
 	}
 	if req.Method == gosip.INVITE {
+		// A CANCEL of the re-INVITE goes on to the next hop; the re-INVITE
+		// then ends with its answer (487), the call stays up.
+		cancel := cancelFor(req, &f.forward)
+		tx.mu.Lock()
+		tx.onCancel = func() { s.cancelINVITE(out, cancel) }
+		tx.mu.Unlock()
 		out.again = func(res *response) { s.relayResponse(tx, res) }
 		out.ackFor = func(res *response) []byte {
 			b := getBuf()

@@ -24,16 +24,11 @@ type outcome struct {
 }
 
 // leg is one carrier attempt: the INVITE as forwarded and its transaction.
-// Its flags are guarded by the call's lock.
 type leg struct {
 	at   routing.Attempt
 	ruri gosip.Uri
 	fwd  forward
 	tx   *clientTx
-
-	responded  bool // a response came: a CANCEL may be sent (RFC 3261 §9.1)
-	cancelling bool // the switch gave up on it and cancels it
-	cancelSent bool //
 }
 
 // onInvite takes a new call: it authenticates and routes it and sends it to
@@ -156,7 +151,6 @@ func (s *Server) sendInvite(c *call, at routing.Attempt) (*leg, error) {
 func (s *Server) legResponse(c *call, l *leg, res *response) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	l.responded = true
 	if res.code >= 300 {
 		// A 2xx may still come from another branch behind the carrier;
 		// the customer has its final answer by then.
@@ -166,13 +160,10 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		// An attempt the switch gave up on (CANCEL, timeout, the call
 		// ended): it gets its CANCEL once it has answered at all, and a
 		// 2xx that crossed the CANCEL is acknowledged and hung up.
-		switch {
-		case res.success():
+		if res.success() {
 			stray := s.strayAnswers(c, l)
 			l.tx.setAgain(stray)
 			stray(res)
-		case res.provisional() && l.cancelling && !l.cancelSent:
-			s.sendCancel(c, l)
 		}
 		return
 	}
@@ -310,21 +301,15 @@ func (s *Server) customerCancelled(c *call) {
 // CANCEL is hung up. c.mu is held.
 func (s *Server) cancelLeg(c *call, l *leg) {
 	s.abandon(l.tx)
-	l.cancelling = true
-	if l.responded && !l.cancelSent {
-		s.sendCancel(c, l)
-	}
+	s.cancelINVITE(l.tx, cancelFor(c.req, &l.fwd))
 }
 
-func (s *Server) sendCancel(c *call, l *leg) {
-	l.cancelSent = true
+// cancelFor renders the CANCEL of req as forwarded with f.
+func cancelFor(req *gosip.Request, f *forward) []byte {
 	buf := getBuf()
 	defer putBuf(buf)
-	writeCancelOrAck(buf, gosip.CANCEL, c.req, &l.fwd, "")
-	tx := &clientTx{key: txKey{branch: l.tx.key.branch, method: gosip.CANCEL}, to: l.tx.to, data: append([]byte(nil), buf.Bytes()...)}
-	if err := s.request(tx, false); err != nil {
-		s.log.Debug("CANCEL to carrier failed", "error", err)
-	}
+	writeCancelOrAck(buf, gosip.CANCEL, req, f, "")
+	return append([]byte(nil), buf.Bytes()...)
 }
 
 func (s *Server) markRinging(c *call) {

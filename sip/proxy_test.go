@@ -652,3 +652,37 @@ func TestAbandonedAttemptForgotten(t *testing.T) {
 	}
 	waitEmpty(t, s, 64*s.t1+2*time.Second)
 }
+
+// A CANCEL of a re-INVITE is answered 200 and goes on to the carrier once
+// it has responded; the carrier's 487 reaches the customer and the call
+// stays up.
+func TestReinviteCancelled(t *testing.T) {
+	s, sw, cust, cars, _ := setup(t, 1)
+	_, r200 := answer(t, sw, cust, cars[0], invite(cust, "rc1", ";branch=z9hG4bKrc1"))
+	reinv := inDialog(cust, "INVITE", "rc1", "z9hG4bKrc2", 2, r200, cars[0].addr())
+	cust.send(sw, reinv)
+	ri, ok := cars[0].next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("re-INVITE not forwarded")
+	}
+	cust.send(sw, strings.Replace(strings.Replace(reinv, "INVITE sip:", "CANCEL sip:", 1), "CSeq: 2 INVITE", "CSeq: 2 CANCEL", 1))
+	if m, ok := cust.next("SIP/2.0 200", 2*time.Second); !ok || hdr(m, "CSeq") != "CSeq: 2 CANCEL\r\n" {
+		t.Fatalf("the CANCEL was not answered 200: %q", m)
+	}
+	if m, ok := cars[0].next("CANCEL", 300*time.Millisecond); ok {
+		t.Fatalf("CANCEL sent before the carrier responded: %s", firstLine(m))
+	}
+	cars[0].send(sw, resp(ri, 100, "Trying", "", ""))
+	cancel, ok := cars[0].next("CANCEL", 2*time.Second)
+	if !ok || vias(cancel) != hdr(ri, "Via") || hdr(cancel, "CSeq") != "CSeq: 2 CANCEL\r\n" {
+		t.Fatalf("no CANCEL of the re-INVITE at the carrier, or not its transaction:\n%s", cancel)
+	}
+	cars[0].send(sw, resp(cancel, 200, "OK", "", ""))
+	cars[0].send(sw, resp(ri, 487, "Request Terminated", "", ""))
+	if _, ok := cust.next("SIP/2.0 487", 2*time.Second); !ok {
+		t.Fatal("the re-INVITE's 487 did not reach the customer")
+	}
+	if s.calls.get("rc1") == nil {
+		t.Fatal("a cancelled re-INVITE ended the call")
+	}
+}

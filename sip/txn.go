@@ -70,8 +70,10 @@ type clientTx struct {
 	retry     *time.Timer // Timer A / E
 	deadline  *time.Timer // Timer B / F
 	interval  time.Duration
-	responded bool // a response came
-	abandoned bool // the switch no longer waits on it: removed at 64·T1 whatever comes
+	responded bool   // a response came
+	abandoned bool   // the switch no longer waits on it: removed at 64·T1 whatever comes
+	cancel    []byte // a CANCEL waiting for the first response (RFC 3261 §9.1)
+	cancelled bool   // and it went out
 	final     int
 	ack       []byte // the ACK sent for a non-2xx final answer
 	ackFor    func(*response) []byte
@@ -362,6 +364,31 @@ func (s *Server) abandon(tx *clientTx) {
 	}
 }
 
+// cancelINVITE sends data, a CANCEL of INVITE transaction tx, once tx has
+// had a response (RFC 3261 §9.1): now if it has, else with the first
+// provisional one. Nothing is sent after a final answer.
+func (s *Server) cancelINVITE(tx *clientTx, data []byte) {
+	tx.mu.Lock()
+	if tx.final > 0 || tx.cancel != nil {
+		tx.mu.Unlock()
+		return
+	}
+	tx.cancel = data
+	now := tx.responded
+	tx.cancelled = now
+	tx.mu.Unlock()
+	if now {
+		s.sendCancel(tx, data)
+	}
+}
+
+func (s *Server) sendCancel(inv *clientTx, data []byte) {
+	tx := &clientTx{key: txKey{branch: inv.key.branch, method: gosip.CANCEL}, to: inv.to, data: data}
+	if err := s.request(tx, false); err != nil {
+		s.log.Debug("CANCEL failed", "to", inv.to.addr, "error", err)
+	}
+}
+
 // clientFailed ends a transaction without a final answer.
 func (s *Server) clientFailed(tx *clientTx) {
 	tx.mu.Lock()
@@ -420,6 +447,10 @@ func (s *Server) answered(tx *clientTx, res *response) {
 		tx.deadline.Reset(max(timerC, s.ringTimeout+s.timer64())) // Timer B → Timer C
 	}
 	tx.responded = true
+	var cancel []byte // a CANCEL that waited for this provisional response
+	if invite && res.code < 200 && tx.cancel != nil && !tx.cancelled {
+		cancel, tx.cancelled = tx.cancel, true
+	}
 	if invite || res.code >= 200 {
 		tx.stopRetransmit()
 	}
@@ -440,6 +471,9 @@ func (s *Server) answered(tx *clientTx, res *response) {
 		tx.release()
 	}
 	tx.mu.Unlock()
+	if cancel != nil {
+		s.sendCancel(tx, cancel)
+	}
 	if handle != nil {
 		handle(res)
 	}
