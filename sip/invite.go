@@ -158,8 +158,8 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 	}
 	if c.leg != l || c.ended {
 		// An attempt the switch gave up on (CANCEL, timeout, the call
-		// ended): it gets its CANCEL once it has answered at all, and a
-		// 2xx that crossed the CANCEL is acknowledged and hung up.
+		// ended; its transaction sends the CANCEL): a 2xx that crossed
+		// the CANCEL is acknowledged and hung up.
 		if res.success() {
 			stray := s.strayAnswers(c, l)
 			l.tx.setAgain(stray)
