@@ -2,6 +2,7 @@ package sip
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -56,8 +57,12 @@ func (s *Server) downstreamRoutes(rr []string) routeSet {
 }
 
 // plainRoute reports whether the Record-Route value v is one <uri> written
-// exactly as sipgo writes it back.
+// exactly as sipgo writes it back. The usual form is checked by hand
+// (simpleRoute), anything else by parsing and writing it back.
 func plainRoute(v string) bool {
+	if simpleRoute(v) {
+		return true
+	}
 	us, ok := recordRouteURIs(v)
 	return ok && len(us) == 1 && us[0].Host != "" && "<"+us[0].String()+">" == v
 }
@@ -103,4 +108,47 @@ func looseRouter(u gosip.Uri) bool {
 		}
 	}
 	return false
+}
+
+// simpleRoute reports whether v is <sip:host[:port][;name[=value]]...> with
+// host, names and values of letters, digits, '.', '-' and '_' only, a port
+// of 1–65535 and each name once.
+func simpleRoute(v string) bool {
+	rest, ok := strings.CutPrefix(v, "<sip:")
+	if !ok {
+		return false
+	}
+	rest, ok = strings.CutSuffix(rest, ">")
+	if !ok {
+		return false
+	}
+	word := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
+				return false
+			}
+		}
+		return s != ""
+	}
+	hostport, params, _ := strings.Cut(rest, ";")
+	host, port, hasPort := strings.Cut(hostport, ":")
+	if !word(host) {
+		return false
+	}
+	if n, err := strconv.Atoi(port); hasPort && (err != nil || n < 1 || n > 65535 || port[0] == '0' || port[0] == '+') {
+		return false
+	}
+	if params == "" {
+		return !strings.HasSuffix(rest, ";")
+	}
+	var names []string
+	for _, p := range strings.Split(params, ";") {
+		name, value, hasValue := strings.Cut(p, "=")
+		if !word(name) || hasValue && !word(value) || slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, name) }) {
+			return false // sipgo keeps one value per name
+		}
+		names = append(names, name)
+	}
+	return true
 }

@@ -100,3 +100,21 @@ func TestSwitchRequestsFollowRouteSets(t *testing.T) {
 		t.Fatalf("a BYE went around the carrier's proxy: %s", firstLine(m))
 	}
 }
+
+// FuzzSimpleRoute checks the hand check of the usual Record-Route form
+// against sipgo: whatever simpleRoute takes, sipgo must read as one URI
+// with a host and write back unchanged.
+func FuzzSimpleRoute(f *testing.F) {
+	for _, v := range []string{"<sip:127.0.0.1:5060;lr>", "<sip:p1.example;lr;transport=tcp>", "<sip:a-b_c.d:1;x=y>", "<sip:h;>", "<sip:[::1];lr>"} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if !simpleRoute(v) {
+			return
+		}
+		us, ok := recordRouteURIs(v)
+		if !ok || len(us) != 1 || us[0].Host == "" || "<"+us[0].String()+">" != v {
+			t.Fatalf("simpleRoute took %q; sipgo reads %d URIs (ok %v): %v", v, len(us), ok, us)
+		}
+	})
+}
