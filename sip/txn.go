@@ -66,17 +66,17 @@ type clientTx struct {
 	handle func(*response)
 	failed func() // no final answer in time, or the transport failed
 
-	mu        sync.Mutex
-	retry     *time.Timer // Timer A / E
-	deadline  *time.Timer // Timer B / F
-	interval  time.Duration
-	responded bool   // a response came
-	abandoned bool   // the switch no longer waits on it: removed at 64·T1 whatever comes
-	cancel    []byte // a CANCEL waiting for the first response (RFC 3261 §9.1)
-	cancelled bool   // and it went out
-	final     int
-	ack       []byte // the ACK sent for a non-2xx final answer
-	ackFor    func(*response) []byte
+	mu         sync.Mutex
+	retry      *time.Timer // Timer A / E
+	deadline   *time.Timer // Timer B / F
+	interval   time.Duration
+	responded  bool   // a response came
+	abandoned  bool   // the switch no longer waits on it: removed at 64·T1 whatever comes
+	cancel     []byte // a CANCEL waiting for the first response (RFC 3261 §9.1)
+	cancelSent bool   // and it went out
+	final      int
+	ack        []byte // the ACK sent for a non-2xx final answer
+	ackFor     func(*response) []byte
 	// again is what a retransmitted 2xx to an INVITE gets (relayed, or
 	// acknowledged again); set by the handler of the first one.
 	again func(*response)
@@ -375,7 +375,7 @@ func (s *Server) cancelINVITE(tx *clientTx, data []byte) {
 	}
 	tx.cancel = data
 	now := tx.responded
-	tx.cancelled = now
+	tx.cancelSent = now
 	tx.mu.Unlock()
 	if now {
 		s.sendCancel(tx, data)
@@ -448,8 +448,8 @@ func (s *Server) answered(tx *clientTx, res *response) {
 	}
 	tx.responded = true
 	var cancel []byte // a CANCEL that waited for this provisional response
-	if invite && res.code < 200 && tx.cancel != nil && !tx.cancelled {
-		cancel, tx.cancelled = tx.cancel, true
+	if invite && res.code < 200 && tx.cancel != nil && !tx.cancelSent {
+		cancel, tx.cancelSent = tx.cancel, true
 	}
 	if invite || res.code >= 200 {
 		tx.stopRetransmit()
