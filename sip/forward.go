@@ -57,22 +57,22 @@ func contactHop(ct *gosip.ContactHeader, fallback hop) hop {
 	if ct == nil || ct.Address.Host == "" {
 		return fallback
 	}
-	addr, tr := uriHop(ct.Address)
-	return hop{addr: addr, transport: tr}
+	return uriHop(ct.Address)
 }
 
 // uriHop is the host:port and transport a SIP URI names (port 5060 and UDP
 // when absent).
-func uriHop(u gosip.Uri) (dest, transport string) {
-	transport = transportUDP
+func uriHop(u gosip.Uri) hop {
+	h := hop{transport: transportUDP}
 	if t, ok := u.UriParams.Get("transport"); ok && t != "" {
-		transport = transportUpper(t)
+		h.transport = transportUpper(t)
 	}
 	port := u.Port
 	if port == 0 {
 		port = 5060
 	}
-	return joinHost(u.Host, port), transport
+	h.addr = joinHost(u.Host, port)
+	return h
 }
 
 // strayAnswers returns what a 2xx to attempt l gets when the customer will
@@ -95,8 +95,7 @@ func (s *Server) strayAnswers(c *call, l *leg) func(*response) {
 		if !ok {
 			return
 		}
-		addr, tr := uriHop(target)
-		ruri, routes, to := s.downstreamRoutes(res.rr).request(target, hop{addr: addr, transport: tr})
+		ruri, routes, to := s.downstreamRoutes(res.rr).request(target, uriHop(target))
 		ack, _ := s.dialogRequest(gosip.ACK, ruri, routes, from, res.to, id, seq, to.transport)
 		acks[res.to] = func() { _ = s.send(ack, to, nil, nil) }
 		if err := s.send(ack, to, nil, nil); err != nil {

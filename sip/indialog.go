@@ -195,7 +195,7 @@ func (s *Server) inDialogRequest(c *call, req *gosip.Request) (*inDialogForward,
 	popped := s.ownRoutes(req)
 	var next hop
 	if routes := req.GetHeaders("Route"); len(routes) > popped {
-		next.addr, next.transport = uriHop(routes[popped].(*gosip.RouteHeader).Address)
+		next = uriHop(routes[popped].(*gosip.RouteHeader).Address)
 	} else {
 		c.mu.Lock()
 		next = c.peer(byCustomer)

@@ -184,12 +184,11 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 	case res.success():
 		c.legTimer.Stop()
 		c.answeredLeg, c.leg = l, nil
-		s.markAnswered(c, res.contactHop(hop{addr: l.at.Addr, transport: transportUpper(l.at.Transport)}))
+		s.markAnswered(c)
 		c.carrierTo, c.carrierRR = res.to, res.rr
+		c.carrierURI, c.carrierTarget = l.ruri, hop{addr: l.at.Addr, transport: transportUpper(l.at.Transport)}
 		if u, ok := res.contactURI(); ok {
-			c.carrierURI = u
-		} else {
-			c.carrierURI = l.ruri
+			c.carrierURI, c.carrierTarget = u, uriHop(u)
 		}
 		c.cseq[0] = max(c.cseq[0], c.req.CSeq().SeqNo) // early-dialog requests may have used more
 		c.maxTimer = time.AfterFunc(s.maxCall, func() { s.maxDurationReached(c) })
@@ -319,9 +318,8 @@ func (s *Server) markRinging(c *call) {
 	}
 }
 
-func (s *Server) markAnswered(c *call, target hop) {
+func (s *Server) markAnswered(c *call) {
 	c.answered = s.now()
-	c.carrierTarget = target
 	if c.ringing.IsZero() {
 		c.ringing = c.answered
 		s.metrics.pdd.Observe(c.ringing.Sub(c.setup).Seconds())

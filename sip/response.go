@@ -41,16 +41,6 @@ func (r *response) writeRelay(buf *bytes.Buffer) {
 	buf.Write(r.data[r.cut[1]:])
 }
 
-// contactHop is where requests to the sender of the response go.
-func (r *response) contactHop(fallback hop) hop {
-	u, ok := r.contactURI()
-	if !ok {
-		return fallback
-	}
-	addr, tr := uriHop(u)
-	return hop{addr: addr, transport: tr}
-}
-
 // contactURI is the Contact's URI, if the response has one.
 func (r *response) contactURI() (gosip.Uri, bool) {
 	var u gosip.Uri

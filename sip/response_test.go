@@ -54,8 +54,8 @@ func TestScanResponse(t *testing.T) {
 			if r.code != 200 || r.reason != "OK" || r.branch != tt.branch || r.method != tt.method || r.to != "<sip:123@c>;tag=2" {
 				t.Fatalf("got %+v", r)
 			}
-			if h := r.contactHop(hop{}); h.addr != "10.0.0.3:5070" || h.transport != "UDP" {
-				t.Fatalf("contact hop %+v", h)
+			if u, ok := r.contactURI(); !ok || uriHop(u) != (hop{addr: "10.0.0.3:5070", transport: "UDP"}) {
+				t.Fatalf("contact %v %v", u, ok)
 			}
 			if len(r.rr) != 1 || r.rr[0] != "<sip:10.0.0.1:5060;lr>" {
 				t.Fatalf("Record-Route %q", r.rr)

@@ -21,7 +21,7 @@ func upstreamRoutes(req *gosip.Request) routeSet {
 	var rs routeSet
 	for _, h := range req.GetHeaders("Record-Route") {
 		rr, ok := h.(*gosip.RecordRouteHeader)
-		if !ok || !plainRoute("<"+rr.Address.String()+">") {
+		if !ok || !plainRoute(nameAddr(rr.Address)) {
 			return nil // a route set the switch cannot write back: straight to the target
 		}
 		rs = append(rs, rr.Address)
@@ -46,7 +46,7 @@ func (s *Server) downstreamRoutes(rr []string) routeSet {
 				slices.Reverse(rs)
 				return rs
 			}
-			if !plainRoute("<" + u.String() + ">") {
+			if !plainRoute(nameAddr(u)) {
 				return nil
 			}
 			rs = append(rs, u)
@@ -64,8 +64,11 @@ func plainRoute(v string) bool {
 		return true
 	}
 	us, ok := recordRouteURIs(v)
-	return ok && len(us) == 1 && us[0].Host != "" && "<"+us[0].String()+">" == v
+	return ok && len(us) == 1 && us[0].Host != "" && nameAddr(us[0]) == v
 }
+
+// nameAddr writes u as a Route or Record-Route value: <uri>.
+func nameAddr(u gosip.Uri) string { return "<" + u.String() + ">" }
 
 // recordRouteURIs parses one Record-Route value; false if it does not parse.
 func recordRouteURIs(v string) ([]gosip.Uri, bool) {
@@ -87,14 +90,13 @@ func (rs routeSet) request(target gosip.Uri, fallback hop) (ruri gosip.Uri, rout
 	if len(rs) == 0 {
 		return target, nil, fallback
 	}
-	addr, tr := uriHop(rs[0])
-	next = hop{addr: addr, transport: tr}
+	next = uriHop(rs[0])
 	ruri, rest := target, rs
 	if !looseRouter(rs[0]) {
 		ruri, rest = rs[0], append(rs[1:len(rs):len(rs)], target)
 	}
 	for _, u := range rest {
-		routes = append(routes, "<"+u.String()+">")
+		routes = append(routes, nameAddr(u))
 	}
 	return ruri, routes, next
 }
