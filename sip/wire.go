@@ -40,11 +40,7 @@ type forward struct {
 }
 
 func (f *forward) write(buf *bytes.Buffer, req *gosip.Request) {
-	ruri := f.ruri
-	if ruri == nil {
-		ruri = &req.Recipient
-	}
-	writeStart(buf, req.Method, ruri, f.via)
+	f.start(buf, req.Method, req)
 	for _, r := range f.rr {
 		buf.WriteString(r)
 	}
@@ -79,6 +75,16 @@ func (f *forward) write(buf *bytes.Buffer, req *gosip.Request) {
 	buf.WriteString(strconv.Itoa(len(req.Body())))
 	buf.WriteString("\r\n\r\n")
 	buf.Write(req.Body())
+}
+
+// start writes the request line of method for req as forwarded, and the
+// switch's Via line.
+func (f *forward) start(buf *bytes.Buffer, method gosip.RequestMethod, req *gosip.Request) {
+	ruri := f.ruri
+	if ruri == nil {
+		ruri = &req.Recipient
+	}
+	writeStart(buf, method, ruri, f.via)
 }
 
 // writeStart writes a request line and the switch's Via line.
@@ -116,11 +122,7 @@ func (s *Server) viaLine(transport, branch string) string {
 // Via, From, Call-ID, CSeq number and Route set; To from the answer for an
 // ACK (to, a To header value; "" keeps the INVITE's).
 func writeCancelOrAck(buf *bytes.Buffer, method gosip.RequestMethod, inv *gosip.Request, f *forward, to string) {
-	ruri := f.ruri
-	if ruri == nil {
-		ruri = &inv.Recipient
-	}
-	writeStart(buf, method, ruri, f.via)
+	f.start(buf, method, inv)
 	skip := f.popped
 	for _, h := range inv.Headers() {
 		switch h := h.(type) {
