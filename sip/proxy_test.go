@@ -222,18 +222,27 @@ func early(t *testing.T, sw net.Addr, cust, car *peer, in string) (inv, r183 str
 	return reach(t, sw, cust, car, in, 183, "Session Progress")
 }
 
-// reach sends the customer's INVITE in to the carrier, which answers it
-// with code (To tag ct1, its address as Contact); it returns the INVITE the
-// carrier got and the response the customer got.
-func reach(t *testing.T, sw net.Addr, cust, car *peer, in string, code int, reason string) (inv, r string) {
+// forwarded sends the customer's INVITE in and returns it as the carrier
+// got it.
+func forwarded(t *testing.T, sw net.Addr, cust, car *peer, in string) string {
 	t.Helper()
 	cust.send(sw, in)
 	inv, ok := car.next("INVITE", 2*time.Second)
 	if !ok {
 		t.Fatal("no INVITE at the carrier")
 	}
+	return inv
+}
+
+// reach sends the customer's INVITE in to the carrier, which answers it
+// with code (To tag ct1, its address as Contact); it returns the INVITE the
+// carrier got and the response the customer got.
+func reach(t *testing.T, sw net.Addr, cust, car *peer, in string, code int, reason string) (inv, r string) {
+	t.Helper()
+	inv = forwarded(t, sw, cust, car, in)
 	car.send(sw, resp(inv, code, reason, "ct1", car.addr()))
-	if r, ok = cust.next(fmt.Sprintf("SIP/2.0 %d", code), 2*time.Second); !ok {
+	r, ok := cust.next(fmt.Sprintf("SIP/2.0 %d", code), 2*time.Second)
+	if !ok {
 		t.Fatalf("no %d at the customer", code)
 	}
 	return inv, r
@@ -462,11 +471,7 @@ func TestMaxCallDuration(t *testing.T) {
 // the carrier's 503.
 func TestLast503Becomes500(t *testing.T) {
 	s, sw, cust, cars, sink := setup(t, 1)
-	cust.send(sw, invite(cust, "u1", ";branch=z9hG4bKu1"))
-	inv, ok := cars[0].next("INVITE", 2*time.Second)
-	if !ok {
-		t.Fatal("no INVITE")
-	}
+	inv := forwarded(t, sw, cust, cars[0], invite(cust, "u1", ";branch=z9hG4bKu1"))
 	cars[0].send(sw, resp(inv, 503, "Service Unavailable", "ct1", ""))
 	if _, ok := cars[0].next("ACK", 2*time.Second); !ok {
 		t.Fatal("the 503 was not acknowledged")
@@ -559,11 +564,7 @@ func TestEndedCallReleased(t *testing.T) {
 		}
 	}
 
-	cust.send(sw, invite(cust, "rel1", ";branch=z9hG4bKrel1"))
-	inv, ok := cars[0].next("INVITE", 2*time.Second)
-	if !ok {
-		t.Fatal("no INVITE at the carrier")
-	}
+	inv := forwarded(t, sw, cust, cars[0], invite(cust, "rel1", ";branch=z9hG4bKrel1"))
 	released("rel1", func() {
 		cars[0].send(sw, resp(inv, 486, "Busy Here", "ct1", ""))
 		if _, ok := cust.next("SIP/2.0 486", 2*time.Second); !ok {
@@ -638,11 +639,7 @@ func TestAnswerAfterFailureHungUp(t *testing.T) {
 // carrier starts ringing after that (no Timer C for it).
 func TestAbandonedAttemptForgotten(t *testing.T) {
 	s, sw, cust, cars, _ := setup(t, 1)
-	cust.send(sw, invite(cust, "ab1", ";branch=z9hG4bKab1"))
-	inv, ok := cars[0].next("INVITE", 2*time.Second)
-	if !ok {
-		t.Fatal("no INVITE at the carrier")
-	}
+	inv := forwarded(t, sw, cust, cars[0], invite(cust, "ab1", ";branch=z9hG4bKab1"))
 	if _, ok := cust.next("SIP/2.0 408", 3*time.Second); !ok {
 		t.Fatal("no 408 after the invite timeout")
 	}
