@@ -33,13 +33,20 @@ func newTestServer(t testing.TB) (*Server, *denyAll, net.Addr) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, d, listen(t, s)
+}
+
+// listen starts s on a free loopback port until the test ends.
+func listen(t testing.TB, s *Server) net.Addr {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr, err := s.Listen(ctx, "127.0.0.1:0")
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); s.Close() })
-	return s, d, addr
+	return addr
 }
 
 func parseRequest(t testing.TB, raw string) *gosip.Request {

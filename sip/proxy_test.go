@@ -166,13 +166,7 @@ func setupRouter(t *testing.T, wrap func(rvRouter) Router, ncarriers int, opts .
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := s.Listen(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); s.Close() })
-	return s, a, cust, cars, sink
+	return s, listen(t, s), cust, cars, sink
 }
 
 func invite(cust *peer, callID, branchParam string) string {
