@@ -20,6 +20,9 @@ func validCarrier(c *store.Carrier) error {
 	if err := validLimit("channel_limit", c.ChannelLimit); err != nil {
 		return err
 	}
+	if err := validHeaders("sip_headers", c.SIPHeaders); err != nil {
+		return err
+	}
 	return validLimit("cps_limit", c.CPSLimit)
 }
 

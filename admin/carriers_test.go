@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/trunkline/trunkline/admin"
@@ -42,7 +43,7 @@ func TestCarrierLifecycle(t *testing.T) {
 	wantStatus(t, e.req("PUT", "/api/v1/carriers/"+id, map[string]any{"name": "A2", "currency": "EUR", "status": "disabled"}), 200)
 	var c store.Carrier
 	decode(t, e.req("GET", "/api/v1/carriers/"+id, nil), &c)
-	if want := (store.Carrier{ID: id, Name: "A2", Currency: "EUR", Status: "disabled"}); c != want {
+	if want := (store.Carrier{ID: id, Name: "A2", Currency: "EUR", Status: "disabled"}); !reflect.DeepEqual(c, want) {
 		t.Errorf("after PUT = %+v, want %+v", c, want)
 	}
 	wantError(t, e.req("GET", "/api/v1/carriers/nope", nil), 404, admin.CodeNotFound, "")

@@ -30,6 +30,9 @@ func validCustomer(c *store.Customer) error {
 	if err := validTimezone("timezone", c.Timezone); err != nil {
 		return err
 	}
+	if err := validHeaders("sip_headers", c.SIPHeaders); err != nil {
+		return err
+	}
 	return validLimit("cps_limit", c.CPSLimit)
 }
 

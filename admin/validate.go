@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/trunkline/trunkline/sip/border"
 	"github.com/trunkline/trunkline/store"
 )
 
@@ -29,6 +30,18 @@ func validName(field, name string) error {
 func validCurrency(field, c string) error {
 	if len(c) != 3 || !isUpper(c) {
 		return errInvalid(field, "must be 3 uppercase letters, got %q", c)
+	}
+	return nil
+}
+
+// validHeaders checks header names an operator lets cross the switch:
+// header tokens that are not among those that never cross.
+func validHeaders(field string, names []string) error {
+	if len(names) > 32 {
+		return errInvalid(field, "at most 32 headers, got %d", len(names))
+	}
+	if _, err := border.Default().With(border.ToCarrier, names); err != nil {
+		return errInvalid(field, "%v", err)
 	}
 	return nil
 }

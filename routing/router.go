@@ -35,6 +35,9 @@ type Attempt struct {
 	Addr      string // host:port
 	Transport string // "udp" or "tcp"
 	Buy       Leg
+	// Headers names the headers beyond the switch's policy that cross from
+	// this carrier to the customer.
+	Headers []string
 }
 
 // Plan is the routing decision for a call.
@@ -151,6 +154,7 @@ func (t *Table) attempts(cardID, number string, at int64) []Attempt {
 			Addr:      joinHostPort(e.Host, e.Port),
 			Transport: tr,
 			Buy:       Leg{Card: card, Row: row},
+			Headers:   c.SIPHeaders,
 		})
 	}
 	return out

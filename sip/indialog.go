@@ -2,35 +2,12 @@ package sip
 
 import (
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/trunkline/trunkline/sip/border"
 )
 
-// onAck forwards the ACK of a 2xx (an ACK of a non-2xx matched its INVITE
-// transaction before reaching here). ACK is never answered; one for an
-// unknown call is dropped.
-func (s *Server) onAck(req *gosip.Request) {
-	s.metrics.requests.WithLabelValues("ACK").Inc()
-	if req.CallID() == nil || req.From() == nil || req.Via() == nil {
-		return
-	}
-	symmetric(req)
-	c := s.calls.get(req.CallID().Value())
-	if c == nil {
-		return
-	}
-	f, next, ok := s.inDialogRequest(c, req)
-	if !ok {
-		return
-	}
-	buf := getBuf()
-	defer putBuf(buf)
-	f.write(buf, req)
-	if err := s.send(buf.Bytes(), next, nil, nil); err != nil {
-		s.log.Debug("forwarding ACK failed", "error", err)
-	}
-}
-
 // admit is the first step of every request but ACK and CANCEL: count it,
-// validate it (answering what fails), and forward it when it belongs to a
+// validate it (answering what fails), and relay it when it belongs to a
 // dialog (To tag). It reports whether the request has been dealt with.
 func (s *Server) admit(req *gosip.Request, tx *serverTx) bool {
 	s.metrics.requests.WithLabelValues(methodLabel(req.Method)).Inc()
@@ -38,7 +15,7 @@ func (s *Server) admit(req *gosip.Request, tx *serverTx) bool {
 		return true
 	}
 	if _, ok := req.To().Params.Get("tag"); ok {
-		s.forwardInDialog(req, tx)
+		s.inDialog(req, tx)
 		return true
 	}
 	return false
@@ -79,10 +56,10 @@ func (s *Server) onOptions(req *gosip.Request, tx *serverTx) {
 	}
 }
 
-const allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK, NOTIFY, REFER"
+const allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
 
 // onOther handles every method without its own handler: in-dialog requests
-// are forwarded, anything else is refused.
+// are relayed, anything else is refused.
 func (s *Server) onOther(req *gosip.Request, tx *serverTx) {
 	if !s.admit(req, tx) {
 		s.reply(tx, req, 405, "Method Not Allowed", gosip.NewHeader("Allow", allow))
@@ -99,110 +76,199 @@ func methodLabel(m gosip.RequestMethod) string {
 	return "other"
 }
 
-// forwardInDialog relays a request inside a call the switch record-routed,
-// statefully, and ends the call when a BYE is answered (or not, in time).
-func (s *Server) forwardInDialog(req *gosip.Request, tx *serverTx) {
-	c := s.calls.get(req.CallID().Value())
+// relayed reports the methods the switch carries from one leg to the other
+// inside a dialog. Others (REFER, SUBSCRIBE, PRACK, …) would need what never
+// crosses (Refer-To, RAck) and are refused.
+func relayed(m gosip.RequestMethod) bool {
+	switch m {
+	case gosip.INVITE, gosip.UPDATE, gosip.INFO, gosip.OPTIONS, gosip.BYE:
+		return true
+	}
+	return false
+}
+
+// match finds the leg an in-dialog request belongs to and checks that it
+// may be taken: the Call-ID and the switch's tag name a leg of a live call,
+// the sender's tag is that leg's, and the request comes from the leg's
+// party. It answers and returns nil otherwise. On success c.mu is held.
+func (s *Server) match(req *gosip.Request, tx *serverTx) (c *call, from, to *side) {
+	toTag, _ := req.To().Params.Get("tag")
+	fromTag, _ := req.From().Params.Get("tag")
+	e, ok := s.calls.dialog(req.CallID().Value(), toTag)
+	if !ok {
+		s.metrics.dropped.WithLabelValues("no-dialog").Inc()
+		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
+		return nil, nil, nil
+	}
+	c = e.c
+	c.mu.Lock()
+	from, to = c.sides(e.leg)
+	switch {
+	case c.ended || from == nil:
+		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
+	case from.remoteTag != "" && fromTag != from.remoteTag:
+		s.metrics.dropped.WithLabelValues("dialog-mismatch").Inc()
+		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
+	case !from.from(sourceAddr(req)):
+		s.metrics.dropped.WithLabelValues("stranger").Inc()
+		s.log.Warn("in-dialog request from a stranger", "call", c.id, "source", req.Source(), "method", req.Method)
+		s.reply(tx, req, 403, "Not A Party To This Call")
+	case from.remoteSeq != 0 && req.CSeq().SeqNo <= from.remoteSeq:
+		s.metrics.dropped.WithLabelValues("cseq-order").Inc()
+		s.reply(tx, req, 403, "CSeq Out Of Order")
+	default:
+		from.remoteSeq = req.CSeq().SeqNo
+		return c, from, to
+	}
+	c.mu.Unlock()
+	return nil, nil, nil
+}
+
+// sides returns the leg a request came on (the customer's when l is nil)
+// and the leg it goes to; from is nil for an attempt no longer in play, to
+// is nil while the carrier has no dialog yet. c.mu is held.
+func (c *call) sides(l *leg) (from, to *side) {
+	if l != nil {
+		if l != c.answeredLeg && l != c.leg {
+			return nil, nil
+		}
+		return &l.b, &c.a
+	}
+	return &c.a, c.carrierSide()
+}
+
+// carrierSide is the carrier leg in dialog with the customer: the one that
+// answered, else the attempt in progress once it has an early dialog.
+func (c *call) carrierSide() *side {
+	if c.answeredLeg != nil {
+		return &c.answeredLeg.b
+	}
+	if c.leg != nil && c.leg.b.remoteTag != "" {
+		return &c.leg.b
+	}
+	return nil
+}
+
+// policyFrom is the header policy for what sd's party sends across.
+func (s *Server) policyFrom(c *call, sd *side) *border.Policy {
+	if sd.carrier {
+		return s.carrierPolicy(sd.headers)
+	}
+	return s.customerPolicy(c)
+}
+
+// inDialog takes a request inside a call's dialog: a BYE ends the call at
+// once (the billing clock stops here) and goes on to the other leg; other
+// requests are carried to the other leg as that leg's own, through the
+// route set stored at set-up, never a Route the sender supplies.
+func (s *Server) inDialog(req *gosip.Request, tx *serverTx) {
+	c, from, to := s.match(req, tx)
 	if c == nil {
+		return
+	}
+	defer c.mu.Unlock()
+	side := "customer"
+	if from.carrier {
+		side = "carrier"
+	}
+	if req.Method == gosip.BYE {
+		s.reply(tx, req, 200, "OK")
+		if to != nil && c.answeredLeg != nil {
+			s.sendBye(to)
+		}
+		s.finish(c, nil, outcome{code: 200, reason: "BYE", answered: !c.answered.IsZero()}, side)
+		s.log.Debug("call ended", "call", c.id, "by", side)
+		return
+	}
+	if !relayed(req.Method) {
+		s.reply(tx, req, 405, "Method Not Allowed", gosip.NewHeader("Allow", allow))
+		return
+	}
+	if to == nil {
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	f, next, ok := s.inDialogRequest(c, req)
-	if !ok {
-		s.reply(tx, req, 403, "Not A Party To This Call")
+	lines, body, r := crossing(req, from.direction(), s.policyFrom(c, from))
+	if r != nil {
+		s.reply(tx, req, r.code, r.reason)
 		return
 	}
-	side, from := "carrier", 1
-	if fromCustomer(c, req) {
-		side, from = "customer", 0
-	}
-	c.mu.Lock()
-	c.cseq[from] = max(c.cseq[from], req.CSeq().SeqNo)
-	c.mu.Unlock()
 	if req.Method == gosip.INVITE {
-		s.reply(tx, req, 100, "Trying") // a re-INVITE; stops retransmissions
+		s.reply(tx, req, 100, "Trying") // stops retransmissions
 	}
-	buf := getBuf()
-	defer putBuf(buf)
-	f.write(buf, req)
-	ended := func(code int, reason string) {
-		if req.Method != gosip.BYE {
-			return
+	if targetRefresh(req.Method) {
+		if ct := req.Contact(); ct != nil && ct.Address.Host != "" && border.CheckUser(ct.Address.User) == nil {
+			from.target = ct.Address
+			if !from.pinned {
+				from.next = uriHop(ct.Address)
+			}
 		}
-		c.mu.Lock()
-		s.finish(c, nil, outcome{code: 200, reason: "BYE", answered: !c.answered.IsZero()}, side)
-		c.mu.Unlock()
-		s.log.Debug("call ended", "call", c.id, "by", side, "bye_status", code, "bye_reason", reason)
 	}
-	out := &clientTx{key: txKey{branch: f.branch, method: req.Method}, to: next, data: append([]byte(nil), buf.Bytes()...)}
+	maxFwd := 70
+	if mf := req.MaxForwards(); mf != nil {
+		maxFwd = min(int(mf.Val())-1, 70)
+	}
+	to.localSeq++
+	seq := to.localSeq
+	data, branch, next := s.legRequest(to, req.Method, seq, maxFwd, lines, body)
+	out := &clientTx{key: txKey{branch: branch, method: req.Method}, to: next, data: data}
+	xSeq := req.CSeq().SeqNo
 	out.handle = func(res *response) {
 		if res.code == 100 {
 			return
 		}
-		s.relayResponse(tx, res)
-		if res.code >= 200 {
-			ended(res.code, res.reason)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		lines, body, _ := crossingResponse(res, to.direction(), s.policyFrom(c, to))
+		contact := ""
+		if res.success() && targetRefresh(req.Method) {
+			contact = s.contactLine(from.next.transport)
+			if u, ok := res.contactURI(); ok && !to.pinned {
+				to.target, to.next = u, uriHop(u)
+			}
 		}
+		buf := getBuf()
+		defer putBuf(buf)
+		renderResponse(buf, res.code, safeReason(res), responseHead(req, ""), contact, lines, body)
+		b := append([]byte(nil), buf.Bytes()...)
+		if req.Method == gosip.INVITE && res.success() && !c.ended {
+			aw := s.answer2xx(c, tx, from, to, xSeq, seq, b)
+			out.setAgain(s.reACK(aw.sent))
+			return
+		}
+		s.respondBytes(tx, res.code, b)
 	}
 	if req.Method == gosip.INVITE {
-		// A CANCEL of the re-INVITE goes on to the next hop; the re-INVITE
-		// then ends with its answer (487), the call stays up.
-		cancel := cancelFor(req, &f.forward)
+		// A CANCEL of the re-INVITE goes on to the other leg; the
+		// re-INVITE then ends with its answer (487), the call stays up.
+		cancel := derive(data, gosip.CANCEL, "")
 		tx.mu.Lock()
 		tx.onCancel = func() { s.cancelINVITE(out, cancel) }
 		tx.mu.Unlock()
-		out.again = func(res *response) { s.relayResponse(tx, res) }
-		out.ackFor = func(res *response) []byte {
-			b := getBuf()
-			defer putBuf(b)
-			writeCancelOrAck(b, gosip.ACK, req, &f.forward, res.to)
-			return append([]byte(nil), b.Bytes()...)
-		}
+		out.ackFor = func(res *response) []byte { return derive(data, gosip.ACK, res.to) }
 	}
-	out.failed = func() {
-		s.reply(tx, req, 408, "Request Timeout")
-		ended(408, "Request Timeout")
-	}
+	out.failed = func() { s.reply(tx, req, 408, "Request Timeout") }
 	if err := s.request(out, req.Method == gosip.INVITE); err != nil {
-		s.log.Warn("forwarding in-dialog request failed", "method", req.Method, "error", err)
+		s.log.Warn("relaying in-dialog request failed", "method", req.Method, "error", err)
 		s.reply(tx, req, 503, "Next Hop Unreachable")
-		ended(503, "Next Hop Unreachable")
 	}
 }
 
-func fromCustomer(c *call, req *gosip.Request) bool {
-	tag, _ := req.From().Params.Get("tag")
-	return tag == c.fromTag
+// sendBye sends a BYE on leg sd statefully (retransmitted over UDP until
+// answered); its answer changes nothing. c.mu is held.
+func (s *Server) sendBye(sd *side) {
+	sd.localSeq++
+	data, branch, next := s.legRequest(sd, gosip.BYE, sd.localSeq, 70, nil, nil)
+	if err := s.request(&clientTx{key: txKey{branch: branch, method: gosip.BYE}, to: next, data: data}, false); err != nil {
+		s.log.Debug("BYE failed", "to", next.addr, "error", err)
+	}
 }
 
-// inDialogForward is how an in-dialog request is relayed.
-type inDialogForward struct {
-	forward
-	branch string
-}
-
-// inDialogRequest prepares a request inside call c for forwarding: the
-// switch's own Route entries go, the next hop is the remaining route set or
-// else the other party's recorded target (never a host taken from the
-// Request-URI alone, so the switch relays only between a call's parties).
-// Requests that claim to come from the customer must come from its address.
-func (s *Server) inDialogRequest(c *call, req *gosip.Request) (*inDialogForward, hop, bool) {
-	byCustomer := fromCustomer(c, req)
-	if byCustomer && sourceAddr(req).String() != c.source {
-		s.log.Warn("in-dialog request from a stranger", "call", c.id, "source", req.Source())
-		return nil, hop{}, false
+// byeBoth ends an answered call from the switch: a BYE on each leg. c.mu is
+// held.
+func (s *Server) byeBoth(c *call) {
+	if c.answeredLeg != nil {
+		s.sendBye(&c.answeredLeg.b)
 	}
-	popped := s.ownRoutes(req)
-	var next hop
-	if routes := req.GetHeaders("Route"); len(routes) > popped {
-		next = uriHop(routes[popped].(*gosip.RouteHeader).Address)
-	} else {
-		c.mu.Lock()
-		next = c.peer(byCustomer)
-		c.mu.Unlock()
-	}
-	f := &inDialogForward{branch: s.branches.next()}
-	f.via = s.viaLine(next.transport, f.branch)
-	f.popped = popped
-	return f, next, true
+	s.sendBye(&c.a)
 }

@@ -11,6 +11,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/trunkline/trunkline/routing"
+	"github.com/trunkline/trunkline/sip/border"
 )
 
 // outcome is how one carrier attempt ended.
@@ -23,12 +24,12 @@ type outcome struct {
 	final     bool // no other carrier may be tried (the callee did not answer)
 }
 
-// leg is one carrier attempt: the INVITE as forwarded and its transaction.
+// leg is one carrier attempt: its dialog and its INVITE transaction.
 type leg struct {
-	at   routing.Attempt
-	ruri gosip.Uri
-	fwd  forward
-	tx   *clientTx
+	at  routing.Attempt
+	b   side
+	tx  *clientTx
+	inv []byte // the INVITE as sent
 }
 
 // onInvite takes a new call: it authenticates and routes it and sends it to
@@ -38,6 +39,11 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	if s.admit(req, tx) {
 		return
 	}
+	if s.draining.Load() {
+		s.reply(tx, req, 503, "Service Unavailable", gosip.NewHeader("Retry-After", "30"))
+		s.metrics.calls.WithLabelValues("rejected").Inc()
+		return
+	}
 	setup := s.now()
 	src := sourceAddr(req)
 	ident, ok := s.authenticate(req, tx, src)
@@ -45,28 +51,17 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 		s.metrics.calls.WithLabelValues("rejected").Inc()
 		return
 	}
-	fromTag, _ := req.From().Params.Get("tag")
-	c := &call{
-		id: req.CallID().Value(), fromTag: fromTag, branch: tx.key.branch, ident: ident,
-		source: src.String(), caller: req.From().Address.User, dialled: req.Recipient.User, setup: setup,
-		customerTarget: contactHop(req.Contact(), hop{addr: req.Source(), transport: transportUpper(req.Transport())}),
-		req:            req, inv: tx,
+	c := s.newCall(req, tx, src)
+	c.ident, c.setup = ident, setup
+	if !s.calls.add(c) {
+		s.servers.remove(tx.key, tx)
+		return // a retransmission of a call in progress
 	}
 	if tx.conn != nil {
-		// A customer on TCP is reached on its own connection, whatever its
-		// Contact says (it may be behind NAT, or leave out transport=tcp).
-		c.customerTarget = hop{addr: tx.conn.key, transport: transportTCP}
-	}
-	if !s.calls.add(c) {
-		if old := s.calls.get(c.id); old != nil && old.branch == c.branch {
-			s.servers.remove(tx.key, tx)
-			return // a retransmission of a call in progress
-		}
-		s.reply(tx, req, 482, "Loop Detected")
-		return
+		tx.conn.hold()
 	}
 	// Taken: stop the customer's retransmissions now.
-	s.reply(tx, req, 100, "Trying")
+	s.answerInvite(c, 100, "Trying")
 	s.metrics.active.Inc()
 	plan, err := s.router.Route(context.Background(), routing.Call{
 		CustomerID: ident.CustomerID, TechPrefix: ident.TechPrefix, Dialled: req.Recipient.User, At: setup,
@@ -79,21 +74,103 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	if err != nil {
 		code, reason := routing.Status(err)
 		s.log.Info("call rejected", "customer", ident.CustomerID, "code", code, "reason", reason, "error", err)
-		s.reply(tx, req, code, reason)
+		s.answerInvite(c, code, reason)
 		s.finish(c, nil, outcome{code: code, reason: reason}, "switch")
 		return
 	}
 	c.plan = plan
+	if r := s.prepareOutbound(c, req); r != nil {
+		s.log.Info("call refused: malformed", "customer", ident.CustomerID, "code", r.code, "reason", r.reason)
+		s.answerInvite(c, r.code, r.reason)
+		s.finish(c, nil, outcome{code: r.code, reason: r.reason}, "switch")
+		return
+	}
 	tx.mu.Lock()
 	tx.onCancel = func() { s.customerCancelled(c) }
 	cancelled := tx.cancelled
 	tx.mu.Unlock()
 	if cancelled {
-		s.reply(tx, req, 487, "Request Terminated")
+		s.answerInvite(c, 487, "Request Terminated")
 		s.finish(c, nil, outcome{code: 487, reason: "Request Terminated", cancelled: true, relayed: true}, "customer")
 		return
 	}
 	s.nextAttempt(c)
+}
+
+// newCall builds the call of a customer's INVITE and its customer leg.
+func (s *Server) newCall(req *gosip.Request, tx *serverTx, src netip.Addr) *call {
+	id, tags := newIDs(1)
+	fromTag, _ := req.From().Params.Get("tag")
+	c := &call{
+		id: id, source: src.String(), caller: req.From().Address.User, dialled: req.Recipient.User,
+		invKey: tx.key, req: req, inv: tx, aHead: responseHead(req, tags[0]),
+	}
+	to := req.To()
+	c.a = side{
+		callID: req.CallID().Value(), localTag: tags[0], remoteTag: fromTag,
+		local: to.Value() + ";tag=" + tags[0], remote: req.From().Value(),
+		target: gosip.Uri{Scheme: "sip", Host: src.String()},
+		next:   hop{addr: req.Source(), transport: transportUpper(req.Transport())},
+		routes: upstreamRoutes(req), peers: []netip.Addr{src}, remoteSeq: req.CSeq().SeqNo,
+		pinned: true, conn: tx.conn,
+	}
+	if ct := req.Contact(); ct != nil && ct.Address.Host != "" {
+		c.a.target = ct.Address
+	}
+	return c
+}
+
+// prepareOutbound checks what of the customer's INVITE crosses to carriers
+// and keeps it on c. c.mu is held.
+func (s *Server) prepareOutbound(c *call, req *gosip.Request) *refusal {
+	p := s.customerPolicy(c)
+	lines, body, r := crossing(req, border.ToCarrier, p)
+	if r != nil {
+		return r
+	}
+	from := req.From()
+	c.out = outbound{from: border.Address(from.DisplayName, "sip", from.Address.User, s.advertiseHost()), headers: lines, body: body, maxFwd: 70}
+	if mf := req.MaxForwards(); mf != nil {
+		c.out.maxFwd = min(int(mf.Val())-1, 70)
+	}
+	if c.plan.Customer.Trusted {
+		for _, name := range []string{"P-Asserted-Identity", "Remote-Party-ID"} {
+			for _, h := range req.GetHeaders(name) {
+				v, err := border.Identity(h.Value(), s.advertiseHost())
+				if err != nil {
+					return refuse(400, "Malformed "+name)
+				}
+				c.out.headers = append(c.out.headers, "P-Asserted-Identity: "+v)
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// customerPolicy is the header policy from c's customer to carriers.
+func (s *Server) customerPolicy(c *call) *border.Policy {
+	if c.plan == nil || len(c.plan.Customer.SIPHeaders) == 0 {
+		return s.policy
+	}
+	p, err := s.policy.With(border.ToCarrier, c.plan.Customer.SIPHeaders)
+	if err != nil {
+		return s.policy
+	}
+	return p
+}
+
+// carrierPolicy is the header policy from a carrier whose own additions
+// are headers to customers.
+func (s *Server) carrierPolicy(headers []string) *border.Policy {
+	if len(headers) == 0 {
+		return s.policy
+	}
+	p, err := s.policy.With(border.ToCustomer, headers)
+	if err != nil {
+		return s.policy
+	}
+	return p
 }
 
 // nextAttempt sends the INVITE to the next carrier of the plan; a carrier
@@ -117,33 +194,33 @@ func (s *Server) nextAttempt(c *call) {
 	}
 }
 
-// sendInvite forwards the customer's INVITE to one carrier endpoint.
+// sendInvite sends the call to one carrier endpoint on a new leg: the
+// switch's Call-ID, tag, Via and Contact, the caller as the switch presents
+// it, and what crosses of the customer's INVITE. c.mu is held.
 func (s *Server) sendInvite(c *call, at routing.Attempt) (*leg, error) {
-	req := c.req
 	host, port := splitHostPort(at.Addr)
-	l := &leg{at: at, ruri: gosip.Uri{Scheme: "sip", User: c.plan.Number, Host: host, Port: port}}
 	out := transportUpper(at.Transport)
+	ruri := gosip.Uri{Scheme: "sip", User: c.plan.Number, Host: host, Port: port}
 	if out == transportTCP {
-		l.ruri.UriParams = gosip.HeaderParams{{K: "transport", V: "tcp"}}
+		ruri.UriParams = gosip.HeaderParams{{K: "transport", V: "tcp"}}
 	}
-	branch := s.branches.next()
-	l.fwd = forward{ruri: &l.ruri, via: s.viaLine(out, branch), rr: s.recordRoute(req.Transport(), out), popped: s.ownRoutes(req)}
-	buf := getBuf()
-	defer putBuf(buf)
-	l.fwd.write(buf, req)
-	l.tx = &clientTx{
-		key:  txKey{branch: branch, method: gosip.INVITE},
-		to:   hop{addr: at.Addr, transport: out},
-		data: append([]byte(nil), buf.Bytes()...),
+	tag := newTag()
+	l := &leg{at: at, b: side{
+		callID: c.id, localTag: tag, local: c.out.from + ";tag=" + tag,
+		remote: "<sip:" + c.plan.Number + "@" + uriHost(host) + ">",
+		target: ruri, next: hop{addr: at.Addr, transport: out}, localSeq: 1, carrier: true, headers: at.Headers,
+	}}
+	if ap, ok := s.tp.lookup(at.Addr); ok {
+		l.b.peers = append(l.b.peers, ap.Addr())
 	}
+	data, branch, next := s.legRequest(&l.b, gosip.INVITE, 1, c.out.maxFwd, c.out.headers, c.out.body)
+	l.inv = data
+	l.tx = &clientTx{key: txKey{branch: branch, method: gosip.INVITE}, to: next, data: data}
 	l.tx.handle = func(res *response) { s.legResponse(c, l, res) }
 	l.tx.failed = func() { s.legFailed(c, l) }
-	l.tx.ackFor = func(res *response) []byte {
-		b := getBuf()
-		defer putBuf(b)
-		writeCancelOrAck(b, gosip.ACK, req, &l.fwd, res.to)
-		return append([]byte(nil), b.Bytes()...)
-	}
+	l.tx.ackFor = func(res *response) []byte { return derive(data, gosip.ACK, res.to) }
+	s.calls.addLeg(c, l)
+	c.legs = append(c.legs, l)
 	return l, s.request(l.tx, true)
 }
 
@@ -180,37 +257,133 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 			c.legDeadline = s.now().Add(s.ringTimeout)
 			c.legTimer.Reset(s.ringTimeout)
 		}
-		s.relayResponse(c.inv, res)
+		s.learnDialog(&l.b, res, false)
+		s.toCustomer(c, l, res)
 	case res.success():
+		lines, body, ok := crossingResponse(res, border.ToCustomer, s.carrierPolicy(l.at.Headers))
+		if !ok {
+			s.metrics.dropped.WithLabelValues("malformed-answer").Inc()
+			s.log.Warn("carrier answer refused: malformed body", "call", c.id, "carrier", l.at.CarrierID)
+			stray := s.strayAnswers(c, l)
+			l.tx.setAgain(stray)
+			stray(res)
+			s.cancelTimer(c)
+			s.legEnded(c, outcome{code: 502, reason: "Bad Gateway"})
+			return
+		}
 		c.legTimer.Stop()
 		c.answeredLeg, c.leg = l, nil
 		s.markAnswered(c)
-		c.carrierTo, c.carrierRR = res.to, res.rr
-		c.carrierURI, c.carrierTarget = l.ruri, hop{addr: l.at.Addr, transport: transportUpper(l.at.Transport)}
-		if u, ok := res.contactURI(); ok {
-			c.carrierURI, c.carrierTarget = u, uriHop(u)
-		}
-		c.cseq[0] = max(c.cseq[0], c.req.CSeq().SeqNo) // early-dialog requests may have used more
+		s.learnDialog(&l.b, res, true)
 		c.maxTimer = time.AfterFunc(s.maxCall, func() { s.maxDurationReached(c) })
-		inv := c.inv
-		l.tx.setAgain(func(res *response) { s.relayResponse(inv, res) }) // retransmissions go on to the customer
-		s.relayResponse(c.inv, res)
+		aw := s.answer2xx(c, c.inv, &c.a, &l.b, c.req.CSeq().SeqNo, 1, s.inviteResponse(c, res.code, safeReason(res), true, lines, body))
+		l.tx.setAgain(s.reACK(aw.sent))
 		s.metrics.attempts.WithLabelValues("answered").Inc()
+		s.callUp(c)
 	default:
-		out := outcome{code: res.code, reason: res.reason}
+		out := outcome{code: res.code, reason: safeReason(res)}
 		switch last := c.attempt >= len(c.plan.Attempts); {
 		case last && res.code == 503:
 			// RFC 3261 §16.7 step 6: a carrier's 503 is not passed on (the
 			// customer would take the switch itself for unavailable); the
 			// CDR keeps the carrier's answer.
-			s.reply(c.inv, c.req, 500, "Carrier Unavailable")
+			s.answerInvite(c, 500, "Carrier Unavailable")
 			out.relayed = true
 		case last || !failover(res.code):
-			s.relayResponse(c.inv, res)
+			s.toCustomer(c, l, res)
 			out.relayed = true
 		}
 		s.legEnded(c, out)
 	}
+}
+
+// cancelTimer stops the current attempt's timer. c.mu is held.
+func (s *Server) cancelTimer(c *call) {
+	if c.legTimer != nil {
+		c.legTimer.Stop()
+	}
+}
+
+// learnDialog takes the carrier's side of leg b's dialog from a response
+// to its INVITE: its tag and To, its Contact and, for a 2xx, the route set
+// (RFC 3261 §12.1.2). c.mu is held.
+func (s *Server) learnDialog(b *side, res *response, confirmed bool) {
+	tag := res.toTag()
+	if tag == "" {
+		return
+	}
+	if b.remoteTag != "" && b.remoteTag != tag && !confirmed {
+		return // another early dialog behind the carrier: the first one stays
+	}
+	b.remoteTag, b.remote = tag, res.to
+	if u, ok := res.contactURI(); ok {
+		b.target, b.next = u, uriHop(u)
+		if ap, ok := s.tp.lookup(b.next.addr); ok {
+			b.peers = appendAddr(b.peers, ap.Addr())
+		}
+	}
+	if confirmed {
+		b.routes = s.downstreamRoutes(res.rr)
+		if len(b.routes) > 0 {
+			if ap, ok := s.tp.lookup(uriHop(b.routes[0]).addr); ok {
+				b.peers = appendAddr(b.peers, ap.Addr())
+			}
+		}
+	}
+}
+
+func appendAddr(as []netip.Addr, a netip.Addr) []netip.Addr {
+	for _, x := range as {
+		if x == a {
+			return as
+		}
+	}
+	return append(as, a)
+}
+
+// toCustomer answers the customer's INVITE with a carrier's response as the
+// customer leg's own: the switch's identifiers and Contact, the crossing
+// headers and body of res. c.mu is held.
+func (s *Server) toCustomer(c *call, l *leg, res *response) {
+	lines, body, _ := crossingResponse(res, border.ToCustomer, s.carrierPolicy(l.at.Headers))
+	s.respondBytes(c.inv, res.code, s.inviteResponse(c, res.code, safeReason(res), res.code < 300, lines, body))
+}
+
+// inviteResponse renders a response to the customer's INVITE.
+func (s *Server) inviteResponse(c *call, code int, reason string, contact bool, lines []string, body []byte) []byte {
+	buf := getBuf()
+	defer putBuf(buf)
+	ct := ""
+	if contact && code > 100 {
+		ct = s.contactLine(c.a.next.transport)
+	}
+	renderResponse(buf, code, reason, c.aHead, ct, lines, body)
+	return append([]byte(nil), buf.Bytes()...)
+}
+
+// answerInvite answers the customer's INVITE with a status of the switch's
+// own.
+func (s *Server) answerInvite(c *call, code int, reason string, lines ...string) {
+	if code >= 300 {
+		s.metrics.rejects.WithLabelValues(strconv.Itoa(code)).Inc()
+	}
+	s.respondBytes(c.inv, code, s.inviteResponse(c, code, reason, false, lines, nil))
+}
+
+// safeReason is a response's reason phrase if it is printable text, else a
+// generic one for its class.
+func safeReason(res *response) string {
+	r := res.reason
+	if len(r) <= 128 && border.CheckValue("x-reason", r) == nil {
+		return r
+	}
+	switch {
+	case res.code < 200:
+		return "Session Progress"
+	case res.code < 300:
+		return "OK"
+	}
+	return "Failed"
 }
 
 // legEnded closes the current attempt with out: it fails over to the next
@@ -239,7 +412,7 @@ func (s *Server) legEnded(c *call, out outcome) (tryNext bool) {
 		if out.code == 0 {
 			out.code, out.reason = 408, "Request Timeout"
 		}
-		s.reply(c.inv, c.req, out.code, out.reason)
+		s.answerInvite(c, out.code, out.reason)
 	}
 	s.finish(c, &at, out, "carrier")
 	return false
@@ -254,7 +427,7 @@ func (s *Server) legTimeout(c *call, l *leg) {
 	if c.leg != l || c.ended || s.now().Before(c.legDeadline) {
 		return // moved on, or a response re-armed the timer as it fired
 	}
-	s.cancelLeg(c, l)
+	s.cancelLeg(l)
 	out := outcome{reason: "No Response"}
 	if c.provisional {
 		// It rang and nobody answered: another carrier would ring the
@@ -273,7 +446,7 @@ func (s *Server) legFailed(c *call, l *leg) {
 		return
 	}
 	s.log.Warn("carrier attempt failed: no response in time or transport error", "carrier", l.at.CarrierID, "addr", l.at.Addr)
-	s.cancelLeg(c, l)
+	s.cancelLeg(l)
 	s.legEnded(c, outcome{reason: "No Response"})
 }
 
@@ -285,7 +458,7 @@ func (s *Server) customerCancelled(c *call) {
 	if c.ended || !c.answered.IsZero() {
 		return
 	}
-	s.reply(c.inv, c.req, 487, "Request Terminated")
+	s.answerInvite(c, 487, "Request Terminated")
 	var at *routing.Attempt
 	if l := c.leg; l != nil {
 		at = &l.at
@@ -297,18 +470,10 @@ func (s *Server) customerCancelled(c *call) {
 // cancelLeg gives up on attempt l: it stops retransmitting its INVITE and
 // sends CANCEL once the carrier has responded at all (RFC 3261 §9.1). Its
 // INVITE transaction stays to acknowledge the 487; a 2xx that crossed the
-// CANCEL is hung up. c.mu is held.
-func (s *Server) cancelLeg(c *call, l *leg) {
+// CANCEL is hung up.
+func (s *Server) cancelLeg(l *leg) {
 	s.abandon(l.tx)
-	s.cancelINVITE(l.tx, cancelFor(c.req, &l.fwd))
-}
-
-// cancelFor renders the CANCEL of req as forwarded with f.
-func cancelFor(req *gosip.Request, f *forward) []byte {
-	buf := getBuf()
-	defer putBuf(buf)
-	writeCancelOrAck(buf, gosip.CANCEL, req, f, "")
-	return append([]byte(nil), buf.Bytes()...)
+	s.cancelINVITE(l.tx, derive(l.inv, gosip.CANCEL, ""))
 }
 
 func (s *Server) markRinging(c *call) {
@@ -324,15 +489,6 @@ func (s *Server) markAnswered(c *call) {
 		c.ringing = c.answered
 		s.metrics.pdd.Observe(c.ringing.Sub(c.setup).Seconds())
 	}
-}
-
-// relayResponse sends a response back on tx without the Via the switch
-// added.
-func (s *Server) relayResponse(tx *serverTx, res *response) {
-	buf := getBuf()
-	defer putBuf(buf)
-	res.writeRelay(buf)
-	s.respondBytes(tx, res.code, buf.Bytes())
 }
 
 func sourceAddr(req *gosip.Request) netip.Addr {

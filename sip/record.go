@@ -24,17 +24,29 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 		// dialog): the attempt is cancelled.
 		c.leg = nil
 		c.legTimer.Stop()
-		s.cancelLeg(c, l)
+		s.cancelLeg(l)
 	}
 	if !c.inv.answered() {
-		s.reply(c.inv, c.req, 487, "Request Terminated") // ended before any final answer
+		s.answerInvite(c, 487, "Request Terminated") // ended before any final answer
 	}
+	for _, aw := range c.acks {
+		aw.timer.Stop()
+	}
+	c.acks = nil
 	if at == nil && c.attempt > 0 {
 		cur := c.carrier
 		at = &cur
 	}
-	s.emit(s.record(c, at, out, side, true))
-	s.calls.remove(c.id)
+	r := s.record(c, at, out, side, true)
+	if c.up {
+		s.emitDown(r, c.upDone)
+	} else {
+		s.emit(r)
+	}
+	s.calls.remove(c, c.legs)
+	if c.a.conn != nil {
+		c.a.conn.release()
+	}
 	s.metrics.active.Dec()
 	switch {
 	case out.answered:

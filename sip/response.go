@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/trunkline/trunkline/sip/border"
 )
 
 // response is a response from a carrier (or from a customer, in dialog) as
@@ -23,23 +25,59 @@ type response struct {
 	contact string              // Contact header value; "" when none
 	rr      []string            // Record-Route values of a 2xx to an INVITE, in order
 
-	data []byte          // the message as received (valid while it is handled)
-	cut  [2]int          // the top Via within data
-	msg  *gosip.Response // the parsed message without its top Via, when the scanner did not take it
+	data   []byte          // the message as received (valid while it is handled)
+	cut    [2]int          // the top Via within data
+	bodyAt int             // where the body starts in data
+	others [][2][]byte     // name and value of the headers not read above
+	msg    *gosip.Response // the parsed message without its top Via, when the scanner did not take it
+}
+
+// fields returns the name and value of each header the response has beyond
+// the ones the switch reads (Via, From, To, Call-ID, CSeq, Contact,
+// Record-Route, Content-Length), in order. They are valid while the
+// response is handled.
+func (r *response) fields() [][2][]byte {
+	if r.msg == nil {
+		return r.others
+	}
+	var out [][2][]byte
+	for _, h := range r.msg.Headers() {
+		switch border.Name(h.Name()) {
+		case "via", "from", "to", "call-id", "cseq", "contact", "record-route", "content-length":
+			continue
+		}
+		out = append(out, [2][]byte{[]byte(h.Name()), []byte(h.Value())})
+	}
+	return out
+}
+
+// body returns the response's body.
+func (r *response) body() []byte {
+	if r.msg != nil {
+		return r.msg.Body()
+	}
+	return r.data[r.bodyAt:]
+}
+
+// toTag is the tag of the response's To.
+func (r *response) toTag() string { return tagOf(r.to) }
+
+// tagOf returns the tag parameter of a From or To value.
+func tagOf(v string) string {
+	if i := strings.LastIndex(v, ">"); i >= 0 {
+		v = v[i:]
+	}
+	for _, p := range strings.Split(v, ";")[1:] {
+		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(strings.TrimSpace(k), "tag") {
+			return strings.TrimSpace(val)
+		}
+	}
+	return ""
 }
 
 func (r *response) provisional() bool { return r.code < 200 }
 func (r *response) success() bool     { return r.code >= 200 && r.code < 300 }
-
-// writeRelay renders the response without its top Via.
-func (r *response) writeRelay(buf *bytes.Buffer) {
-	if r.msg != nil {
-		writeMessage(buf, r.msg)
-		return
-	}
-	buf.Write(r.data[:r.cut[0]])
-	buf.Write(r.data[r.cut[1]:])
-}
 
 // contactURI is the Contact's URI, if the response has one.
 func (r *response) contactURI() (gosip.Uri, bool) {
@@ -156,6 +194,9 @@ func scanResponse(data []byte) (*response, bool) {
 				return nil, false
 			}
 			bodyLen = n
+		case isHeader(name, "from", "f"), isHeader(name, "call-id", "i"), isHeader(name, "record-route", ""):
+		default:
+			r.others = append(r.others, [2][]byte{name, bytes.TrimRight(value, " \t")})
 		}
 		i = next
 	}
@@ -164,6 +205,7 @@ func scanResponse(data []byte) (*response, bool) {
 	if !gotVia || !gotCSeq || !gotTo || r.branch == "" || r.method == "" || bodyLen != len(data)-i {
 		return nil, false
 	}
+	r.bodyAt = i
 	if r.method != gosip.INVITE {
 		r.rr = nil // only a 2xx to an INVITE sets up a route set
 	}

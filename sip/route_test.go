@@ -64,12 +64,13 @@ var rrRe = regexp.MustCompile(`(?m)^Record-Route: .*\r\n`)
 // through the proxy that record-routed its 2xx (loose routing), the BYE to
 // the customer through the one that record-routed its INVITE (here strict
 // routing: that proxy is the Request-URI, the customer's Contact the Route).
+// Requests to the customer go where its INVITE came from: its proxy.
 func TestSwitchRequestsFollowRouteSets(t *testing.T) {
 	_, sw, cust, cars, _ := setup(t, 1, WithMaxCallDuration(500*time.Millisecond))
 	custProxy, carProxy := newPeer(t), newPeer(t)
 	in := strings.Replace(invite(cust, "rs1", ";branch=z9hG4bKrs1"), "Max-Forwards: 70\r\n",
 		"Record-Route: <sip:"+custProxy.addr()+">\r\nMax-Forwards: 70\r\n", 1)
-	cust.send(sw, in)
+	custProxy.send(sw, in)
 	inv, ok := cars[0].next("INVITE", 2*time.Second)
 	if !ok {
 		t.Fatal("no INVITE at the carrier")
@@ -77,8 +78,8 @@ func TestSwitchRequestsFollowRouteSets(t *testing.T) {
 	r200 := resp(inv, 200, "OK", "ct1", cars[0].addr())
 	rr := "Record-Route: <sip:" + carProxy.addr() + ";lr>\r\n" + strings.Join(rrRe.FindAllString(inv, -1), "")
 	cars[0].send(sw, strings.Replace(r200, "Content-Length:", rr+"Content-Length:", 1))
-	if _, ok := cust.next("SIP/2.0 200", 2*time.Second); !ok {
-		t.Fatal("no 200 at the customer")
+	if _, ok := custProxy.next("SIP/2.0 200", 2*time.Second); !ok {
+		t.Fatal("no 200 at the customer's proxy")
 	}
 	byeC, ok := carProxy.next("BYE", 3*time.Second)
 	if !ok {

@@ -8,7 +8,9 @@ import (
 	"net/netip"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -17,6 +19,7 @@ import (
 	"github.com/trunkline/trunkline/auth"
 	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/routing"
+	"github.com/trunkline/trunkline/sip/border"
 )
 
 // Authenticator names the customer a request comes from. Implementations are
@@ -68,12 +71,15 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	calls   *callTable
+	policy  *border.Policy // what crosses between legs
+	live    LiveCalls      // durable register of answered calls; nil for none
+
+	draining atomic.Bool // refusing new calls
 
 	node          string
-	advertise     string // host put in Via and Record-Route
+	advertise     string // host put in Via and Contact
 	port          int    // SIP port (UDP and TCP)
 	hostport      string // advertise:port
-	rr            map[string][]string
 	readers       int
 	parser        *gosip.Parser
 	udpBuffer     int
@@ -92,9 +98,13 @@ func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 // WithNode names this node in CDRs.
 func WithNode(name string) Option { return func(s *Server) { s.node = name } }
 
-// WithAdvertise sets the host put in Via and Record-Route when the listen
+// WithAdvertise sets the host put in Via and Contact when the listen
 // address is a wildcard.
 func WithAdvertise(host string) Option { return func(s *Server) { s.advertise = host } }
+
+// WithHeaderPolicy sets what crosses between legs (default
+// border.Default()).
+func WithHeaderPolicy(p *border.Policy) Option { return func(s *Server) { s.policy = p } }
 
 // WithTimeouts sets the no-response (per carrier attempt) and ring timeouts.
 func WithTimeouts(invite, ring time.Duration) Option {
@@ -130,6 +140,7 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 		maxCall:       DefaultMaxCallDuration,
 		udpBuffer:     DefaultUDPReadBuffer,
 		t1:            defaultT1,
+		policy:        border.Default(),
 		linger:        defaultLinger,
 		now:           time.Now,
 	}
@@ -257,18 +268,11 @@ func (s *Server) Listen(ctx context.Context, addr string) (net.Addr, error) {
 		if la.IP != nil && !la.IP.IsUnspecified() {
 			s.advertise = la.IP.String()
 		} else {
-			s.log.Warn("listening on all addresses: advertising 127.0.0.1 in Via and Record-Route; " +
+			s.log.Warn("listening on all addresses: advertising 127.0.0.1 in Via and Contact; " +
 				"set sip.advertise (or -advertise) to the address customers and carriers reach this switch on")
 		}
 	}
 	s.hostport = net.JoinHostPort(s.advertise, strconv.Itoa(s.port))
-	s.rr = map[string][]string{}
-	for _, out := range []string{transportUDP, transportTCP} {
-		for _, in := range []string{transportUDP, transportTCP} {
-			s.rr[out+in] = []string{s.rrLine(out), s.rrLine(in)}
-		}
-		s.rr[out] = []string{s.rrLine(out)}
-	}
 	s.tp.udp, s.tp.tcp = udp, tcp
 	go func() {
 		select {
@@ -297,6 +301,17 @@ func (s *Server) Close() error {
 	s.tp.closeAll()
 	s.wg.Wait()
 	return nil
+}
+
+// advertiseHost is the switch's host as written in a URI.
+func (s *Server) advertiseHost() string { return uriHost(s.advertise) }
+
+// uriHost writes a host for a URI: an IPv6 address in brackets.
+func uriHost(h string) string {
+	if strings.Contains(h, ":") && !strings.HasPrefix(h, "[") {
+		return "[" + h + "]"
+	}
+	return h
 }
 
 // ActiveCalls returns the number of calls in the table.

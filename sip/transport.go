@@ -45,8 +45,9 @@ type transport struct {
 // tcpConn is one TCP stream; writes are serialised.
 type tcpConn struct {
 	net.Conn
-	key string
-	wmu sync.Mutex
+	key     string
+	wmu     sync.Mutex
+	dialogs atomic.Int32 // calls whose customer leg runs on it
 }
 
 // write sends b; after a failed write the stream may hold part of a
@@ -519,3 +520,7 @@ func (t *transport) resolve(addr string) (netip.AddrPort, error) {
 	t.mu.Unlock()
 	return ap, nil
 }
+
+// hold counts one more dialog carried on the connection; release one less.
+func (c *tcpConn) hold()    { c.dialogs.Add(1) }
+func (c *tcpConn) release() { c.dialogs.Add(-1) }

@@ -149,6 +149,13 @@ func (t *txTable[T]) sweep(now time.Time) {
 	}
 }
 
+// pending counts the transactions not yet lingering.
+func (t *txTable[T]) pending() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.txs) - len(t.linger)
+}
+
 func (t *txTable[T]) len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -27,6 +27,13 @@ type Customer struct {
 	// Timezone is an IANA zone name ("Europe/Berlin"); CDR exports cut
 	// their periods at its midnights. "" means UTC.
 	Timezone string `json:"timezone,omitempty"`
+	// Trusted customers' caller identity (P-Asserted-Identity,
+	// Remote-Party-ID) crosses to carriers, its host rewritten to the
+	// switch's; an untrusted customer's is dropped.
+	Trusted bool `json:"trusted,omitempty"`
+	// SIPHeaders names headers, beyond the switch's policy, that cross from
+	// this customer to carriers (see package sip/border).
+	SIPHeaders []string `json:"sip_headers,omitempty"`
 }
 
 // CustomerIP authenticates calls from an address or CIDR as a customer.
@@ -54,6 +61,9 @@ type Carrier struct {
 	Status       string `json:"status"` // "active" or "disabled"
 	ChannelLimit int    `json:"channel_limit,omitempty"`
 	CPSLimit     int    `json:"cps_limit,omitempty"`
+	// SIPHeaders names headers, beyond the switch's policy, that cross from
+	// this carrier to customers (see package sip/border).
+	SIPHeaders []string `json:"sip_headers,omitempty"`
 }
 
 // Endpoint is one address a carrier takes calls on.

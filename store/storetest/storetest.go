@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -190,11 +191,11 @@ func testJSON(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatal(err)
 	}
 	got, err := store.GetJSON[store.Customer](ctx, s, store.Customers, "c1")
-	if err != nil || got != in {
+	if err != nil || !reflect.DeepEqual(got, in) {
 		t.Errorf("GetJSON = %+v, %v; want %+v", got, err, in)
 	}
 	list, err := store.ListJSON[store.Customer](ctx, s, store.Customers)
-	if err != nil || len(list) != 1 || list[0] != in {
+	if err != nil || len(list) != 1 || !reflect.DeepEqual(list[0], in) {
 		t.Errorf("ListJSON = %+v, %v", list, err)
 	}
 	if _, err := store.GetJSON[store.Customer](ctx, s, store.Customers, "nope"); !errors.Is(err, store.ErrNotFound) {

@@ -1,0 +1,287 @@
+package border
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Limits on what crosses.
+const (
+	MaxValue = 512      // bytes in one header value
+	MaxBody  = 16 << 10 // bytes in a body
+	maxLines = 200      // lines in an SDP body
+	maxItems = 32       // entries in a comma-separated list
+	maxParam = 16       // parameters on one value
+)
+
+// Errors the checks return; the message is meant for a SIP reason phrase.
+var (
+	ErrControl  = errors.New("control character")
+	ErrTooLong  = errors.New("too long")
+	ErrSyntax   = errors.New("malformed")
+	ErrBodyType = errors.New("unsupported body type")
+)
+
+// CheckValue reports whether value is well formed for the header name (any
+// case, compact or long). Values of headers the package has no grammar for
+// must be printable text without control characters.
+func CheckValue(name, value string) error {
+	if len(value) > MaxValue {
+		return fmt.Errorf("%s: %w", Name(name), ErrTooLong)
+	}
+	if err := printable(value); err != nil {
+		return fmt.Errorf("%s: %w", Name(name), err)
+	}
+	var ok bool
+	switch Name(name) {
+	case "allow", "supported", "require", "unsupported", "privacy", "proxy-require":
+		ok = tokenList(value, false)
+	case "session-expires", "min-se", "retry-after":
+		num, params, _ := strings.Cut(value, ";")
+		num = strings.TrimSpace(num)
+		if Name(name) == "retry-after" {
+			num, _, _ = strings.Cut(num, "(") // Retry-After: 120 (comment)
+			num = strings.TrimSpace(num)
+		}
+		ok = digits(num, 10) && params1(params)
+	case "content-type":
+		ok = mediaType(value)
+	case "accept":
+		ok = value == "" || list(value, mediaType)
+	case "content-disposition", "priority", "event":
+		tok, params, _ := strings.Cut(value, ";")
+		ok = isToken(strings.TrimSpace(tok)) && params1(params)
+	case "reason":
+		ok = list(value, func(v string) bool {
+			tok, params, _ := strings.Cut(v, ";")
+			return isToken(strings.TrimSpace(tok)) && params1(params)
+		})
+	default:
+		ok = strings.TrimSpace(value) != ""
+	}
+	if !ok {
+		return fmt.Errorf("%s: %w", Name(name), ErrSyntax)
+	}
+	return nil
+}
+
+// CheckBody reports whether body may cross with the Content-Type value ct.
+// SDP is checked line by line; DTMF relay bodies must be plain text.
+func CheckBody(ct string, body []byte) error {
+	if len(body) == 0 {
+		return nil
+	}
+	if len(body) > MaxBody {
+		return fmt.Errorf("body: %w", ErrTooLong)
+	}
+	typ, _, _ := strings.Cut(ct, ";")
+	switch strings.ToLower(strings.TrimSpace(typ)) {
+	case "application/sdp":
+		return CheckSDP(body)
+	case "application/dtmf-relay", "application/dtmf":
+		for _, line := range strings.Split(strings.ReplaceAll(string(body), "\r\n", "\n"), "\n") {
+			if err := printable(line); err != nil {
+				return fmt.Errorf("body: %w", err)
+			}
+		}
+		return nil
+	case "":
+		return fmt.Errorf("body without Content-Type: %w", ErrBodyType)
+	}
+	return fmt.Errorf("%s: %w", typ, ErrBodyType)
+}
+
+// CheckSDP reports whether body is a well-formed SDP session description
+// (RFC 8866 §5): type=value lines, v=0 first, o=, s= and t= present, and
+// well-formed c= and m= lines.
+func CheckSDP(body []byte) error {
+	if len(body) > MaxBody {
+		return fmt.Errorf("SDP: %w", ErrTooLong)
+	}
+	text := string(body)
+	text = strings.TrimSuffix(text, "\n")
+	text = strings.TrimSuffix(text, "\r")
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	if len(lines) > maxLines {
+		return fmt.Errorf("SDP: %w", ErrTooLong)
+	}
+	seen := map[byte]bool{}
+	for i, line := range lines {
+		if len(line) < 2 || line[1] != '=' || line[0] < 'a' || line[0] > 'z' {
+			return fmt.Errorf("SDP line %d: %w", i+1, ErrSyntax)
+		}
+		if err := printable(line); err != nil || strings.ContainsRune(line, '\t') {
+			return fmt.Errorf("SDP line %d: %w", i+1, ErrControl)
+		}
+		typ, v := line[0], line[2:]
+		if i == 0 && line != "v=0" {
+			return fmt.Errorf("SDP: first line must be v=0: %w", ErrSyntax)
+		}
+		var ok bool
+		switch typ {
+		case 'o':
+			ok = len(strings.Fields(v)) == 6
+		case 'c':
+			f := strings.Fields(v)
+			ok = len(f) == 3 && f[0] == "IN" && (f[1] == "IP4" || f[1] == "IP6") && host(strings.Split(f[2], "/")[0])
+		case 'm':
+			f := strings.Fields(v)
+			port, _, _ := strings.Cut(f0(f, 1), "/")
+			ok = len(f) >= 4 && isToken(f[0]) && digits(port, 5) && isToken(f[2])
+		case 't':
+			f := strings.Fields(v)
+			ok = len(f) == 2 && digits(f[0], 20) && digits(f[1], 20)
+		default:
+			ok = typ != 'v' || i == 0
+		}
+		if !ok {
+			return fmt.Errorf("SDP %c= line: %w", typ, ErrSyntax)
+		}
+		seen[typ] = true
+	}
+	if !seen['o'] || !seen['s'] || !seen['t'] {
+		return fmt.Errorf("SDP without o=, s= or t=: %w", ErrSyntax)
+	}
+	return nil
+}
+
+func f0(f []string, i int) string {
+	if i < len(f) {
+		return f[i]
+	}
+	return ""
+}
+
+// printable reports control characters: anything below 0x20 but HTAB, and
+// DEL. Bytes from 0x80 up (UTF-8) are allowed.
+func printable(s string) error {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return ErrControl
+		}
+	}
+	return nil
+}
+
+func digits(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil && !strings.HasPrefix(s, "+")
+}
+
+// list reports whether v is a comma-separated list of items that each pass
+// item.
+func list(v string, item func(string) bool) bool {
+	parts := strings.Split(v, ",")
+	if len(parts) > maxItems {
+		return false
+	}
+	for _, p := range parts {
+		if !item(strings.TrimSpace(p)) {
+			return false
+		}
+	}
+	return true
+}
+
+func tokenList(v string, empty bool) bool {
+	if strings.TrimSpace(v) == "" {
+		return empty
+	}
+	return list(v, isToken)
+}
+
+// mediaType is type/subtype *(;param).
+func mediaType(v string) bool {
+	mt, params, _ := strings.Cut(v, ";")
+	t, sub, ok := strings.Cut(strings.TrimSpace(mt), "/")
+	return ok && isToken(t) && (isToken(sub) || sub == "*") && params1(params)
+}
+
+// params1 checks generic parameters after the first ';' (s holds what
+// follows it; "" is no parameters): token [= token / host / quoted-string].
+func params1(s string) bool {
+	if s == "" {
+		return true
+	}
+	parts := strings.Split(s, ";")
+	if len(parts) > maxParam {
+		return false
+	}
+	for _, p := range parts {
+		k, v, eq := strings.Cut(strings.TrimSpace(p), "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !isToken(k) {
+			return false
+		}
+		if eq && !(isToken(v) || host(v) || quoted(v)) {
+			return false
+		}
+	}
+	return true
+}
+
+// quoted reports an RFC 3261 quoted-string (no control characters; escapes
+// allowed).
+func quoted(v string) bool {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return false
+	}
+	in := v[1 : len(v)-1]
+	for i := 0; i < len(in); i++ {
+		switch in[i] {
+		case '\\':
+			i++
+			if i == len(in) {
+				return false
+			}
+		case '"':
+			return false
+		}
+	}
+	return printable(in) == nil
+}
+
+// host reports a host name, IPv4 address or bracketed IPv6 address (loose:
+// the characters, not the structure).
+func host(v string) bool {
+	if v == "" || len(v) > 255 {
+		return false
+	}
+	if v[0] == '[' {
+		if v[len(v)-1] != ']' {
+			return false
+		}
+		for _, c := range v[1 : len(v)-1] {
+			if !(c == ':' || c == '.' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')) {
+				return false
+			}
+		}
+		return len(v) > 2
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// isToken reports whether s is an RFC 3261 token.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-.!%*_+`'~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
