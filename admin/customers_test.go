@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -73,7 +74,7 @@ func TestCustomerLifecycle(t *testing.T) {
 	var c store.Customer
 	decode(t, e.req("GET", "/api/v1/customers/"+id, nil), &c)
 	want := store.Customer{ID: id, Name: "Acme", Currency: "EUR", Status: "active", ChannelLimit: 5}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("GET = %+v, want %+v", c, want)
 	}
 
@@ -82,7 +83,7 @@ func TestCustomerLifecycle(t *testing.T) {
 	c = store.Customer{}
 	decode(t, e.req("GET", "/api/v1/customers/"+id, nil), &c)
 	want = store.Customer{ID: id, Name: "Acme Ltd", Currency: "EUR", Status: "suspended"}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("after PUT = %+v, want %+v", c, want)
 	}
 	wantError(t, e.req("PUT", "/api/v1/customers/"+id, map[string]any{"name": "A", "currency": "USD"}), 409, admin.CodeConflict, "currency")
