@@ -227,30 +227,28 @@ func (s *Server) serveTCP(ctx context.Context) {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		if ip, ok := netip.AddrFromSlice(c.RemoteAddr().(*net.TCPAddr).IP); ok && s.guard != nil && s.guard.Banned(ip.Unmap()) {
+		ip, _ := netip.AddrFromSlice(c.RemoteAddr().(*net.TCPAddr).IP)
+		ip = ip.Unmap()
+		if s.guard != nil && s.guard.Banned(ip) {
 			s.metrics.dropped.WithLabelValues("banned").Inc()
 			c.Close()
 			continue
 		}
-		if s.tp.count() >= maxTCPConns {
-			s.metrics.dropped.WithLabelValues("tcp-limit").Inc()
-			s.log.Warn("TCP connection refused: too many open", "limit", maxTCPConns, "remote", c.RemoteAddr().String())
+		// Each connection costs a goroutine and a 64 KiB read buffer: the
+		// limits bound them per source, and unknown sources apart.
+		slot, refused := s.tcpl.admit(ip)
+		if refused != "" {
+			s.metrics.dropped.WithLabelValues(refused).Inc()
+			s.tcpl.refusedLog(s.log, refused, c.RemoteAddr().String())
 			c.Close()
 			continue
 		}
 		tc := s.tp.register(c)
-		go s.readTCP(tc)
+		go func() {
+			defer s.tcpl.release(slot)
+			s.readTCP(tc)
+		}()
 	}
-}
-
-// maxTCPConns bounds open TCP connections (each costs a goroutine and a
-// 64 KiB read buffer).
-const maxTCPConns = 10000
-
-func (t *transport) count() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.conns)
 }
 
 // register adds a connection to the table under its remote address.
