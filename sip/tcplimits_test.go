@@ -15,7 +15,17 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/trunkline/trunkline/auth"
 )
+
+// noCustomers is an Authenticator that knows no one (these tests send only
+// OPTIONS, which needs none).
+type noCustomers struct{}
+
+func (noCustomers) Lookup(netip.Addr, string) (auth.Identity, error) {
+	return auth.Identity{}, errors.New("unknown source")
+}
 
 // tcpSwitch is a switch on a free loopback port until the test ends, with
 // TCP limits l (zero fields: defaults) and known as its known sources.
@@ -25,7 +35,7 @@ func tcpSwitch(t *testing.T, l TCPLimits, known ...string) (*Server, string) {
 	for _, k := range known {
 		set[netip.MustParseAddr(k)] = true
 	}
-	s, err := New(&denyAll{}, nil, nil, WithLogger(slog.New(slog.DiscardHandler)),
+	s, err := New(noCustomers{}, nil, nil, WithLogger(slog.New(slog.DiscardHandler)),
 		WithTCPLimits(l), WithKnownSource(func(ip netip.Addr) bool { return set[ip] }))
 	if err != nil {
 		t.Fatal(err)
