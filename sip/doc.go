@@ -10,6 +10,9 @@
 //     each handling what it reads to the end (no goroutine per message);
 //     datagrams leave through one writer with sendmmsg; TCP streams are read
 //     by a goroutine each and dialled in the background.
+//   - tcplimits.go: accepted TCP connections are limited per source, known
+//     sources (customers, carriers) apart from the rest; a connection is
+//     closed when idle without a call, or when a message stalls part way.
 //   - txn.go: server and client transactions (retransmissions, the ACK of a
 //     non-2xx answer, completed transactions absorbing retransmissions).
 //   - invite.go, indialog.go: a call is driven by events (carrier responses,

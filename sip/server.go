@@ -66,6 +66,7 @@ type Server struct {
 	realm   string
 	guard   SourceGuard
 	flood   FloodLimiter
+	tcpl    tcpLimiter // TCP connection limits (tcplimits.go)
 	router  Router
 	cdrs    cdr.Sink
 	log     *slog.Logger
@@ -147,6 +148,7 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 	for _, o := range opts {
 		o(s)
 	}
+	s.tcpl.applyDefaults()
 	if s.metrics == nil {
 		s.metrics = newMetrics(nil)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -47,7 +48,7 @@ type tcpConn struct {
 	net.Conn
 	key     string
 	wmu     sync.Mutex
-	dialogs atomic.Int32 // calls whose customer leg runs on it
+	dialogs atomic.Int32 // dialogs using it: see hold and release (tcplimits.go)
 }
 
 // write sends b; after a failed write the stream may hold part of a
@@ -228,30 +229,28 @@ func (s *Server) serveTCP(ctx context.Context) {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		if ip, ok := netip.AddrFromSlice(c.RemoteAddr().(*net.TCPAddr).IP); ok && s.guard != nil && s.guard.Banned(ip.Unmap()) {
+		ip, _ := netip.AddrFromSlice(c.RemoteAddr().(*net.TCPAddr).IP)
+		ip = ip.Unmap()
+		if s.guard != nil && s.guard.Banned(ip) {
 			s.metrics.dropped.WithLabelValues("banned").Inc()
 			c.Close()
 			continue
 		}
-		if s.tp.count() >= maxTCPConns {
-			s.metrics.dropped.WithLabelValues("tcp-limit").Inc()
-			s.log.Warn("TCP connection refused: too many open", "limit", maxTCPConns, "remote", c.RemoteAddr().String())
+		// Each connection costs a goroutine and a 64 KiB read buffer: the
+		// limits bound them per source, and unknown sources apart.
+		slot, refused := s.tcpl.admit(ip)
+		if refused != "" {
+			s.metrics.dropped.WithLabelValues(refused).Inc()
+			s.tcpl.refusedLog(s.log, refused, c.RemoteAddr().String())
 			c.Close()
 			continue
 		}
 		tc := s.tp.register(c)
-		go s.readTCP(tc)
+		go func() {
+			defer s.tcpl.release(slot)
+			s.readTCP(tc)
+		}()
 	}
-}
-
-// maxTCPConns bounds open TCP connections (each costs a goroutine and a
-// 64 KiB read buffer).
-const maxTCPConns = 10000
-
-func (t *transport) count() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.conns)
 }
 
 // register adds a connection to the table under its remote address.
@@ -304,34 +303,59 @@ func (s *Server) readTCP(tc *tcpConn) {
 	stream := s.parser.NewSIPStream()
 	defer stream.Close()
 	buf := make([]byte, 65536)
+	// A connection silent for longer than a call can last carries no call
+	// that will need it; one that carries no call at all is kept only for
+	// the idle timeout; a message under way must end in time.
+	clock := newReadClock(s.tcpl.limits, s.maxCall+time.Minute, time.Now())
 	for {
-		// A connection silent for longer than a call can last carries no
-		// call that will need it: close it.
-		_ = tc.SetReadDeadline(time.Now().Add(s.maxCall + time.Minute))
+		held := tc.dialogs.Load() > 0
+		at, _ := clock.deadline(held)
+		_ = tc.SetReadDeadline(at)
+		if held && tc.dialogs.Load() == 0 {
+			continue // released before its wake-up could reach this deadline
+		}
 		n, err := tc.Read(buf)
 		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if s.tcpExpired(tc, &clock) {
+					return
+				}
+				continue // woken early, or a dialog began: re-armed
+			}
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				s.log.Debug("TCP read ended", "remote", tc.key, "error", err)
 			}
 			return
 		}
 		data := buf[:n]
-		if isKeepAlive(data) && stream.Buffer().Len() == 0 {
+		now := time.Now()
+		if isKeepAlive(data) && !clock.underway() {
+			clock.received(now, false, false)
 			if bytes.Equal(data, []byte("\r\n\r\n")) {
 				_ = tc.write(data[:2]) // RFC 5626 pong
 			}
 			continue
 		}
+		ended := false
 		err = stream.ParseSIPStream(data, func(msg gosip.Message) {
+			ended = true
 			if s.allowSource(src.Addr()) { // per message, as over UDP
 				s.dispatch(msg, src, transportTCP, tc)
 			}
 		})
-		if err != nil && !errors.Is(err, gosip.ErrParseSipPartial) {
-			s.metrics.dropped.WithLabelValues("unparsable").Inc()
+		// sipgo drains whole header lines and body bytes from its buffer as
+		// they arrive, so only its error tells a message under way.
+		partial := errors.Is(err, gosip.ErrParseSipPartial)
+		if err != nil && !partial {
+			reason := "unparsable"
+			if errors.Is(err, gosip.ErrMessageTooLarge) {
+				reason = dropTCPTooLarge
+			}
+			s.metrics.dropped.WithLabelValues(reason).Inc()
 			s.log.Debug("TCP framing broken; closing", "remote", tc.key, "error", err)
 			return
 		}
+		clock.received(now, partial, ended)
 	}
 }
 
@@ -520,7 +544,3 @@ func (t *transport) resolve(addr string) (netip.AddrPort, error) {
 	t.mu.Unlock()
 	return ap, nil
 }
-
-// hold counts one more dialog carried on the connection; release one less.
-func (c *tcpConn) hold()    { c.dialogs.Add(1) }
-func (c *tcpConn) release() { c.dialogs.Add(-1) }

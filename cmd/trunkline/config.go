@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/trunkline/trunkline/sip"
 )
 
 // Config is the whole configuration of a node. The zero value plus
@@ -58,6 +60,15 @@ type SIPConfig struct {
 	FloodBurst int     `yaml:"flood_burst"`
 	// UDPReadBuffer is the receive buffer of the UDP socket in bytes.
 	UDPReadBuffer int `yaml:"udp_read_buffer"`
+	// TCP connection limits (see sip.TCPLimits). A known source is the
+	// address of a customer (IP authentication) or of a carrier; an unknown
+	// one, anything else, including customers' SIP users (digest).
+	TCPIdleTimeout      time.Duration `yaml:"tcp_idle_timeout"`       // no byte received on a connection that carries no call
+	TCPPartialTimeout   time.Duration `yaml:"tcp_partial_timeout"`    // a message begun and not ended (slow sender)
+	TCPPerSource        int           `yaml:"tcp_per_source"`         // connections from one known source
+	TCPPerUnknownSource int           `yaml:"tcp_per_unknown_source"` // connections from one unknown source (IPv6: per /64)
+	TCPUnknownTotal     int           `yaml:"tcp_unknown_total"`      // connections from all unknown sources together
+	TCPKnownTotal       int           `yaml:"tcp_known_total"`        // connections from all known sources together
 }
 
 // AdminConfig configures the admin HTTP API.
@@ -86,6 +97,13 @@ const (
 	DefaultBatchSize     = 10000
 	DefaultBatchInterval = time.Second
 	DefaultCommitDelay   = 10 * time.Millisecond
+
+	DefaultTCPIdleTimeout      = sip.DefaultTCPIdleTimeout      // 30s
+	DefaultTCPPartialTimeout   = sip.DefaultTCPPartialTimeout   // 10s
+	DefaultTCPPerSource        = sip.DefaultTCPPerSource        // 256
+	DefaultTCPPerUnknownSource = sip.DefaultTCPPerUnknownSource // 4
+	DefaultTCPUnknownTotal     = sip.DefaultTCPUnknownTotal     // 1000
+	DefaultTCPKnownTotal       = sip.DefaultTCPKnownTotal       // 10000
 )
 
 // Defaults fills every unset field with its default.
@@ -126,6 +144,24 @@ func (c *Config) Defaults() {
 	}
 	if c.SIP.FloodBurst == 0 {
 		c.SIP.FloodBurst = DefaultFloodBurst
+	}
+	if c.SIP.TCPIdleTimeout == 0 {
+		c.SIP.TCPIdleTimeout = DefaultTCPIdleTimeout
+	}
+	if c.SIP.TCPPartialTimeout == 0 {
+		c.SIP.TCPPartialTimeout = DefaultTCPPartialTimeout
+	}
+	if c.SIP.TCPPerSource == 0 {
+		c.SIP.TCPPerSource = DefaultTCPPerSource
+	}
+	if c.SIP.TCPPerUnknownSource == 0 {
+		c.SIP.TCPPerUnknownSource = DefaultTCPPerUnknownSource
+	}
+	if c.SIP.TCPUnknownTotal == 0 {
+		c.SIP.TCPUnknownTotal = DefaultTCPUnknownTotal
+	}
+	if c.SIP.TCPKnownTotal == 0 {
+		c.SIP.TCPKnownTotal = DefaultTCPKnownTotal
 	}
 	if c.Admin.Listen == "" {
 		c.Admin.Listen = DefaultAdminListen
@@ -184,6 +220,25 @@ func (c *Config) Validate() error {
 	}
 	if c.SIP.FloodRate < 0 || c.SIP.FloodBurst < 0 {
 		bad("sip.flood_rate", "rate %g and burst %d must not be negative", c.SIP.FloodRate, c.SIP.FloodBurst)
+	}
+	if c.SIP.TCPIdleTimeout < time.Second || c.SIP.TCPIdleTimeout > time.Hour {
+		bad("sip.tcp_idle_timeout", "%s is outside 1s..1h", c.SIP.TCPIdleTimeout)
+	}
+	if c.SIP.TCPPartialTimeout < time.Second || c.SIP.TCPPartialTimeout > time.Minute {
+		bad("sip.tcp_partial_timeout", "%s is outside 1s..1m", c.SIP.TCPPartialTimeout)
+	}
+	for _, f := range []struct {
+		field    string
+		v, limit int
+	}{
+		{"sip.tcp_per_source", c.SIP.TCPPerSource, 100_000},
+		{"sip.tcp_per_unknown_source", c.SIP.TCPPerUnknownSource, 1000},
+		{"sip.tcp_unknown_total", c.SIP.TCPUnknownTotal, 100_000},
+		{"sip.tcp_known_total", c.SIP.TCPKnownTotal, 1_000_000},
+	} {
+		if f.v < 1 || f.v > f.limit {
+			bad(f.field, "%d is outside 1..%d", f.v, f.limit)
+		}
 	}
 	if strings.ContainsAny(c.SIP.Realm, "\"\\\r\n") {
 		bad("sip.realm", "%q may not contain quotes, backslashes or line breaks", c.SIP.Realm)

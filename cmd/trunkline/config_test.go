@@ -44,6 +44,11 @@ func TestDefaults(t *testing.T) {
 	if c.Data != DefaultData || c.SIP.Listen != DefaultSIPListen || c.Admin.Listen != DefaultAdminListen {
 		t.Fatalf("defaults: %+v", c)
 	}
+	if c.SIP.TCPIdleTimeout != DefaultTCPIdleTimeout || c.SIP.TCPPartialTimeout != DefaultTCPPartialTimeout ||
+		c.SIP.TCPPerSource != DefaultTCPPerSource || c.SIP.TCPPerUnknownSource != DefaultTCPPerUnknownSource ||
+		c.SIP.TCPUnknownTotal != DefaultTCPUnknownTotal || c.SIP.TCPKnownTotal != DefaultTCPKnownTotal {
+		t.Fatalf("TCP limit defaults: %+v", c.SIP)
+	}
 }
 
 // FuzzParseConfig checks that any input either fails with an error or gives

@@ -115,7 +115,8 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		n.close()
 		return nil, err
 	}
-	// Known customers and carriers are never flood-limited nor banned.
+	// Known customers and carriers are never flood-limited nor banned, and
+	// have TCP connection limits of their own.
 	trusted := auth.ExemptFunc(func(ip netip.Addr) bool { return ipAuth.Exempt(ip) || router.IsCarrier(ip) })
 	n.bans = auth.NewBans(auth.WithExempt(trusted))
 	flood := auth.NewFloodGuard(cfg.SIP.FloodRate, cfg.SIP.FloodBurst, auth.WithFloodExempt(trusted))
@@ -126,7 +127,12 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	n.sip, err = sip.New(ipAuth, router, n.journal,
 		sip.WithLogger(log), sip.WithNode(cfg.Node), sip.WithAdvertise(cfg.SIP.Advertise),
 		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithMaxCallDuration(cfg.SIP.MaxCallDuration), sip.WithRegistry(reg),
-		sip.WithUDPReadBuffer(cfg.SIP.UDPReadBuffer), sip.WithDigest(digest, cfg.SIP.Realm), sip.WithSourceGuard(n.bans), sip.WithFloodLimit(flood))
+		sip.WithUDPReadBuffer(cfg.SIP.UDPReadBuffer), sip.WithDigest(digest, cfg.SIP.Realm), sip.WithSourceGuard(n.bans), sip.WithFloodLimit(flood),
+		sip.WithKnownSource(trusted), sip.WithTCPLimits(sip.TCPLimits{
+			IdleTimeout: cfg.SIP.TCPIdleTimeout, PartialTimeout: cfg.SIP.TCPPartialTimeout,
+			PerSource: cfg.SIP.TCPPerSource, PerUnknownSource: cfg.SIP.TCPPerUnknownSource,
+			UnknownTotal: cfg.SIP.TCPUnknownTotal, KnownTotal: cfg.SIP.TCPKnownTotal,
+		}))
 	if err != nil {
 		n.close()
 		return nil, err
