@@ -4,7 +4,8 @@ import "github.com/trunkline/trunkline/rating"
 
 // Record is one rated routing attempt of a call. A call with several carrier
 // attempts has one Record per attempt; the last has Final set. (CallID,
-// Attempt) is the idempotent key sinks deduplicate on.
+// Attempt) is the idempotent key sinks deduplicate on: CallID is generated
+// by the switch for each call, whatever the customer sends.
 type Record struct {
 	CallID      string `json:"call_id"`
 	Attempt     int    `json:"attempt"`
@@ -37,4 +38,8 @@ type Record struct {
 	BuyCost  rating.Money `json:"buy_cost"`
 	Margin   rating.Money `json:"margin"`
 	Trace    string       `json:"trace,omitempty"` // rating trace: card, revision, increments, rounding
+
+	// SIPCallID is the Call-ID of the customer's leg, as the customer sent
+	// it (CallID is the switch's own, the carrier leg's Call-ID).
+	SIPCallID string `json:"sip_call_id,omitempty"`
 }

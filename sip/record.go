@@ -84,7 +84,7 @@ func (s *Server) write(r cdr.Record) {
 func (s *Server) record(c *call, at *routing.Attempt, out outcome, side string, final bool) cdr.Record {
 	end := s.now()
 	r := cdr.Record{
-		CallID: c.id, Attempt: c.attempt, Final: final, Node: s.node,
+		CallID: c.id, SIPCallID: c.a.callID, Attempt: c.attempt, Final: final, Node: s.node,
 		CustomerID: c.ident.CustomerID, AuthMethod: c.ident.Method,
 		SourceIP: c.source, Caller: c.caller,
 		SetupMs: c.setup.UnixMilli(), EndMs: end.UnixMilli(),

@@ -129,7 +129,7 @@ func CheckSDP(body []byte) error {
 		case 'm':
 			f := strings.Fields(v)
 			port, _, _ := strings.Cut(f0(f, 1), "/")
-			ok = len(f) >= 4 && isToken(f[0]) && digits(port, 5) && isToken(f[2])
+			ok = len(f) >= 4 && isToken(f[0]) && digits(port, 5) && slashTokens(f[2])
 		case 't':
 			f := strings.Fields(v)
 			ok = len(f) == 2 && digits(f[0], 20) && digits(f[1], 20)
@@ -145,6 +145,16 @@ func CheckSDP(body []byte) error {
 		return fmt.Errorf("SDP without o=, s= or t=: %w", ErrSyntax)
 	}
 	return nil
+}
+
+// slashTokens reports token *("/" token), an SDP transport protocol.
+func slashTokens(v string) bool {
+	for _, p := range strings.Split(v, "/") {
+		if !isToken(p) {
+			return false
+		}
+	}
+	return true
 }
 
 func f0(f []string, i int) string {
