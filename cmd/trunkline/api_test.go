@@ -66,7 +66,8 @@ func (a *apiClient) create(path string, in any) string {
 	return out.ID
 }
 
-// cdrs lists the CDRs of a call, waiting up to 5 s for at least n of them.
+// cdrs lists the CDRs of a call, by the switch's call id or the
+// customer's Call-ID, waiting up to 5 s for at least n of them.
 func (a *apiClient) cdrs(callID string, n int) []cdr.Record {
 	a.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -77,7 +78,7 @@ func (a *apiClient) cdrs(callID string, n int) []cdr.Record {
 		a.do("GET", "/api/v1/cdrs?limit=1000", nil, http.StatusOK, &out)
 		var got []cdr.Record
 		for _, r := range out.CDRs {
-			if r.CallID == callID {
+			if r.CallID == callID || r.SIPCallID == callID {
 				got = append(got, r)
 			}
 		}

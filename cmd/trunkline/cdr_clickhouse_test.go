@@ -46,10 +46,11 @@ func TestCDRsOfRealCallsInClickHouse(t *testing.T) {
 	if err := call.Hangup(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if call, err = customer.Dial(ctx, target, numFailover); err != nil {
+	seenB := len(carrierB.Invites())
+	if _, err = customer.Dial(ctx, target, numFailover); err != nil {
 		t.Fatal(err)
 	}
-	if err := carrierB.Bye(ctx, call.CallID); err != nil {
+	if err := carrierB.Bye(ctx, newInvite(t, carrierB, seenB).CallID().Value()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := customer.Dial(ctx, target, numBusy); siptest.Status(err) != 486 {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +33,11 @@ func TestDigestCalls(t *testing.T) {
 		}
 		if !contains(call.Responses, 407) {
 			t.Errorf("no 407 challenge seen: %v", call.Responses)
+		}
+		// The customer's credentials stay with the switch.
+		invs := carrierA.Invites()
+		if inv := invs[len(invs)-1]; inv.GetHeader("Proxy-Authorization") != nil || strings.Contains(inv.String(), "alice") {
+			t.Errorf("the carrier got the customer's credentials:\n%s", inv)
 		}
 		if err := call.Hangup(ctx); err != nil {
 			t.Fatal(err)
