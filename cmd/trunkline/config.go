@@ -24,6 +24,10 @@ type Config struct {
 	Admin AdminConfig `yaml:"admin"`
 	CDR   CDRConfig   `yaml:"cdr"`
 	Log   LogConfig   `yaml:"log"`
+	// ShutdownGrace is how long live calls may go on after SIGTERM (new
+	// calls get 503 meanwhile); then both legs of each get a BYE. A second
+	// SIGTERM or SIGINT ends them at once.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 }
 
 // CDRConfig configures where CDRs go beyond the local journal.
@@ -42,7 +46,7 @@ type CDRConfig struct {
 // SIPConfig configures the SIP edge.
 type SIPConfig struct {
 	Listen        string        `yaml:"listen"`    // host:port for UDP and TCP
-	Advertise     string        `yaml:"advertise"` // host in Via/Record-Route when listening on a wildcard
+	Advertise     string        `yaml:"advertise"` // host in Via and Contact when listening on a wildcard
 	InviteTimeout time.Duration `yaml:"invite_timeout"`
 	RingTimeout   time.Duration `yaml:"ring_timeout"`
 	// MaxCallDuration ends an answered call with a BYE to both sides, so
@@ -97,6 +101,7 @@ const (
 	DefaultBatchSize     = 10000
 	DefaultBatchInterval = time.Second
 	DefaultCommitDelay   = 10 * time.Millisecond
+	DefaultShutdownGrace = 30 * time.Second
 
 	DefaultTCPIdleTimeout      = sip.DefaultTCPIdleTimeout      // 30s
 	DefaultTCPPartialTimeout   = sip.DefaultTCPPartialTimeout   // 10s
@@ -120,6 +125,9 @@ func (c *Config) Defaults() {
 	}
 	if c.SIP.Listen == "" {
 		c.SIP.Listen = DefaultSIPListen
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = DefaultShutdownGrace
 	}
 	if c.SIP.InviteTimeout == 0 {
 		c.SIP.InviteTimeout = DefaultInviteTimeout
@@ -203,6 +211,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SIP.InviteTimeout < 0 || c.SIP.InviteTimeout > time.Minute {
 		bad("sip.invite_timeout", "%s is outside 0..1m", c.SIP.InviteTimeout)
+	}
+	if c.ShutdownGrace < 0 || c.ShutdownGrace > 24*time.Hour {
+		bad("shutdown_grace", "%s is outside 0..24h", c.ShutdownGrace)
 	}
 	if c.SIP.MaxCallDuration < time.Second || c.SIP.MaxCallDuration > 48*time.Hour {
 		bad("sip.max_call_duration", "%s is outside 1s..48h", c.SIP.MaxCallDuration)

@@ -76,12 +76,18 @@ const (
 
 // provision sets up one customer on 127.0.0.2 with a card selling 44 at
 // 0.0200/min, and two carriers: A buying 44 at 0.0050, B at 0.0080.
-func provision(t *testing.T, sw *testSwitch, carrierA, carrierB *siptest.Carrier) (customerID, cardA, cardB string) {
+// sipEndpoint is a carrier as provisioning needs it: where it listens.
+type sipEndpoint interface {
+	Host() string
+	Port() int
+}
+
+func provision(t *testing.T, sw *testSwitch, carrierA, carrierB sipEndpoint) (customerID, cardA, cardB string) {
 	api := sw.api
 	customerID = api.create("/api/v1/customers", map[string]any{"name": "Acme Telecom", "currency": "USD"})
 	api.create("/api/v1/customers/"+customerID+"/ips", map[string]any{"cidr": "127.0.0.2"})
 	ids := make([]string, 2)
-	for i, c := range []*siptest.Carrier{carrierA, carrierB} {
+	for i, c := range []sipEndpoint{carrierA, carrierB} {
 		id := api.create("/api/v1/carriers", map[string]any{"name": "Carrier " + string(rune('A'+i)), "currency": "USD"})
 		api.create("/api/v1/carriers/"+id+"/endpoints", map[string]any{"host": c.Host(), "port": c.Port(), "transport": "udp"})
 		ids[i] = id

@@ -82,7 +82,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	n, err := start(ctx, cfg, log)
+	// The node runs until it is closed, not until the signal: live calls
+	// are drained first.
+	n, err := start(context.Background(), cfg, log)
 	if err != nil {
 		return err
 	}
@@ -97,6 +99,14 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("trunkline ready", "sip", n.SIPAddr.String(), "admin", n.AdminAddr.String(), "data", cfg.Data)
 	<-ctx.Done()
+	stop()
+	// A second signal ends the grace period at once.
+	again, stopAgain := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopAgain()
+	grace, cancel := context.WithTimeout(again, cfg.ShutdownGrace)
+	defer cancel()
+	log.Info("shutting down: draining calls", "grace", cfg.ShutdownGrace, "calls", n.sip.ActiveCalls())
+	n.drain(grace)
 	log.Info("shutting down")
 	return nil
 }

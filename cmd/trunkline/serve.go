@@ -143,6 +143,12 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 
 	api := admin.New(n.store, admin.WithLogger(log.With("component", "admin")), admin.WithCDRs(cdrs),
+		admin.WithReady(func() error {
+			if n.sip.Draining() {
+				return errors.New("draining: shutting down")
+			}
+			return nil
+		}),
 		admin.WithOnChange(reload), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithCDRSink(n.journal),
 		admin.WithSimulator(func(ctx context.Context, customerID, number string, at time.Time) (any, error) {
 			return router.Simulate(ctx, customerID, number, at)
@@ -187,6 +193,12 @@ func (n *node) startShipper(ctx context.Context, c CDRConfig, reg prometheus.Reg
 		}
 	}()
 	return nil
+}
+
+// drain stops taking calls (503, /readyz 503) and ends the live ones once
+// ctx ends: BYE on both legs, every CDR written.
+func (n *node) drain(ctx context.Context) {
+	n.sip.Drain(ctx)
 }
 
 // close stops the node's parts in reverse order of start, waiting for the
