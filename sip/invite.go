@@ -129,7 +129,14 @@ func (s *Server) prepareOutbound(c *call, req *gosip.Request) *refusal {
 		return r
 	}
 	from := req.From()
-	c.out = outbound{from: border.Address(from.DisplayName, "sip", from.Address.User, s.advertiseHost()), headers: lines, body: body, maxFwd: 70}
+	name := border.Unescape(from.DisplayName)
+	if border.CheckDisplayName(name) != nil {
+		return refuse(400, "Malformed From Display Name")
+	}
+	if border.CheckUser(from.Address.User) != nil {
+		return refuse(400, "Malformed From User")
+	}
+	c.out = outbound{from: border.Address(name, "sip", from.Address.User, s.advertiseHost()), headers: lines, body: body, maxFwd: 70}
 	if mf := req.MaxForwards(); mf != nil {
 		c.out.maxFwd = min(int(mf.Val())-1, 70)
 	}

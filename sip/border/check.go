@@ -3,8 +3,10 @@ package border
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Limits on what crosses.
@@ -36,30 +38,36 @@ func CheckValue(name, value string) error {
 	}
 	var ok bool
 	switch Name(name) {
-	case "allow", "supported", "require", "unsupported", "privacy", "proxy-require":
+	case "allow", "supported":
+		ok = tokenList(value, true)
+	case "require", "proxy-require", "unsupported":
 		ok = tokenList(value, false)
-	case "session-expires", "min-se", "retry-after":
-		num, params, _ := strings.Cut(value, ";")
-		num = strings.TrimSpace(num)
-		if Name(name) == "retry-after" {
-			num, _, _ = strings.Cut(num, "(") // Retry-After: 120 (comment)
-			num = strings.TrimSpace(num)
+	case "privacy":
+		ok = true
+		for _, p := range strings.Split(value, ";") {
+			ok = ok && isToken(trimSWS(p))
 		}
-		ok = digits(num, 10) && params1(params)
+	case "session-expires", "min-se":
+		num, _, ok1 := withParams(value)
+		ok = ok1 && digits(num, 10)
+	case "retry-after":
+		num, _, ok1 := withParams(value)
+		num, comment, hasComment := strings.Cut(num, "(")
+		ok = ok1 && digits(trimSWS(num), 10) && (!hasComment || commentOK(comment))
 	case "content-type":
 		ok = mediaType(value)
 	case "accept":
-		ok = value == "" || list(value, mediaType)
+		ok = trimSWS(value) == "" || list(value, mediaType)
 	case "content-disposition", "priority", "event":
-		tok, params, _ := strings.Cut(value, ";")
-		ok = isToken(strings.TrimSpace(tok)) && params1(params)
+		tok, _, ok1 := withParams(value)
+		ok = ok1 && isToken(tok)
 	case "reason":
 		ok = list(value, func(v string) bool {
-			tok, params, _ := strings.Cut(v, ";")
-			return isToken(strings.TrimSpace(tok)) && params1(params)
+			tok, _, ok1 := withParams(v)
+			return ok1 && isToken(tok)
 		})
 	default:
-		ok = strings.TrimSpace(value) != ""
+		ok = trimSWS(value) != ""
 	}
 	if !ok {
 		return fmt.Errorf("%s: %w", Name(name), ErrSyntax)
@@ -125,7 +133,9 @@ func CheckSDP(body []byte) error {
 			ok = len(strings.Fields(v)) == 6
 		case 'c':
 			f := strings.Fields(v)
-			ok = len(f) == 3 && f[0] == "IN" && (f[1] == "IP4" || f[1] == "IP6") && host(strings.Split(f[2], "/")[0])
+			addr := strings.Split(f0(f, 2), "/")[0]
+			_, ipErr := netip.ParseAddr(addr)
+			ok = len(f) == 3 && f[0] == "IN" && (f[1] == "IP4" || f[1] == "IP6") && (host(addr) || ipErr == nil)
 		case 'm':
 			f := strings.Fields(v)
 			port, _, _ := strings.Cut(f0(f, 1), "/")
@@ -165,8 +175,11 @@ func f0(f []string, i int) string {
 }
 
 // printable reports control characters: anything below 0x20 but HTAB, and
-// DEL. Bytes from 0x80 up (UTF-8) are allowed.
+// DEL; and text that is not UTF-8.
 func printable(s string) error {
+	if !utf8.ValidString(s) {
+		return ErrSyntax
+	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
 			return ErrControl
@@ -186,12 +199,12 @@ func digits(s string, max int) bool {
 // list reports whether v is a comma-separated list of items that each pass
 // item.
 func list(v string, item func(string) bool) bool {
-	parts := strings.Split(v, ",")
+	parts := splitOutside(v, ',')
 	if len(parts) > maxItems {
 		return false
 	}
 	for _, p := range parts {
-		if !item(strings.TrimSpace(p)) {
+		if !item(trimSWS(p)) {
 			return false
 		}
 	}
@@ -199,7 +212,7 @@ func list(v string, item func(string) bool) bool {
 }
 
 func tokenList(v string, empty bool) bool {
-	if strings.TrimSpace(v) == "" {
+	if trimSWS(v) == "" {
 		return empty
 	}
 	return list(v, isToken)
@@ -207,33 +220,75 @@ func tokenList(v string, empty bool) bool {
 
 // mediaType is type/subtype *(;param).
 func mediaType(v string) bool {
-	mt, params, _ := strings.Cut(v, ";")
-	t, sub, ok := strings.Cut(strings.TrimSpace(mt), "/")
-	return ok && isToken(t) && (isToken(sub) || sub == "*") && params1(params)
+	mt, _, ok := withParams(v)
+	t, sub, slash := strings.Cut(mt, "/")
+	return ok && slash && isToken(trimSWS(t)) && (isToken(trimSWS(sub)) || trimSWS(sub) == "*")
 }
 
-// params1 checks generic parameters after the first ';' (s holds what
-// follows it; "" is no parameters): token [= token / host / quoted-string].
-func params1(s string) bool {
-	if s == "" {
-		return true
+// withParams splits a value into what comes before its first ';' (outside
+// quotes), trimmed, and its parameters, and checks the parameters: each
+// token [= token / host / quoted-string]. ok is false for a malformed or
+// empty parameter (a trailing ';').
+func withParams(v string) (head, params string, ok bool) {
+	parts := splitOutside(v, ';')
+	if len(parts) > maxParam+1 {
+		return "", "", false
 	}
-	parts := strings.Split(s, ";")
-	if len(parts) > maxParam {
-		return false
+	head = trimSWS(parts[0])
+	if len(parts) > 1 {
+		params = v[len(parts[0])+1:]
 	}
-	for _, p := range parts {
-		k, v, eq := strings.Cut(strings.TrimSpace(p), "=")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !isToken(k) {
-			return false
+	for _, p := range parts[1:] {
+		k, val, eq := strings.Cut(trimSWS(p), "=")
+		k, val = trimSWS(k), trimSWS(val)
+		if !isToken(k) || eq && !(isToken(val) || host(val) || quoted(val)) {
+			return head, params, false
 		}
-		if eq && !(isToken(v) || host(v) || quoted(v)) {
-			return false
-		}
 	}
-	return true
+	return head, params, true
 }
+
+// splitOutside splits s at sep where sep is not inside a quoted-string.
+func splitOutside(s string, sep byte) []string {
+	var out []string
+	in, start := false, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && in:
+			i++
+		case c == '"':
+			in = !in
+		case c == sep && !in:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// commentOK reports whether c (what follows a comment's '(') is one
+// balanced comment with nothing after it but white space.
+func commentOK(c string) bool {
+	depth := 1
+	for i := 0; i < len(c); i++ {
+		switch c[i] {
+		case '\\':
+			i++
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return trimSWS(c[i+1:]) == ""
+			}
+		}
+	}
+	return false
+}
+
+// trimSWS trims SIP white space (SP and HTAB only, never other Unicode
+// spaces).
+func trimSWS(s string) string { return strings.Trim(s, " \t") }
 
 // quoted reports an RFC 3261 quoted-string (no control characters; escapes
 // allowed).

@@ -16,6 +16,9 @@ func CheckUser(u string) error {
 	if len(u) > maxUser {
 		return fmt.Errorf("user part: %w", ErrTooLong)
 	}
+	if strings.HasPrefix(u, "/") {
+		return fmt.Errorf("user part: %w", ErrSyntax) // sip:// reads as a path
+	}
 	for i := 0; i < len(u); i++ {
 		c := u[i]
 		switch {
@@ -47,11 +50,15 @@ func CheckDisplayName(n string) error {
 }
 
 // Address renders a name-addr for user at host ("" user: none) with the
-// display name quoted and escaped: `"name" <sip:user@host>`. The caller has
-// checked user and name.
+// display name quoted and escaped: `"name" <sip:user@host>`. name is plain
+// text (see Unescape for what sipgo reads), optionally in quotes. The caller
+// has checked user and name.
 func Address(name, scheme, user, host string) string {
 	var b strings.Builder
-	if name = strings.Trim(name, `"`); name != "" {
+	if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
+		name = name[1 : len(name)-1]
+	}
+	if name != "" {
 		b.WriteByte('"')
 		for i := 0; i < len(name); i++ {
 			if name[i] == '"' || name[i] == '\\' {
@@ -92,7 +99,7 @@ func Identity(value, host string) (string, error) {
 	}
 	user := u.User
 	if scheme == "tel" {
-		user = telNumber(value) // sipgo keeps a tel URI's number to itself
+		user, _, _ = strings.Cut(u.Raw(), ";")
 	}
 	if err := CheckUser(user); err != nil || user == "" {
 		return "", fmt.Errorf("identity user: %w", ErrSyntax)
@@ -103,19 +110,21 @@ func Identity(value, host string) (string, error) {
 	if scheme == "sips" {
 		scheme = "sip"
 	}
-	return Address(name, scheme, user, host), nil
+	return Address(Unescape(name), scheme, user, host), nil
 }
 
-// telNumber is the number of the first tel: URI in v, up to its
-// parameters.
-func telNumber(v string) string {
-	i := strings.Index(strings.ToLower(v), "tel:")
-	if i < 0 {
-		return ""
+// Unescape removes the quoted-pair escapes of a display name as sipgo reads
+// it (the text between the quotes, escapes kept).
+func Unescape(n string) string {
+	if !strings.Contains(n, "\\") {
+		return n
 	}
-	n := v[i+4:]
-	if end := strings.IndexAny(n, ">;"); end >= 0 {
-		n = n[:end]
+	var b strings.Builder
+	for i := 0; i < len(n); i++ {
+		if n[i] == '\\' && i+1 < len(n) {
+			i++
+		}
+		b.WriteByte(n[i])
 	}
-	return n
+	return b.String()
 }
