@@ -17,6 +17,20 @@
 // at least once; a segment is removed once every registered reader has
 // committed past it. Sinks deduplicate on (CallID, Attempt).
 //
+// # Live calls
+//
+// Live is the durable register of answered calls, so that a switch restarted
+// after a crash can write the CDR of every call that was up and send BYEs to
+// both sides. The switch calls Up at answer (with its own encoding of what it
+// needs to end the call) and Down once the CDR is written; both are
+// group-committed and return once fsynced. The register is an append-only
+// log of CRC-framed up/down frames, replayed on open (a torn tail is
+// dropped) and compacted to the calls that are up at open and, in the
+// background, whenever it grows past a size. Run rewrites a small heartbeat
+// file every interval; Recovered returns the calls a crashed process left and
+// the last moment it was known alive, never earlier than a call's own Up.
+// Close marks a clean stop when no call is up.
+//
 // # Queries and exports
 //
 // Sources (the Journal, ClickHouse) answer filtered, paged queries and

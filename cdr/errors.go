@@ -5,8 +5,8 @@ import "errors"
 // ErrClosed is returned by a Journal, Reader or Shipper used after Close.
 var ErrClosed = errors.New("cdr: closed")
 
-// ErrLocked is returned by OpenJournal when another process holds the
-// journal directory.
+// ErrLocked is returned by OpenJournal and OpenLive when another process
+// holds the directory.
 var ErrLocked = errors.New("cdr: journal directory is locked by another process")
 
 // ErrBadFrame reports a journal frame whose length or checksum is wrong.
@@ -37,3 +37,15 @@ var ErrBadField = errors.New("cdr: unknown or repeated CDR field")
 // ErrBadPeriod reports an export period name or frequency that cannot be
 // read.
 var ErrBadPeriod = errors.New("cdr: bad export period")
+
+// ErrBadLiveKey is returned by Live.Up for an empty key or one longer than
+// MaxLiveKeySize.
+var ErrBadLiveKey = errors.New("cdr: bad live call key")
+
+// ErrLiveDataTooLarge is returned by Live.Up for data longer than
+// MaxLiveDataSize.
+var ErrLiveDataTooLarge = errors.New("cdr: live call data too large")
+
+// ErrBadLiveLog reports a live register log that does not start with the
+// format's magic: some other file is in its place.
+var ErrBadLiveLog = errors.New("cdr: not a live call register log")

@@ -27,9 +27,21 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // appendFrame appends the frame holding r to dst.
 func appendFrame(dst []byte, r *Record) []byte {
-	start := len(dst)
-	dst = append(dst, make([]byte, frameHeaderSize)...)
+	dst, start := beginFrame(dst)
 	dst = appendRecord(dst, r)
+	return endFrame(dst, start)
+}
+
+// beginFrame appends room for a frame header to dst. The caller appends the
+// payload and then calls endFrame with the returned offset of the frame.
+func beginFrame(dst []byte) ([]byte, int) {
+	start := len(dst)
+	return append(dst, make([]byte, frameHeaderSize)...), start
+}
+
+// endFrame fills in the header of the frame that begins at start and whose
+// payload runs to the end of dst.
+func endFrame(dst []byte, start int) []byte {
 	payload := dst[start+frameHeaderSize:]
 	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(payload, castagnoli))

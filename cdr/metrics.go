@@ -96,6 +96,67 @@ func newShipperMetrics(reg prometheus.Registerer) *shipperMetrics {
 	return m
 }
 
+// liveMetrics are the live call register's collectors. The only label,
+// file, is "log" or "heartbeat".
+type liveMetrics struct {
+	calls       prometheus.Gauge
+	ops         prometheus.Counter
+	writeErrors *prometheus.CounterVec
+	fsync       prometheus.Histogram
+	groupSize   prometheus.Histogram
+	compactions prometheus.Counter
+	logBytes    prometheus.Gauge
+	tornBytes   prometheus.Counter
+}
+
+func newLiveMetrics(reg prometheus.Registerer) *liveMetrics {
+	m := &liveMetrics{
+		calls: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trunkline_cdr_live_calls",
+			Help: "Calls up in the live call register.",
+		}),
+		ops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trunkline_cdr_live_ops_total",
+			Help: "Ups and Downs written to the live call register and fsynced.",
+		}),
+		writeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkline_cdr_live_write_errors_total",
+			Help: "Failed writes or fsyncs of the live call register, by file.",
+		}, []string{"file"}),
+		fsync: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "trunkline_cdr_live_fsync_seconds",
+			Help:    "Time to write and fsync one group commit of the live call register.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
+		}),
+		groupSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "trunkline_cdr_live_group_commit_ops",
+			Help:    "Ups and Downs made durable by one fsync.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 8),
+		}),
+		compactions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trunkline_cdr_live_compactions_total",
+			Help: "Rewrites of the live call log down to the calls that are up.",
+		}),
+		logBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trunkline_cdr_live_log_bytes",
+			Help: "Size of the live call log.",
+		}),
+		tornBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trunkline_cdr_live_torn_bytes_total",
+			Help: "Bytes of torn tail dropped from the live call log when it was opened.",
+		}),
+	}
+	m.calls = register(reg, m.calls)
+	m.ops = register(reg, m.ops)
+	m.writeErrors = register(reg, m.writeErrors)
+	m.fsync = register(reg, m.fsync)
+	m.groupSize = register(reg, m.groupSize)
+	m.compactions = register(reg, m.compactions)
+	m.logBytes = register(reg, m.logBytes)
+	m.tornBytes = register(reg, m.tornBytes)
+	return m
+}
+
 // register registers c on reg and returns the collector to use: c, or the
 // one already registered under the same description. A nil reg registers
 // nothing.

@@ -22,6 +22,7 @@ type SharedOption interface {
 	ShipperOption
 	ClickHouseOption
 	ExportOption
+	LiveOption
 }
 
 // Defaults of the journal options.
@@ -79,9 +80,10 @@ func (o loggerOption) applyJournal(c *journalConfig)       { c.logger = o.l }
 func (o loggerOption) applyShipper(c *shipperConfig)       { c.logger = o.l }
 func (o loggerOption) applyClickHouse(c *clickHouseConfig) { c.logger = o.l }
 func (o loggerOption) applyExport(c *exportConfig)         { c.logger = o.l }
+func (o loggerOption) applyLive(c *liveConfig)             { c.logger = o.l }
 
 // WithLogger sets the logger (default: discard). Each part adds a
-// "subsystem" attribute (journal, shipper, clickhouse).
+// "subsystem" attribute (journal, shipper, clickhouse, live).
 func WithLogger(l *slog.Logger) SharedOption { return loggerOption{l} }
 
 type registererOption struct{ r prometheus.Registerer }
@@ -90,6 +92,7 @@ func (o registererOption) applyJournal(c *journalConfig)       { c.registerer = 
 func (o registererOption) applyShipper(c *shipperConfig)       { c.registerer = o.r }
 func (o registererOption) applyClickHouse(c *clickHouseConfig) { c.registerer = o.r }
 func (o registererOption) applyExport(c *exportConfig)         { c.registerer = o.r }
+func (o registererOption) applyLive(c *liveConfig)             { c.registerer = o.r }
 
 // WithRegisterer registers the component's metrics on r (default: metrics
 // are kept but not registered). Registering a second component of the same
