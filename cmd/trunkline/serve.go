@@ -32,6 +32,7 @@ type node struct {
 
 	store    store.Store
 	journal  *cdr.Journal
+	live     *cdr.Live // answered calls, for crash recovery
 	ch       *cdr.ClickHouse
 	bans     *auth.Bans
 	cancel   context.CancelFunc // stops the node's background work
@@ -70,6 +71,13 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		n.close()
 		return nil, fmt.Errorf("opening CDR journal: %w", err)
 	}
+
+	if n.live, err = cdr.OpenLive(filepath.Join(cfg.Data, "live"), cdr.WithLiveLogger(log.With("component", "cdr")),
+		cdr.WithLiveRegisterer(reg)); err != nil {
+		n.close()
+		return nil, fmt.Errorf("opening live-call register: %w", err)
+	}
+	go n.live.Run(ctx)
 
 	var cdrs cdr.Source = n.journal
 	if cfg.CDR.ClickHouse != "" {
@@ -128,6 +136,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		sip.WithLogger(log), sip.WithNode(cfg.Node), sip.WithAdvertise(cfg.SIP.Advertise),
 		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithMaxCallDuration(cfg.SIP.MaxCallDuration), sip.WithRegistry(reg),
 		sip.WithUDPReadBuffer(cfg.SIP.UDPReadBuffer), sip.WithDigest(digest, cfg.SIP.Realm), sip.WithSourceGuard(n.bans), sip.WithFloodLimit(flood),
+		sip.WithLiveCalls(n.live),
 		sip.WithKnownSource(trusted), sip.WithTCPLimits(sip.TCPLimits{
 			IdleTimeout: cfg.SIP.TCPIdleTimeout, PartialTimeout: cfg.SIP.TCPPartialTimeout,
 			PerSource: cfg.SIP.TCPPerSource, PerUnknownSource: cfg.SIP.TCPPerUnknownSource,
@@ -141,6 +150,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		n.close()
 		return nil, err
 	}
+	n.recover(ctx)
 
 	api := admin.New(n.store, admin.WithLogger(log.With("component", "admin")), admin.WithCDRs(cdrs),
 		admin.WithReady(func() error {
@@ -195,6 +205,25 @@ func (n *node) startShipper(ctx context.Context, c CDRConfig, reg prometheus.Reg
 	return nil
 }
 
+// recover ends the calls that were up when the previous process stopped
+// without ending them (a crash): each gets its CDR, ended when that process
+// was last known alive, and a BYE on both legs.
+func (n *node) recover(ctx context.Context) {
+	calls, _ := n.live.Recovered()
+	if len(calls) > 0 {
+		n.log.Warn("ending the calls that were up when the switch stopped", "calls", len(calls))
+	}
+	for _, c := range calls {
+		if err := n.sip.Recover(ctx, c.Data, c.LastAlive); err != nil {
+			n.log.Error("recovered call not ended", "call", c.Key, "error", err)
+			continue
+		}
+		if err := n.live.Down(ctx, c.Key); err != nil {
+			n.log.Error("recovered call not removed", "call", c.Key, "error", err)
+		}
+	}
+}
+
 // drain stops taking calls (503, /readyz 503) and ends the live ones once
 // ctx ends: BYE on both legs, every CDR written.
 func (n *node) drain(ctx context.Context) {
@@ -217,6 +246,11 @@ func (n *node) close() {
 	}
 	if n.sip != nil {
 		_ = n.sip.Close()
+	}
+	if n.live != nil {
+		if err := n.live.Close(); err != nil {
+			n.log.Error("closing live-call register", "error", err)
+		}
 	}
 	if n.ch != nil {
 		_ = n.ch.Close()
