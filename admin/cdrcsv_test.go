@@ -55,7 +55,7 @@ func TestCDRCSVAndSummary(t *testing.T) {
 	for i, rec := range []cdr.Record{
 		{CallID: "a", Attempt: 1, CustomerID: c1, CarrierID: "k1", Callee: "4420", SIPCode: 503, Currency: "JPY"},
 		{CallID: "a", Attempt: 2, Final: true, CustomerID: c1, CarrierID: "k2", Callee: "4420", SIPCode: 200, AnswerMs: 1, Duration: 90, Billed: 90,
-			Currency: "JPY", SellCost: 1_234_567, BuyCost: 1_000_001, Margin: 234_566},
+			Currency: "JPY", SellCost: 1_234_567, BuyCost: 1_000_001, Margin: 234_566, SIPCallID: "7f1e@pbx.tokyo"},
 		{CallID: "b", Attempt: 1, Final: true, CustomerID: "other", CarrierID: "k1", Callee: "49", SIPCode: 486, Currency: "EUR"},
 	} {
 		rec.SetupMs = 1_700_000_000_000 + int64(i)*1000
@@ -69,12 +69,12 @@ func TestCDRCSVAndSummary(t *testing.T) {
 		t.Fatalf("all fields: %q", rows)
 	}
 	// The customer's field set and timezone.
-	w := e.req("PUT", "/api/v1/customers/"+c1+"/cdr-fields", map[string]any{"fields": []string{"call_id", "attempt", "setup_time", "sell_cost", "margin"}})
+	w := e.req("PUT", "/api/v1/customers/"+c1+"/cdr-fields", map[string]any{"fields": []string{"call_id", "sip_call_id", "attempt", "setup_time", "sell_cost", "margin"}})
 	wantStatus(t, w, 200)
 	wantError(t, e.req("PUT", "/api/v1/customers/"+c1+"/cdr-fields", map[string]any{"fields": []string{"call_id", "bogus"}}), 400, admin.CodeInvalid, "fields")
 	wantError(t, e.req("PUT", "/api/v1/customers/nope/cdr-fields", map[string]any{"fields": []string{"call_id"}}), 404, admin.CodeNotFound, "")
 	rows = getCSV(t, e, "/api/v1/cdrs?customer="+c1+"&answered=true")
-	want := "call_id,attempt,setup_time,sell_cost,margin|a,2,2023-11-15T07:13:21.000+09:00,1.234567,0.234566"
+	want := "call_id,sip_call_id,attempt,setup_time,sell_cost,margin|a,7f1e@pbx.tokyo,2,2023-11-15T07:13:21.000+09:00,1.234567,0.234566"
 	var got []string
 	for _, r := range rows {
 		got = append(got, strings.Join(r, ","))

@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func (f *fakeCDRs) Query(ctx context.Context, q cdr.Query) ([]cdr.Record, error)
 
 func TestCDRs(t *testing.T) {
 	src := &fakeCDRs{recs: []cdr.Record{
-		{CallID: "a@x", Attempt: 1, Final: true, CustomerID: "c1", CarrierID: "k1", SetupMs: 1700000000000, SellCost: 12300},
+		{CallID: "a@x", Attempt: 1, Final: true, CustomerID: "c1", CarrierID: "k1", SetupMs: 1700000000000, SellCost: 12300, SIPCallID: "leg-1@pbx"},
 	}}
 	e := newEnv(t, admin.WithCDRs(src))
 	from := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -60,7 +61,7 @@ func TestCDRs(t *testing.T) {
 			wantStatus(t, w, 200)
 			var body struct{ CDRs []cdr.Record }
 			decode(t, w, &body)
-			if len(body.CDRs) != 1 || body.CDRs[0].CallID != "a@x" || body.CDRs[0].SellCost != 12300 {
+			if len(body.CDRs) != 1 || body.CDRs[0].CallID != "a@x" || body.CDRs[0].SellCost != 12300 || body.CDRs[0].SIPCallID != "leg-1@pbx" {
 				t.Errorf("cdrs = %+v", body.CDRs)
 			}
 			if src.last != tt.want {
@@ -74,6 +75,15 @@ func TestCDRs(t *testing.T) {
 	wantStatus(t, w, 200)
 	if want := (cdr.Query{FromMs: from.UnixMilli(), ToMs: from.Add(time.Hour).UnixMilli(), Limit: 100}); src.last != want {
 		t.Errorf("query = %+v, want %+v", src.last, want)
+	}
+
+	// A CDR without the customer's Call-ID (written before it was recorded)
+	// leaves sip_call_id out.
+	src.recs[0].SIPCallID = ""
+	w = e.req("GET", "/api/v1/cdrs", nil)
+	wantStatus(t, w, 200)
+	if strings.Contains(w.Body.String(), "sip_call_id") {
+		t.Errorf("empty sip_call_id is written: %s", w.Body)
 	}
 
 	src.recs = nil

@@ -2,8 +2,12 @@ package admin
 
 import (
 	"encoding/json"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/trunkline/trunkline/cdr"
 )
 
 // TestOpenAPIListsRoutes checks that the embedded document is valid JSON,
@@ -37,5 +41,36 @@ func TestOpenAPIListsRoutes(t *testing.T) {
 				t.Errorf("openapi.json describes %s, which is not served", p)
 			}
 		}
+	}
+}
+
+// TestOpenAPICDRSchema checks that the CDR schema describes exactly the JSON
+// fields of cdr.Record.
+func TestOpenAPICDRSchema(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				CDR struct {
+					Properties map[string]json.RawMessage `json:"properties"`
+				} `json:"CDR"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPISpec, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	var want, got []string
+	rt := reflect.TypeFor[cdr.Record]()
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		want = append(want, name)
+	}
+	for name := range doc.Components.Schemas.CDR.Properties {
+		got = append(got, name)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("CDR schema properties\n %v\nwant the JSON fields of cdr.Record\n %v", got, want)
 	}
 }

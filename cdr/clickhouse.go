@@ -24,8 +24,9 @@ type BatchSink interface {
 
 // ClickHouse stores CDRs in a ClickHouse table over the native protocol. It
 // is a BatchSink for a Shipper and a Source for queries. The table is created
-// on first use (and again after a failure), so ClickHouse may be down when
-// NewClickHouse is called. Safe for concurrent use.
+// or brought up to date (see Migrate) on first use, and again after a
+// failure, so ClickHouse may be down when NewClickHouse is called. Safe for
+// concurrent use.
 type ClickHouse struct {
 	conn  driver.Conn
 	cfg   clickHouseConfig
@@ -88,24 +89,6 @@ func NewClickHouse(dsn string, opts ...ClickHouseOption) (*ClickHouse, error) {
 		table:     cfg.table,
 		insertSQL: fmt.Sprintf("INSERT INTO %s (%s)", cfg.table, columnList()),
 	}, nil
-}
-
-// Migrate creates the CDR table when it does not exist. WriteBatch and Query
-// call it until it has succeeded once.
-func (c *ClickHouse) Migrate(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.migrated {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.queryTimeout)
-	defer cancel()
-	if err := c.conn.Exec(ctx, createTableSQL(c.table)); err != nil {
-		return fmt.Errorf("clickhouse: creating table %s: %w", c.table, err)
-	}
-	c.migrated = true
-	c.log.Info("clickhouse schema ready", "table", c.table)
-	return nil
 }
 
 // WriteBatch inserts recs in one block. Duplicates of an earlier delivery
@@ -213,6 +196,7 @@ func columnValues(recs []Record) []any {
 		money(func(r *Record) rating.Money { return r.BuyCost }),
 		money(func(r *Record) rating.Money { return r.Margin }),
 		str(func(r *Record) string { return r.Trace }),
+		str(func(r *Record) string { return r.SIPCallID }),
 	}
 }
 

@@ -74,7 +74,7 @@ func (c *ClickHouse) scan(ctx context.Context, sql string, fn func(r *Record) er
 			&r.CarrierID, &r.SourceIP, &r.Caller, &r.Callee, &r.Prefix, &r.Description,
 			&setupT, &setupMs, &answerT, &answerMs, &endT, &endMs, &r.PDDMs,
 			&duration, &billed, &sipCode, &r.Reason, &r.HangupSide, &r.Currency,
-			&sellRate, &sellCost, &buyRate, &buyCost, &marg, &r.Trace); err != nil {
+			&sellRate, &sellCost, &buyRate, &buyCost, &marg, &r.Trace, &r.SIPCallID); err != nil {
 			return fmt.Errorf("clickhouse: reading cdr: %w", err)
 		}
 		r.Attempt, r.Final = int(attempt), final == 1

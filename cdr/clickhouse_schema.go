@@ -5,10 +5,15 @@ import (
 	"strings"
 )
 
+// chColumn is a column of the CDR table and its ClickHouse type.
+type chColumn struct{ name, typ string }
+
 // chColumns are the columns of the CDR table in insert order. Every INSERT
 // names them: ClickHouse 18.16 with clickhouse-go v2 inserts nothing
-// otherwise.
-var chColumns = []struct{ name, typ string }{
+// otherwise. Columns are only ever appended, with types whose default (the
+// zero value) is right for rows written before them: Migrate adds the ones a
+// table created by an older release lacks. The sorting key never changes.
+var chColumns = []chColumn{
 	{"call_id", "String"},
 	{"attempt", "Int32"},
 	{"final", "UInt8"},
@@ -40,6 +45,8 @@ var chColumns = []struct{ name, typ string }{
 	{"buy_cost", "Decimal(18, 6)"},
 	{"margin", "Decimal(18, 6)"},
 	{"trace", "String"},
+	// Appended after the first release; see Migrate.
+	{"sip_call_id", "String"},
 }
 
 // createTableSQL is the schema. It keeps to what ClickHouse 18.16 accepts

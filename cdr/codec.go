@@ -8,8 +8,11 @@ import (
 )
 
 // recordVersion is the first byte of every encoded Record. Fields are only
-// ever appended to the encoding; a decoder ignores trailing bytes it does not
-// know, so an older binary can read a newer journal.
+// ever appended to the encoding, never changed, so the version stays and both
+// directions work: a decoder ignores trailing bytes it does not know (an
+// older binary reads a newer journal), and a field appended after the first
+// release (SIPCallID, and any later one) decodes as its zero value from a
+// payload that ends before it (a newer binary reads an older journal).
 const recordVersion = 1
 
 // appendRecord appends the compact binary encoding of r to dst: the version
@@ -50,6 +53,8 @@ func appendRecord(dst []byte, r *Record) []byte {
 	dst = binary.AppendVarint(dst, int64(r.BuyCost))
 	dst = binary.AppendVarint(dst, int64(r.Margin))
 	dst = appendString(dst, r.Trace)
+	// Appended fields: an older payload ends before them.
+	dst = appendString(dst, r.SIPCallID)
 	return dst
 }
 
@@ -58,8 +63,9 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// decodeRecord decodes a payload written by appendRecord into r. All string
-// fields share one allocation: a copy of p.
+// decodeRecord decodes a payload written by appendRecord, of this or an
+// earlier release, into r. All string fields share one allocation: a copy of
+// p.
 func decodeRecord(p []byte, r *Record) error {
 	if len(p) == 0 {
 		return fmt.Errorf("%w: empty payload", ErrBadRecord)
@@ -98,6 +104,10 @@ func decodeRecord(p []byte, r *Record) error {
 		Margin:      rating.Money(d.varint()),
 		Trace:       d.str(),
 	}
+	// Fields appended after the first release; a payload written before a
+	// field existed ends before it, and the field keeps its zero value.
+	d.appended = true
+	r.SIPCallID = d.str()
 	if d.err != nil {
 		*r = Record{}
 		return d.err
@@ -106,11 +116,21 @@ func decodeRecord(p []byte, r *Record) error {
 }
 
 // recordDecoder reads fields from s; after the first error every read
-// returns a zero value and err keeps the first error.
+// returns a zero value and err keeps the first error. Once appended is set,
+// reaching the end of s where a field would start is not an error: the field
+// was appended after the payload was written, and it reads as a zero value.
+// A field cut off part-way is an error either way.
 type recordDecoder struct {
-	s   string
-	i   int
-	err error
+	s        string
+	i        int
+	err      error
+	appended bool
+}
+
+// missing reports whether the next field is absent because the payload was
+// written before it was appended.
+func (d *recordDecoder) missing() bool {
+	return d.appended && d.err == nil && d.i == len(d.s)
 }
 
 func (d *recordDecoder) fail(what string) {
@@ -120,7 +140,7 @@ func (d *recordDecoder) fail(what string) {
 }
 
 func (d *recordDecoder) uvarint() uint64 {
-	if d.err != nil {
+	if d.err != nil || d.missing() {
 		return 0
 	}
 	var x uint64
@@ -165,7 +185,7 @@ func (d *recordDecoder) int() int {
 }
 
 func (d *recordDecoder) bool() bool {
-	if d.err != nil {
+	if d.err != nil || d.missing() {
 		return false
 	}
 	if d.i >= len(d.s) {

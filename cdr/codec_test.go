@@ -1,8 +1,13 @@
 package cdr
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"hash/crc32"
 	"math"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/trunkline/trunkline/rating"
@@ -14,6 +19,7 @@ func TestRecordCodecRoundTrip(t *testing.T) {
 	extreme.SetupMs, extreme.AnswerMs = math.MaxInt64, math.MinInt64
 	extreme.SellCost, extreme.Margin = rating.Money(math.MinInt64), rating.Money(math.MaxInt64)
 	extreme.Description = "Côte d'Ivoire – mobile ☎"
+	extreme.SIPCallID = "a84b4c76e66710@pc33.atlanta.example \"'\\\x00☎"
 	tests := []struct {
 		name string
 		r    Record
@@ -21,6 +27,7 @@ func TestRecordCodecRoundTrip(t *testing.T) {
 		{"zero", Record{}},
 		{"typical", testRecord(42)},
 		{"extremes and unicode", extreme},
+		{"only the last field", Record{SIPCallID: "x"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,12 +88,83 @@ func TestDecodeRecordErrors(t *testing.T) {
 		{"string longer than payload", []byte{recordVersion, 0x7f}},
 		{"varint overflow", []byte{recordVersion, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}},
 		{"bad bool", []byte{recordVersion, 0, 2, 7}},
+		{"appended field cut off", good[:len(good)-1]},
+		{"appended field's length cut off", append(withoutSIPCallID(t, testRecord(2)), 0x80)},
+		{"cut off before the appended fields", withoutSIPCallID(t, testRecord(1))[:len(good)-len(r.SIPCallID)-2]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got Record
 			if err := decodeRecord(tt.p, &got); !errors.Is(err, ErrBadRecord) {
 				t.Fatalf("decodeRecord: %v, want ErrBadRecord", err)
+			}
+		})
+	}
+}
+
+// withoutSIPCallID returns r encoded as the release before SIPCallID was
+// appended wrote it: the payload ends after Trace.
+func withoutSIPCallID(t testing.TB, r Record) []byte {
+	t.Helper()
+	r.SIPCallID = ""
+	p := appendRecord(nil, &r)
+	if p[len(p)-1] != 0 {
+		t.Fatalf("encoding does not end with an empty SIPCallID: % x", p[len(p)-4:])
+	}
+	return p[:len(p)-1]
+}
+
+// appendPayloadFrame appends a frame holding payload p as it is, for
+// payloads appendRecord no longer writes.
+func appendPayloadFrame(dst, p []byte) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(p)))
+	dst = binary.LittleEndian.AppendUint32(dst, crc32.Checksum(p, castagnoli))
+	return append(dst, p...)
+}
+
+// A payload written before SIPCallID was appended decodes with SIPCallID ""
+// and every other field intact.
+func TestDecodeRecordWithoutAppendedFields(t *testing.T) {
+	golden, err := os.ReadFile("testdata/record-before-sip-call-id.hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := hex.DecodeString(strings.TrimSpace(string(golden)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typical := testRecord(7)
+	typical.SIPCallID = ""
+	tests := []struct {
+		name string
+		p    []byte
+		want Record
+	}{
+		// Written by the encoder of commit ff4c9f8, before SIPCallID.
+		{"golden payload of the previous release", old, Record{
+			CallID: "b2b-7f3a9c@switch.example", Attempt: 2, Final: true, Node: "node-2", CustomerID: "cust-9",
+			AuthMethod: "digest", CarrierID: "carrier-4", SourceIP: "198.51.100.7", Caller: "33142685300", Callee: "4930901820",
+			Prefix: "4930", Description: "Germany Berlin", SetupMs: 1_760_000_000_123, AnswerMs: 1_760_000_003_456,
+			EndMs: 1_760_000_125_789, PDDMs: 3333, Duration: 123, Billed: 180, SIPCode: 200, Reason: "OK",
+			HangupSide: "carrier", Currency: "USD", SellRate: 10_500, SellCost: 31_500, BuyRate: 8_000, BuyCost: 24_000,
+			Margin: 7_500, Trace: "card=3 rev=12 inc=60/60",
+		}},
+		{"typical without the field", withoutSIPCallID(t, testRecord(7)), typical},
+		{"zero without the field", withoutSIPCallID(t, Record{}), Record{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Record{SIPCallID: "stale"}
+			if err := decodeRecord(tt.p, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Fatalf("decoded\n got %+v\nwant %+v", got, tt.want)
+			}
+			// Written again, it carries the field (empty) and reads back the same.
+			again := Record{SIPCallID: "stale"}
+			if err := decodeRecord(appendRecord(nil, &got), &again); err != nil || again != tt.want {
+				t.Fatalf("re-encoded: %v %+v", err, again)
 			}
 		})
 	}
@@ -99,6 +177,8 @@ func FuzzDecodeFrame(f *testing.F) {
 		r := testRecord(i)
 		f.Add(appendFrame(nil, &r))
 	}
+	// A frame of the release before SIPCallID was appended.
+	f.Add(appendPayloadFrame(nil, withoutSIPCallID(f, testRecord(3))))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		payload, n, err := decodeFrame(b)
 		if err != nil {

@@ -57,6 +57,8 @@ var csvColumns = []csvColumn{
 	{"buy_cost", func(r *Record, _ *time.Location) string { return r.BuyCost.String() }},
 	{"margin", func(r *Record, _ *time.Location) string { return r.Margin.String() }},
 	{"trace", func(r *Record, _ *time.Location) string { return r.Trace }},
+	// Appended, so the columns of the default field set keep their places.
+	{"sip_call_id", func(r *Record, _ *time.Location) string { return r.SIPCallID }},
 }
 
 // Fields returns the names of every CSV column in the default order: the

@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +26,8 @@ func TestCSVWriter(t *testing.T) {
 		loc    *time.Location
 		want   string
 	}{
-		{"selected fields in order", []string{"sell_cost", "call_id", "description"}, nil,
-			"sell_cost,call_id,description\n-0.000001,call-000001@test.example,\"Germany, \"\"Mobile\"\"\"\n"},
+		{"selected fields in order", []string{"sell_cost", "call_id", "description", "sip_call_id"}, nil,
+			"sell_cost,call_id,description,sip_call_id\n-0.000001,call-000001@test.example,\"Germany, \"\"Mobile\"\"\",00000001-leg@pbx.example\n"},
 		{"times in a timezone", []string{"setup_time", "answer_time", "setup_ms"}, berlin,
 			"setup_time,answer_time,setup_ms\n2023-11-14T23:13:21.000+01:00,,1700000001000\n"},
 	}
@@ -58,6 +60,18 @@ func TestCSVWriter(t *testing.T) {
 	for _, bad := range [][]string{{"call_id", "call_id"}, {"nope"}, {""}} {
 		if err := CheckFields(bad); !errors.Is(err, ErrBadField) {
 			t.Errorf("CheckFields(%q) = %v", bad, err)
+		}
+	}
+}
+
+// TestFieldsCoverRecord checks that every JSON field of Record is a CSV
+// column under the same name.
+func TestFieldsCoverRecord(t *testing.T) {
+	rt := reflect.TypeFor[Record]()
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		if !slices.Contains(Fields(), name) {
+			t.Errorf("Record field %s (%q) is not a CSV column", rt.Field(i).Name, name)
 		}
 	}
 }

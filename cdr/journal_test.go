@@ -46,6 +46,8 @@ func testRecord(i int) Record {
 		BuyCost:     rating.Money(-9_000),
 		Margin:      rating.Money(3_300),
 		Trace:       "card=7 rev=3 inc=60/60",
+		// Customers reuse Call-IDs: fifty for two hundred calls.
+		SIPCallID: fmt.Sprintf("%08x-leg@pbx.example", i%50),
 	}
 }
 
