@@ -68,6 +68,7 @@ func crossing(req *gosip.Request, d border.Direction, p *border.Policy) ([]strin
 			}
 			return nil, nil, refuse(400, "Malformed Body")
 		}
+		body = canonical(ctype, body)
 	} else if ctype != "" {
 		lines = without(lines, "Content-Type: "+ctype)
 	}
@@ -110,6 +111,7 @@ func crossingResponse(res *response, d border.Direction, p *border.Policy) (line
 	if len(body) > 0 && border.CheckBody(ctype, body) != nil {
 		return without(lines, "Content-Type: "+ctype), nil, false
 	}
+	body = canonical(ctype, body)
 	if len(body) == 0 && ctype != "" {
 		lines = without(lines, "Content-Type: "+ctype)
 	}
@@ -125,6 +127,16 @@ func allSupported(v string) bool {
 		}
 	}
 	return true
+}
+
+// canonical writes a checked SDP body's lines with CRLF; other bodies are
+// returned as they are.
+func canonical(ctype string, body []byte) []byte {
+	typ, _, _ := strings.Cut(ctype, ";")
+	if len(body) > 0 && strings.EqualFold(strings.TrimSpace(typ), "application/sdp") {
+		return border.CanonicalSDP(body)
+	}
+	return body
 }
 
 // onlySupported keeps the option tags of a Supported value that the switch

@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
-
 	"github.com/trunkline/trunkline/sip/siptest"
 )
 
@@ -104,16 +102,16 @@ func fill(tmpl []byte, to, fromIP string, port int, id string) []byte {
 // TestPROTOS sends every PROTOS c07-sip INVITE case (and its CANCEL) to a
 // provisioned switch from an authorised customer address. The switch must
 // survive all of them, forward only messages a carrier can parse, and still
-// take a call afterwards.
+// take a call afterwards. A carrier that records every message checks that
+// whatever reaches it is well formed.
 func TestPROTOS(t *testing.T) {
 	cases := loadPROTOS(t)
 	if len(cases) < 4000 {
 		t.Fatalf("only %d PROTOS cases", len(cases))
 	}
 	sw := startSwitch(t)
-	busy := func(*sip.Request) siptest.Script { return siptest.Script{Code: 486} }
-	carrierA := siptest.NewCarrier(t, "127.0.0.1", busy)
-	carrierB := siptest.NewCarrier(t, "127.0.0.1", busy)
+	carrierA := newRawPeer(t, "127.0.0.1", carrierAnswers(486, false, ""))
+	carrierB := newRawPeer(t, "127.0.0.1", carrierAnswers(486, false, ""))
 	provision(t, sw, carrierA, carrierB)
 
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP("127.0.0.2")})
@@ -139,8 +137,18 @@ func TestPROTOS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("final answers to %d PROTOS INVITEs (0 = none): %v; %d too large for UDP; carriers got %d",
-		len(cases), answers, tooBig, len(carrierA.Invites())+len(carrierB.Invites()))
+	got := append(carrierA.all(), carrierB.all()...)
+	invites := 0
+	for _, m := range got {
+		if strings.HasPrefix(m, "INVITE ") {
+			invites++
+		}
+		if err := wellFormed(m); err != nil {
+			t.Errorf("a carrier got a malformed message (%v):\n%q", err, m)
+		}
+	}
+	t.Logf("final answers to %d PROTOS INVITEs (0 = none): %v; %d too large for UDP; carriers got %d INVITEs, %d messages, all well formed",
+		len(cases), answers, tooBig, invites, len(got))
 	if answers[486] == 0 {
 		t.Error("not even the valid PROTOS case reached a carrier")
 	}

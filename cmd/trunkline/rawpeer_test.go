@@ -89,9 +89,11 @@ func (p *rawPeer) next(prefix string, d time.Duration) (string, bool) {
 
 // carrierAnswers is how a recording carrier answers: INVITE with code (180
 // first for a 200, with an SDP answer), BYE with 200 unless byeSilent, a
-// re-INVITE or INFO with 200; extra header lines go into every response.
+// re-INVITE or INFO with 200; extra header lines go into every response to
+// the INVITE ({self} stands for the carrier's address).
 func carrierAnswers(code int, byeSilent bool, extra string) func(p *rawPeer, m string, from *net.UDPAddr) {
 	return func(p *rawPeer, m string, from *net.UDPAddr) {
+		extra := strings.ReplaceAll(extra, "{self}", p.addr())
 		method, _, _ := strings.Cut(m, " ")
 		contact := "Contact: <sip:carrier@" + p.addr() + ">\r\n"
 		switch {

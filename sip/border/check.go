@@ -109,9 +109,15 @@ func CheckSDP(body []byte) error {
 		return fmt.Errorf("SDP: %w", ErrTooLong)
 	}
 	text := string(body)
-	text = strings.TrimSuffix(text, "\n")
-	text = strings.TrimSuffix(text, "\r")
-	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	for i := strings.IndexByte(text, '\r'); i >= 0; i = strings.IndexByte(text[i+1:], '\r') + i + 1 {
+		if i+1 == len(text) || text[i+1] != '\n' {
+			return fmt.Errorf("SDP: CR without LF: %w", ErrControl)
+		}
+		if strings.IndexByte(text[i+1:], '\r') < 0 {
+			break
+		}
+	}
+	lines := sdpLines(text)
 	if len(lines) > maxLines {
 		return fmt.Errorf("SDP: %w", ErrTooLong)
 	}
@@ -165,6 +171,34 @@ func slashTokens(v string) bool {
 		}
 	}
 	return true
+}
+
+// sdpLines splits an SDP body into its lines (CRLF or LF ends; the last
+// line may have none).
+func sdpLines(text string) []string {
+	text = strings.TrimSuffix(text, "\n")
+	text = strings.TrimSuffix(text, "\r")
+	return strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+}
+
+// CanonicalSDP returns a checked SDP body with every line ended by CRLF,
+// as RFC 8866 writes it (some parties end lines with LF alone). It returns
+// body itself when it is already so.
+func CanonicalSDP(body []byte) []byte {
+	lines := sdpLines(string(body))
+	n := 0
+	for _, l := range lines {
+		n += len(l) + 2
+	}
+	if n == len(body) && strings.Count(string(body), "\r\n") == len(lines) {
+		return body
+	}
+	out := make([]byte, 0, n)
+	for _, l := range lines {
+		out = append(out, l...)
+		out = append(out, '\r', '\n')
+	}
+	return out
 }
 
 func f0(f []string, i int) string {

@@ -331,7 +331,7 @@ func TestCheckSDP(t *testing.T) {
 		{"session only", sessionSDP, nil},
 		{"LF line ends", strings.ReplaceAll(sessionSDP, "\r\n", "\n"), nil},
 		{"no line end after the last line", strings.TrimSuffix(sessionSDP, "\r\n"), nil},
-		{"bare CR after the last line", strings.TrimSuffix(sessionSDP, "\n"), nil},
+		{"bare CR after the last line", strings.TrimSuffix(sessionSDP, "\n"), ErrControl},
 		{"attributes", sessionSDP + "a=sendrecv\r\na=tool:trunkline\r\nb=AS:64\r\n", nil},
 		{"UTF-8 session name", replaceLine(sessionSDP, "s=", "s=Встреча"), nil},
 		{"empty session name", replaceLine(sessionSDP, "s=", "s="), nil},

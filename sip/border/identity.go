@@ -51,13 +51,10 @@ func CheckDisplayName(n string) error {
 
 // Address renders a name-addr for user at host ("" user: none) with the
 // display name quoted and escaped: `"name" <sip:user@host>`. name is plain
-// text (see Unescape for what sipgo reads), optionally in quotes. The caller
-// has checked user and name.
+// text (see Unescape for what sipgo reads). The caller has checked user and
+// name.
 func Address(name, scheme, user, host string) string {
 	var b strings.Builder
-	if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
-		name = name[1 : len(name)-1]
-	}
 	if name != "" {
 		b.WriteByte('"')
 		for i := 0; i < len(name); i++ {

@@ -107,7 +107,7 @@ func TestAddress(t *testing.T) {
 		{"Bell, Alexander", "sip", "bell", "h.example", `"Bell, Alexander" <sip:bell@h.example>`},
 		{`Bo"b`, "sip", "1", "h.example", `"Bo\"b" <sip:1@h.example>`},
 		{`a\b`, "sip", "1", "h.example", `"a\\b" <sip:1@h.example>`},
-		{`"Bob"`, "sip", "1", "h.example", `"Bob" <sip:1@h.example>`},
+		{`"Bob"`, "sip", "1", "h.example", `"\"Bob\"" <sip:1@h.example>`}, // plain text: its quotes are characters
 		{"Müller <x>", "sip", "1", "h.example", `"Müller <x>" <sip:1@h.example>`},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
