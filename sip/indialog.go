@@ -1,6 +1,8 @@
 package sip
 
 import (
+	"net/netip"
+
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/trunkline/trunkline/sip/border"
@@ -103,25 +105,40 @@ func (s *Server) match(req *gosip.Request, tx *serverTx) (c *call, from, to *sid
 	c = e.c
 	c.mu.Lock()
 	from, to = c.sides(e.leg)
-	switch {
-	case c.ended || from == nil:
+	if c.ended || from == nil {
+		c.mu.Unlock()
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
-	case from.remoteTag != "" && fromTag != from.remoteTag:
-		s.metrics.dropped.WithLabelValues("dialog-mismatch").Inc()
-		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
-	case !from.from(sourceAddr(req)):
-		s.metrics.dropped.WithLabelValues("stranger").Inc()
-		s.log.Warn("in-dialog request from a stranger", "call", c.id, "source", req.Source(), "method", req.Method)
-		s.reply(tx, req, 403, "Not A Party To This Call")
-	case from.remoteSeq != 0 && req.CSeq().SeqNo <= from.remoteSeq:
-		s.metrics.dropped.WithLabelValues("cseq-order").Inc()
-		s.reply(tx, req, 403, "CSeq Out Of Order")
-	default:
+		return nil, nil, nil
+	}
+	code, reason, why := from.admits(fromTag, sourceAddr(req), req.CSeq().SeqNo)
+	if code == 0 {
 		from.remoteSeq = req.CSeq().SeqNo
 		return c, from, to
 	}
 	c.mu.Unlock()
+	s.metrics.dropped.WithLabelValues(why).Inc()
+	if why == "stranger" {
+		s.log.Warn("in-dialog request from a stranger", "call", c.id, "source", req.Source(), "method", req.Method)
+	}
+	s.reply(tx, req, code, reason)
 	return nil, nil, nil
+}
+
+// admits checks a request on leg sd, found by its Call-ID and the switch's
+// tag: the sender's tag must be the party's, the source one of the party's
+// addresses, the CSeq above the party's last. It returns 0 when the
+// request is taken, else the status to answer, its reason and a metric
+// label.
+func (sd *side) admits(fromTag string, src netip.Addr, cseq uint32) (code int, reason, why string) {
+	switch {
+	case sd.remoteTag != "" && fromTag != sd.remoteTag:
+		return 481, "Call/Transaction Does Not Exist", "dialog-mismatch"
+	case !sd.from(src):
+		return 403, "Not A Party To This Call", "stranger"
+	case sd.remoteSeq != 0 && cseq <= sd.remoteSeq:
+		return 403, "CSeq Out Of Order", "cseq-order"
+	}
+	return 0, "", ""
 }
 
 // sides returns the leg a request came on (the customer's when l is nil)

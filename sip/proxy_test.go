@@ -674,3 +674,29 @@ func TestReinviteCancelled(t *testing.T) {
 		t.Fatal("a cancelled re-INVITE ended the call")
 	}
 }
+
+// A datagram whose Content-Length promises more than it holds is refused
+// (400, or dropped when the parser cannot read it at all), one larger than
+// the switch takes 513; neither reaches a carrier.
+func TestFramingRefused(t *testing.T) {
+	_, sw, cust, cars, _ := setup(t, 1)
+	tests := []struct {
+		name, msg, want string // want "" also takes no answer
+	}{
+		{"Content-Length past the body", strings.Replace(invite(cust, "fr1", ";branch=z9hG4bKfr1"), "Content-Length: 0", "Content-Length: 40", 1), ""},
+		{"too large", strings.Replace(invite(cust, "fr2", ";branch=z9hG4bKfr2"), "Max-Forwards: 70\r\n",
+			"Max-Forwards: 70\r\nX-Pad: "+strings.Repeat("a", maxRequest)+"\r\n", 1), "SIP/2.0 513 Message Too Large"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cust.send(sw, tt.msg)
+			m, ok := cust.next("SIP/2.0", 500*time.Millisecond)
+			if tt.want != "" && firstLine(m) != tt.want || tt.want == "" && ok && !strings.HasPrefix(m, "SIP/2.0 400") {
+				t.Fatalf("answer %q, want %q", firstLine(m), tt.want)
+			}
+			if m, ok := cars[0].next("INVITE", 200*time.Millisecond); ok {
+				t.Fatalf("forwarded: %s", firstLine(m))
+			}
+		})
+	}
+}

@@ -185,7 +185,9 @@ func (s *Server) track() bool {
 }
 
 // dispatch hands a parsed message to its transaction or handler.
-func (s *Server) dispatch(msg gosip.Message, src netip.AddrPort, transport string, conn *tcpConn) {
+// A datagram's framing problem (see framing) travels with its request to
+// the validation step, which answers it.
+func (s *Server) dispatch(msg gosip.Message, src netip.AddrPort, transport string, conn *tcpConn, bad *refusal) {
 	msg.SetTransport(transport)
 	msg.SetSource(src.String())
 	switch m := msg.(type) {
@@ -197,7 +199,7 @@ func (s *Server) dispatch(msg gosip.Message, src netip.AddrPort, transport strin
 		}
 		s.onResponse(res)
 	case *gosip.Request:
-		s.onRequest(m, transport, conn)
+		s.onRequest(m, transport, conn, bad)
 	}
 }
 
@@ -215,7 +217,7 @@ func (s *Server) onResponse(res *response) {
 // onRequest matches a request to its server transaction (a retransmission,
 // or the ACK of a non-2xx answer) or starts one and hands it to its
 // method's handler.
-func (s *Server) onRequest(req *gosip.Request, transport string, conn *tcpConn) {
+func (s *Server) onRequest(req *gosip.Request, transport string, conn *tcpConn, bad *refusal) {
 	key, ok := serverKey(req)
 	if !ok {
 		s.metrics.dropped.WithLabelValues("no-transaction-key").Inc()
@@ -233,7 +235,7 @@ func (s *Server) onRequest(req *gosip.Request, transport string, conn *tcpConn) 
 		s.onAck(req)
 		return
 	}
-	tx := &serverTx{key: key, method: req.Method, from: hop{addr: req.Source(), transport: transport}, conn: conn}
+	tx := &serverTx{key: key, method: req.Method, from: hop{addr: req.Source(), transport: transport}, conn: conn, bad: bad}
 	if got, fresh := s.servers.add(key, tx); !fresh {
 		s.retransmitted(got, req)
 		return

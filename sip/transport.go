@@ -195,7 +195,32 @@ func (s *Server) receiveDatagram(data []byte, src netip.AddrPort) {
 		s.log.Debug("unparsable datagram dropped", "source", src.String(), "error", err)
 		return
 	}
-	s.dispatch(msg, src, transportUDP, nil)
+	s.dispatch(msg, src, transportUDP, nil, framing(data, msg))
+}
+
+// maxRequest is the largest request the switch takes (RFC 3261 §21.5.14:
+// 513 Message Too Large); a carrier leg never needs more.
+const maxRequest = 32 << 10
+
+// framing checks what the parser may have glossed over in a datagram: its
+// size, and a Content-Length larger than the body received (RFC 3261
+// §18.3: 400; octets past a shorter one are discarded, and a UDP request
+// may leave it out).
+func framing(data []byte, msg gosip.Message) *refusal {
+	if _, ok := msg.(*gosip.Request); !ok {
+		return nil
+	}
+	if len(data) > maxRequest {
+		return refuse(513, "Message Too Large")
+	}
+	end := bytes.Index(data, []byte("\r\n\r\n"))
+	if end < 0 {
+		return refuse(400, "No End Of Headers")
+	}
+	if cl := msg.ContentLength(); cl != nil && int(*cl) > len(data)-end-4 {
+		return refuse(400, "Bad Content-Length")
+	}
+	return nil
 }
 
 // allowSource drops messages from banned sources and beyond a source's
@@ -340,7 +365,7 @@ func (s *Server) readTCP(tc *tcpConn) {
 		err = stream.ParseSIPStream(data, func(msg gosip.Message) {
 			ended = true
 			if s.allowSource(src.Addr()) { // per message, as over UDP
-				s.dispatch(msg, src, transportTCP, tc)
+				s.dispatch(msg, src, transportTCP, tc, nil)
 			}
 		})
 		// sipgo drains whole header lines and body bytes from its buffer as

@@ -45,6 +45,7 @@ type serverTx struct {
 	method gosip.RequestMethod
 	from   hop      // where answers go: the request's source
 	conn   *tcpConn // the stream it came on, if TCP
+	bad    *refusal // what is wrong with the datagram it came in, if anything
 
 	mu        sync.Mutex
 	last      []byte // last response sent

@@ -25,6 +25,10 @@ func (s *Server) reply(tx *serverTx, req *gosip.Request, code int, reason string
 // that must not be processed further.
 func (s *Server) validate(req *gosip.Request, tx *serverTx) bool {
 	symmetric(req)
+	if tx.bad != nil {
+		s.reply(tx, req, tx.bad.code, tx.bad.reason)
+		return false
+	}
 	if req.SipVersion != "SIP/2.0" {
 		s.reply(tx, req, 505, "Version Not Supported")
 		return false

@@ -205,15 +205,45 @@ func (n *node) startShipper(ctx context.Context, c CDRConfig, reg prometheus.Reg
 	return nil
 }
 
+// recoverLookback is how long before its answer a call can have been set
+// up (its attempts' invite and ring timeouts), for finding its CDR.
+const recoverLookback = time.Hour
+
 // recover ends the calls that were up when the previous process stopped
 // without ending them (a crash): each gets its CDR, ended when that process
 // was last known alive, and a BYE on both legs.
 func (n *node) recover(ctx context.Context) {
 	calls, _ := n.live.Recovered()
-	if len(calls) > 0 {
-		n.log.Warn("ending the calls that were up when the switch stopped", "calls", len(calls))
+	if len(calls) == 0 {
+		return
+	}
+	n.log.Warn("ending the calls that were up when the switch stopped", "calls", len(calls))
+	// A call whose CDR was written just before the crash, but not yet
+	// taken out of the register, has its CDR already: it is only removed.
+	written := map[string]bool{}
+	from := calls[0].UpAt
+	for _, c := range calls {
+		written[c.Key] = false
+		if c.UpAt.Before(from) {
+			from = c.UpAt
+		}
+	}
+	err := cdr.Each(ctx, n.journal, cdr.Query{FromMs: from.Add(-recoverLookback).UnixMilli()}, func(r *cdr.Record) error {
+		if _, ok := written[r.CallID]; ok && r.Final {
+			written[r.CallID] = true
+		}
+		return nil
+	})
+	if err != nil {
+		n.log.Error("reading the CDR journal for recovered calls", "error", err)
 	}
 	for _, c := range calls {
+		if written[c.Key] {
+			if err := n.live.Down(ctx, c.Key); err != nil {
+				n.log.Error("recovered call not removed", "call", c.Key, "error", err)
+			}
+			continue
+		}
 		if err := n.sip.Recover(ctx, c.Data, c.LastAlive); err != nil {
 			n.log.Error("recovered call not ended", "call", c.Key, "error", err)
 			continue
