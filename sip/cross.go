@@ -30,12 +30,11 @@ func crossing(req *gosip.Request, d border.Direction, p *border.Policy) ([]strin
 	var lines []string
 	ctype := ""
 	for _, h := range req.Headers() {
-		name := h.Name()
-		if !p.Crosses(d, name) {
+		canon := border.Name(h.Name())
+		if !p.CrossesCanonical(d, canon) {
 			continue
 		}
 		value := h.Value()
-		canon := border.Name(name)
 		switch canon {
 		case "require":
 			if !allSupported(value) {
@@ -85,11 +84,11 @@ const maxCrossing = 32
 func crossingResponse(res *response, d border.Direction, p *border.Policy) (lines []string, body []byte, ok bool) {
 	ctype := ""
 	for _, f := range res.fields() {
-		name, value := string(f[0]), string(f[1])
-		if !p.Crosses(d, name) {
+		canon := border.NameBytes(f[0])
+		if !p.CrossesCanonical(d, canon) {
 			continue
 		}
-		canon := border.Name(name)
+		value := string(f[1])
 		switch canon {
 		case "require":
 			if !allSupported(value) {
@@ -170,9 +169,26 @@ func without(lines []string, line string) []string {
 	return out
 }
 
+// titles holds the usual spelling of the names that cross by default.
+var titles = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"allow", "supported", "require", "unsupported", "session-expires", "min-se", "accept",
+		"content-type", "content-disposition", "privacy", "reason", "priority", "event", "retry-after"} {
+		m[n] = title(n)
+	}
+	return m
+}()
+
 // headerTitle writes a canonical header name the usual way: Content-Type,
 // Min-SE, Session-Expires.
 func headerTitle(canon string) string {
+	if t, ok := titles[canon]; ok {
+		return t
+	}
+	return title(canon)
+}
+
+func title(canon string) string {
 	switch canon {
 	case "min-se":
 		return "Min-SE"

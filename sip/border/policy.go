@@ -55,13 +55,61 @@ var compact = map[string]string{
 	"y": "identity", "n": "identity-info",
 }
 
+// known maps the lower-case names the package knows (and the compact
+// forms) to their canonical names, so that Name needs no allocation for
+// them.
+var known = func() map[string]string {
+	m := map[string]string{}
+	for _, list := range [][]string{defaultToCarrier, defaultToCustomer, never} {
+		for _, n := range list {
+			m[n] = n
+		}
+	}
+	for short, long := range compact {
+		m[short] = long
+		m[long] = long
+	}
+	return m
+}()
+
 // Name returns the canonical form of a header name: lower case, long form.
 func Name(name string) string {
-	n := strings.ToLower(strings.TrimSpace(name))
+	n := strings.Trim(name, " \t")
+	if len(n) <= 64 {
+		var b [64]byte
+		for i := 0; i < len(n); i++ {
+			c := n[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+		}
+		if c, ok := known[string(b[:len(n)])]; ok {
+			return c
+		}
+	}
+	n = strings.ToLower(n)
 	if long, ok := compact[n]; ok {
 		return long
 	}
 	return n
+}
+
+// NameBytes is Name for a name in a byte slice.
+func NameBytes(name []byte) string {
+	if len(name) <= 64 {
+		var b [64]byte
+		for i, c := range name {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+		}
+		if c, ok := known[string(b[:len(name)])]; ok {
+			return c
+		}
+	}
+	return Name(string(name))
 }
 
 // Never reports whether the header never crosses.
@@ -106,8 +154,13 @@ func (p *Policy) With(d Direction, names []string) (*Policy, error) {
 }
 
 // Crosses reports whether a header named name crosses in direction d.
-func (p *Policy) Crosses(d Direction, name string) bool {
-	n := Name(name)
+func (p *Policy) Crosses(d Direction, name string) bool { return p.crosses(d, Name(name)) }
+
+// CrossesCanonical is Crosses for a name already in canonical form (see
+// Name).
+func (p *Policy) CrossesCanonical(d Direction, canon string) bool { return p.crosses(d, canon) }
+
+func (p *Policy) crosses(d Direction, n string) bool {
 	if d == ToCustomer {
 		return slices.Contains(p.toCustomer, n)
 	}
