@@ -5,6 +5,9 @@
 # UDP buffers) and 2 CPUs: the switch is pinned to CPU 0, the sipps to CPU 1.
 # Arguments are passed to bench/cmd/sipbench (see `go run ./bench/cmd/sipbench -h`),
 # e.g. bench/run.sh -systems trunkline -ladder 1000,2000.
+# Default rows: trunkline, kamailio-relay, kamailio-dialog, kamailio-full
+# (Kamailio's full pipeline with topology hiding, topoh); add
+# kamailio-full-notopoh to -systems for the full row without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"

@@ -11,7 +11,7 @@ import (
 )
 
 // kamailio runs Kamailio from Debian with bench/peers/kamailio.cfg in one of
-// three modes: relay, dialog, full.
+// the modes of kamailioModes.
 type kamailio struct {
 	bin, cfg, mode, cpu, dir string
 	children                 int
@@ -19,6 +19,16 @@ type kamailio struct {
 	deck                     *Deck
 
 	c *child
+}
+
+// kamailioModes are the config defines of each row (system kamailio-MODE).
+// full hides topology (topoh), as the class-4 border Trunkline is does;
+// full-notopoh is the full row as it was before, kept for reference.
+var kamailioModes = map[string][]string{
+	"relay":        nil,
+	"dialog":       {"WITH_DIALOG"},
+	"full":         {"WITH_DIALOG", "WITH_FULL", "WITH_TOPOH"},
+	"full-notopoh": {"WITH_DIALOG", "WITH_FULL"},
 }
 
 func (k *kamailio) name() string   { return "kamailio-" + k.mode }
@@ -40,14 +50,12 @@ func (k *kamailio) start() error {
 		"-A", "LISTEN=udp:" + k.target(),
 		"-A", `CARRIER="sip:127.0.0.1:` + strconv.Itoa(k.uasPort) + `"`,
 		"-A", `DBURL="text://` + db + `"`}
-	switch k.mode {
-	case "relay":
-	case "dialog":
-		argv = append(argv, "-A", "WITH_DIALOG")
-	case "full":
-		argv = append(argv, "-A", "WITH_DIALOG", "-A", "WITH_FULL")
-	default:
+	defs, ok := kamailioModes[k.mode]
+	if !ok {
 		return fmt.Errorf("unknown kamailio mode %q", k.mode)
+	}
+	for _, d := range defs {
+		argv = append(argv, "-A", d)
 	}
 	if k.cpu != "" {
 		argv = append([]string{"taskset", "-c", k.cpu}, argv...)

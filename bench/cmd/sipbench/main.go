@@ -56,7 +56,7 @@ func main() {
 	flag.StringVar(&o.sipp, "sipp", "sipp", "sipp binary")
 	flag.StringVar(&o.scenarios, "scenarios", "bench/scenarios", "directory of uac.xml and uas.xml")
 	flag.StringVar(&o.work, "work", "", "work directory (default: a new temporary one)")
-	flag.StringVar(&o.systems, "systems", "trunkline,kamailio-relay,kamailio-dialog,kamailio-full", "rows to run, in order")
+	flag.StringVar(&o.systems, "systems", "trunkline,kamailio-relay,kamailio-dialog,kamailio-full", "rows to run, in order: trunkline, kamailio-relay, kamailio-dialog, kamailio-full (with topoh), kamailio-full-notopoh")
 	flag.StringVar(&o.switchCPU, "switch-cpu", "0", "taskset CPU list of the switch")
 	flag.StringVar(&o.sippCPU, "sipp-cpu", "1", "taskset CPU list of the sipps")
 	flag.IntVar(&o.prefixes, "prefixes", 100000, "prefixes per rate card")

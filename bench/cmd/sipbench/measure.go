@@ -80,7 +80,7 @@ func measure(o *options, sc *sippConf, p peer, uasPort int) (*row, error) {
 	}
 
 	// Held calls: memory per active call.
-	if o.hold > 0 && (p.name() == "trunkline" || p.name() == "kamailio-full") {
+	if o.hold > 0 && fullPipeline(p.name()) {
 		mem, held, err := holdCalls(o, sc, p, uacPort)
 		if err != nil {
 			logf("%s: held calls: %v", p.name(), err)
@@ -257,8 +257,6 @@ func printTable(w io.Writer, o *options, rows []*row) {
 	}
 	fmt.Fprintln(w, "| row | system | max CPS (<0.1% failed) | failed % at max | added PDD p50 / p99 ms (at CPS) | CPU µs/call @ fixed rate / @ max | memory KiB/active call | sipp INVITE→200 p99 ms | UDP rcvbuf |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
-	label := map[string]string{"kamailio-relay": "stateful relay", "kamailio-dialog": "+ dialog tracking",
-		"kamailio-full": "full pipeline", "trunkline": "full pipeline"}
 	for _, r := range rows {
 		if r.Err != "" {
 			fmt.Fprintf(w, "| %s | %s | error: %s | | | | | | |\n", label[r.System], r.System, strings.Join(strings.Fields(tailOf(r.Err, 300)), " "))
@@ -272,11 +270,32 @@ func printTable(w io.Writer, o *options, rows []*row) {
 			maxText(r, o), r.FailedPct, r.PDDp50, r.PDDp99, r.PDDRate, r.CPUPerCall, r.CPUAtMax, mem, r.SippP99, r.RcvBuf)
 	}
 	if tl != nil && kam != nil && tl.Err == "" && kam.Err == "" && kam.MaxCPS > 0 {
-		fmt.Fprintf(w, "\nFull pipeline, Trunkline / Kamailio: max CPS ratio %.2f; CPU per call ratio %.2f (Kamailio µs / Trunkline µs)\n",
+		fmt.Fprintf(w, "\nFull pipeline, Trunkline / Kamailio (with topoh): max CPS ratio %.2f; CPU per call ratio %.2f (Kamailio µs / Trunkline µs)\n",
 			float64(tl.MaxCPS)/float64(kam.MaxCPS), kam.CPUPerCall/tl.CPUPerCall)
+	}
+	for _, r := range rows {
+		if r.System == "kamailio-full" {
+			fmt.Fprintln(w, "kamailio-full hides topology (topoh: Via, Contact, Record-Route masked at 127.0.0.8, carrier-leg Call-ID masked, sanity checks); kamailio-full-notopoh is the same pipeline without it.")
+			break
+		}
 	}
 	fmt.Fprintf(w, "Fixed rate: %d calls/s for %s, %d runs, median. Ladder: %v, %s per run, median of %d runs. Call length %s.\n",
 		o.fixedRate, o.fixedFor, o.runs, o.ladder, o.step, o.runs, o.callLen)
+}
+
+// label names what each system does in its row.
+var label = map[string]string{
+	"trunkline":             "full pipeline",
+	"kamailio-relay":        "stateful relay",
+	"kamailio-dialog":       "+ dialog tracking",
+	"kamailio-full":         "full pipeline + topology hiding",
+	"kamailio-full-notopoh": "full pipeline, no topology hiding",
+}
+
+// fullPipeline reports whether system runs the whole job (rated, accounted,
+// its memory per held call measured).
+func fullPipeline(system string) bool {
+	return system == "trunkline" || strings.HasPrefix(system, "kamailio-full")
 }
 
 func maxText(r *row, o *options) string {

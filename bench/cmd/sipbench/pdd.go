@@ -40,10 +40,21 @@ func measurePDD(o *options, sc *sippConf, p peer, uacPort, uasPort int, run func
 	return percentile(added, 50), percentile(added, 99), len(added), nil
 }
 
-type legTimes struct{ invIn, invOut, okIn, okOut int64 } // µs
+// leg is one side of a call as the capture shows it: its first INVITE and
+// first 200 to the INVITE (µs), and the dialled number.
+type leg struct {
+	inv, ok int64
+	number  string
+}
 
 // addedDelays reads a pcap (Ethernet link type, as tcpdump writes for lo)
 // and returns, per call seen complete, the added delay in ms.
+//
+// A topology-hiding switch gives the carrier leg its own Call-ID, so the two
+// legs of a call are paired by Call-ID where it is the same on both, and
+// otherwise by the dialled number (Request-URI user, digits only), in the
+// order the INVITEs were seen: sipp takes the numbers of the injection file
+// in turn, so within a run of fewer calls than numbers each is dialled once.
 func addedDelays(path string, sw, uac, uas int) ([]float64, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -55,7 +66,9 @@ func addedDelays(path string, sw, uac, uas int) ([]float64, error) {
 	if lt := binary.LittleEndian.Uint32(b[20:]); lt != 1 {
 		return nil, fmt.Errorf("pcap link type %d, want 1 (Ethernet)", lt)
 	}
-	calls := map[string]*legTimes{}
+	// Legs by Call-ID, and their Call-IDs in the order of their INVITEs.
+	cust, carr := map[string]*leg{}, map[string]*leg{}
+	var custOrder, carrOrder []string
 	for off := 24; off+16 <= len(b); {
 		ts := int64(binary.LittleEndian.Uint32(b[off:]))*1e6 + int64(binary.LittleEndian.Uint32(b[off+4:]))
 		incl := int(binary.LittleEndian.Uint32(b[off+8:]))
@@ -78,41 +91,86 @@ func addedDelays(path string, sw, uac, uas int) ([]float64, error) {
 		}
 		inv := bytes.HasPrefix(msg, []byte("INVITE "))
 		ok := bytes.HasPrefix(msg, []byte("SIP/2.0 200")) && bytes.Contains([]byte(header(msg, "CSeq")), []byte("INVITE"))
-		if !inv && !ok {
+		var legs map[string]*leg
+		var order *[]string
+		switch {
+		case inv && sport == uac && dport == sw, ok && sport == sw && dport == uac:
+			legs, order = cust, &custOrder
+		case inv && sport == sw && dport == uas, ok && sport == uas && dport == sw:
+			legs, order = carr, &carrOrder
+		default:
 			continue
 		}
-		lt := calls[id]
-		if lt == nil {
-			lt = &legTimes{}
-			calls[id] = lt
-		}
-		set := func(p *int64) {
-			if *p == 0 {
-				*p = ts
-			}
+		l := legs[id]
+		if l == nil {
+			l = &leg{}
+			legs[id] = l
 		}
 		switch {
-		case inv && sport == uac && dport == sw:
-			set(&lt.invIn)
-		case inv && sport == sw && dport == uas:
-			set(&lt.invOut)
-		case ok && sport == uas && dport == sw:
-			set(&lt.okIn)
-		case ok && sport == sw && dport == uac:
-			set(&lt.okOut)
+		case inv && l.inv == 0:
+			l.inv, l.number = ts, dialled(msg)
+			*order = append(*order, id)
+		case ok && l.ok == 0:
+			l.ok = ts
+		}
+	}
+	// Pair the legs: same Call-ID first, then by number in INVITE order.
+	pairs := map[string]string{} // customer Call-ID -> carrier Call-ID
+	var rest []string            // carrier Call-IDs not found among the customer's
+	for _, id := range carrOrder {
+		if _, same := cust[id]; same {
+			pairs[id] = id
+		} else {
+			rest = append(rest, id)
+		}
+	}
+	queue := map[string][]string{} // number -> unpaired customer Call-IDs
+	for _, id := range custOrder {
+		if _, paired := pairs[id]; !paired {
+			queue[cust[id].number] = append(queue[cust[id].number], id)
+		}
+	}
+	for _, id := range rest {
+		n := carr[id].number
+		if q := queue[n]; len(q) > 0 {
+			pairs[q[0]], queue[n] = id, q[1:]
 		}
 	}
 	var out []float64
-	for _, lt := range calls {
-		if lt.invIn == 0 || lt.invOut == 0 || lt.okIn == 0 || lt.okOut == 0 {
+	for cid, kid := range pairs {
+		c, k := cust[cid], carr[kid]
+		if c.inv == 0 || c.ok == 0 || k.inv == 0 || k.ok == 0 {
 			continue
 		}
-		out = append(out, float64((lt.invOut-lt.invIn)+(lt.okOut-lt.okIn))/1000)
+		out = append(out, float64((k.inv-c.inv)+(c.ok-k.ok))/1000)
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no complete call in the capture")
 	}
 	return out, nil
+}
+
+// dialled returns the digits of the Request-URI's user part of a request.
+func dialled(msg []byte) string {
+	line, _, _ := bytes.Cut(msg, []byte("\r\n"))
+	_, uri, _ := bytes.Cut(line, []byte(" "))
+	uri, _, _ = bytes.Cut(uri, []byte(" "))
+	if i := bytes.IndexByte(uri, ':'); i >= 0 {
+		uri = uri[i+1:]
+	}
+	user, _, found := bytes.Cut(uri, []byte("@"))
+	if !found {
+		return ""
+	}
+	var d []byte
+	for _, c := range user {
+		if c >= '0' && c <= '9' {
+			d = append(d, c)
+		} else if c == ';' {
+			break
+		}
+	}
+	return string(d)
 }
 
 // header returns the value of the first header named name (or its compact
