@@ -15,6 +15,17 @@ import (
 // payload that ends before it (a newer binary reads an older journal).
 const recordVersion = 1
 
+// AppendRecord appends the journal's binary encoding of r to dst (see
+// appendRecord), for other durable files that hold a CDR.
+func AppendRecord(dst []byte, r *Record) []byte { return appendRecord(dst, r) }
+
+// DecodeRecord decodes what AppendRecord wrote.
+func DecodeRecord(p []byte) (Record, error) {
+	var r Record
+	err := decodeRecord(p, &r)
+	return r, err
+}
+
 // appendRecord appends the compact binary encoding of r to dst: the version
 // byte, then every field in declaration order, strings as uvarint length plus
 // bytes, integers as zig-zag varints, Final as one byte. It does not allocate

@@ -107,6 +107,17 @@ func (l *Live) Recovered() (calls []LiveCall, lastAlive time.Time) {
 // durable; after any error the register still holds the entry, so the
 // caller that gives up on the call should Down it.
 func (l *Live) Up(ctx context.Context, key string, data []byte) error {
+	return l.up(ctx, key, data, true)
+}
+
+// UpAsync is Up without the wait: the entry is durable once the group it
+// joined is written (within the commit delay and one fsync). A caller that
+// cannot act on the wait (the switch at a call's answer) uses it.
+func (l *Live) UpAsync(key string, data []byte) error {
+	return l.up(context.Background(), key, data, false)
+}
+
+func (l *Live) up(ctx context.Context, key string, data []byte, wait bool) error {
 	switch {
 	case key == "" || len(key) > MaxLiveKeySize:
 		return fmt.Errorf("live call up: %w: %d bytes", ErrBadLiveKey, len(key))
@@ -131,13 +142,24 @@ func (l *Live) Up(ctx context.Context, key string, data []byte) error {
 	l.calls[k] = e
 	l.liveBytes += liveUpSize(key, e.data)
 	l.pending = appendLiveUp(l.pending, key, e)
-	return l.commit(ctx, "up", key)
+	return l.commit(ctx, "up", key, wait)
 }
 
 // Down removes the call key and returns once that is fsynced. A key that is
 // not up is no error and costs no write. When ctx ends first, Down returns
 // ctx.Err() and the removal may or may not become durable.
 func (l *Live) Down(ctx context.Context, key string) error {
+	return l.down(ctx, key, true)
+}
+
+// DownAsync is Down without the wait. A removal lost in a crash leaves the
+// call in the register: a caller that removes a call once its CDR is
+// written must then find that CDR before ending the call again.
+func (l *Live) DownAsync(key string) error {
+	return l.down(context.Background(), key, false)
+}
+
+func (l *Live) down(ctx context.Context, key string, wait bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -155,12 +177,13 @@ func (l *Live) Down(ctx context.Context, key string) error {
 	delete(l.calls, key)
 	l.liveBytes -= liveUpSize(key, old.data)
 	l.pending = appendLiveDown(l.pending, key, ms)
-	return l.commit(ctx, "down", key)
+	return l.commit(ctx, "down", key, wait)
 }
 
 // commit is called with mu held and an operation appended to pending; it
-// releases mu and waits for the operation's group commit.
-func (l *Live) commit(ctx context.Context, op, key string) error {
+// releases mu and, when wait is set, waits for the operation's group
+// commit.
+func (l *Live) commit(ctx context.Context, op, key string, wait bool) error {
 	l.pendingN++
 	g := l.group
 	l.m.calls.Set(float64(len(l.calls)))
@@ -168,6 +191,9 @@ func (l *Live) commit(ctx context.Context, op, key string) error {
 	select {
 	case l.kick <- struct{}{}:
 	default:
+	}
+	if !wait {
+		return nil
 	}
 	select {
 	case <-g.done:

@@ -32,6 +32,9 @@ func (l *Live) run() {
 		}
 		select {
 		case <-l.kick:
+			if l.cfg.commitDelay > 0 {
+				time.Sleep(l.cfg.commitDelay)
+			}
 		case err := <-compDone:
 			l.finishCompaction(err)
 			continue

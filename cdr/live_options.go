@@ -17,7 +17,7 @@ const (
 	DefaultLiveHeartbeat = time.Second
 	// DefaultLiveCompactSize is the log size past which the register
 	// rewrites its log to hold only the calls that are up.
-	DefaultLiveCompactSize = 4 << 20
+	DefaultLiveCompactSize = 64 << 20
 	// MaxLiveKeySize is the longest key Live.Up accepts, in bytes.
 	MaxLiveKeySize = 1 << 10
 	// MaxLiveDataSize is the most data Live.Up accepts for one call, in bytes.
@@ -29,6 +29,7 @@ type liveConfig struct {
 	registerer  prometheus.Registerer
 	heartbeat   time.Duration
 	compactSize int64
+	commitDelay time.Duration
 }
 
 type liveOptionFunc func(*liveConfig)
@@ -40,6 +41,14 @@ func (f liveOptionFunc) applyLive(c *liveConfig) { f(c) }
 // heartbeat, so the interval bounds how much of a call's time is lost.
 func WithLiveHeartbeat(d time.Duration) LiveOption {
 	return liveOptionFunc(func(c *liveConfig) { c.heartbeat = d })
+}
+
+// WithLiveCommitDelay makes the register wait d after the first change of a
+// group before writing it, so that the changes of many calls share one
+// fsync (the journal's commit delay, for the same reason). Up and Down then
+// take up to d longer.
+func WithLiveCommitDelay(d time.Duration) LiveOption {
+	return liveOptionFunc(func(c *liveConfig) { c.commitDelay = d })
 }
 
 // WithLiveLogger sets the register's logger (default: discard); it adds

@@ -28,10 +28,10 @@ type call struct {
 	setup   time.Time
 	invKey  txKey // the customer INVITE's server transaction
 
-	req   *gosip.Request // the customer's INVITE
-	inv   *serverTx      // and its transaction
-	aHead []byte         // head of the responses to it: its Via, From, To with the switch's tag, Call-ID, CSeq
-	out   outbound       // what the carrier legs are built from
+	inv    *serverTx // the customer's INVITE transaction
+	invSeq uint32    // the INVITE's CSeq
+	aHead  []byte    // head of the responses to it: its Via, From, To with the switch's tag, Call-ID, CSeq
+	out    outbound  // what the carrier legs are built from
 
 	mu          sync.Mutex
 	a           side // the customer's leg
@@ -47,10 +47,9 @@ type call struct {
 	ringing     time.Time
 	answered    time.Time
 	ended       bool
-	acks        []*ackWait    // 2xx answers to INVITEs waiting for their ACK
-	legs        []*leg        // every attempt, for the dialog table
-	up          bool          // in the live-call register
-	upDone      chan struct{} // closed once the register has it
+	acks        []*ackWait // 2xx answers to INVITEs waiting for their ACK
+	legs        []*leg     // every attempt, for the dialog table
+	up          bool       // in the live-call register
 }
 
 // outbound is what the switch sends a carrier of the customer's INVITE: the

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/netip"
@@ -103,7 +104,7 @@ func (s *Server) newCall(req *gosip.Request, tx *serverTx, src netip.Addr) *call
 	fromTag, _ := req.From().Params.Get("tag")
 	c := &call{
 		id: id, source: src.String(), caller: req.From().Address.User, dialled: req.Recipient.User,
-		invKey: tx.key, req: req, inv: tx, aHead: responseHead(req, tags[0]),
+		invKey: tx.key, invSeq: req.CSeq().SeqNo, inv: tx, aHead: responseHead(req, tags[0]),
 	}
 	to := req.To()
 	c.a = side{
@@ -283,7 +284,13 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		s.markAnswered(c)
 		s.learnDialog(&l.b, res, true)
 		c.maxTimer = time.AfterFunc(s.maxCall, func() { s.maxDurationReached(c) })
-		aw := s.answer2xx(c, c.inv, &c.a, &l.b, c.req.CSeq().SeqNo, 1, s.inviteResponse(c, res.code, safeReason(res), true, lines, body))
+		buf := getBuf()
+		s.inviteResponse(buf, c, res.code, safeReason(res), true, lines, body)
+		aw := s.answer2xx(c, c.inv, &c.a, &l.b, c.invSeq, 1, append([]byte(nil), buf.Bytes()...))
+		putBuf(buf)
+		// What only further attempts need goes now: an answered call is
+		// held for hours, thousands at a time.
+		c.out, l.inv = outbound{}, nil
 		l.tx.setAgain(s.reACK(aw.sent))
 		s.metrics.attempts.WithLabelValues("answered").Inc()
 		s.callUp(c)
@@ -353,19 +360,19 @@ func appendAddr(as []netip.Addr, a netip.Addr) []netip.Addr {
 // headers and body of res. c.mu is held.
 func (s *Server) toCustomer(c *call, l *leg, res *response) {
 	lines, body, _ := crossingResponse(res, border.ToCustomer, s.carrierPolicy(l.at.Headers))
-	s.respondBytes(c.inv, res.code, s.inviteResponse(c, res.code, safeReason(res), res.code < 300, lines, body))
-}
-
-// inviteResponse renders a response to the customer's INVITE.
-func (s *Server) inviteResponse(c *call, code int, reason string, contact bool, lines []string, body []byte) []byte {
 	buf := getBuf()
 	defer putBuf(buf)
+	s.inviteResponse(buf, c, res.code, safeReason(res), res.code < 300, lines, body)
+	s.respondBytes(c.inv, res.code, buf.Bytes())
+}
+
+// inviteResponse renders a response to the customer's INVITE into buf.
+func (s *Server) inviteResponse(buf *bytes.Buffer, c *call, code int, reason string, contact bool, lines []string, body []byte) {
 	ct := ""
 	if contact && code > 100 {
 		ct = s.contactLine(c.a.next.transport)
 	}
 	renderResponse(buf, code, reason, c.aHead, ct, lines, body)
-	return append([]byte(nil), buf.Bytes()...)
 }
 
 // answerInvite answers the customer's INVITE with a status of the switch's
@@ -374,7 +381,10 @@ func (s *Server) answerInvite(c *call, code int, reason string, lines ...string)
 	if code >= 300 {
 		s.metrics.rejects.WithLabelValues(strconv.Itoa(code)).Inc()
 	}
-	s.respondBytes(c.inv, code, s.inviteResponse(c, code, reason, false, lines, nil))
+	buf := getBuf()
+	defer putBuf(buf)
+	s.inviteResponse(buf, c, code, reason, false, lines, nil)
+	s.respondBytes(c.inv, code, buf.Bytes())
 }
 
 // safeReason is a response's reason phrase if it is printable text, else a

@@ -2,7 +2,7 @@ package sip
 
 import (
 	"context"
-	"encoding/json"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -14,11 +14,12 @@ import (
 
 // LiveCalls is the durable register of answered calls that lets a switch
 // restarted after a crash write their CDRs and hang them up (cdr.Live
-// implements it). Up and Down return once the change is durable; both are
-// safe for concurrent use.
+// implements it). UpAsync and DownAsync queue the change and return; it is
+// durable once the register's next group is written (its commit delay and
+// one fsync). Both are safe for concurrent use.
 type LiveCalls interface {
-	Up(ctx context.Context, key string, data []byte) error
-	Down(ctx context.Context, key string) error
+	UpAsync(key string, data []byte) error
+	DownAsync(key string) error
 }
 
 // WithLiveCalls records every answered call in l until its CDR is written.
@@ -26,26 +27,128 @@ func WithLiveCalls(l LiveCalls) Option { return func(s *Server) { s.live = l } }
 
 // liveRecord is what the register keeps of an answered call: its CDR as at
 // the answer, the rating traces that price it, and both legs' dialogs, so
-// that the switch can end it after a crash.
+// that the switch can end it after a crash. It is written compactly
+// (appendLive): thousands are written a second.
 type liveRecord struct {
-	CDR      cdr.Record   `json:"cdr"`
-	Sell     rating.Trace `json:"sell"`
-	Buy      rating.Trace `json:"buy"`
-	Customer liveLeg      `json:"customer"`
-	Carrier  liveLeg      `json:"carrier"`
+	CDR               cdr.Record
+	Sell, Buy         string // rating traces
+	Customer, Carrier liveLeg
 }
 
 // liveLeg is one leg's dialog, enough to send a BYE on it.
 type liveLeg struct {
-	CallID    string   `json:"call_id"`
-	Local     string   `json:"local"`
-	Remote    string   `json:"remote"`
-	Target    string   `json:"target"`
-	Next      string   `json:"next"`
-	Transport string   `json:"transport"`
-	Routes    []string `json:"routes,omitempty"`
-	Seq       uint32   `json:"seq"`
-	Pinned    bool     `json:"pinned,omitempty"`
+	CallID, Local, Remote, Target, Next, Transport string
+	Routes                                         []string
+	Seq                                            uint32
+	Pinned                                         bool
+}
+
+const liveVersion = 1
+
+// appendLive encodes r: a version byte, the CDR in the journal's encoding,
+// then each string as a uvarint length and its bytes, CSeqs as uvarints.
+func appendLive(dst []byte, r *liveRecord) []byte {
+	dst = append(dst, liveVersion)
+	// The CDR's length goes before it, in a fixed two-byte uvarint slot
+	// (records are far below 16 KiB), so it is encoded in place.
+	at := len(dst)
+	dst = append(dst, 0x80, 0)
+	dst = cdr.AppendRecord(dst, &r.CDR)
+	n := len(dst) - at - 2
+	if n >= 1<<14 {
+		rec := append([]byte(nil), dst[at+2:]...)
+		dst = append(binary.AppendUvarint(dst[:at], uint64(n)), rec...)
+	} else {
+		dst[at], dst[at+1] = byte(n)|0x80, byte(n>>7)
+	}
+	for _, v := range []string{r.Sell, r.Buy} {
+		dst = appendStr(dst, v)
+	}
+	for _, l := range []*liveLeg{&r.Customer, &r.Carrier} {
+		for _, v := range []string{l.CallID, l.Local, l.Remote, l.Target, l.Next, l.Transport} {
+			dst = appendStr(dst, v)
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(l.Routes)))
+		for _, v := range l.Routes {
+			dst = appendStr(dst, v)
+		}
+		dst = binary.AppendUvarint(dst, uint64(l.Seq))
+		pinned := byte(0)
+		if l.Pinned {
+			pinned = 1
+		}
+		dst = append(dst, pinned)
+	}
+	return dst
+}
+
+func appendStr(dst []byte, v string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(v)))
+	return append(dst, v...)
+}
+
+// decodeLive reads what appendLive wrote.
+func decodeLive(p []byte) (liveRecord, error) {
+	var r liveRecord
+	bad := fmt.Errorf("live call record: malformed")
+	if len(p) == 0 || p[0] != liveVersion {
+		return r, bad
+	}
+	p = p[1:]
+	next := func() (string, bool) {
+		n, k := binary.Uvarint(p)
+		if k <= 0 || n > uint64(len(p)-k) {
+			return "", false
+		}
+		v := string(p[k : k+int(n)])
+		p = p[k+int(n):]
+		return v, true
+	}
+	num := func() (uint64, bool) {
+		n, k := binary.Uvarint(p)
+		if k <= 0 {
+			return 0, false
+		}
+		p = p[k:]
+		return n, true
+	}
+	rec, ok := next()
+	if !ok {
+		return r, bad
+	}
+	var err error
+	if r.CDR, err = cdr.DecodeRecord([]byte(rec)); err != nil {
+		return r, fmt.Errorf("live call record: %w", err)
+	}
+	for _, v := range []*string{&r.Sell, &r.Buy} {
+		if *v, ok = next(); !ok {
+			return r, bad
+		}
+	}
+	for _, l := range []*liveLeg{&r.Customer, &r.Carrier} {
+		for _, v := range []*string{&l.CallID, &l.Local, &l.Remote, &l.Target, &l.Next, &l.Transport} {
+			if *v, ok = next(); !ok {
+				return r, bad
+			}
+		}
+		n, ok := num()
+		if !ok || n > 64 {
+			return r, bad
+		}
+		for range n {
+			v, ok := next()
+			if !ok {
+				return r, bad
+			}
+			l.Routes = append(l.Routes, v)
+		}
+		seq, ok := num()
+		if !ok || seq > 1<<32-1 || len(p) == 0 {
+			return r, bad
+		}
+		l.Seq, l.Pinned, p = uint32(seq), p[0] == 1, p[1:]
+	}
+	return r, nil
 }
 
 func saveLeg(sd *side) liveLeg {
@@ -75,8 +178,7 @@ func (l liveLeg) restore() (side, error) {
 	return sd, nil
 }
 
-// callUp records an answered call in the register, in the background.
-// c.mu is held.
+// callUp records an answered call in the register. c.mu is held.
 func (s *Server) callUp(c *call) {
 	if s.live == nil || c.answeredLeg == nil {
 		return
@@ -84,44 +186,30 @@ func (s *Server) callUp(c *call) {
 	at := c.answeredLeg.at
 	rec := liveRecord{
 		CDR:  s.record(c, &at, outcome{code: 200, reason: "OK", answered: true}, "switch", true),
-		Sell: c.plan.Sell.Charge(1).Trace, Buy: at.Buy.Charge(1).Trace,
+		Sell: c.plan.Sell.Charge(1).Trace.String(), Buy: at.Buy.Charge(1).Trace.String(),
 		Customer: saveLeg(&c.a), Carrier: saveLeg(&c.answeredLeg.b),
 	}
-	data, err := json.Marshal(rec)
-	if err != nil {
+	buf := getBuf()
+	defer putBuf(buf)
+	b := appendLive(buf.AvailableBuffer(), &rec) // the register keeps a copy
+	if err := s.live.UpAsync(c.id, b); err != nil {
 		s.log.Error("live call not recorded", "call", c.id, "error", err)
 		return
 	}
 	c.up = true
-	c.upDone = make(chan struct{})
-	done, key := c.upDone, c.id
-	run := func() {
-		defer close(done)
-		if err := s.live.Up(context.Background(), key, data); err != nil {
-			s.log.Error("live call not recorded", "call", key, "error", err)
-		}
-	}
-	if !s.track() {
-		run()
-		return
-	}
-	go func() {
-		defer s.wg.Done()
-		run()
-	}()
 }
 
 // emitDown writes the CDR of a call the register holds, then takes the call
-// out of the register: a crash in between leaves the call to be ended
-// again, never a call without a CDR.
-func (s *Server) emitDown(r cdr.Record, up <-chan struct{}) {
+// out of the register. The register keeps the order of the two changes; a
+// crash after the CDR and before the removal is durable leaves a call whose
+// CDR a restart finds in the journal, never a call without a CDR.
+func (s *Server) emitDown(r cdr.Record) {
 	run := func() {
-		<-up
 		if err := s.cdrs.Write(context.Background(), r); err != nil {
 			s.log.Error("CDR not written", "call", r.CallID, "attempt", r.Attempt, "error", err)
 			return // the register keeps the call: a restart writes its CDR
 		}
-		if err := s.live.Down(context.Background(), r.CallID); err != nil {
+		if err := s.live.DownAsync(r.CallID); err != nil {
 			s.log.Error("live call not removed", "call", r.CallID, "error", err)
 		}
 	}
@@ -141,15 +229,23 @@ func (s *Server) emitDown(r cdr.Record, up <-chan struct{}) {
 // lost) and both legs get a BYE. The caller then removes it from the
 // register. Listen must have been called.
 func (s *Server) Recover(ctx context.Context, data []byte, lastAlive time.Time) error {
-	var rec liveRecord
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return fmt.Errorf("live call record: %w", err)
+	rec, err := decodeLive(data)
+	if err != nil {
+		return err
+	}
+	sellTrace, err := rating.ParseTrace(rec.Sell)
+	if err != nil {
+		return fmt.Errorf("live call record: sell trace: %w", err)
+	}
+	buyTrace, err := rating.ParseTrace(rec.Buy)
+	if err != nil {
+		return fmt.Errorf("live call record: buy trace: %w", err)
 	}
 	r := rec.CDR
 	end := max(lastAlive.UnixMilli(), r.AnswerMs)
 	r.EndMs = end
 	r.Duration = int((end - r.AnswerMs + 999) / 1000)
-	sell, buy := rating.Rerate(rec.Sell, r.Duration), rating.Rerate(rec.Buy, r.Duration)
+	sell, buy := rating.Rerate(sellTrace, r.Duration), rating.Rerate(buyTrace, r.Duration)
 	r.Billed, r.SellCost, r.BuyCost = int(sell.Billed), sell.Cost, buy.Cost
 	r.Margin = sell.Cost - buy.Cost
 	r.Trace = "sell " + sell.Trace.String() + "; buy " + buy.Trace.String()

@@ -39,7 +39,7 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 	}
 	r := s.record(c, at, out, side, true)
 	if c.up {
-		s.emitDown(r, c.upDone)
+		s.emitDown(r)
 	} else {
 		s.emit(r)
 	}

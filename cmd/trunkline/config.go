@@ -12,6 +12,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/trunkline/trunkline/sip/border"
+
 	"github.com/trunkline/trunkline/sip"
 )
 
@@ -58,6 +60,11 @@ type SIPConfig struct {
 	// put MD5 first for customer equipment that answers only the first
 	// challenge and knows only MD5.
 	DigestAlgorithms []string `yaml:"digest_algorithms"`
+	// HeadersToCarrier and HeadersToCustomer name headers that cross the
+	// switch for every customer (to carriers) and every carrier (to
+	// customers), beyond the default policy (sip/border/policy.go).
+	HeadersToCarrier  []string `yaml:"headers_to_carrier"`
+	HeadersToCustomer []string `yaml:"headers_to_customer"`
 	// FloodRate and FloodBurst bound the requests per second of one source
 	// address that is neither a known customer nor a carrier.
 	FloodRate  float64 `yaml:"flood_rate"`
@@ -226,6 +233,9 @@ func (c *Config) Validate() error {
 			bad("sip.digest_algorithms", "%q is not SHA-256 or MD5", a)
 		}
 	}
+	if _, err := c.SIP.headerPolicy(); err != nil {
+		bad("sip.headers_to_carrier/headers_to_customer", "%v", err)
+	}
 	if c.SIP.UDPReadBuffer < 64<<10 || c.SIP.UDPReadBuffer > 256<<20 {
 		bad("sip.udp_read_buffer", "%d is outside 65536..268435456 bytes", c.SIP.UDPReadBuffer)
 	}
@@ -306,4 +316,14 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
+}
+
+// headerPolicy is the switch-wide header policy: the default with the
+// configured additions.
+func (c SIPConfig) headerPolicy() (*border.Policy, error) {
+	p, err := border.Default().With(border.ToCarrier, c.HeadersToCarrier)
+	if err != nil {
+		return nil, err
+	}
+	return p.With(border.ToCustomer, c.HeadersToCustomer)
 }

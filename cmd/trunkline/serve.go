@@ -73,7 +73,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 
 	if n.live, err = cdr.OpenLive(filepath.Join(cfg.Data, "live"), cdr.WithLiveLogger(log.With("component", "cdr")),
-		cdr.WithLiveRegisterer(reg)); err != nil {
+		cdr.WithLiveRegisterer(reg), cdr.WithLiveCommitDelay(cfg.CDR.CommitDelay)); err != nil {
 		n.close()
 		return nil, fmt.Errorf("opening live-call register: %w", err)
 	}
@@ -132,7 +132,12 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	go n.bans.Run(ctx, time.Minute)
 	go flood.Run(ctx, time.Minute)
 
-	n.sip, err = sip.New(ipAuth, router, n.journal,
+	policy, err := cfg.SIP.headerPolicy()
+	if err != nil {
+		n.close()
+		return nil, err
+	}
+	n.sip, err = sip.New(ipAuth, router, n.journal, sip.WithHeaderPolicy(policy),
 		sip.WithLogger(log), sip.WithNode(cfg.Node), sip.WithAdvertise(cfg.SIP.Advertise),
 		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithMaxCallDuration(cfg.SIP.MaxCallDuration), sip.WithRegistry(reg),
 		sip.WithUDPReadBuffer(cfg.SIP.UDPReadBuffer), sip.WithDigest(digest, cfg.SIP.Realm), sip.WithSourceGuard(n.bans), sip.WithFloodLimit(flood),

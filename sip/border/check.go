@@ -183,17 +183,19 @@ func sdpLines(text string) []string {
 
 // CanonicalSDP returns a checked SDP body with every line ended by CRLF,
 // as RFC 8866 writes it (some parties end lines with LF alone). It returns
-// body itself when it is already so.
+// body itself, without allocating, when it is already so.
 func CanonicalSDP(body []byte) []byte {
-	lines := sdpLines(string(body))
-	n := 0
-	for _, l := range lines {
-		n += len(l) + 2
+	crlf := len(body) >= 2 && body[len(body)-2] == '\r' && body[len(body)-1] == '\n'
+	for i := 0; crlf && i < len(body); i++ {
+		if body[i] == '\n' && (i == 0 || body[i-1] != '\r') {
+			crlf = false
+		}
 	}
-	if n == len(body) && strings.Count(string(body), "\r\n") == len(lines) {
+	if crlf {
 		return body
 	}
-	out := make([]byte, 0, n)
+	lines := sdpLines(string(body))
+	out := make([]byte, 0, len(body)+2*len(lines))
 	for _, l := range lines {
 		out = append(out, l...)
 		out = append(out, '\r', '\n')
