@@ -84,6 +84,16 @@ func (s *Server) sendAck(c *call, aw *ackWait, lines []string, body []byte) {
 	}
 }
 
+// ackPending sends the ACK of every answer still waiting for it on the
+// other leg: a call ended before its ACK came still acknowledges each 2xx
+// before its BYE (RFC 3261 §13.2.2.4). c.mu is held.
+func (s *Server) ackPending(c *call) {
+	for _, aw := range append([]*ackWait(nil), c.acks...) {
+		s.sendAck(c, aw, nil, nil)
+	}
+	c.acks = nil
+}
+
 // reACK returns what a retransmitted 2xx on y gets: the ACK again, once
 // sent.
 func (s *Server) reACK(a *sentAck) func(*response) {

@@ -31,6 +31,7 @@ type call struct {
 	inv    *serverTx // the customer's INVITE transaction
 	invSeq uint32    // the INVITE's CSeq
 	aHead  []byte    // head of the responses to it: its Via, From, To with the switch's tag, Call-ID, CSeq
+	aRR    []byte    // its Record-Route lines, repeated in the 1xx and 2xx that set up the dialog
 	out    outbound  // what the carrier legs are built from
 
 	mu          sync.Mutex

@@ -28,11 +28,18 @@ var supported = []string{"timer"}
 // malformed is refused.
 func crossing(req *gosip.Request, d border.Direction, p *border.Policy) ([]string, []byte, *refusal) {
 	var lines []string
+	var seen []string // single-value headers already taken
 	ctype := ""
 	for _, h := range req.Headers() {
 		canon := border.Name(h.Name())
 		if !p.CrossesCanonical(d, canon) {
 			continue
+		}
+		if singleValue(canon) {
+			if contains(seen, canon) {
+				return nil, nil, refuse(400, "Duplicate "+headerTitle(canon))
+			}
+			seen = append(seen, canon)
 		}
 		value := h.Value()
 		switch canon {
@@ -83,10 +90,17 @@ const maxCrossing = 32
 // false), which the caller treats as a malformed answer.
 func crossingResponse(res *response, d border.Direction, p *border.Policy) (lines []string, body []byte, ok bool) {
 	ctype := ""
+	var seen []string
 	for _, f := range res.fields() {
 		canon := border.NameBytes(f[0])
 		if !p.CrossesCanonical(d, canon) {
 			continue
+		}
+		if singleValue(canon) {
+			if contains(seen, canon) {
+				continue // the first one crosses
+			}
+			seen = append(seen, canon)
 		}
 		value := string(f[1])
 		switch canon {
@@ -115,6 +129,16 @@ func crossingResponse(res *response, d border.Direction, p *border.Policy) (line
 		lines = without(lines, "Content-Type: "+ctype)
 	}
 	return lines, body, true
+}
+
+// singleValue reports the headers a message may hold once (their grammar
+// has no list): a second one is malformed.
+func singleValue(canon string) bool {
+	switch canon {
+	case "content-type", "session-expires", "min-se", "retry-after", "priority", "content-disposition", "event", "privacy":
+		return true
+	}
+	return false
 }
 
 // allSupported reports whether the switch supports every option tag of a

@@ -35,7 +35,7 @@ func FuzzDialogMatch(f *testing.F) {
 		if e, ok := tbl.dialog(callID, toTag); ok {
 			from, _ := e.c.sides(e.leg)
 			if from != nil {
-				if code, _, _ := from.admits(fromTag, src.Unmap(), cseq); code == 0 {
+				if code, _, _ := from.admits(fromTag, src.Unmap(), cseq, nil); code == 0 {
 					taken, on = true, from
 				}
 			}

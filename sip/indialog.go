@@ -41,6 +41,11 @@ func (s *Server) onCancel(req *gosip.Request, tx *serverTx) {
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
+	if !sameIP(inv.from.addr, req.Source()) {
+		s.metrics.dropped.WithLabelValues("stranger").Inc()
+		s.reply(tx, req, 403, "Not A Party To This Call") // a CANCEL comes from where its INVITE came
+		return
+	}
 	s.reply(tx, req, 200, "OK")
 	inv.mu.Lock()
 	run := inv.final == 0 && !inv.cancelled
@@ -66,6 +71,13 @@ func (s *Server) onOther(req *gosip.Request, tx *serverTx) {
 	if !s.admit(req, tx) {
 		s.reply(tx, req, 405, "Method Not Allowed", gosip.NewHeader("Allow", allow))
 	}
+}
+
+// sameIP reports whether two host:port addresses have the same IP.
+func sameIP(a, b string) bool {
+	x, err1 := netip.ParseAddrPort(a)
+	y, err2 := netip.ParseAddrPort(b)
+	return err1 == nil && err2 == nil && x.Addr().Unmap() == y.Addr().Unmap()
 }
 
 // methodLabel keeps the metric's label set bounded.
@@ -110,7 +122,7 @@ func (s *Server) match(req *gosip.Request, tx *serverTx) (c *call, from, to *sid
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
 		return nil, nil, nil
 	}
-	code, reason, why := from.admits(fromTag, sourceAddr(req), req.CSeq().SeqNo)
+	code, reason, why := from.admits(fromTag, sourceAddr(req), req.CSeq().SeqNo, func(a netip.Addr) bool { return s.sameParty(c, from, a) })
 	if code == 0 {
 		from.remoteSeq = req.CSeq().SeqNo
 		return c, from, to
@@ -126,19 +138,35 @@ func (s *Server) match(req *gosip.Request, tx *serverTx) (c *call, from, to *sid
 
 // admits checks a request on leg sd, found by its Call-ID and the switch's
 // tag: the sender's tag must be the party's, the source one of the party's
-// addresses, the CSeq above the party's last. It returns 0 when the
-// request is taken, else the status to answer, its reason and a metric
-// label.
-func (sd *side) admits(fromTag string, src netip.Addr, cseq uint32) (code int, reason, why string) {
+// addresses (those the leg has seen, or any that also reports as the same
+// party: another address of the same customer or carrier), the CSeq above
+// the party's last. It returns 0 when the request is taken, else the status
+// to answer, its reason and a metric label.
+func (sd *side) admits(fromTag string, src netip.Addr, cseq uint32, also func(netip.Addr) bool) (code int, reason, why string) {
 	switch {
 	case sd.remoteTag != "" && fromTag != sd.remoteTag:
 		return 481, "Call/Transaction Does Not Exist", "dialog-mismatch"
-	case !sd.from(src):
+	case !sd.from(src) && (also == nil || !also(src)):
 		return 403, "Not A Party To This Call", "stranger"
 	case sd.remoteSeq != 0 && cseq <= sd.remoteSeq:
 		return 403, "CSeq Out Of Order", "cseq-order"
 	}
 	return 0, "", ""
+}
+
+// carrierSet tells carriers' addresses (routing.Router does).
+type carrierSet interface{ IsCarrier(netip.Addr) bool }
+
+// sameParty reports whether a is another address of sd's party: an address
+// the same customer authenticates from (an SBC pair fails over), or any
+// carrier endpoint's for a carrier leg. c.mu is held.
+func (s *Server) sameParty(c *call, sd *side, a netip.Addr) bool {
+	if sd.carrier {
+		cs, ok := s.router.(carrierSet)
+		return ok && cs.IsCarrier(a)
+	}
+	ident, err := s.auth.Lookup(a, c.dialled)
+	return err == nil && ident.CustomerID == c.ident.CustomerID && c.ident.Method == "ip"
 }
 
 // sides returns the leg a request came on (the customer's when l is nil)
@@ -191,6 +219,7 @@ func (s *Server) inDialog(req *gosip.Request, tx *serverTx) {
 	if req.Method == gosip.BYE {
 		s.reply(tx, req, 200, "OK")
 		if to != nil && c.answeredLeg != nil {
+			s.ackPending(c)
 			s.sendBye(to)
 		}
 		s.finish(c, nil, outcome{code: 200, reason: "BYE", answered: !c.answered.IsZero()}, side)
@@ -218,6 +247,9 @@ func (s *Server) inDialog(req *gosip.Request, tx *serverTx) {
 			from.target = ct.Address
 			if !from.pinned {
 				from.next = uriHop(ct.Address)
+			}
+			if c.up {
+				s.callUp(c) // the register's BYE after a crash goes to the new target
 			}
 		}
 	}
@@ -284,6 +316,7 @@ func (s *Server) sendBye(sd *side) {
 // byeBoth ends an answered call from the switch: a BYE on each leg. c.mu is
 // held.
 func (s *Server) byeBoth(c *call) {
+	s.ackPending(c)
 	if c.answeredLeg != nil {
 		s.sendBye(&c.answeredLeg.b)
 	}

@@ -103,8 +103,8 @@ func (s *Server) newCall(req *gosip.Request, tx *serverTx, src netip.Addr) *call
 	id, tags := newIDs(1)
 	fromTag, _ := req.From().Params.Get("tag")
 	c := &call{
-		id: id, source: src.String(), caller: req.From().Address.User, dialled: req.Recipient.User,
-		invKey: tx.key, invSeq: req.CSeq().SeqNo, inv: tx, aHead: responseHead(req, tags[0]),
+		id: id, source: src.String(), caller: fromUser(req), dialled: req.Recipient.User,
+		invKey: tx.key, invSeq: req.CSeq().SeqNo, inv: tx, aHead: responseHead(req, tags[0]), aRR: recordRoutes(req),
 	}
 	to := req.To()
 	c.a = side{
@@ -134,10 +134,11 @@ func (s *Server) prepareOutbound(c *call, req *gosip.Request) *refusal {
 	if border.CheckDisplayName(name) != nil {
 		return refuse(400, "Malformed From Display Name")
 	}
-	if border.CheckUser(from.Address.User) != nil {
+	user := fromUser(req)
+	if border.CheckUser(user) != nil {
 		return refuse(400, "Malformed From User")
 	}
-	c.out = outbound{from: border.Address(name, "sip", from.Address.User, s.advertiseHost()), headers: lines, body: body, maxFwd: 70}
+	c.out = outbound{from: border.Address(name, "sip", user, s.advertiseHost()), headers: lines, body: body, maxFwd: 70}
 	if mf := req.MaxForwards(); mf != nil {
 		c.out.maxFwd = min(int(mf.Val())-1, 70)
 	}
@@ -154,6 +155,17 @@ func (s *Server) prepareOutbound(c *call, req *gosip.Request) *refusal {
 		}
 	}
 	return nil
+}
+
+// fromUser is the caller of a request: its From URI's user, or a tel URI's
+// number (which sipgo keeps apart).
+func fromUser(req *gosip.Request) string {
+	a := req.From().Address
+	if strings.EqualFold(a.Scheme, "tel") {
+		n, _, _ := strings.Cut(a.Raw(), ";")
+		return n
+	}
+	return a.User
 }
 
 // customerPolicy is the header policy from c's customer to carriers.
@@ -291,11 +303,26 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		// What only further attempts need goes now: an answered call is
 		// held for hours, thousands at a time.
 		c.out, l.inv = outbound{}, nil
-		l.tx.setAgain(s.reACK(aw.sent))
+		again, stray, tag := s.reACK(aw.sent), s.strayAnswers(c, l), l.b.remoteTag
+		l.tx.setAgain(func(res *response) {
+			if res.toTag() == tag {
+				again(res) // the answer again: its ACK again
+				return
+			}
+			stray(res) // another fork behind the carrier answered too
+		})
+		if l.tx.to.transport == transportTCP {
+			if ap, ok := s.tp.lookup(l.tx.to.addr); ok {
+				if conn := s.tp.conn(ap.String()); conn != nil {
+					conn.hold() // the connection the switch dialled carries the call
+					l.b.conn = conn
+				}
+			}
+		}
 		s.metrics.attempts.WithLabelValues("answered").Inc()
 		s.callUp(c)
 	default:
-		out := outcome{code: res.code, reason: safeReason(res)}
+		out := outcome{code: res.code, reason: cdrReason(res)}
 		switch last := c.attempt >= len(c.plan.Attempts); {
 		case last && res.code == 503:
 			// RFC 3261 §16.7 step 6: a carrier's 503 is not passed on (the
@@ -371,6 +398,9 @@ func (s *Server) inviteResponse(buf *bytes.Buffer, c *call, code int, reason str
 	ct := ""
 	if contact && code > 100 {
 		ct = s.contactLine(c.a.next.transport)
+		if len(c.aRR) > 0 {
+			ct = string(c.aRR) + ct
+		}
 	}
 	renderResponse(buf, code, reason, c.aHead, ct, lines, body)
 }
@@ -387,20 +417,56 @@ func (s *Server) answerInvite(c *call, code int, reason string, lines ...string)
 	s.respondBytes(c.inv, code, buf.Bytes())
 }
 
-// safeReason is a response's reason phrase if it is printable text, else a
-// generic one for its class.
-func safeReason(res *response) string {
-	r := res.reason
-	if len(r) <= 128 && border.CheckValue("x-reason", r) == nil {
-		return r
+// safeReason is the reason phrase the switch gives a response from the
+// other leg: the standard phrase of its code (a party's own phrase may name
+// its hosts: "503 Trunk 7 down sbc2.carrier.example"), or one for its
+// class.
+func safeReason(res *response) string { return phrase(res.code) }
+
+// phrase is the standard reason phrase of a status code (RFC 3261 §21 and
+// extensions), or a generic one for its class.
+func phrase(code int) string {
+	if p, ok := phrases[code]; ok {
+		return p
 	}
 	switch {
-	case res.code < 200:
+	case code < 200:
 		return "Session Progress"
-	case res.code < 300:
+	case code < 300:
 		return "OK"
+	case code < 400:
+		return "Redirected"
+	case code < 500:
+		return "Request Failed"
+	case code < 600:
+		return "Server Error"
 	}
-	return "Failed"
+	return "Global Failure"
+}
+
+var phrases = map[int]string{
+	100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued", 183: "Session Progress",
+	200: "OK", 202: "Accepted", 300: "Multiple Choices", 301: "Moved Permanently", 302: "Moved Temporarily",
+	380: "Alternative Service", 400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
+	404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable", 407: "Proxy Authentication Required",
+	408: "Request Timeout", 410: "Gone", 413: "Request Entity Too Large", 414: "Request-URI Too Long",
+	415: "Unsupported Media Type", 416: "Unsupported URI Scheme", 420: "Bad Extension", 421: "Extension Required",
+	422: "Session Interval Too Small", 423: "Interval Too Brief", 480: "Temporarily Unavailable",
+	481: "Call/Transaction Does Not Exist", 482: "Loop Detected", 483: "Too Many Hops", 484: "Address Incomplete",
+	485: "Ambiguous", 486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here", 491: "Request Pending",
+	493: "Undecipherable", 500: "Server Internal Error", 501: "Not Implemented", 502: "Bad Gateway",
+	503: "Service Unavailable", 504: "Server Time-out", 505: "Version Not Supported", 513: "Message Too Large",
+	580: "Precondition Failure", 600: "Busy Everywhere", 603: "Decline", 604: "Does Not Exist Anywhere",
+	606: "Not Acceptable",
+}
+
+// cdrReason is a response's own reason phrase for the CDR, when it is
+// printable text (the CDR is the operator's; the other party never sees it).
+func cdrReason(res *response) string {
+	if len(res.reason) <= 128 && border.CheckValue("x-reason", res.reason) == nil {
+		return res.reason
+	}
+	return phrase(res.code)
 }
 
 // legEnded closes the current attempt with out: it fails over to the next

@@ -161,12 +161,17 @@ func saveLeg(sd *side) liveLeg {
 }
 
 // restore rebuilds a leg from the register; the switch sends its BYE a
-// CSeq well past anything sent before the crash.
+// CSeq well past anything sent before the crash (2^20 more).
 func (l liveLeg) restore() (side, error) {
 	sd := side{callID: l.CallID, local: l.Local, remote: l.Remote, next: hop{addr: l.Next, transport: l.Transport},
-		localSeq: l.Seq + 100, pinned: l.Pinned}
+		localSeq: l.Seq + 1<<20, pinned: l.Pinned}
 	if err := gosip.ParseUri(l.Target, &sd.target); err != nil {
 		return sd, fmt.Errorf("target %q: %w", l.Target, err)
+	}
+	if sd.pinned && l.Transport == transportTCP {
+		// The connection died with the process: reach the party at its
+		// Contact instead.
+		sd.pinned, sd.next = false, uriHop(sd.target)
 	}
 	for _, r := range l.Routes {
 		var u gosip.Uri
@@ -242,7 +247,10 @@ func (s *Server) Recover(ctx context.Context, data []byte, lastAlive time.Time) 
 		return fmt.Errorf("live call record: buy trace: %w", err)
 	}
 	r := rec.CDR
-	end := max(lastAlive.UnixMilli(), r.AnswerMs)
+	// Never before the answer; never past the maximum call duration (a call
+	// whose CDR could not be written stays in the register, perhaps until a
+	// restart days later).
+	end := min(max(lastAlive.UnixMilli(), r.AnswerMs), r.AnswerMs+s.maxCall.Milliseconds())
 	r.EndMs = end
 	r.Duration = int((end - r.AnswerMs + 999) / 1000)
 	sell, buy := rating.Rerate(sellTrace, r.Duration), rating.Rerate(buyTrace, r.Duration)

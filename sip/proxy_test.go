@@ -61,8 +61,11 @@ type peer struct {
 	ch chan string
 }
 
-func newPeer(t *testing.T) *peer {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+func newPeer(t *testing.T) *peer { return newPeerAt(t, net.IPv4(127, 0, 0, 1)) }
+
+// newPeerAt is newPeer on another loopback address.
+func newPeerAt(t *testing.T, ip net.IP) *peer {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -698,5 +701,80 @@ func TestFramingRefused(t *testing.T) {
 				t.Fatalf("forwarded: %s", firstLine(m))
 			}
 		})
+	}
+}
+
+// Responses are taken only from the address their request went to, and
+// branches give nothing away: a forged 486 with the right branch from
+// another address changes nothing; the carrier's own answer goes through.
+func TestForgedResponseIgnored(t *testing.T) {
+	_, sw, cust, cars, _ := setup(t, 1)
+	stranger := newPeerAt(t, net.IPv4(127, 0, 0, 5))
+	inv := forwarded(t, sw, cust, cars[0], invite(cust, "fg1", ";branch=z9hG4bKfg1"))
+	stranger.send(sw, resp(inv, 486, "Busy Here", "evil", ""))
+	if m, ok := cust.next("SIP/2.0 486", 300*time.Millisecond); ok {
+		t.Fatalf("a forged response reached the customer: %s", firstLine(m))
+	}
+	cars[0].send(sw, resp(inv, 200, "OK", "ct1", cars[0].addr()))
+	if _, ok := cust.next("SIP/2.0 200", 2*time.Second); !ok {
+		t.Fatal("the carrier's answer did not reach the customer")
+	}
+	b1, b2 := newBranches().next(), newBranches().next()
+	if b1 == b2 || !strings.HasPrefix(b1, magicCookie) || len(b1) < len(magicCookie)+16 {
+		t.Fatalf("branches %q, %q", b1, b2)
+	}
+}
+
+// The customer gets standard reason phrases, never the carrier's own (which
+// may name its hosts); the CDR keeps the carrier's.
+func TestReasonPhraseReplaced(t *testing.T) {
+	_, sw, cust, cars, sink := setup(t, 1)
+	inv := forwarded(t, sw, cust, cars[0], invite(cust, "rp1", ";branch=z9hG4bKrp1"))
+	cars[0].send(sw, resp(inv, 486, "Busy trunk7 sbc2.carrier.example", "ct1", ""))
+	m, ok := cust.next("SIP/2.0 486", 2*time.Second)
+	if !ok || firstLine(m) != "SIP/2.0 486 Busy Here" {
+		t.Fatalf("customer got %q", firstLine(m))
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		sink.mu.Lock()
+		n := len(sink.rs)
+		sink.mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := onlyCDR(t, sink); r.Reason != "Busy trunk7 sbc2.carrier.example" {
+		t.Fatalf("CDR reason %q", r.Reason)
+	}
+}
+
+// A single-value header twice (here Session-Expires, long and compact)
+// is malformed: refused, nothing forwarded.
+func TestDuplicateHeaderRefused(t *testing.T) {
+	_, sw, cust, cars, _ := setup(t, 1)
+	cust.send(sw, strings.Replace(invite(cust, "dh1", ";branch=z9hG4bKdh1"), "Max-Forwards: 70\r\n",
+		"Max-Forwards: 70\r\nSession-Expires: 1800\r\nx: 90\r\n", 1))
+	if m, ok := cust.next("SIP/2.0 400", 2*time.Second); !ok || firstLine(m) != "SIP/2.0 400 Duplicate Session-Expires" {
+		t.Fatalf("answer %q", firstLine(m))
+	}
+	if m, ok := cars[0].next("INVITE", 200*time.Millisecond); ok {
+		t.Fatalf("forwarded: %s", firstLine(m))
+	}
+}
+
+// A call ended before the customer's ACK still acknowledges the carrier's
+// 2xx before hanging it up (RFC 3261 §13.2.2.4).
+func TestByeBeforeAckAcknowledgesCarrier(t *testing.T) {
+	_, sw, cust, cars, _ := setup(t, 1)
+	_, r200 := answer(t, sw, cust, cars[0], invite(cust, "ba1", ";branch=z9hG4bKba1"))
+	cust.send(sw, inDialog(cust, "BYE", "ba1", "z9hG4bKbyeba1", 2, r200, cars[0].addr()))
+	m, ok := cars[0].next("", 2*time.Second)
+	if !ok || !strings.HasPrefix(m, "ACK ") {
+		t.Fatalf("the carrier got %q before any ACK", firstLine(m))
+	}
+	if _, ok := cars[0].next("BYE", 2*time.Second); !ok {
+		t.Fatal("no BYE after the ACK")
 	}
 }

@@ -29,10 +29,7 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 	if !c.inv.answered() {
 		s.answerInvite(c, 487, "Request Terminated") // ended before any final answer
 	}
-	for _, aw := range c.acks {
-		aw.timer.Stop()
-	}
-	c.acks = nil
+	s.ackPending(c)
 	if at == nil && c.attempt > 0 {
 		cur := c.carrier
 		at = &cur
@@ -46,6 +43,9 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 	s.calls.remove(c, c.legs)
 	if c.a.conn != nil {
 		c.a.conn.release()
+	}
+	if l := c.answeredLeg; l != nil && l.b.conn != nil {
+		l.b.conn.release()
 	}
 	s.metrics.active.Dec()
 	switch {

@@ -97,6 +97,22 @@ func responseHead(req *gosip.Request, toTag string) []byte {
 	return append([]byte(nil), buf.Bytes()...)
 }
 
+// recordRoutes renders the Record-Route lines of req, which a 1xx or 2xx
+// answer that sets up a dialog repeats (RFC 3261 §12.1.1): the customer's
+// own proxies, so that its requests come back through them.
+func recordRoutes(req *gosip.Request) []byte {
+	buf := getBuf()
+	defer putBuf(buf)
+	for _, h := range req.GetHeaders("Record-Route") {
+		h.StringWrite(buf)
+		buf.WriteString("\r\n")
+	}
+	if buf.Len() == 0 {
+		return nil
+	}
+	return append([]byte(nil), buf.Bytes()...)
+}
+
 // renderResponse writes a response: status line, head (see responseHead),
 // contact (a whole line, or ""), header lines and body.
 func renderResponse(buf *bytes.Buffer, code int, reason string, head []byte, contact string, headers []string, body []byte) {

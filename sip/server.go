@@ -197,7 +197,7 @@ func (s *Server) dispatch(msg gosip.Message, src netip.AddrPort, transport strin
 			s.metrics.dropped.WithLabelValues("no-transaction-key").Inc()
 			return
 		}
-		s.onResponse(res)
+		s.onResponse(res, src)
 	case *gosip.Request:
 		s.onRequest(m, transport, conn, bad)
 	}
@@ -205,13 +205,19 @@ func (s *Server) dispatch(msg gosip.Message, src netip.AddrPort, transport strin
 
 // onResponse passes a response to the client transaction it answers. One
 // that matches none is dropped (RFC 6026): relaying it would let anyone
-// make the switch send to any address.
-func (s *Server) onResponse(res *response) {
-	if tx := s.clients.get(txKey{branch: res.branch, method: methodKind(res.method)}); tx != nil {
-		s.answered(tx, res)
+// make the switch send to any address. So is one from another address than
+// the one its request went to: only the party asked answers.
+func (s *Server) onResponse(res *response, src netip.AddrPort) {
+	tx := s.clients.get(txKey{branch: res.branch, method: methodKind(res.method)})
+	if tx == nil {
+		s.metrics.dropped.WithLabelValues("no-transaction").Inc()
 		return
 	}
-	s.metrics.dropped.WithLabelValues("no-transaction").Inc()
+	if to, ok := s.tp.lookup(tx.to.addr); ok && to.Addr() != src.Addr() {
+		s.metrics.dropped.WithLabelValues("response-stranger").Inc()
+		return
+	}
+	s.answered(tx, res)
 }
 
 // onRequest matches a request to its server transaction (a retransmission,

@@ -186,7 +186,7 @@ func (s *Server) receiveDatagram(data []byte, src netip.AddrPort) {
 		return
 	}
 	if res, ok := scanResponse(data); ok {
-		s.onResponse(res)
+		s.onResponse(res, src)
 		return
 	}
 	msg, err := s.parser.ParseSIP(data)

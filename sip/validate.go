@@ -37,6 +37,10 @@ func (s *Server) validate(req *gosip.Request, tx *serverTx) bool {
 		s.reply(tx, req, 400, "Missing Required Header")
 		return false
 	}
+	if r := bounded(req); r != nil {
+		s.reply(tx, req, r.code, r.reason)
+		return false
+	}
 	if len(req.GetHeaders("Call-ID")) > 1 || len(req.GetHeaders("From")) > 1 ||
 		len(req.GetHeaders("To")) > 1 || len(req.GetHeaders("CSeq")) > 1 || len(req.GetHeaders("Max-Forwards")) > 1 {
 		s.reply(tx, req, 400, "Duplicate Single-Value Header")
@@ -71,4 +75,44 @@ func (s *Server) validate(req *gosip.Request, tx *serverTx) bool {
 		return false
 	}
 	return true
+}
+
+// Bounds on what a request's dialog identifiers may hold: they are kept for
+// the call's life, in memory and in the live-call register.
+const (
+	maxCallID       = 256
+	maxTag          = 128
+	maxAddressValue = 512 // a From, To or Contact value
+	maxRecordRoutes = 8
+)
+
+// bounded checks the lengths and characters of the identifiers the switch
+// keeps of a request: Call-ID (printable, no white space), tags, From, To
+// and Contact values, the number of Record-Route entries.
+func bounded(req *gosip.Request) *refusal {
+	id := req.CallID().Value()
+	if id == "" || len(id) > maxCallID {
+		return refuse(400, "Malformed Call-ID")
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] >= 0x7f {
+			return refuse(400, "Malformed Call-ID")
+		}
+	}
+	from, to := req.From(), req.To()
+	ft, _ := from.Params.Get("tag")
+	tt, _ := to.Params.Get("tag")
+	if len(ft) > maxTag || len(tt) > maxTag {
+		return refuse(400, "Tag Too Long")
+	}
+	if len(from.Value()) > maxAddressValue || len(to.Value()) > maxAddressValue {
+		return refuse(400, "Header Too Long")
+	}
+	if ct := req.Contact(); ct != nil && len(ct.Value()) > maxAddressValue {
+		return refuse(400, "Header Too Long")
+	}
+	if len(req.GetHeaders("Record-Route")) > maxRecordRoutes {
+		return refuse(400, "Too Many Record-Route Entries")
+	}
+	return nil
 }

@@ -2,8 +2,8 @@ package sip
 
 import (
 	"bytes"
-	"strconv"
-	"sync/atomic"
+	"encoding/binary"
+	"math/rand/v2"
 
 	gosip "github.com/emiago/sipgo/sip"
 )
@@ -38,19 +38,20 @@ func writeStart(buf *bytes.Buffer, method gosip.RequestMethod, ruri *gosip.Uri, 
 	buf.WriteString(via)
 }
 
-// branches makes unique RFC 3261 branch parameters: a random part per
-// process and a counter.
-type branches struct {
-	prefix string
-	n      atomic.Uint64
-}
+// branches makes RFC 3261 branch parameters that nobody can predict: a
+// response is matched to its transaction by its branch, so a party that
+// learnt one branch must not be able to forge responses to others. Each is
+// the magic cookie and 96 random bits (math/rand/v2's ChaCha8-based global
+// source: unpredictable, and cheap enough for every request).
+type branches struct{}
 
-func newBranches() *branches {
-	return &branches{prefix: "z9hG4bK" + gosip.GenerateTagN(10) + "."}
-}
+func newBranches() *branches { return &branches{} }
 
 func (b *branches) next() string {
-	return b.prefix + strconv.FormatUint(b.n.Add(1), 36)
+	var r [12]byte
+	binary.LittleEndian.PutUint64(r[:8], rand.Uint64())
+	binary.LittleEndian.PutUint32(r[8:], rand.Uint32())
+	return magicCookie + idEncoding.EncodeToString(r[:])
 }
 
 // viaLine is the switch's Via header line for a request sent over

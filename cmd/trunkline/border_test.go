@@ -12,10 +12,11 @@ import (
 // borderSetup is a switch with a recording carrier (and an idle second
 // one) and a raw customer socket on 127.0.0.2.
 type borderSetup struct {
-	sw       *testSwitch
-	swAddr   *net.UDPAddr
-	carrier  *rawPeer
-	customer *rawPeer
+	sw         *testSwitch
+	customerID string
+	swAddr     *net.UDPAddr
+	carrier    *rawPeer
+	customer   *rawPeer
 }
 
 func newBorder(t *testing.T, carrier func(p *rawPeer, m string, from *net.UDPAddr)) *borderSetup {
@@ -30,7 +31,7 @@ func newBorderWith(t *testing.T, yaml string, carrier func(p *rawPeer, m string,
 	b.swAddr = b.sw.SIPAddr.(*net.UDPAddr)
 	b.carrier = newRawPeer(t, "127.0.0.1", carrier)
 	idle := newRawPeer(t, "127.0.0.1", carrierAnswers(486, false, ""))
-	provision(t, b.sw, b.carrier, idle)
+	b.customerID, _, _ = provision(t, b.sw, b.carrier, idle)
 	// The customer answers the switch's BYEs.
 	b.customer = newRawPeer(t, "127.0.0.2", func(p *rawPeer, m string, from *net.UDPAddr) {
 		if strings.HasPrefix(m, "BYE ") {
@@ -152,11 +153,16 @@ func TestBorderHidesEachSide(t *testing.T) {
 		}
 		h := headersOf(m)
 		for _, leak := range []string{carrierHost, carrierPort, carrierCallID, "carrier-tag", "carrier-secret", "CarrierSwitch",
-			"X-Carrier-Secret", "route-77", "Record-Route:", "Warning:", "100rel"} {
+			"X-Carrier-Secret", "route-77", "Warning:", "100rel"} {
 			if strings.Contains(h, leak) {
 				t.Errorf("the customer saw %q in:\n%s", leak, h)
 			}
 		}
+	}
+	// The customer's own proxy comes back in its Record-Route (RFC 3261
+	// §12.1.1); the carrier's never does.
+	if hdrOf(r200, "Record-Route") != "Record-Route: <sip:"+b.customer.addr()+";lr>\r\n" {
+		t.Errorf("the customer's 200 does not repeat its Record-Route:\n%s", r200)
 	}
 	if !strings.Contains(r200, "Session-Expires: 1800;refresher=uac") || !strings.Contains(r200, "\r\nv=0\r\n") {
 		t.Errorf("the customer's 200 lacks what crosses (Session-Expires, SDP):\n%s", r200)
@@ -206,7 +212,14 @@ func TestStrangersCannotTouchACall(t *testing.T) {
 	if n := b.sw.sip.ActiveCalls(); n != 1 {
 		t.Fatalf("%d calls up, want the one", n)
 	}
-	b.customer.send(b.swAddr, b.inDialog("BYE", callID, "z9hG4bKbye", 10, r200, ""))
+	// The customer's other address (an SBC pair that failed over) is the
+	// customer: its BYE ends the call.
+	b.sw.api.create("/api/v1/customers/"+b.customerID+"/ips", map[string]any{"cidr": "127.0.0.6"})
+	standby := newRawPeer(t, "127.0.0.6", nil)
+	standby.send(b.swAddr, b.inDialog("BYE", callID, "z9hG4bKbye", 10, r200, ""))
+	if res, ok := standby.next("SIP/2.0", 2*time.Second); !ok || !strings.HasPrefix(res, "SIP/2.0 200") {
+		t.Fatalf("the customer's second address got %q", firstLine(res))
+	}
 	if _, ok := b.carrier.next("BYE", 3*time.Second); !ok {
 		t.Fatal("the customer's BYE did not reach the carrier")
 	}
