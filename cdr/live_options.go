@@ -21,7 +21,7 @@ const (
 	// MaxLiveKeySize is the longest key Live.Up accepts, in bytes.
 	MaxLiveKeySize = 1 << 10
 	// MaxLiveDataSize is the most data Live.Up accepts for one call, in bytes.
-	MaxLiveDataSize = 8 << 10
+	MaxLiveDataSize = 16 << 10
 )
 
 type liveConfig struct {

@@ -81,9 +81,10 @@ func (s *Server) validate(req *gosip.Request, tx *serverTx) bool {
 // the call's life, in memory and in the live-call register.
 const (
 	maxCallID       = 256
-	maxTag          = 128
-	maxAddressValue = 512 // a From, To or Contact value
+	maxTag          = 256
+	maxAddressValue = 1024 // a From, To or Contact value (RFC 4475 longreq's From is 594)
 	maxRecordRoutes = 8
+	maxRecordRoute  = 256 // one Record-Route value
 )
 
 // bounded checks the lengths and characters of the identifiers the switch
@@ -111,8 +112,14 @@ func bounded(req *gosip.Request) *refusal {
 	if ct := req.Contact(); ct != nil && len(ct.Value()) > maxAddressValue {
 		return refuse(400, "Header Too Long")
 	}
-	if len(req.GetHeaders("Record-Route")) > maxRecordRoutes {
+	rrs := req.GetHeaders("Record-Route")
+	if len(rrs) > maxRecordRoutes {
 		return refuse(400, "Too Many Record-Route Entries")
+	}
+	for _, h := range rrs {
+		if len(h.Value()) > maxRecordRoute {
+			return refuse(400, "Header Too Long")
+		}
 	}
 	return nil
 }
