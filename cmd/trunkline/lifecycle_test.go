@@ -102,6 +102,22 @@ func holdCalls(t *testing.T, ctx context.Context, customer *siptest.Customer, ca
 	return calls, ids
 }
 
+// procWithCalls starts a switch process (config plus extra YAML) with a
+// carrier that answers everything, and holds n answered calls to it.
+func procWithCalls(t *testing.T, ctx context.Context, extra string, n int) (dir, cfg string, p *proc, carrier *siptest.Carrier, calls []*siptest.Call, ids []string) {
+	t.Helper()
+	dir = t.TempDir()
+	cfg = procConfig(t, dir, extra)
+	p = startProc(t, testBinary(t), cfg)
+	sw := &testSwitch{api: &apiClient{t: t, base: "http://" + p.admin, token: p.token}}
+	carrier = siptest.NewCarrier(t, "127.0.0.1", func(*sip.Request) siptest.Script { return siptest.Script{} })
+	idle := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
+	provision(t, sw, carrier, idle)
+	customer := siptest.NewCustomer(t, "127.0.0.2")
+	calls, ids = holdCalls(t, ctx, customer, carrier, p.sip, n)
+	return dir, cfg, p, carrier, calls, ids
+}
+
 // journalByCall reads the CDR journal of a stopped switch: final CDRs by
 // call id.
 func journalByCall(t *testing.T, dir string) map[string][]cdr.Record {
@@ -127,19 +143,10 @@ func journalByCall(t *testing.T, dir string) map[string][]cdr.Record {
 // BYE to both legs of each: no billed call is lost, no carrier leg orphaned.
 func TestSIGKILLWithCallsUp(t *testing.T) {
 	const n = 100
-	dir := t.TempDir()
-	cfg := procConfig(t, dir, "")
-	bin := testBinary(t)
-	p := startProc(t, bin, cfg)
-	sw := &testSwitch{api: &apiClient{t: t, base: "http://" + p.admin, token: p.token}}
-	carrier := siptest.NewCarrier(t, "127.0.0.1", func(*sip.Request) siptest.Script { return siptest.Script{} })
-	idle := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
-	provision(t, sw, carrier, idle)
-	customer := siptest.NewCustomer(t, "127.0.0.2")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-
-	calls, ids := holdCalls(t, ctx, customer, carrier, p.sip, n)
+	dir, cfg, p, carrier, calls, ids := procWithCalls(t, ctx, "", n)
+	bin := testBinary(t)
 	time.Sleep(1500 * time.Millisecond) // a heartbeat past the answers
 	killedAt := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -191,17 +198,10 @@ func TestSIGKILLWithCallsUp(t *testing.T) {
 // a restart to recover.
 func TestSIGTERMDrains(t *testing.T) {
 	const n = 5
-	dir := t.TempDir()
-	cfg := procConfig(t, dir, "shutdown_grace: 2s\n")
-	p := startProc(t, testBinary(t), cfg)
-	sw := &testSwitch{api: &apiClient{t: t, base: "http://" + p.admin, token: p.token}}
-	carrier := siptest.NewCarrier(t, "127.0.0.1", func(*sip.Request) siptest.Script { return siptest.Script{} })
-	idle := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
-	provision(t, sw, carrier, idle)
-	customer := siptest.NewCustomer(t, "127.0.0.2")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	calls, ids := holdCalls(t, ctx, customer, carrier, p.sip, n)
+	dir, _, p, carrier, calls, ids := procWithCalls(t, ctx, "shutdown_grace: 2s\n", n)
+	customer := calls[0].Customer()
 
 	termAt := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {

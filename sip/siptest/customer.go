@@ -104,6 +104,9 @@ func Status(err error) int {
 	return 0
 }
 
+// Customer returns the Customer that placed the call.
+func (k *Call) Customer() *Customer { return k.c }
+
 // Hangup sends BYE through the switch.
 func (k *Call) Hangup(ctx context.Context) error { return k.Session.Bye(ctx) }
 
