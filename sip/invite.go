@@ -324,10 +324,11 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 	default:
 		out := outcome{code: res.code, reason: cdrReason(res)}
 		switch last := c.attempt >= len(c.plan.Attempts); {
-		case last && res.code == 503:
+		case last && (res.code == 503 || carrierOnly(res.code)):
 			// RFC 3261 §16.7 step 6: a carrier's 503 is not passed on (the
-			// customer would take the switch itself for unavailable); the
-			// CDR keeps the carrier's answer.
+			// customer would take the switch itself for unavailable), nor
+			// is a redirect or a challenge meant for the switch; the CDR
+			// keeps the carrier's answer.
 			s.answerInvite(c, 500, "Carrier Unavailable")
 			out.relayed = true
 		case last || !failover(res.code):
