@@ -138,6 +138,7 @@ func (l *Live) up(ctx context.Context, key string, data []byte, wait bool) error
 	}
 	if old, ok := l.calls[key]; ok {
 		l.liveBytes -= liveUpSize(key, old.data)
+		e.upMs = old.upMs // an update keeps the time the call was first up
 	}
 	l.calls[k] = e
 	l.liveBytes += liveUpSize(key, e.data)

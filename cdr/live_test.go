@@ -284,3 +284,30 @@ func TestLiveConcurrentCompaction(t *testing.T) {
 	}
 	checkRecovered(t, openTestLive(t, crashCopy(t, dir)), up...)
 }
+
+// An Up of a call that is up (the switch re-records a call whose target
+// changed) keeps the time it was first up: recovery looks for its CDR from
+// there.
+func TestLiveUpdateKeepsUpTime(t *testing.T) {
+	dir := t.TempDir()
+	l := openTestLive(t, dir)
+	mustUp(t, l, "a")
+	time.Sleep(20 * time.Millisecond)
+	if err := l.UpAsync("a", []byte("refreshed")); err != nil {
+		t.Fatal(err)
+	}
+	mustUp(t, l, "b") // a waited group after the update: both are durable
+	calls, _ := openTestLive(t, crashCopy(t, dir)).Recovered()
+	var a, b LiveCall
+	for _, c := range calls {
+		switch c.Key {
+		case "a":
+			a = c
+		case "b":
+			b = c
+		}
+	}
+	if string(a.Data) != "refreshed" || !a.UpAt.Before(b.UpAt.Add(-10*time.Millisecond)) {
+		t.Fatalf("a up at %v with %q, b up at %v", a.UpAt, a.Data, b.UpAt)
+	}
+}

@@ -137,7 +137,8 @@ func (s *Server) onAck(req *gosip.Request) {
 	defer c.mu.Unlock()
 	from, _ := c.sides(e.leg)
 	fromTag, _ := req.From().Params.Get("tag")
-	if from == nil || !from.from(sourceAddr(req)) || (from.remoteTag != "" && fromTag != from.remoteTag) {
+	src := sourceAddr(req)
+	if from == nil || !from.from(src) && !s.sameParty(c, from, src) || (from.remoteTag != "" && fromTag != from.remoteTag) {
 		s.metrics.dropped.WithLabelValues("stranger").Inc()
 		return
 	}

@@ -311,8 +311,10 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 			}
 			stray(res) // another fork behind the carrier answered too
 		})
-		if l.tx.to.transport == transportTCP {
-			if ap, ok := s.tp.lookup(l.tx.to.addr); ok {
+		if _, _, nh := l.b.routes.request(l.b.target, l.b.next); nh.transport == transportTCP {
+			// The connection to the dialog's next hop (its Contact, or the
+			// first proxy of its route set) carries the call's requests.
+			if ap, ok := s.tp.lookup(nh.addr); ok {
 				if conn := s.tp.conn(ap.String()); conn != nil {
 					conn.hold() // the connection the switch dialled carries the call
 					l.b.conn = conn

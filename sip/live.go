@@ -132,7 +132,7 @@ func decodeLive(p []byte) (liveRecord, error) {
 			}
 		}
 		n, ok := num()
-		if !ok || n > 64 {
+		if !ok || n > 1024 {
 			return r, bad
 		}
 		for range n {
@@ -172,6 +172,7 @@ func (l liveLeg) restore() (side, error) {
 		// The connection died with the process: reach the party at its
 		// Contact instead.
 		sd.pinned, sd.next = false, uriHop(sd.target)
+		sd.next.transport = transportTCP
 	}
 	for _, r := range l.Routes {
 		var u gosip.Uri

@@ -711,6 +711,7 @@ func TestForgedResponseIgnored(t *testing.T) {
 	_, sw, cust, cars, _ := setup(t, 1)
 	stranger := newPeerAt(t, net.IPv4(127, 0, 0, 5))
 	inv := forwarded(t, sw, cust, cars[0], invite(cust, "fg1", ";branch=z9hG4bKfg1"))
+	cars[0].send(sw, resp(inv, 180, "Ringing", "ct1", cars[0].addr())) // ringing: the ring timeout, not the invite timeout
 	stranger.send(sw, resp(inv, 486, "Busy Here", "evil", ""))
 	if m, ok := cust.next("SIP/2.0 486", 300*time.Millisecond); ok {
 		t.Fatalf("a forged response reached the customer: %s", firstLine(m))
@@ -770,8 +771,11 @@ func TestByeBeforeAckAcknowledgesCarrier(t *testing.T) {
 	_, sw, cust, cars, _ := setup(t, 1)
 	_, r200 := answer(t, sw, cust, cars[0], invite(cust, "ba1", ";branch=z9hG4bKba1"))
 	cust.send(sw, inDialog(cust, "BYE", "ba1", "z9hG4bKbyeba1", 2, r200, cars[0].addr()))
-	m, ok := cars[0].next("", 2*time.Second)
-	if !ok || !strings.HasPrefix(m, "ACK ") {
+	var m string
+	for ok := true; ok && (m == "" || strings.HasPrefix(m, "INVITE ")); { // skip INVITE retransmissions
+		m, ok = cars[0].next("", 2*time.Second)
+	}
+	if !strings.HasPrefix(m, "ACK ") {
 		t.Fatalf("the carrier got %q before any ACK", firstLine(m))
 	}
 	if _, ok := cars[0].next("BYE", 2*time.Second); !ok {

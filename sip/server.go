@@ -213,11 +213,24 @@ func (s *Server) onResponse(res *response, src netip.AddrPort) {
 		s.metrics.dropped.WithLabelValues("no-transaction").Inc()
 		return
 	}
-	if to, ok := s.tp.lookup(tx.to.addr); ok && to.Addr() != src.Addr() {
+	if !s.responder(tx, src.Addr()) {
 		s.metrics.dropped.WithLabelValues("response-stranger").Inc()
 		return
 	}
 	s.answered(tx, res)
+}
+
+// responder reports whether a response to tx may come from src: the
+// address the request went to, or a known customer's or carrier's (a
+// carrier may answer from a sibling of the node it was sent to). A name
+// whose address is not cached any more is not held against the response:
+// the branch, 96 random bits, is what a stranger cannot guess.
+func (s *Server) responder(tx *clientTx, src netip.Addr) bool {
+	to, ok := s.tp.lookup(tx.to.addr)
+	if !ok || to.Addr().WithZone("") == src.WithZone("") {
+		return true
+	}
+	return s.tcpl.known != nil && s.tcpl.known(src)
 }
 
 // onRequest matches a request to its server transaction (a retransmission,
