@@ -90,3 +90,17 @@ func BenchmarkCSVWriter(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// A party's text that a spreadsheet would run as a formula is written
+// inert; numbers are left alone.
+func TestCSVInert(t *testing.T) {
+	tests := map[string]string{
+		"=HYPERLINK(1)": "'=HYPERLINK(1)", "@SUM(1)": "'@SUM(1)", "+1+1": "'+1+1", "-2+3": "'-2+3",
+		"\tx": "'\tx", "+15551234567": "+15551234567", "-12": "-12", "alice": "alice", "": "",
+	}
+	for in, want := range tests {
+		if got := inert(in); got != want {
+			t.Errorf("inert(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
