@@ -21,7 +21,7 @@ type ackWait struct {
 	interval   time.Duration
 	deadline   time.Time
 	timer      *time.Timer
-	ack        []byte // the ACK sent on y; nil before
+	acked      bool     // the ACK went on y
 	sent       *sentAck
 }
 
@@ -54,7 +54,7 @@ func (s *Server) answer2xx(c *call, tx *serverTx, x, y *side, xSeq, ySeq uint32,
 func (s *Server) ackTimer(c *call, aw *ackWait) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if aw.ack != nil || c.ended {
+	if aw.acked || c.ended {
 		return
 	}
 	if !s.now().Before(aw.deadline) || aw.interval == 0 {
@@ -73,13 +73,13 @@ func (s *Server) ackTimer(c *call, aw *ackWait) {
 // sendAck sends the ACK of aw on its y leg. c.mu is held.
 func (s *Server) sendAck(c *call, aw *ackWait, lines []string, body []byte) {
 	aw.timer.Stop()
-	var to hop
-	aw.ack, _, to = s.legRequest(aw.y, gosip.ACK, aw.ySeq, 70, lines, body)
+	ack, _, to := s.legRequest(aw.y, gosip.ACK, aw.ySeq, 70, lines, body)
+	aw.acked = true
 	aw.sent.mu.Lock()
-	aw.sent.data, aw.sent.to = aw.ack, to
+	aw.sent.data, aw.sent.to = ack, to
 	aw.sent.mu.Unlock()
 	c.acks = removeAck(c.acks, aw)
-	if err := s.send(aw.ack, to, nil, nil); err != nil {
+	if err := s.send(ack, to, nil, nil); err != nil {
 		s.log.Debug("ACK failed", "to", to.addr, "error", err)
 	}
 }

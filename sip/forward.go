@@ -13,15 +13,6 @@ func (s *Server) ownURI(u gosip.Uri) bool {
 	return strings.EqualFold(strings.Trim(u.Host, "[]"), s.advertise) && (u.Port == s.port || (u.Port == 0 && s.port == 5060))
 }
 
-// contactHop is where requests to the holder of a Contact go; fallback when
-// the message has none.
-func contactHop(ct *gosip.ContactHeader, fallback hop) hop {
-	if ct == nil || ct.Address.Host == "" {
-		return fallback
-	}
-	return uriHop(ct.Address)
-}
-
 // uriHop is the host:port and transport a SIP URI names (port 5060 and UDP
 // when absent).
 func uriHop(u gosip.Uri) hop {

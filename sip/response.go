@@ -11,9 +11,9 @@ import (
 )
 
 // response is a response from a carrier (or from a customer, in dialog) as
-// far as the switch needs it to match and relay it. Most responses are
-// relayed without being parsed: scanResponse finds these fields in the raw
-// bytes and relaying leaves out the switch's own Via. A response the scanner
+// far as the switch needs it to match it and write the other leg's answer
+// from it. Most responses are not parsed: scanResponse finds these fields,
+// the other headers and the body in the raw bytes. A response the scanner
 // does not take (folded lines, quoted Via parameters, …) is parsed by sipgo
 // instead.
 type response struct {
@@ -26,7 +26,6 @@ type response struct {
 	rr      []string            // Record-Route values of a 2xx to an INVITE, in order
 
 	data   []byte          // the message as received (valid while it is handled)
-	cut    [2]int          // the top Via within data
 	bodyAt int             // where the body starts in data
 	others [][2][]byte     // name and value of the headers not read above
 	msg    *gosip.Response // the parsed message without its top Via, when the scanner did not take it
@@ -107,7 +106,6 @@ func fromMessage(m *gosip.Response) (*response, bool) {
 			r.rr = append(r.rr, h.Value())
 		}
 	}
-	m.RemoveHeader("Via") // the switch's own, left out when relayed
 	return r, true
 }
 
@@ -156,11 +154,10 @@ func scanResponse(data []byte) (*response, bool) {
 		}
 		name := bytes.TrimRight(line[:colon], " \t")
 		value := bytes.TrimLeft(line[colon+1:], " \t")
-		valueAt := i + (len(line) - len(value))
 		switch {
 		case isHeader(name, "via", "v"):
 			if !gotVia {
-				if !r.scanTopVia(value, valueAt, i, next) {
+				if !r.scanTopVia(value) {
 					return nil, false
 				}
 				gotVia = true
@@ -217,10 +214,10 @@ func scanResponse(data []byte) (*response, bool) {
 	return r, true
 }
 
-// scanTopVia finds the first Via value's branch and the bytes to leave out
-// to remove it: the whole line (lineAt to next) when it is the line's only
-// value, else the value and its comma.
-func (r *response) scanTopVia(value []byte, valueAt, lineAt, next int) bool {
+// scanTopVia finds the first Via value's branch; it reports false for a
+// value it leaves to the full parser (quotes, a trailing comma, anything
+// unusual).
+func (r *response) scanTopVia(value []byte) bool {
 	if bytes.IndexByte(value, '"') >= 0 {
 		return false
 	}
@@ -235,9 +232,6 @@ func (r *response) scanTopVia(value []byte, valueAt, lineAt, next int) bool {
 		if rest == len(value) {
 			return false
 		}
-		r.cut = [2]int{valueAt, valueAt + rest}
-	} else {
-		r.cut = [2]int{lineAt, next}
 	}
 	// SIP/2.0/transport host[:port]
 	if len(first) < 12 || !bytes.EqualFold(first[:8], []byte("SIP/2.0/")) {
