@@ -21,7 +21,7 @@ type ackWait struct {
 	interval   time.Duration
 	deadline   time.Time
 	timer      *time.Timer
-	acked      bool     // the ACK went on y
+	acked      bool // the ACK went on y
 	sent       *sentAck
 }
 

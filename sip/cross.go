@@ -27,56 +27,22 @@ var supported = []string{"timer"}
 // policy p, checked, with its body; a request whose crossing parts are
 // malformed is refused.
 func crossing(req *gosip.Request, d border.Direction, p *border.Policy) ([]string, []byte, *refusal) {
-	var lines []string
-	var seen []string // single-value headers already taken
-	ctype := ""
+	var x crossed
 	for _, h := range req.Headers() {
-		canon := border.Name(h.Name())
-		if !p.CrossesCanonical(d, canon) {
-			continue
-		}
-		if singleValue(canon) {
-			if contains(seen, canon) {
-				return nil, nil, refuse(400, "Duplicate "+headerTitle(canon))
+		if canon := border.Name(h.Name()); p.CrossesCanonical(d, canon) {
+			if r := x.header(canon, h.Value()); r != nil {
+				return nil, nil, r
 			}
-			seen = append(seen, canon)
 		}
-		value := h.Value()
-		switch canon {
-		case "require":
-			if !allSupported(value) {
-				return nil, nil, refuse(420, "Bad Extension")
-			}
-		case "supported":
-			value = onlySupported(value)
-			if value == "" {
-				continue
-			}
-		case "content-type":
-			ctype = value
-		}
-		if err := border.CheckValue(canon, value); err != nil {
-			return nil, nil, refuse(400, "Malformed "+headerTitle(canon))
-		}
-		if len(lines) == maxCrossing {
-			return nil, nil, refuse(400, "Too Many Headers")
-		}
-		lines = append(lines, headerTitle(canon)+": "+value)
 	}
-	body := req.Body()
-	if len(body) > 0 {
-		if ctype == "" {
-			return nil, nil, refuse(400, "Body Without Content-Type")
-		}
-		if err := border.CheckBody(ctype, body); err != nil {
-			if errors.Is(err, border.ErrBodyType) {
-				return nil, nil, refuse(415, "Unsupported Media Type")
-			}
-			return nil, nil, refuse(400, "Malformed Body")
-		}
-		body = canonical(ctype, body)
-	} else if ctype != "" {
-		lines = without(lines, "Content-Type: "+ctype)
+	lines, body, err := x.withBody(req.Body())
+	switch {
+	case errors.Is(err, errNoContentType):
+		return nil, nil, refuse(400, "Body Without Content-Type")
+	case errors.Is(err, border.ErrBodyType):
+		return nil, nil, refuse(415, "Unsupported Media Type")
+	case err != nil:
+		return nil, nil, refuse(400, "Malformed Body")
 	}
 	return lines, body, nil
 }
@@ -89,46 +55,74 @@ const maxCrossing = 32
 // that fails its check is left out; a body that fails is left out too (ok
 // false), which the caller treats as a malformed answer.
 func crossingResponse(res *response, d border.Direction, p *border.Policy) (lines []string, body []byte, ok bool) {
-	ctype := ""
-	var seen []string
+	var x crossed
 	for _, f := range res.fields() {
-		canon := border.NameBytes(f[0])
-		if !p.CrossesCanonical(d, canon) {
-			continue
+		if canon := border.NameBytes(f[0]); p.CrossesCanonical(d, canon) {
+			_ = x.header(canon, string(f[1])) // a response loses what it may not carry
 		}
-		if singleValue(canon) {
-			if contains(seen, canon) {
-				continue // the first one crosses
-			}
-			seen = append(seen, canon)
-		}
-		value := string(f[1])
-		switch canon {
-		case "require":
-			if !allSupported(value) {
-				continue // an extension the other leg never agreed to
-			}
-		case "supported":
-			if value = onlySupported(value); value == "" {
-				continue
-			}
-		case "content-type":
-			ctype = value
-		}
-		if border.CheckValue(canon, value) != nil || len(lines) == maxCrossing {
-			continue
-		}
-		lines = append(lines, headerTitle(canon)+": "+value)
 	}
-	body = res.body()
-	if len(body) > 0 && border.CheckBody(ctype, body) != nil {
-		return without(lines, "Content-Type: "+ctype), nil, false
+	lines, body, err := x.withBody(res.body())
+	return lines, body, err == nil
+}
+
+// crossed collects the header lines of one message that cross, checked.
+type crossed struct {
+	lines []string
+	seen  []string // single-value headers already taken
+	ctype string   // the Content-Type taken
+}
+
+// header takes one header that the policy lets cross. It returns why it
+// does not cross: a request carrying it is refused; a response loses it.
+func (x *crossed) header(canon, value string) *refusal {
+	if singleValue(canon) {
+		if contains(x.seen, canon) {
+			return refuse(400, "Duplicate "+headerTitle(canon))
+		}
+		x.seen = append(x.seen, canon)
 	}
-	body = canonical(ctype, body)
-	if len(body) == 0 && ctype != "" {
-		lines = without(lines, "Content-Type: "+ctype)
+	switch canon {
+	case "require":
+		if !allSupported(value) {
+			return refuse(420, "Bad Extension") // an extension the other leg never agreed to
+		}
+	case "supported":
+		if value = onlySupported(value); value == "" {
+			return nil
+		}
+	case "content-type":
+		x.ctype = value
 	}
-	return lines, body, true
+	if border.CheckValue(canon, value) != nil {
+		return refuse(400, "Malformed "+headerTitle(canon))
+	}
+	if len(x.lines) == maxCrossing {
+		return refuse(400, "Too Many Headers")
+	}
+	x.lines = append(x.lines, headerTitle(canon)+": "+value)
+	return nil
+}
+
+// errNoContentType is a body without a Content-Type.
+var errNoContentType = errors.New("body without Content-Type")
+
+// withBody checks body against the Content-Type taken and returns the
+// lines and the body as they cross (SDP with CRLF line ends); a
+// Content-Type without a body is left out, and so is one whose body fails.
+func (x *crossed) withBody(body []byte) ([]string, []byte, error) {
+	if len(body) == 0 {
+		if x.ctype != "" {
+			x.lines = without(x.lines, "Content-Type: "+x.ctype)
+		}
+		return x.lines, body, nil
+	}
+	if x.ctype == "" {
+		return x.lines, nil, errNoContentType
+	}
+	if err := border.CheckBody(x.ctype, body); err != nil {
+		return without(x.lines, "Content-Type: "+x.ctype), nil, err
+	}
+	return x.lines, canonical(x.ctype, body), nil
 }
 
 // singleValue reports the headers a message may hold once (their grammar
