@@ -40,14 +40,7 @@ func tcpSwitch(t *testing.T, l TCPLimits, known ...string) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	addr, err := s.Listen(ctx, "127.0.0.1:0")
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); s.Close() })
-	return s, addr.String() // TCP listens on the same port
+	return s, listen(t, s).String() // TCP listens on the same port
 }
 
 // dialFrom opens a TCP connection from the loopback address src to to.
