@@ -2,7 +2,6 @@ package sip
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
