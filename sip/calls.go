@@ -221,8 +221,9 @@ func newIDs(n int) (string, []string) {
 	return id, tags
 }
 
-// newTag returns a random tag.
+// newTag returns a random tag (40 bits, as newIDs makes them).
 func newTag() string {
-	_, t := newIDs(1)
-	return t[0]
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return idEncoding.EncodeToString(b[:])
 }
