@@ -34,6 +34,25 @@ type Customer struct {
 	// SIPHeaders names headers, beyond the switch's policy, that cross from
 	// this customer to carriers (see package sip/border).
 	SIPHeaders []string `json:"sip_headers,omitempty"`
+
+	// Money settings, decimal strings in the customer's currency (percent
+	// for the percentages). TaxPercent is taken out of payments.
+	// CreditLimit "" means no credit control (calls are charged, never
+	// refused for money); "0" is prepaid (calls need available balance);
+	// a positive limit lets the balance go down to −CreditLimit.
+	TaxPercent  string `json:"tax_percent,omitempty"`
+	CreditLimit string `json:"credit_limit,omitempty"`
+	// Spend safety: the most one call may cost, the highest sell rate per
+	// minute a call may be routed at, and the most the customer may spend
+	// in a day of its timezone; "" means no cap.
+	MaxCallCost     string `json:"max_call_cost,omitempty"`
+	MaxRate         string `json:"max_rate,omitempty"`
+	DailySpendLimit string `json:"daily_spend_limit,omitempty"`
+	// Margin protection for this customer's calls, replacing the switch's
+	// defaults when set: the least margin a carrier must leave, as a
+	// percentage of the sell cost and as an amount per call.
+	MinMarginPercent string `json:"min_margin_percent,omitempty"`
+	MinMargin        string `json:"min_margin,omitempty"`
 }
 
 // CustomerIP authenticates calls from an address or CIDR as a customer.
@@ -239,4 +258,27 @@ type ExportRun struct {
 	Records  int    `json:"records"`
 	Bytes    int64  `json:"bytes"`
 	Error    string `json:"error,omitempty"`
+}
+
+// Collections added for money control.
+const (
+	Payments = "payments"
+)
+
+// Payment is money a customer paid. Total is what was paid, tax included;
+// on completion the customer's tax is taken out (Tax) and Net credits the
+// balance, exactly once. Status is "pending" or "completed". Amounts are
+// decimal strings in the customer's currency; times are Unix milliseconds.
+type Payment struct {
+	ID          string `json:"id"`
+	CustomerID  string `json:"customer_id"`
+	Total       string `json:"total"`
+	TaxPercent  string `json:"tax_percent"`
+	Tax         string `json:"tax"`
+	Net         string `json:"net"`
+	Currency    string `json:"currency"`
+	Description string `json:"description,omitempty"`
+	Status      string `json:"status"`
+	Created     int64  `json:"created_ms"`
+	Completed   int64  `json:"completed_ms,omitempty"`
 }

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrBadAmount is returned for a negative reservation or an entry without a
+// key or kind.
+var ErrBadAmount = errors.New("bad amount or entry")
+
+// Entry is one change of an account's balance in its ledger. Amounts are
+// integers in the unit the caller chose (Trunkline uses millionths of the
+// account's currency); the store adds them and never rounds.
+type Entry struct {
+	Seq     uint64 `json:"seq"`     // 1, 2, 3… per account, in the order applied
+	At      int64  `json:"at_ms"`   // Unix milliseconds when it was applied
+	Kind    string `json:"kind"`    // e.g. "payment", "charge", "rerate", "adjustment"
+	Key     string `json:"key"`     // what it is for: a payment id, a call id…
+	Amount  int64  `json:"amount"`  // the change: positive credits, negative debits
+	Balance int64  `json:"balance"` // the balance after this entry
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Account is an account's state: its balance (the sum of its ledger) and
+// the sum of its open reservations.
+type Account struct {
+	Balance  int64  `json:"balance"`
+	Reserved int64  `json:"reserved"`
+	Entries  uint64 `json:"entries"` // the Seq of the last entry
+}
+
+// Credit is the runtime money state shared by the switch's nodes: per
+// account a ledger of entries that sums to the balance, and reservations
+// ("holds") that calls take on the balance while they live. Every method is
+// one atomic operation, so that backends can implement it as a transaction
+// or a script; all are safe for concurrent use. An account that has never
+// been written has balance 0, no holds and no entries.
+//
+// Errors other than ErrBadAmount mean the backend failed: a failed Reserve
+// reserved nothing; a failed Post may or may not have been applied, and
+// repeating it is safe (Post is idempotent by key).
+type Credit interface {
+	// Account returns the balance and open reservations of acct.
+	Account(ctx context.Context, acct string) (Account, error)
+
+	// Reserve adds amount (≥ 0) to the hold named hold on acct if, after
+	// it, balance − reserved ≥ floor; it reports false and changes nothing
+	// otherwise. A hold lives until Post or Release names it, or until ttl
+	// passes without a Reserve on it (a node that dies frees its holds).
+	// Reserving 0 refreshes the hold's ttl and succeeds even below floor.
+	Reserve(ctx context.Context, acct, hold string, amount, floor int64, ttl time.Duration) (bool, error)
+
+	// Release drops the hold named hold, if it is open.
+	Release(ctx context.Context, acct, hold string) error
+
+	// Post makes the total of acct's entries with e.Key equal e.Amount: it
+	// appends one entry of e.Amount minus what is already posted under that
+	// key (nothing when the difference is 0), and, in the same step, drops
+	// the hold named hold (none when hold is ""). It is durable when it
+	// returns. It returns the entry appended (Seq 0 when there was none).
+	// e.Seq, e.At and e.Balance are set by the store; e.Kind and e.Key must
+	// not be empty.
+	Post(ctx context.Context, acct, hold string, e Entry) (Entry, error)
+
+	// Posted returns the total posted under key on acct, and whether any
+	// entry has that key.
+	Posted(ctx context.Context, acct, key string) (int64, bool, error)
+
+	// Entries returns acct's entries with Seq > after, in order, at most
+	// limit of them (limit ≤ 0 means all).
+	Entries(ctx context.Context, acct string, after uint64, limit int) ([]Entry, error)
+}
