@@ -48,9 +48,12 @@ type call struct {
 	ringing     time.Time
 	answered    time.Time
 	ended       bool
-	acks        []*ackWait // 2xx answers to INVITEs waiting for their ACK
-	legs        []*leg     // every attempt, for the dialog table
-	up          bool       // in the live-call register
+	acks        []*ackWait     // 2xx answers to INVITEs waiting for their ACK
+	legs        []*leg         // every attempt, for the dialog table
+	up          bool           // in the live-call register
+	grant       *routing.Grant // the call's credit; nil when not under credit control
+	paidEnd     time.Time      // when the answered call's paid time ends
+	creditTimer *time.Timer
 }
 
 // outbound is what the switch sends a carrier of the customer's INVITE: the

@@ -67,9 +67,18 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	plan, err := s.router.Route(context.Background(), routing.Call{
 		CustomerID: ident.CustomerID, TechPrefix: ident.TechPrefix, Dialled: req.Recipient.User, At: setup,
 	})
+	var grant *routing.Grant
+	if err == nil && s.credit != nil {
+		if grant, err = s.credit.Open(context.Background(), plan, c.id); err != nil {
+			code, _ := routing.Status(err)
+			s.metrics.creditRefusals.WithLabelValues(strconv.Itoa(code)).Inc()
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.grant = grant
 	if c.ended {
+		s.endCredit(c, false)
 		return // ended while it was routed
 	}
 	if err != nil {
@@ -296,6 +305,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		s.markAnswered(c)
 		s.learnDialog(&l.b, res, true)
 		c.maxTimer = time.AfterFunc(s.maxCall, func() { s.maxDurationReached(c) })
+		s.startCredit(c)
 		buf := getBuf()
 		s.inviteResponse(buf, c, res.code, safeReason(res), true, lines, body)
 		aw := s.answer2xx(c, c.inv, &c.a, &l.b, c.invSeq, 1, append([]byte(nil), buf.Bytes()...))
@@ -486,7 +496,7 @@ func (s *Server) legEnded(c *call, out outcome) (tryNext bool) {
 	c.leg = nil
 	if c.attempt < len(c.plan.Attempts) && failover(out.code) && !out.final {
 		s.metrics.attempts.WithLabelValues("failover").Inc()
-		s.emit(s.record(c, &at, out, "carrier", false))
+		s.emit(s.record(c, &at, out, "carrier", false), nil)
 		if inLoop {
 			return true
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/rating"
+	"github.com/trunkline/trunkline/routing"
 )
 
 // LiveCalls is the durable register of answered calls that lets a switch
@@ -33,6 +34,9 @@ type liveRecord struct {
 	CDR               cdr.Record
 	Sell, Buy         string // rating traces
 	Customer, Carrier liveLeg
+	// Paid is the answered seconds a call under credit control has paid
+	// for (0: not under credit control): it never lasted longer.
+	Paid int
 }
 
 // liveLeg is one leg's dialog, enough to send a BYE on it.
@@ -43,7 +47,9 @@ type liveLeg struct {
 	Pinned                                         bool
 }
 
-const liveVersion = 1
+// liveVersion is the encoding appendLive writes: version 2 added Paid;
+// decodeLive reads both.
+const liveVersion = 2
 
 // appendLive encodes r: a version byte, the CDR in the journal's encoding,
 // then each string as a uvarint length and its bytes, CSeqs as uvarints.
@@ -79,7 +85,7 @@ func appendLive(dst []byte, r *liveRecord) []byte {
 		}
 		dst = append(dst, pinned)
 	}
-	return dst
+	return binary.AppendUvarint(dst, uint64(r.Paid))
 }
 
 func appendStr(dst []byte, v string) []byte {
@@ -91,9 +97,10 @@ func appendStr(dst []byte, v string) []byte {
 func decodeLive(p []byte) (liveRecord, error) {
 	var r liveRecord
 	bad := fmt.Errorf("live call record: malformed")
-	if len(p) == 0 || p[0] != liveVersion {
+	if len(p) == 0 || p[0] < 1 || p[0] > liveVersion {
 		return r, bad
 	}
+	version := p[0]
 	p = p[1:]
 	next := func() (string, bool) {
 		n, k := binary.Uvarint(p)
@@ -148,6 +155,13 @@ func decodeLive(p []byte) (liveRecord, error) {
 		}
 		l.Seq, l.Pinned, p = uint32(seq), p[0] == 1, p[1:]
 	}
+	if version >= 2 {
+		paid, ok := num()
+		if !ok || paid > 1<<31-1 {
+			return r, bad
+		}
+		r.Paid = int(paid)
+	}
 	return r, nil
 }
 
@@ -195,6 +209,9 @@ func (s *Server) callUp(c *call) {
 		Sell: c.plan.Sell.Charge(1).Trace.String(), Buy: at.Buy.Charge(1).Trace.String(),
 		Customer: saveLeg(&c.a), Carrier: saveLeg(&c.answeredLeg.b),
 	}
+	if c.grant != nil {
+		rec.Paid = c.grant.Paid
+	}
 	buf := getBuf()
 	defer putBuf(buf)
 	b := appendLive(buf.AvailableBuffer(), &rec) // the register keeps a copy
@@ -209,11 +226,10 @@ func (s *Server) callUp(c *call) {
 // out of the register. The register keeps the order of the two changes; a
 // crash after the CDR and before the removal is durable leaves a call whose
 // CDR a restart finds in the journal, never a call without a CDR.
-func (s *Server) emitDown(r cdr.Record) {
+func (s *Server) emitDown(r cdr.Record, ch *pendingCharge) {
 	run := func() {
-		if err := s.cdrs.Write(context.Background(), r); err != nil {
-			s.log.Error("CDR not written", "call", r.CallID, "attempt", r.Attempt, "error", err)
-			return // the register keeps the call: a restart writes its CDR
+		if !s.write(r) || !s.charge(ch) {
+			return // the register keeps the call: a restart writes its CDR and charges it
 		}
 		if err := s.live.DownAsync(r.CallID); err != nil {
 			s.log.Error("live call not removed", "call", r.CallID, "error", err)
@@ -254,6 +270,9 @@ func (s *Server) Recover(ctx context.Context, data []byte, lastAlive time.Time) 
 	end := min(max(lastAlive.UnixMilli(), r.AnswerMs), r.AnswerMs+s.maxCall.Milliseconds())
 	r.EndMs = end
 	r.Duration = int((end - r.AnswerMs + 999) / 1000)
+	if rec.Paid > 0 {
+		r.Duration = min(r.Duration, rec.Paid) // the call was cut when its paid time ended
+	}
 	sell, buy := rating.Rerate(sellTrace, r.Duration), rating.Rerate(buyTrace, r.Duration)
 	r.Billed, r.SellCost, r.BuyCost = int(sell.Billed), sell.Cost, buy.Cost
 	r.Margin = sell.Cost - buy.Cost
@@ -261,6 +280,12 @@ func (s *Server) Recover(ctx context.Context, data []byte, lastAlive time.Time) 
 	r.SIPCode, r.Reason, r.HangupSide = 200, "Switch Restarted", "switch"
 	if err := s.cdrs.Write(ctx, r); err != nil {
 		return fmt.Errorf("writing the CDR of call %s: %w", r.CallID, err)
+	}
+	if s.credit != nil {
+		err := s.credit.Charge(ctx, r.CustomerID, r.CallID, nil, routing.KindCharge, r.SellCost, time.UnixMilli(r.SetupMs))
+		if err != nil {
+			return fmt.Errorf("charging call %s: %w", r.CallID, err)
+		}
 	}
 	for _, l := range []liveLeg{rec.Customer, rec.Carrier} {
 		sd, err := l.restore()

@@ -3,14 +3,16 @@ package sip
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	requests     *prometheus.CounterVec // by method
-	calls        *prometheus.CounterVec // by outcome
-	attempts     *prometheus.CounterVec // by result
-	active       prometheus.Gauge       // live calls
-	pdd          prometheus.Histogram   // seconds from INVITE to first provisional from a carrier
-	rejects      *prometheus.CounterVec // by SIP code
-	dropped      *prometheus.CounterVec // by reason
-	authFailures prometheus.Counter
+	requests       *prometheus.CounterVec // by method
+	calls          *prometheus.CounterVec // by outcome
+	attempts       *prometheus.CounterVec // by result
+	active         prometheus.Gauge       // live calls
+	pdd            prometheus.Histogram   // seconds from INVITE to first provisional from a carrier
+	rejects        *prometheus.CounterVec // by SIP code
+	dropped        *prometheus.CounterVec // by reason
+	authFailures   prometheus.Counter
+	creditCuts     prometheus.Counter     // calls the switch ended when their paid time was over
+	creditRefusals *prometheus.CounterVec // calls refused for money, by SIP code
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -40,9 +42,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trunkline_sip_auth_failures_total", Help: "Calls refused for an unknown source or bad digest credentials.",
 		}),
+		creditCuts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trunkline_credit_cuts_total", Help: "Answered calls the switch ended because their paid time (credit or maximum call cost) was over.",
+		}),
+		creditRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkline_credit_refusals_total", Help: "Calls refused at set-up for money (402 no credit, 403 spend limits, 503 credit store unavailable), by SIP code.",
+		}, []string{"code"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped, m.authFailures)
+		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped, m.authFailures, m.creditCuts, m.creditRefusals)
 	}
 	return m
 }

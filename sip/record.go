@@ -35,10 +35,15 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 		at = &cur
 	}
 	r := s.record(c, at, out, side, true)
+	var ch *pendingCharge
+	if s.credit != nil && r.AnswerMs > 0 {
+		ch = &pendingCharge{customer: r.CustomerID, callID: c.id, grant: c.grant, cost: r.SellCost, setup: c.setup}
+	}
+	s.endCredit(c, ch != nil)
 	if c.up {
-		s.emitDown(r)
+		s.emitDown(r, ch)
 	} else {
-		s.emit(r)
+		s.emit(r, ch)
 	}
 	s.calls.remove(c, c.legs)
 	if c.a.conn != nil {
@@ -60,24 +65,31 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 	}
 }
 
-// emit appends r to the CDR sink in the background: the journal answers
-// once r is on disk, and the goroutine that handles SIP messages must not
-// wait for that. Close waits for every record.
-func (s *Server) emit(r cdr.Record) {
+// emit appends r to the CDR sink in the background, then posts the call's
+// charge (ch, nil for none): the journal answers once r is on disk, and the
+// goroutine that handles SIP messages must not wait for that. Close waits
+// for every record.
+func (s *Server) emit(r cdr.Record, ch *pendingCharge) {
+	run := func() {
+		s.write(r)
+		s.charge(ch)
+	}
 	if !s.track() {
-		s.write(r) // a timer fired after Close; Wait may have returned
+		run() // a timer fired after Close; Wait may have returned
 		return
 	}
 	go func() {
 		defer s.wg.Done()
-		s.write(r)
+		run()
 	}()
 }
 
-func (s *Server) write(r cdr.Record) {
+func (s *Server) write(r cdr.Record) bool {
 	if err := s.cdrs.Write(context.Background(), r); err != nil {
 		s.log.Error("CDR not written", "call", r.CallID, "attempt", r.Attempt, "error", err)
+		return false
 	}
+	return true
 }
 
 // record rates an attempt and returns its CDR. c.mu is held.
@@ -113,6 +125,11 @@ func (s *Server) record(c *call, at *routing.Attempt, out outcome, side string, 
 	if out.answered && !answered.IsZero() && at != nil && c.plan != nil {
 		r.AnswerMs = answered.UnixMilli()
 		r.Duration = int((end.Sub(answered) + time.Second - 1) / time.Second)
+		if c.grant != nil {
+			// The switch ends the call when its paid time does; the
+			// instant it takes to do so is not billed.
+			r.Duration = min(r.Duration, c.grant.Paid)
+		}
 		sell := c.plan.Sell.Charge(r.Duration)
 		buy := at.Buy.Charge(r.Duration)
 		r.Billed = int(sell.Billed)

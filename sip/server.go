@@ -87,6 +87,7 @@ type Server struct {
 	inviteTimeout time.Duration
 	ringTimeout   time.Duration
 	maxCall       time.Duration
+	credit        Credit
 	now           func() time.Time
 }
 
