@@ -56,7 +56,7 @@ func main() {
 	flag.StringVar(&o.sipp, "sipp", "sipp", "sipp binary")
 	flag.StringVar(&o.scenarios, "scenarios", "bench/scenarios", "directory of uac.xml and uas.xml")
 	flag.StringVar(&o.work, "work", "", "work directory (default: a new temporary one)")
-	flag.StringVar(&o.systems, "systems", "trunkline,kamailio-relay,kamailio-dialog,kamailio-full", "rows to run, in order: trunkline, kamailio-relay, kamailio-dialog, kamailio-full (with topoh), kamailio-full-notopoh")
+	flag.StringVar(&o.systems, "systems", "trunkline,kamailio-relay,kamailio-dialog,kamailio-full", "rows to run, in order: trunkline, trunkline-prepaid (credit control on), kamailio-relay, kamailio-dialog, kamailio-full (with topoh), kamailio-full-notopoh")
 	flag.StringVar(&o.switchCPU, "switch-cpu", "0", "taskset CPU list of the switch")
 	flag.StringVar(&o.sippCPU, "sipp-cpu", "1", "taskset CPU list of the sipps")
 	flag.IntVar(&o.prefixes, "prefixes", 100000, "prefixes per rate card")
@@ -122,9 +122,9 @@ func run(o *options) error {
 		uasPort, _ := freePort("udp", "127.0.0.1")
 		var p peer
 		switch {
-		case sys == "trunkline":
+		case sys == "trunkline" || sys == "trunkline-prepaid":
 			p = &trunkline{bin: o.trunkline, cpu: o.switchCPU, procs: 1, dir: dir, sipPort: sipPort,
-				uasPort: uasPort, pprof: o.pprof, deck: deck, env: splitList(o.goenv)}
+				uasPort: uasPort, pprof: o.pprof, deck: deck, env: splitList(o.goenv), prepaid: sys == "trunkline-prepaid"}
 		case strings.HasPrefix(sys, "kamailio-"):
 			p = &kamailio{bin: o.kamailio, cfg: filepath.Join(filepath.Dir(o.scenarios), "peers", "kamailio.cfg"),
 				mode: strings.TrimPrefix(sys, "kamailio-"), cpu: o.switchCPU, children: o.kamChildren, dir: dir,

@@ -28,13 +28,22 @@ type trunkline struct {
 	pprof   string // host:port for -pprof, "" for none
 	deck    *Deck
 	env     []string // extra environment (GOGC=…)
+	// prepaid puts the customer under credit control (credit limit 0, a
+	// large payment): every call reserves its first block and is charged.
+	prepaid bool
 
 	c     *child
 	token string
 	admin string
 }
 
-func (t *trunkline) name() string   { return "trunkline" }
+func (t *trunkline) name() string {
+	if t.prepaid {
+		return "trunkline-prepaid"
+	}
+	return "trunkline"
+}
+
 func (t *trunkline) target() string { return "127.0.0.1:" + strconv.Itoa(t.sipPort) }
 func (t *trunkline) pids() []int    { return []int{t.c.pid()} }
 func (t *trunkline) stop()          { t.c.stop(10 * time.Second) }
@@ -102,9 +111,19 @@ func (t *trunkline) start() error {
 // provision creates the customer on 127.0.0.2, the carrier at the sipp UAS,
 // the provider card and the customer card with the deck's rows.
 func (t *trunkline) provision() error {
-	cust, err := t.create("/api/v1/customers", map[string]any{"name": "Bench Customer", "currency": "USD"})
+	customer := map[string]any{"name": "Bench Customer", "currency": "USD"}
+	if t.prepaid {
+		customer["credit_limit"] = "0"
+	}
+	cust, err := t.create("/api/v1/customers", customer)
 	if err != nil {
 		return err
+	}
+	if t.prepaid {
+		payment := map[string]any{"total": "100000000.00", "status": "completed", "description": "bench"}
+		if _, err := t.create("/api/v1/customers/"+cust+"/payments", payment); err != nil {
+			return err
+		}
 	}
 	if _, err := t.create("/api/v1/customers/"+cust+"/ips", map[string]any{"cidr": "127.0.0.2"}); err != nil {
 		return err
