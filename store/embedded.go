@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -23,8 +24,10 @@ const embeddedLockTimeout = time.Second
 // directory, a bucket per collection, keys sorted by id. Every write is a
 // transaction synced to disk before Put or Delete returns. It is safe for
 // concurrent use; bbolt serialises writers and lets readers run in parallel.
+// The same file holds the Credit ledger (see Credit).
 type Embedded struct {
-	db *bolt.DB
+	db     *bolt.DB
+	credit *EmbeddedCredit
 }
 
 var _ Store = (*Embedded)(nil)
@@ -44,8 +47,12 @@ func OpenEmbedded(dir string) (*Embedded, error) {
 		}
 		return nil, fmt.Errorf("opening embedded store %q: %w", path, err)
 	}
-	return &Embedded{db: db}, nil
+	return &Embedded{db: db, credit: newEmbeddedCredit(db)}, nil
 }
+
+// Credit returns the store's Credit: its ledgers live in the same file, its
+// holds in this process's memory. Every call returns the same instance.
+func (e *Embedded) Credit() *EmbeddedCredit { return e.credit }
 
 // Path returns the database file's path.
 func (e *Embedded) Path() string { return e.db.Path() }
@@ -140,8 +147,10 @@ func (e *Embedded) List(ctx context.Context, coll string) ([]Doc, error) {
 	return out, nil
 }
 
-// Close releases the database file and its lock. Calling it again is a no-op.
+// Close releases the database file and its lock, and closes Credit (its
+// holds are lost). Calling it again is a no-op.
 func (e *Embedded) Close() error {
+	e.credit.close()
 	if err := e.db.Close(); err != nil {
 		return fmt.Errorf("closing embedded store: %w", err)
 	}
@@ -154,6 +163,9 @@ func check(ctx context.Context, coll, id string) error {
 	}
 	if coll == "" || id == "" {
 		return ErrEmptyKey
+	}
+	if strings.HasPrefix(coll, creditBucketPrefix) {
+		return fmt.Errorf("collection %q: %w", coll, ErrReservedName)
 	}
 	return nil
 }
