@@ -2,7 +2,10 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/trunkline/trunkline/store"
 )
@@ -23,11 +26,18 @@ type resource[T any] struct {
 }
 
 func (rs resource[T]) decode(w http.ResponseWriter, r *http.Request, v *T) error {
-	var dst any = v
-	if rs.input != nil {
-		dst = rs.input(v)
+	if rs.input == nil {
+		return decodeBody(w, r, maxJSONBody, v)
 	}
-	return decodeBody(w, r, maxJSONBody, dst)
+	err := decodeBody(w, r, maxJSONBody, rs.input(v))
+	// A type error inside the embedded record names it ("Customer.cps_limit").
+	var e *Error
+	if errors.As(err, &e) && e.Field != "" {
+		prefix := reflect.TypeFor[T]().Name() + "."
+		e.Field = strings.TrimPrefix(e.Field, prefix)
+		e.Message = strings.TrimPrefix(e.Message, prefix)
+	}
+	return err
 }
 
 func (rs resource[T]) show(ctx context.Context, s *Server, v T) (any, error) {
