@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/trunkline/trunkline/store"
 )
@@ -33,10 +34,20 @@ func validCustomer(c *store.Customer) error {
 	if err := validHeaders("sip_headers", c.SIPHeaders); err != nil {
 		return err
 	}
-	return validLimit("cps_limit", c.CPSLimit)
+	if err := validLimit("cps_limit", c.CPSLimit); err != nil {
+		return err
+	}
+	return validMoneySettings(c)
 }
 
-var customers = resource[store.Customer]{coll: store.Customers, kind: "customer", id: func(c *store.Customer) *string { return &c.ID }, valid: validCustomer}
+var customers = resource[store.Customer]{
+	coll: store.Customers, kind: "customer", id: func(c *store.Customer) *string { return &c.ID },
+	valid: validCustomer,
+	input: func(c *store.Customer) any { return &customerInput{Customer: c} },
+	view: func(ctx context.Context, s *Server, c store.Customer) (any, error) {
+		return s.viewCustomer(ctx, c, time.Now())
+	},
+}
 
 func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
 	return customers.create(s, w, r)
@@ -55,7 +66,7 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) putCustomer(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	var c store.Customer
-	if err := decodeBody(w, r, maxJSONBody, &c); err != nil {
+	if err := customers.decode(w, r, &c); err != nil {
 		return err
 	}
 	if err := checkID(c.ID, id); err != nil {
@@ -81,7 +92,11 @@ func (s *Server) putCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	v, err := customers.show(r.Context(), s, c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

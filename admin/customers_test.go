@@ -30,7 +30,7 @@ func TestCreateCustomer(t *testing.T) {
 		{"negative channels", `{"name":"A","currency":"EUR","channel_limit":-1}`, 400, admin.CodeInvalid, "channel_limit"},
 		{"negative cps", `{"name":"A","currency":"EUR","cps_limit":-5}`, 400, admin.CodeInvalid, "cps_limit"},
 		{"string limit", `{"name":"A","currency":"EUR","cps_limit":"5"}`, 400, admin.CodeInvalid, "cps_limit"},
-		{"unknown field", `{"name":"A","currency":"EUR","balance":"5"}`, 400, admin.CodeBadJSON, "balance"},
+		{"unknown field", `{"name":"A","currency":"EUR","credit":"5"}`, 400, admin.CodeBadJSON, "credit"},
 		{"id given", `{"id":"x","name":"A","currency":"EUR"}`, 400, admin.CodeInvalid, "id"},
 		{"malformed", `{"name":"A",`, 400, admin.CodeBadJSON, ""},
 		{"syntax", `{"name" "A"}`, 400, admin.CodeBadJSON, ""},

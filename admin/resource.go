@@ -2,7 +2,10 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/trunkline/trunkline/store"
 )
@@ -14,13 +17,41 @@ type resource[T any] struct {
 	kind  string           // singular noun for logs and 404s
 	id    func(*T) *string // the record's ID field
 	valid func(*T) error   // validation (and defaults) for a new record
+	// input, when set, returns what a request body decodes into for the
+	// record v (a wrapper that accepts read-only fields); nil means v.
+	input func(v *T) any
+	// view, when set, returns what a response shows for the record v
+	// (with read-only fields added); nil means v itself.
+	view func(ctx context.Context, s *Server, v T) (any, error)
+}
+
+func (rs resource[T]) decode(w http.ResponseWriter, r *http.Request, v *T) error {
+	if rs.input == nil {
+		return decodeBody(w, r, maxJSONBody, v)
+	}
+	err := decodeBody(w, r, maxJSONBody, rs.input(v))
+	// A type error inside the embedded record names it ("Customer.cps_limit").
+	var e *Error
+	if errors.As(err, &e) && e.Field != "" {
+		prefix := reflect.TypeFor[T]().Name() + "."
+		e.Field = strings.TrimPrefix(e.Field, prefix)
+		e.Message = strings.TrimPrefix(e.Message, prefix)
+	}
+	return err
+}
+
+func (rs resource[T]) show(ctx context.Context, s *Server, v T) (any, error) {
+	if rs.view == nil {
+		return v, nil
+	}
+	return rs.view(ctx, s, v)
 }
 
 // create decodes a new record, refuses a client-chosen id, validates it,
 // gives it an id, stores it and answers 201 with its Location.
 func (rs resource[T]) create(s *Server, w http.ResponseWriter, r *http.Request) error {
 	var v T
-	if err := decodeBody(w, r, maxJSONBody, &v); err != nil {
+	if err := rs.decode(w, r, &v); err != nil {
 		return err
 	}
 	id := rs.id(&v)
@@ -37,8 +68,12 @@ func (rs resource[T]) create(s *Server, w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	s.log.Info(rs.kind+" created", "id", *id)
+	out, err := rs.show(r.Context(), s, v)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Location", "/api/v1/"+rs.coll+"/"+*id)
-	writeJSON(w, http.StatusCreated, v)
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 
@@ -48,7 +83,13 @@ func (rs resource[T]) list(s *Server, w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{rs.coll: vs})
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		if out[i], err = rs.show(r.Context(), s, v); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{rs.coll: out})
 	return nil
 }
 
@@ -58,6 +99,10 @@ func (rs resource[T]) get(s *Server, w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, v)
+	out, err := rs.show(r.Context(), s, v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

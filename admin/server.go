@@ -24,6 +24,7 @@ type Server struct {
 	onChange func(ctx context.Context) error
 	registry *prometheus.Registry
 	ready    func() error
+	credit   store.Credit // balances and ledgers; nil: no money endpoints
 
 	mux     *http.ServeMux
 	metrics *metrics
@@ -113,6 +114,12 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST /api/v1/customers/{id}/routes", s.createRoute},
 		{"GET /api/v1/customers/{id}/routes", s.listRoutes},
 		{"DELETE /api/v1/customers/{id}/routes/{rid}", s.deleteRoute},
+		{"POST /api/v1/customers/{id}/payments", s.createPayment},
+		{"GET /api/v1/customers/{id}/payments", s.listPayments},
+		{"GET /api/v1/customers/{id}/payments/{pid}", s.getPayment},
+		{"PUT /api/v1/customers/{id}/payments/{pid}", s.putPayment},
+		{"GET /api/v1/customers/{id}/ledger", s.getLedger},
+		{"POST /api/v1/customers/{id}/ledger", s.createAdjustment},
 
 		{"POST /api/v1/carriers", s.createCarrier},
 		{"GET /api/v1/carriers", s.listCarriers},
@@ -235,6 +242,16 @@ func (s *Server) write(r *http.Request, fn func(ctx context.Context) error) erro
 			Message: "saved, but applying the change failed: " + err.Error(), Err: err}
 	}
 	return nil
+}
+
+// locked runs fn with the server's writes held and a context a client
+// disconnect cannot cancel, like write, but calls no OnChange hook: it is
+// for writes the switch's live tables do not depend on (money movements).
+func (s *Server) locked(r *http.Request, fn func(ctx context.Context) error) error {
+	ctx := context.WithoutCancel(r.Context())
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return fn(ctx)
 }
 
 // statusWriter records the status a handler sent.

@@ -20,6 +20,7 @@ import (
 type env struct {
 	t       *testing.T
 	st      store.Store
+	credit  store.Credit // the store's, whether or not the server has it
 	h       http.Handler
 	token   string
 	changes atomic.Int32
@@ -27,6 +28,21 @@ type env struct {
 }
 
 func newEnv(t *testing.T, opts ...admin.Option) *env {
+	t.Helper()
+	return newEnvWith(t, func(*store.Embedded) []admin.Option { return opts })
+}
+
+// newCreditEnv is newEnv with the embedded store's Credit behind the
+// money endpoints, and more options.
+func newCreditEnv(t *testing.T, opts ...admin.Option) *env {
+	t.Helper()
+	return newEnvWith(t, func(st *store.Embedded) []admin.Option {
+		return append([]admin.Option{admin.WithCredit(st.Credit())}, opts...)
+	})
+}
+
+// newEnvWith is newEnv with options that need the store.
+func newEnvWith(t *testing.T, optsFor func(*store.Embedded) []admin.Option) *env {
 	t.Helper()
 	st, err := store.OpenEmbedded(filepath.Join(t.TempDir(), "data"))
 	if err != nil {
@@ -37,14 +53,14 @@ func newEnv(t *testing.T, opts ...admin.Option) *env {
 	if err != nil || !created {
 		t.Fatalf("EnsureToken = %q, %v, %v", secret, created, err)
 	}
-	e := &env{t: t, st: st, token: secret}
-	opts = append([]admin.Option{admin.WithOnChange(func(ctx context.Context) error {
+	e := &env{t: t, st: st, credit: st.Credit(), token: secret}
+	opts := append([]admin.Option{admin.WithOnChange(func(ctx context.Context) error {
 		e.changes.Add(1)
 		if e.failing.Load() {
 			return errors.New("trie rebuild exploded")
 		}
 		return nil
-	})}, opts...)
+	})}, optsFor(st)...)
 	e.h = admin.New(st, opts...).Handler()
 	return e
 }

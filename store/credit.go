@@ -38,9 +38,12 @@ type Account struct {
 // or a script; all are safe for concurrent use. An account that has never
 // been written has balance 0, no holds and no entries.
 //
-// Errors other than ErrBadAmount mean the backend failed: a failed Reserve
-// reserved nothing; a failed Post may or may not have been applied, and
-// repeating it is safe (Post is idempotent by key).
+// A negative amount, a ttl ≤ 0, or an entry without kind or key is
+// ErrBadAmount; an empty account, hold name (in Reserve and Release) or key
+// (in Posted) is ErrEmptyKey; neither changes anything. Errors other than
+// these mean the backend failed: a failed Reserve reserved nothing; a failed
+// Post may or may not have been applied, and repeating it is safe (Post is
+// idempotent by key).
 type Credit interface {
 	// Account returns the balance and open reservations of acct.
 	Account(ctx context.Context, acct string) (Account, error)

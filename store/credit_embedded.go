@@ -37,6 +37,8 @@ type EmbeddedCredit struct {
 	seed   maphash.Seed
 	shards [creditShards]creditShard
 	closed atomic.Bool
+
+	afterRead func() // a test's hook between a first read and its use
 }
 
 var _ Credit = (*EmbeddedCredit)(nil)
@@ -218,6 +220,9 @@ func (c *EmbeddedCredit) lock(acct string, now time.Duration) (*creditShard, *cr
 			bal, seq, err = ledgerTip(tx, acct)
 			return err
 		})
+		if c.afterRead != nil {
+			c.afterRead()
+		}
 		s.mu.Lock()
 		if err != nil {
 			s.mu.Unlock()
