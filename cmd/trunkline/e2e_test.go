@@ -35,7 +35,6 @@ func startSwitch(t *testing.T, tweaks ...func(*Config)) *testSwitch {
 // cdr: section), then tweaks. The node stops when the test ends.
 func startSwitchYAML(t *testing.T, extra string, tweaks ...func(*Config)) *testSwitch {
 	t.Helper()
-	t.Setenv("TRUNKLINE_CLICKHOUSE", "") // the test's config decides
 	cfg, err := ParseConfig([]byte(`
 data: ` + t.TempDir() + `
 node: e2e
@@ -50,6 +49,11 @@ log:
 ` + extra))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(extra, "clickhouse:") {
+		// The test's config decides, not TRUNKLINE_CLICKHOUSE (read
+		// here rather than unset: tests that run in parallel cannot).
+		cfg.CDR.ClickHouse = ""
 	}
 	for _, tw := range tweaks {
 		tw(cfg)

@@ -31,6 +31,8 @@ type node struct {
 	Token     string // admin token, set only when this start created it
 
 	store    store.Store
+	credit   store.Credit    // balances, ledgers and reservations
+	wallet   *routing.Wallet // credit control over credit
 	journal  *cdr.Journal
 	live     *cdr.Live // answered calls, for crash recovery
 	ch       *cdr.ClickHouse
@@ -52,10 +54,11 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	n := &node{log: log, cancel: cancel}
-	var err error
-	if n.store, err = store.OpenEmbedded(cfg.Data); err != nil {
+	emb, err := store.OpenEmbedded(cfg.Data)
+	if err != nil {
 		return nil, fmt.Errorf("opening store: %w", err)
 	}
+	n.store, n.credit = emb, emb.Credit()
 	secret, created, err := admin.EnsureToken(ctx, n.store)
 	if err != nil {
 		n.close()
@@ -107,6 +110,13 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	digest := auth.NewDigest(n.store, cfg.SIP.Realm, auth.WithNonceKey(nonceKey), auth.WithDigestLogger(alog),
 		auth.WithAlgorithms(cfg.SIP.DigestAlgorithms...))
 	router := routing.NewRouter(n.store)
+	n.wallet = routing.NewWallet(n.credit, routing.WithCreditBlock(cfg.Credit.BlockSeconds), routing.WithHoldTTL(cfg.Credit.HoldTTL),
+		routing.WithCustomers(func(id string) (store.Customer, bool) {
+			if t := router.Table(); t != nil {
+				return t.Customer(id)
+			}
+			return store.Customer{}, false
+		}))
 	reload := func(ctx context.Context) error {
 		if err := ipAuth.Reload(ctx); err != nil {
 			return fmt.Errorf("reloading IP authentication: %w", err)
@@ -141,7 +151,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		sip.WithLogger(log), sip.WithNode(cfg.Node), sip.WithAdvertise(cfg.SIP.Advertise),
 		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithMaxCallDuration(cfg.SIP.MaxCallDuration), sip.WithRegistry(reg),
 		sip.WithUDPReadBuffer(cfg.SIP.UDPReadBuffer), sip.WithDigest(digest, cfg.SIP.Realm), sip.WithSourceGuard(n.bans), sip.WithFloodLimit(flood),
-		sip.WithLiveCalls(n.live),
+		sip.WithLiveCalls(n.live), sip.WithCredit(n.wallet),
 		sip.WithKnownSource(trusted), sip.WithTCPLimits(sip.TCPLimits{
 			IdleTimeout: cfg.SIP.TCPIdleTimeout, PartialTimeout: cfg.SIP.TCPPartialTimeout,
 			PerSource: cfg.SIP.TCPPerSource, PerUnknownSource: cfg.SIP.TCPPerUnknownSource,
@@ -165,6 +175,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 			return nil
 		}),
 		admin.WithOnChange(reload), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithCDRSink(n.journal),
+		admin.WithCredit(n.credit),
 		admin.WithSimulator(func(ctx context.Context, customerID, number string, at time.Time) (any, error) {
 			return router.Simulate(ctx, customerID, number, at)
 		}))
@@ -224,18 +235,20 @@ func (n *node) recover(ctx context.Context) {
 	}
 	n.log.Warn("ending the calls that were up when the switch stopped", "calls", len(calls))
 	// A call whose CDR was written just before the crash, but not yet
-	// taken out of the register, has its CDR already: it is only removed.
-	written := map[string]bool{}
+	// taken out of the register, has its CDR already: it is charged (once:
+	// a charge is posted by call id) and removed.
+	written := map[string]*cdr.Record{}
 	from := calls[0].UpAt
 	for _, c := range calls {
-		written[c.Key] = false
+		written[c.Key] = nil
 		if c.UpAt.Before(from) {
 			from = c.UpAt
 		}
 	}
 	err := cdr.Each(ctx, n.journal, cdr.Query{FromMs: from.Add(-recoverLookback).UnixMilli()}, func(r *cdr.Record) error {
 		if _, ok := written[r.CallID]; ok && r.Final {
-			written[r.CallID] = true
+			rec := *r
+			written[r.CallID] = &rec
 		}
 		return nil
 	})
@@ -243,7 +256,14 @@ func (n *node) recover(ctx context.Context) {
 		n.log.Error("reading the CDR journal for recovered calls", "error", err)
 	}
 	for _, c := range calls {
-		if written[c.Key] {
+		if r := written[c.Key]; r != nil {
+			if r.AnswerMs > 0 {
+				err := n.wallet.Charge(ctx, r.CustomerID, r.CallID, nil, routing.KindCharge, r.SellCost, time.UnixMilli(r.SetupMs))
+				if err != nil {
+					n.log.Error("recovered call not charged", "call", c.Key, "error", err)
+					continue // stays in the register: the next start charges it
+				}
+			}
 			if err := n.live.Down(ctx, c.Key); err != nil {
 				n.log.Error("recovered call not removed", "call", c.Key, "error", err)
 			}

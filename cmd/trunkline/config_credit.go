@@ -1,0 +1,38 @@
+package main
+
+import (
+	"time"
+
+	"github.com/trunkline/trunkline/routing"
+)
+
+// CreditConfig configures credit control: how calls of customers with a
+// credit limit, a daily spend limit or a maximum call cost reserve their
+// credit while they live.
+type CreditConfig struct {
+	// BlockSeconds is how many seconds of a call each extension of its
+	// reservation asks for (rounded up to the rate's increments). Smaller
+	// blocks share a balance more finely between concurrent calls.
+	BlockSeconds int `yaml:"block_seconds"`
+	// HoldTTL is how long a reservation outlives its call's last extension
+	// when its node dies without settling it.
+	HoldTTL time.Duration `yaml:"hold_ttl"`
+}
+
+func (c *CreditConfig) defaults() {
+	if c.BlockSeconds == 0 {
+		c.BlockSeconds = routing.DefaultCreditBlock
+	}
+	if c.HoldTTL == 0 {
+		c.HoldTTL = routing.DefaultHoldTTL
+	}
+}
+
+func (c *CreditConfig) validate(bad func(field, format string, args ...any)) {
+	if c.BlockSeconds < 1 || c.BlockSeconds > 3600 {
+		bad("credit.block_seconds", "%d is outside 1..3600", c.BlockSeconds)
+	}
+	if c.HoldTTL < time.Minute || c.HoldTTL > 24*time.Hour {
+		bad("credit.hold_ttl", "%s is outside 1m..24h", c.HoldTTL)
+	}
+}
