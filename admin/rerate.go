@@ -9,6 +9,7 @@ import (
 
 	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/rating"
+	"github.com/trunkline/trunkline/routing"
 	"github.com/trunkline/trunkline/store"
 )
 
@@ -49,13 +50,16 @@ type rerateChange struct {
 }
 
 type rerateResult struct {
-	Examined     int            `json:"examined"`
-	Unchanged    int            `json:"unchanged"`
-	ChangedCount int            `json:"changed_count"`
-	Untraced     int            `json:"untraced"` // answered CDRs without a readable trace
-	Applied      int            `json:"applied"`  // corrected CDRs written (apply)
-	Changed      []rerateChange `json:"changed"`
-	Truncated    bool           `json:"truncated,omitempty"`
+	Examined     int `json:"examined"`
+	Unchanged    int `json:"unchanged"`
+	ChangedCount int `json:"changed_count"`
+	Untraced     int `json:"untraced"` // answered CDRs without a readable trace
+	Applied      int `json:"applied"`  // corrected CDRs written (apply)
+	// Posted counts the corrected CDRs whose change of sell cost went to
+	// the customer's ledger (a re-rating entry of the difference).
+	Posted    int            `json:"ledger_posted"`
+	Changed   []rerateChange `json:"changed"`
+	Truncated bool           `json:"truncated,omitempty"`
 }
 
 // rerateCDRs re-rates the answered CDRs of a time range against the cards
@@ -183,7 +187,34 @@ func (s *Server) rerateOne(ctx context.Context, rec *cdr.Record, cards *cardCach
 		return fmt.Errorf("writing re-rated CDR %s/%d: %w", rec.CallID, rec.Attempt, err)
 	}
 	res.Applied++
+	posted, err := s.postRerate(ctx, &fixed)
+	if err != nil {
+		return err
+	}
+	if posted {
+		res.Posted++
+	}
 	return nil
+}
+
+// postRerate brings the ledger charge of a re-rated answered call to its
+// new sell cost: one entry of the difference, whatever is repeated. A call
+// never charged (from before the ledger, or answered on no credit store)
+// is left alone.
+func (s *Server) postRerate(ctx context.Context, r *cdr.Record) (bool, error) {
+	if s.credit == nil || !r.Final || r.AnswerMs == 0 {
+		return false, nil
+	}
+	acct, key := routing.BalanceAccount(r.CustomerID), routing.CallKey(r.CallID)
+	_, charged, err := s.credit.Posted(ctx, acct, key)
+	if err != nil || !charged {
+		return false, err
+	}
+	e, err := s.credit.Post(ctx, acct, "", store.Entry{Kind: routing.KindRerate, Key: key, Amount: -int64(r.SellCost)})
+	if err != nil {
+		return false, fmt.Errorf("posting the re-rating of call %s: %w", r.CallID, err)
+	}
+	return e.Seq != 0, nil
 }
 
 // splitTrace splits a CDR trace "sell <trace>; buy <trace>".

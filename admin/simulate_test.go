@@ -3,12 +3,15 @@ package admin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/trunkline/trunkline/admin"
 	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/rating"
+	"github.com/trunkline/trunkline/routing"
+	"github.com/trunkline/trunkline/store"
 )
 
 func TestSimulate(t *testing.T) {
@@ -56,7 +59,7 @@ func TestRerateCDRs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	e := newEnv(t, admin.WithCDRs(j), admin.WithCDRSink(j))
+	e := newCreditEnv(t, admin.WithCDRs(j), admin.WithCDRSink(j))
 	f := e.fixture()
 	wantStatus(t, e.req("PUT", "/api/v1/ratecards/"+f.provider+"/rates", `[{"prefix":"44","rate":"0.01","initial_increment":30,"subsequent_increment":6}]`), 200)
 	wantStatus(t, e.req("PUT", "/api/v1/ratecards/"+f.card+"/rates", `[{"prefix":"44","rate":"0.02","initial_increment":30,"subsequent_increment":6}]`), 200)
@@ -75,13 +78,19 @@ func TestRerateCDRs(t *testing.T) {
 	for i, d := range []int{61, 300} {
 		sell, _ := sellCard.Rate("4420", 1_700_000_000, d)
 		buy, _ := buyCard.Rate("4420", 1_700_000_000, d)
-		rec := cdr.Record{CallID: "call", Attempt: i + 1, Final: true, CustomerID: f.customer, CarrierID: f.carrier,
+		rec := cdr.Record{CallID: fmt.Sprint("call", i+1), Attempt: i + 1, Final: true, CustomerID: f.customer, CarrierID: f.carrier,
 			Callee: "442079460000", SetupMs: 1_700_000_000_000 + int64(i)*1000, AnswerMs: 1_700_000_001_000 + int64(i)*1000,
 			Duration: d, Billed: int(sell.Billed), Currency: "EUR", SellRate: sell.Trace.Rate, SellCost: sell.Cost,
 			BuyRate: buy.Trace.Rate, BuyCost: buy.Cost, Trace: "sell " + sell.Trace.String() + "; buy " + buy.Trace.String()}
 		if err := j.Write(t.Context(), rec); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The first call was charged when it ended; the second is from before
+	// the ledger.
+	charge := store.Entry{Kind: routing.KindCharge, Key: routing.CallKey("call1"), Amount: -22_000}
+	if _, err := e.credit.Post(t.Context(), routing.BalanceAccount(f.customer), "", charge); err != nil {
+		t.Fatal(err)
 	}
 	type result struct {
 		Examined, Unchanged, Untraced int
@@ -148,5 +157,14 @@ func TestRerateCDRs(t *testing.T) {
 	}
 	if res := rerate(); res.ChangedCount != 0 || res.Unchanged != 2 {
 		t.Errorf("after apply: %+v", res)
+	}
+	// The charged call's ledger follows its new cost: the difference once,
+	// however often the re-rating is applied.
+	for range 2 {
+		wantStatus(t, e.req("POST", "/api/v1/cdrs/rerate", map[string]any{"from": 1_699_999_999, "to": 1_700_000_100, "apply": true}), 200)
+	}
+	entries, err := e.credit.Entries(t.Context(), routing.BalanceAccount(f.customer), 0, 0)
+	if err != nil || len(entries) != 2 || entries[1].Kind != routing.KindRerate || entries[1].Amount != -11_000 || entries[1].Balance != -33_000 {
+		t.Fatalf("ledger after re-rating: %+v, %v", entries, err)
 	}
 }
