@@ -3,4 +3,7 @@
 // Store interface. The embedded backend keeps everything in one file of the
 // data directory; a Redis backend shares it between nodes. Store knows no
 // business rules: validation belongs to the packages that use the records.
+//
+// Runtime state sits behind interfaces of atomic operations, Credit (money:
+// ledgers, balances, holds) first; Embedded implements it in its own file.
 package store
