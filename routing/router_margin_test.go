@@ -126,7 +126,7 @@ func TestRouteLCROrder(t *testing.T) {
 	sell := store.Rate{PerMinute: "0.0200", Initial: 60, Increment: 60}
 	a := store.Rate{PerMinute: "0.0100", Initial: 60, Increment: 60} // 0.0100 at 30 s
 	b := store.Rate{PerMinute: "0.0150", Initial: 1, Increment: 1}   // 0.0075 at 30 s
-	c := store.Rate{PerMinute: "0.0100", Initial: 1, Increment: 1}  // as a at 60 s, cheaper at 1 s
+	c := store.Rate{PerMinute: "0.0100", Initial: 1, Increment: 1}   // as a at 60 s, cheaper at 1 s
 	for _, tc := range []struct {
 		name     string
 		expected int
