@@ -26,6 +26,8 @@ type Config struct {
 	Admin AdminConfig `yaml:"admin"`
 	CDR   CDRConfig   `yaml:"cdr"`
 	Log   LogConfig   `yaml:"log"`
+	// Margin is margin protection: which carriers may carry a call.
+	Margin MarginConfig `yaml:"margin"`
 	// ShutdownGrace is how long live calls may go on after SIGTERM (new
 	// calls get 503 meanwhile); then both legs of each get a BYE. A second
 	// SIGTERM or SIGINT ends them at once.
@@ -193,6 +195,7 @@ func (c *Config) Defaults() {
 	if c.CDR.CommitDelay == 0 {
 		c.CDR.CommitDelay = DefaultCommitDelay
 	}
+	c.Margin.defaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -276,6 +279,7 @@ func (c *Config) Validate() error {
 	if c.CDR.CommitDelay < 0 || c.CDR.CommitDelay > time.Second {
 		bad("cdr.commit_delay", "%s is outside 0..1s", c.CDR.CommitDelay)
 	}
+	c.Margin.policy(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

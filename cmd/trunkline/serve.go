@@ -106,7 +106,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	ipAuth := auth.NewIPAuth(n.store, auth.WithIPAuthLogger(alog))
 	digest := auth.NewDigest(n.store, cfg.SIP.Realm, auth.WithNonceKey(nonceKey), auth.WithDigestLogger(alog),
 		auth.WithAlgorithms(cfg.SIP.DigestAlgorithms...))
-	router := routing.NewRouter(n.store)
+	router := routing.NewRouter(n.store, cfg.routerOptions()...)
 	reload := func(ctx context.Context) error {
 		if err := ipAuth.Reload(ctx); err != nil {
 			return fmt.Errorf("reloading IP authentication: %w", err)
