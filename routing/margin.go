@@ -140,16 +140,31 @@ func (m Margin) Check(sell, buy Leg) (Skip, bool) {
 }
 
 func (m Margin) check(sell, buy Leg, cache *breakEvens) (Skip, bool) {
+	m = m.withDefaults()
+	return m.decide(sell, buy, pricesOf(sell, m, FirstBlock(sell)), pricesOf(buy, m, FirstBlock(sell)), cache)
+}
+
+// prices are one side's costs at the durations a policy checks.
+type prices struct {
+	first, expected rating.Money
+	firstAt         int
+}
+
+func pricesOf(l Leg, m Margin, first int) prices {
+	return prices{firstAt: first, first: l.Charge(first).Cost, expected: l.Charge(m.ExpectedSeconds).Cost}
+}
+
+// decide is check over costs already computed (m has its defaults).
+func (m Margin) decide(sell, buy Leg, sp, bp prices, cache *breakEvens) (Skip, bool) {
 	if !SameCurrency(sell, buy) {
 		return Skip{}, true
 	}
-	m = m.withDefaults()
 	if !m.IgnoreFirstBlock {
-		if s, ok := m.checkAt(sell, buy, FirstBlock(sell)); !ok {
+		if s, ok := m.checkAt(sp.firstAt, sp.first, bp.first); !ok {
 			return s, false
 		}
 	}
-	if s, ok := m.checkAt(sell, buy, m.ExpectedSeconds); !ok {
+	if s, ok := m.checkAt(m.ExpectedSeconds, sp.expected, bp.expected); !ok {
 		return s, false
 	}
 	if m.MaxBreakEven > 0 {
@@ -160,10 +175,8 @@ func (m Margin) check(sell, buy Leg, cache *breakEvens) (Skip, bool) {
 	return Skip{}, true
 }
 
-func (m Margin) checkAt(sell, buy Leg, d int) (Skip, bool) {
-	s, b := sell.Charge(d).Cost, buy.Charge(d).Cost
-	req := m.Required(s)
-	if s-b < req {
+func (m Margin) checkAt(d int, s, b rating.Money) (Skip, bool) {
+	if req := m.Required(s); s-b < req {
 		return Skip{Seconds: d, Sell: s, Buy: b, Required: req}, false
 	}
 	return Skip{}, true

@@ -30,23 +30,10 @@ func (a lcrKey) less(b lcrKey) bool {
 	return a.perMinute < b.perMinute
 }
 
-func keyOf(buy Leg, expected, first int) lcrKey {
-	return lcrKey{buy.Charge(expected).Cost, buy.Charge(first).Cost, buy.Row.PerMinute}
-}
-
-// orderLCR sorts attempts least cost first, comparing buy costs over the
-// billed durations of a call of expected seconds and of the first block;
-// equal keys keep the card order (an insertion sort: stable, no
+// orderLCR sorts attempts least cost first by their keys (one per
+// attempt); equal keys keep the card order (an insertion sort: stable, no
 // allocation, and attempts are few).
-func orderLCR(attempts []Attempt, expected, first int) {
-	var buf [16]lcrKey
-	keys := buf[:0]
-	if len(attempts) > len(buf) {
-		keys = make([]lcrKey, 0, len(attempts))
-	}
-	for _, a := range attempts {
-		keys = append(keys, keyOf(a.Buy, expected, first))
-	}
+func orderLCR(attempts []Attempt, keys []lcrKey) {
 	for i := 1; i < len(attempts); i++ {
 		for j := i; j > 0 && keys[j].less(keys[j-1]); j-- {
 			keys[j], keys[j-1] = keys[j-1], keys[j]

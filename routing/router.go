@@ -150,19 +150,26 @@ func (r *Router) plan(c Call) (*Plan, error) {
 	if len(p.Attempts) == 0 {
 		return nil, reject(503, "No Carrier For Destination", nil)
 	}
+	// Margin protection, then least cost first over the same costs.
+	first := FirstBlock(sell)
+	sp := pricesOf(sell, p.Margin, first)
+	var buf [16]lcrKey
+	keys := buf[:0]
 	kept := p.Attempts[:0]
 	for _, a := range p.Attempts {
-		if s, ok := p.Margin.check(sell, a.Buy, t.breakEven); !ok {
+		bp := pricesOf(a.Buy, p.Margin, first)
+		if s, ok := p.Margin.decide(sell, a.Buy, sp, bp, t.breakEven); !ok {
 			p.Skipped = append(p.Skipped, Skipped{CarrierID: a.CarrierID, Addr: a.Addr, Transport: a.Transport, Buy: a.Buy, Skip: s})
 			continue
 		}
 		kept = append(kept, a)
+		keys = append(keys, lcrKey{bp.expected, bp.first, a.Buy.Row.PerMinute})
 	}
 	p.Attempts = kept
 	if len(kept) == 0 {
 		return p, reject(503, "No Profitable Carrier", errors.New(p.Skipped[0].Reason()))
 	}
-	orderLCR(p.Attempts, p.Margin.ExpectedSeconds, FirstBlock(sell))
+	orderLCR(p.Attempts, keys)
 	return p, nil
 }
 
