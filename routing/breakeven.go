@@ -53,7 +53,9 @@ func (s side) next(d int) int {
 }
 
 // breakEvens caches BreakEven at BreakEvenLimit per pair of rows: a
-// Table's rows never change, so entries stay right for its lifetime. A nil
+// Table's rows never change, so entries stay right for its lifetime. It
+// holds one entry per (sell row, buy row) pair that calls met while
+// MaxBreakEven is on, and goes with the Table at the next reload. A nil
 // cache computes every time.
 type breakEvens struct{ m sync.Map }
 
