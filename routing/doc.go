@@ -3,4 +3,12 @@
 // with their buy rates. It decides; package sip acts on the decision. The
 // live configuration is an immutable Table swapped atomically on reload, so
 // calls in flight never see half a change.
+//
+// Margin protection (margin.go) compares sell and buy costs over billed
+// durations, so increments, grace and connection fees count: a carrier
+// that would carry the call at less than the required margin at the first
+// billed block or at the expected call length is skipped (Plan.Skipped),
+// and break-even durations (breakeven.go) say from when a carrier pays.
+// Least-cost order (order.go) compares the same billed costs. A
+// customer's maximum rate and maximum call cost refuse calls (spend.go).
 package routing

@@ -3,7 +3,6 @@ package routing
 import (
 	"context"
 	"errors"
-	"sort"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -46,18 +45,40 @@ type Plan struct {
 	Number   string // normalised E.164 digits
 	Sell     Leg
 	Attempts []Attempt
+	// Skipped are the carrier endpoints margin protection left out, in
+	// card order; they are never tried.
+	Skipped []Skipped
+	// Margin is the policy the plan was made under, with the customer's
+	// minimums in place.
+	Margin Margin
 }
 
 // Router routes calls against the current Table. Reload swaps the table
 // atomically; Route is safe for concurrent use.
 type Router struct {
 	st         store.Store
+	margin     Margin
 	table      atomic.Pointer[Table]
 	carrierIPs atomic.Pointer[carrierSet]
 }
 
+// Option configures a Router.
+type Option func(*Router)
+
+// WithMargin sets the margin protection policy; without it the zero
+// Margin applies (no carrier may carry a call at a loss at the first
+// billed block or at DefaultExpectedSeconds).
+func WithMargin(m Margin) Option { return func(r *Router) { r.margin = m } }
+
 // NewRouter returns a Router over st; call Reload before routing.
-func NewRouter(st store.Store) *Router { return &Router{st: st} }
+func NewRouter(st store.Store, opts ...Option) *Router {
+	r := &Router{st: st}
+	for _, o := range opts {
+		o(r)
+	}
+	r.margin = r.margin.withDefaults()
+	return r
+}
 
 // Reload rebuilds the table from the store and swaps it in.
 func (r *Router) Reload(ctx context.Context) error {
@@ -76,6 +97,16 @@ func (r *Router) Table() *Table { return r.table.Load() }
 
 // Route plans a call. Errors are *Reject values carrying the SIP status.
 func (r *Router) Route(_ context.Context, c Call) (*Plan, error) {
+	p, err := r.plan(c)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// plan is Route, except that a call refused because margin protection
+// skipped every carrier also returns its Plan, for Simulate.
+func (r *Router) plan(c Call) (*Plan, error) {
 	t := r.table.Load()
 	if t == nil {
 		return nil, reject(503, "Switch Not Ready", nil)
@@ -107,17 +138,38 @@ func (r *Router) Route(_ context.Context, c Call) (*Plan, error) {
 	case err != nil:
 		return nil, reject(404, "No Rate For Destination", err)
 	}
-	p := &Plan{Customer: cust, Number: number, Sell: Leg{Card: sellCard, Row: sellRow}}
+	pol := t.policies[cust.ID]
+	sell := Leg{Card: sellCard, Row: sellRow}
+	if err := pol.spendCheck(sell); err != nil {
+		return nil, err
+	}
+	p := &Plan{Customer: cust, Number: number, Sell: sell, Margin: pol.margin(r.margin)}
 	for _, pid := range t.meta[route.CardID].ProviderCards {
 		p.Attempts = append(p.Attempts, t.attempts(pid, number, at)...)
 	}
-	// Least cost first; equal costs keep the card order (stable).
-	sort.SliceStable(p.Attempts, func(i, j int) bool {
-		return p.Attempts[i].Buy.Row.PerMinute < p.Attempts[j].Buy.Row.PerMinute
-	})
 	if len(p.Attempts) == 0 {
 		return nil, reject(503, "No Carrier For Destination", nil)
 	}
+	// Margin protection, then least cost first over the same costs.
+	first := FirstBlock(sell)
+	sp := pricesOf(sell, p.Margin, first)
+	var buf [16]lcrKey
+	keys := buf[:0]
+	kept := p.Attempts[:0]
+	for _, a := range p.Attempts {
+		bp := pricesOf(a.Buy, p.Margin, first)
+		if s, ok := p.Margin.decide(sell, a.Buy, sp, bp, t.breakEven); !ok {
+			p.Skipped = append(p.Skipped, Skipped{CarrierID: a.CarrierID, Addr: a.Addr, Transport: a.Transport, Buy: a.Buy, Skip: s})
+			continue
+		}
+		kept = append(kept, a)
+		keys = append(keys, lcrKey{bp.expected, bp.first, a.Buy.Row.PerMinute})
+	}
+	p.Attempts = kept
+	if len(kept) == 0 {
+		return p, reject(503, "No Profitable Carrier", errors.New(p.Skipped[0].Reason()))
+	}
+	orderLCR(p.Attempts, keys)
 	return p, nil
 }
 

@@ -12,8 +12,17 @@ import (
 
 // BenchmarkRoute100k measures a routing plan: customer, normalisation,
 // ingress route, longest-prefix sell rate over 100k prefixes and the buy
-// rate of two provider cards of 100k prefixes each, ordered by cost.
-func BenchmarkRoute100k(b *testing.B) {
+// rate of two provider cards of 100k prefixes each, margin protection
+// with the default policy (first block and 60 s), ordered by cost.
+func BenchmarkRoute100k(b *testing.B) { benchRoute(b) }
+
+// BenchmarkRoute100kMargin is BenchmarkRoute100k with a minimum margin and
+// MaxBreakEven on (break-even durations cached per pair of rows).
+func BenchmarkRoute100kMargin(b *testing.B) {
+	benchRoute(b, WithMargin(Margin{MinPercent: 10_000_000, MinAmount: 1, MaxBreakEven: 600}))
+}
+
+func benchRoute(b *testing.B, opts ...Option) {
 	ctx := context.Background()
 	st, err := store.OpenEmbedded(b.TempDir())
 	if err != nil {
@@ -55,7 +64,7 @@ func BenchmarkRoute100k(b *testing.B) {
 	}
 	put(store.RateCards, "sell", store.RateCard{ID: "sell", Kind: "customer", ProviderCards: []string{"buyk1", "buyk2"}, Currency: "USD", Precision: 4})
 	put(store.Rates, "sell", rows(2000))
-	rt := NewRouter(st)
+	rt := NewRouter(st, opts...)
 	if err := rt.Reload(ctx); err != nil {
 		b.Fatal(err)
 	}

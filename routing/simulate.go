@@ -6,12 +6,15 @@ import (
 	"time"
 )
 
-// SampleDurations are the answered seconds Simulate prices a call at.
+// SampleDurations are the answered seconds Simulate prices a call at; it
+// adds the expected call length, the first billed block and each side's
+// initial block.
 var SampleDurations = []int{1, 30, 60, 61, 300}
 
 // Simulation is what the switch would do with a call, as JSON for the
 // admin API: the sell row, the carriers in the order they would be tried
-// with their buy rows, and the costs of sample durations. A call the
+// with their buy rows, the carriers margin protection skips and why, and
+// the costs of sample durations. A call the
 // switch would refuse has Reject set.
 type Simulation struct {
 	Customer string           `json:"customer"`
@@ -21,6 +24,7 @@ type Simulation struct {
 	Sell     *SimulatedRow    `json:"sell,omitempty"`
 	Carriers []SimulatedLeg   `json:"carriers,omitempty"`
 	Costs    []SimulatedCost  `json:"costs,omitempty"`
+	Margin   *SimulatedMargin `json:"margin,omitempty"`
 }
 
 // SimulatedReject is the SIP status a refused call would get.
@@ -44,16 +48,28 @@ type SimulatedRow struct {
 	Grace         int32  `json:"grace,omitempty"`
 }
 
-// SimulatedLeg is one carrier attempt.
+// SimulatedLeg is one carrier: an attempt in the order it would be tried,
+// or one margin protection skips (Skipped, with SkipReason). Costs price
+// the samples on this carrier; BreakEven and ProfitableFrom are those of
+// BreakEven within BreakEvenLimit, null when never (or when the currencies
+// differ, which MarginNote then says).
 type SimulatedLeg struct {
-	CarrierID string       `json:"carrier_id"`
-	Addr      string       `json:"addr"`
-	Transport string       `json:"transport"`
-	Buy       SimulatedRow `json:"buy"`
+	CarrierID      string          `json:"carrier_id"`
+	Addr           string          `json:"addr"`
+	Transport      string          `json:"transport"`
+	Buy            SimulatedRow    `json:"buy"`
+	Skipped        bool            `json:"skipped"`
+	SkipReason     string          `json:"skip_reason,omitempty"`
+	MarginNote     string          `json:"margin_note,omitempty"`
+	BreakEven      *int            `json:"break_even_seconds"`
+	ProfitableFrom *int            `json:"profitable_from_seconds"`
+	Costs          []SimulatedCost `json:"costs,omitempty"`
 }
 
 // SimulatedCost prices a call of Seconds answered seconds: the sell side,
-// and the buy side and margin on the first carrier.
+// and the buy side and margin on a carrier (at the top level, the first
+// one tried). On a carrier, Required is the least margin the policy asks
+// at that duration and Checked marks the durations it checks.
 type SimulatedCost struct {
 	Seconds    int    `json:"seconds"`
 	SellBilled int32  `json:"sell_billed"`
@@ -61,6 +77,19 @@ type SimulatedCost struct {
 	BuyBilled  int32  `json:"buy_billed,omitempty"`
 	Buy        string `json:"buy,omitempty"`
 	Margin     string `json:"margin,omitempty"`
+	Required   string `json:"required_margin,omitempty"`
+	Checked    bool   `json:"checked,omitempty"`
+}
+
+// SimulatedMargin is the margin policy a call is planned under, with the
+// customer's minimums in place. FirstBlock is null when the policy does
+// not check the first billed block; MaxBreakEven is 0 when off.
+type SimulatedMargin struct {
+	MinPercent      string `json:"min_percent"`
+	MinAmount       string `json:"min_amount"`
+	ExpectedSeconds int    `json:"expected_seconds"`
+	FirstBlock      *int   `json:"first_block_seconds"`
+	MaxBreakEven    int    `json:"max_break_even_seconds"`
 }
 
 func simulatedRow(l Leg) SimulatedRow {
@@ -71,7 +100,7 @@ func simulatedRow(l Leg) SimulatedRow {
 }
 
 // Simulate plans a call from customerID to number at the given time, as
-// Route would, without placing it, and prices SampleDurations. A refusal
+// Route would, without placing it, and prices the sample durations. A refusal
 // is reported in the Simulation; the error is non-nil only when the
 // router has no table yet.
 func (r *Router) Simulate(ctx context.Context, customerID, number string, at time.Time) (*Simulation, error) {
@@ -79,7 +108,7 @@ func (r *Router) Simulate(ctx context.Context, customerID, number string, at tim
 		return nil, errors.New("routing: no table loaded")
 	}
 	sim := &Simulation{Customer: customerID, At: at.UTC()}
-	p, err := r.Route(ctx, Call{CustomerID: customerID, Dialled: number, At: at})
+	p, err := r.plan(Call{CustomerID: customerID, Dialled: number, At: at})
 	if err != nil {
 		code, reason := Status(err)
 		sim.Reject = &SimulatedReject{Code: code, Reason: reason}
@@ -87,15 +116,24 @@ func (r *Router) Simulate(ctx context.Context, customerID, number string, at tim
 		if errors.As(err, &rj) && rj.Err != nil {
 			sim.Reject.Detail = rj.Err.Error()
 		}
-		return sim, nil
+		if p == nil {
+			return sim, nil
+		}
 	}
 	sim.Number = p.Number
 	sell := simulatedRow(p.Sell)
 	sim.Sell = &sell
+	sim.Margin = simulatedMargin(p)
+	samples := sampleDurations(p)
 	for _, a := range p.Attempts {
-		sim.Carriers = append(sim.Carriers, SimulatedLeg{CarrierID: a.CarrierID, Addr: a.Addr, Transport: a.Transport, Buy: simulatedRow(a.Buy)})
+		sim.Carriers = append(sim.Carriers, simulatedLeg(p, a.CarrierID, a.Addr, a.Transport, a.Buy, samples))
 	}
-	for _, d := range SampleDurations {
+	for _, s := range p.Skipped {
+		l := simulatedLeg(p, s.CarrierID, s.Addr, s.Transport, s.Buy, samples)
+		l.Skipped, l.SkipReason = true, s.Reason()
+		sim.Carriers = append(sim.Carriers, l)
+	}
+	for _, d := range samples {
 		sc := p.Sell.Charge(d)
 		c := SimulatedCost{Seconds: d, SellBilled: sc.Billed, Sell: sc.Cost.String()}
 		if len(p.Attempts) > 0 {

@@ -18,6 +18,8 @@ type Table struct {
 	cards     map[string]*rating.Card
 	meta      map[string]store.RateCard
 	carriers  map[string]carrier
+	policies  map[string]customerPolicy // by customer
+	breakEven *breakEvens
 }
 
 type carrier struct {
@@ -35,6 +37,8 @@ func Load(ctx context.Context, st store.Store, prev *Table) (*Table, error) {
 		cards:     map[string]*rating.Card{},
 		meta:      map[string]store.RateCard{},
 		carriers:  map[string]carrier{},
+		policies:  map[string]customerPolicy{},
+		breakEven: &breakEvens{},
 	}
 	customers, err := store.ListJSON[store.Customer](ctx, st, store.Customers)
 	if err != nil {
@@ -42,6 +46,9 @@ func Load(ctx context.Context, st store.Store, prev *Table) (*Table, error) {
 	}
 	for _, c := range customers {
 		t.customers[c.ID] = c
+		if t.policies[c.ID], err = parseCustomerPolicy(c); err != nil {
+			return nil, err
+		}
 	}
 	routes, err := store.ListJSON[store.Route](ctx, st, store.Routes)
 	if err != nil {

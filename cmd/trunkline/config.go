@@ -28,6 +28,8 @@ type Config struct {
 	Log   LogConfig   `yaml:"log"`
 	// Credit configures credit control (config_credit.go).
 	Credit CreditConfig `yaml:"credit"`
+	// Margin is margin protection: which carriers may carry a call.
+	Margin MarginConfig `yaml:"margin"`
 	// ShutdownGrace is how long live calls may go on after SIGTERM (new
 	// calls get 503 meanwhile); then both legs of each get a BYE. A second
 	// SIGTERM or SIGINT ends them at once.
@@ -196,6 +198,7 @@ func (c *Config) Defaults() {
 		c.CDR.CommitDelay = DefaultCommitDelay
 	}
 	c.Credit.defaults()
+	c.Margin.defaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -280,6 +283,7 @@ func (c *Config) Validate() error {
 		bad("cdr.commit_delay", "%s is outside 0..1s", c.CDR.CommitDelay)
 	}
 	c.Credit.validate(bad)
+	c.Margin.policy(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trunkline/trunkline/routing"
 )
 
 // Every testdata/*.good.yaml must load; every *.bad.yaml must fail with the
@@ -70,4 +72,25 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("parsed config does not validate: %v", err)
 		}
 	})
+}
+
+func TestMarginConfig(t *testing.T) {
+	c, err := ParseConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Margin.MinPercent != DefaultMarginMinPercent || c.Margin.MinAmount != DefaultMarginMinAmount || c.Margin.ExpectedSeconds != DefaultExpectedSeconds {
+		t.Fatalf("margin defaults: %+v", c.Margin)
+	}
+	if m := c.Margin.policy(func(string, string, ...any) {}); m != (routing.Margin{ExpectedSeconds: DefaultExpectedSeconds}) {
+		t.Errorf("default policy %+v", m)
+	}
+	c, err = LoadConfig("testdata/full.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := routing.Margin{MinPercent: 12_500_000, MinAmount: 500, ExpectedSeconds: 45, IgnoreFirstBlock: true, MaxBreakEven: 120}
+	if m := c.Margin.policy(func(string, string, ...any) {}); m != want {
+		t.Errorf("policy %+v, want %+v", m, want)
+	}
 }

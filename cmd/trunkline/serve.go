@@ -109,7 +109,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	ipAuth := auth.NewIPAuth(n.store, auth.WithIPAuthLogger(alog))
 	digest := auth.NewDigest(n.store, cfg.SIP.Realm, auth.WithNonceKey(nonceKey), auth.WithDigestLogger(alog),
 		auth.WithAlgorithms(cfg.SIP.DigestAlgorithms...))
-	router := routing.NewRouter(n.store)
+	router := routing.NewRouter(n.store, cfg.routerOptions()...)
 	n.wallet = routing.NewWallet(n.credit, routing.WithCreditBlock(cfg.Credit.BlockSeconds), routing.WithHoldTTL(cfg.Credit.HoldTTL),
 		routing.WithCustomers(func(id string) (store.Customer, bool) {
 			if t := router.Table(); t != nil {
