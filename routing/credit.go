@@ -127,11 +127,9 @@ func (w *Wallet) Open(ctx context.Context, p *Plan, callID string) (*Grant, erro
 		}
 		g.cap = max(limit, 1) // "0" would refuse every call: read it as the smallest cost
 	}
+	// Route has refused a first block above the maximum call cost.
 	first := g.steps.first
 	cost := p.Sell.Charge(first).Cost
-	if g.cap > 0 && cost > g.cap {
-		return nil, reject(403, "Call Cost Above Customer Maximum", nil)
-	}
 	budget, err := w.budget(ctx, g)
 	if err != nil {
 		return nil, reject(503, "Credit Unavailable", err)

@@ -6,32 +6,6 @@ import (
 	"github.com/trunkline/trunkline/rating"
 )
 
-// testLeg is a one-row card selling prefix 44 at rate per minute, with the
-// given fee, increments and grace, precision 6, rounding half-up.
-func testLeg(t testing.TB, rate, fee string, initial, inc, grace int32) Leg {
-	t.Helper()
-	per, err := rating.ParseMoney(rate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f rating.Money
-	if fee != "" {
-		if f, err = rating.ParseMoney(fee); err != nil {
-			t.Fatal(err)
-		}
-	}
-	card, err := rating.NewCard(rating.Settings{ID: "sell", Currency: "USD", Precision: 6, Rounding: rating.RoundHalfUp},
-		[]rating.Row{{Prefix: "44", PerMinute: per, ConnectionFee: f, Initial: initial, Increment: inc, Grace: grace}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	row, err := card.Lookup("4420", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Leg{Card: card, Row: row}
-}
-
 func TestCreditSteps(t *testing.T) {
 	tests := []struct {
 		name                 string
@@ -57,7 +31,7 @@ func TestCreditSteps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := testLeg(t, tt.rate, tt.fee, tt.initial, tt.inc, tt.grace)
+			l := testLeg(t, "USD", tt.rate, tt.fee, tt.initial, tt.inc, tt.grace)
 			s := stepsOf(l)
 			if s.first != tt.first || s.inc != tt.step {
 				t.Fatalf("steps = %+v, want first %d inc %d", s, tt.first, tt.step)
@@ -79,7 +53,7 @@ func TestCreditSteps(t *testing.T) {
 // TestAffordableIsTheLongestStep checks affordable against a scan: the
 // cost of the answer fits the budget, the next step's does not.
 func TestAffordableIsTheLongestStep(t *testing.T) {
-	l := testLeg(t, "0.0137", "0.0011", 7, 3, 2)
+	l := testLeg(t, "USD", "0.0137", "0.0011", 7, 3, 2)
 	s := stepsOf(l)
 	for b := rating.Money(0); b < 20_000; b += 37 {
 		got := s.affordable(l, b)

@@ -16,23 +16,6 @@ const DefaultExpectedSeconds = 60
 // looked for within (4 h).
 const BreakEvenLimit = 4 * 3600
 
-// Percent is a percentage in fixed point with six decimals: 12.5 % is
-// 12_500_000. It is never a float.
-type Percent int64
-
-// ParsePercent reads a decimal percentage such as "12.5"; more than six
-// decimal places is an error.
-func ParsePercent(s string) (Percent, error) {
-	m, err := rating.ParseMoney(s)
-	if err != nil {
-		return 0, fmt.Errorf("percent: %w", err)
-	}
-	return Percent(m), nil
-}
-
-// String formats p with its six decimals, e.g. "12.500000".
-func (p Percent) String() string { return rating.Money(p).String() }
-
 // Margin is the margin protection policy: which carriers may carry a call
 // given what the customer pays for it.
 //
@@ -48,7 +31,7 @@ func (p Percent) String() string { return rating.Money(p).String() }
 // both durations with no minimum: a carrier is skipped when it would carry
 // a call at a loss.
 type Margin struct {
-	MinPercent       Percent
+	MinPercent       rating.Percent
 	MinAmount        rating.Money
 	ExpectedSeconds  int // 0 means DefaultExpectedSeconds
 	IgnoreFirstBlock bool
@@ -72,7 +55,7 @@ func (m Margin) Required(sell rating.Money) rating.Money {
 
 // percentOf is ⌈p × v / 100⌉ in exact 128-bit arithmetic; p and v below
 // zero count as zero, and a result that does not fit saturates.
-func percentOf(p Percent, v rating.Money) rating.Money {
+func percentOf(p rating.Percent, v rating.Money) rating.Money {
 	if p <= 0 || v <= 0 {
 		return 0
 	}

@@ -8,7 +8,7 @@ import (
 
 // testLeg is a one-row card in currency cur (precision 6, half-up) rating
 // prefix 1 at rate per minute with fee, billed initial/increment, grace.
-func testLeg(t *testing.T, cur, rate, fee string, initial, increment, grace int32) Leg {
+func testLeg(t testing.TB, cur, rate, fee string, initial, increment, grace int32) Leg {
 	t.Helper()
 	row := rating.Row{Prefix: "1", PerMinute: money(t, rate), Initial: initial, Increment: increment, Grace: grace}
 	if fee != "" {
@@ -25,7 +25,7 @@ func testLeg(t *testing.T, cur, rate, fee string, initial, increment, grace int3
 	return Leg{Card: card, Row: r}
 }
 
-func money(t *testing.T, s string) rating.Money {
+func money(t testing.TB, s string) rating.Money {
 	t.Helper()
 	m, err := rating.ParseMoney(s)
 	if err != nil {
@@ -34,9 +34,9 @@ func money(t *testing.T, s string) rating.Money {
 	return m
 }
 
-func percent(t *testing.T, s string) Percent {
+func percent(t *testing.T, s string) rating.Percent {
 	t.Helper()
-	p, err := ParsePercent(s)
+	p, err := rating.ParsePercent(s)
 	if err != nil {
 		t.Fatal(err)
 	}

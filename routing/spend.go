@@ -11,7 +11,7 @@ import (
 // customerPolicy is a customer's money settings that routing enforces,
 // parsed once when the Table is built.
 type customerPolicy struct {
-	minPercent    Percent
+	minPercent    rating.Percent
 	minAmount     rating.Money
 	maxRate       rating.Money
 	maxCallCost   rating.Money
@@ -40,7 +40,7 @@ func parseCustomerPolicy(c store.Customer) (customerPolicy, error) {
 	}
 	var pct rating.Money
 	money("min_margin_percent", c.MinMarginPercent, &pct, &p.hasMinPercent)
-	p.minPercent = Percent(pct)
+	p.minPercent = rating.Percent(pct)
 	money("min_margin", c.MinMargin, &p.minAmount, &p.hasMinAmount)
 	money("max_rate", c.MaxRate, &p.maxRate, &p.hasMaxRate)
 	money("max_call_cost", c.MaxCallCost, &p.maxCallCost, &p.hasMaxCost)

@@ -51,7 +51,7 @@ func (c *MarginConfig) defaults() {
 // wrong with it, naming the fields.
 func (c MarginConfig) policy(bad func(field, format string, args ...any)) routing.Margin {
 	var m routing.Margin
-	if p, err := routing.ParsePercent(c.MinPercent); err != nil || p < 0 || p > 100*rating.Scale {
+	if p, err := rating.ParsePercent(c.MinPercent); err != nil {
 		bad("margin.min_percent", "%q is not a percentage from 0 to 100", c.MinPercent)
 	} else {
 		m.MinPercent = p
