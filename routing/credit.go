@@ -210,6 +210,17 @@ func (w *Wallet) Extend(ctx context.Context, g *Grant) (int, error) {
 	return 0, nil
 }
 
+// Refresh keeps a call's holds open for another hold TTL without reserving
+// more: a call must refresh (or extend) more often than RefreshEvery while
+// it rings or talks, or its holds expire as if its node had died.
+func (w *Wallet) Refresh(ctx context.Context, g *Grant) error {
+	_, err := w.reserve(ctx, g, 0)
+	return err
+}
+
+// RefreshEvery is how often a call must refresh or extend its holds.
+func (w *Wallet) RefreshEvery() time.Duration { return w.ttl / 3 }
+
 // reserve adds amount to the grant's hold on each account; false when one
 // refuses. A refusal after earlier accounts accepted leaves their part
 // reserved until the call ends: too much held, never too little.

@@ -223,3 +223,30 @@ func BenchmarkWalletCall(b *testing.B) {
 		}
 	})
 }
+
+// A call's holds live while it refreshes them, and expire when its node
+// stops refreshing (here: nobody does).
+func TestWalletRefreshKeepsHolds(t *testing.T) {
+	ctx := context.Background()
+	cr := testCredit(t)
+	w := NewWallet(cr, WithHoldTTL(300*time.Millisecond))
+	p := &Plan{Customer: store.Customer{ID: "c6", CreditLimit: "0"}, Sell: testLeg(t, "USD", "0.06", "", 1, 1, 0)}
+	fund(t, cr, "c6", 10_000)
+	g, err := w.Open(ctx, p, "call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		time.Sleep(w.RefreshEvery())
+		if err := w.Refresh(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, _ := cr.Account(ctx, "c6"); a.Reserved != 1_000 {
+		t.Fatalf("refreshed hold: reserved %d, want 1_000", a.Reserved)
+	}
+	time.Sleep(400 * time.Millisecond)
+	if a, _ := cr.Account(ctx, "c6"); a.Reserved != 0 {
+		t.Fatalf("a hold nobody refreshed for its TTL: reserved %d, want 0", a.Reserved)
+	}
+}

@@ -15,6 +15,8 @@ import (
 type Credit interface {
 	Open(ctx context.Context, p *routing.Plan, callID string) (*routing.Grant, error)
 	Extend(ctx context.Context, g *routing.Grant) (int, error)
+	Refresh(ctx context.Context, g *routing.Grant) error
+	RefreshEvery() time.Duration
 	Release(ctx context.Context, g *routing.Grant)
 	Charge(ctx context.Context, customerID, callID string, g *routing.Grant, kind string, cost rating.Money, setup time.Time) error
 }
@@ -40,14 +42,46 @@ func (s *Server) startCredit(c *call) {
 		return
 	}
 	c.paidEnd = c.answered.Add(time.Duration(c.grant.Paid) * time.Second)
+	s.refreshAttempt(c) // it may have rung for minutes
 	s.armCredit(c)
 }
 
 // armCredit sets the timer that extends the call's credit before its paid
-// time ends. c.mu is held.
+// time ends, or refreshes its holds first when that is further away than
+// they live. c.mu is held.
 func (s *Server) armCredit(c *call) {
 	left := c.paidEnd.Sub(s.now())
-	c.creditTimer = time.AfterFunc(left-min(creditLead, left/2), func() { s.extendCredit(c) })
+	wait := left - min(creditLead, left/2)
+	if every := s.credit.RefreshEvery(); wait > every {
+		c.creditTimer = time.AfterFunc(every, func() { s.refreshCredit(c) })
+		return
+	}
+	c.creditTimer = time.AfterFunc(wait, func() { s.extendCredit(c) })
+}
+
+// refreshCredit keeps a long block's holds alive until it is time to
+// extend them.
+func (s *Server) refreshCredit(c *call) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return
+	}
+	if err := s.credit.Refresh(context.Background(), c.grant); err != nil {
+		s.log.Error("call credit not refreshed", "call", c.id, "customer", c.ident.CustomerID, "error", err)
+	}
+	s.armCredit(c)
+}
+
+// refreshAttempt keeps a call's holds alive while it tries carriers and
+// rings: each attempt refreshes them. c.mu is held.
+func (s *Server) refreshAttempt(c *call) {
+	if c.grant == nil {
+		return
+	}
+	if err := s.credit.Refresh(context.Background(), c.grant); err != nil {
+		s.log.Error("call credit not refreshed", "call", c.id, "customer", c.ident.CustomerID, "error", err)
+	}
 }
 
 // extendCredit reserves the next block of a call's credit; when there is

@@ -208,6 +208,7 @@ func (s *Server) nextAttempt(c *call) {
 	for c.attempt < len(c.plan.Attempts) {
 		at := c.plan.Attempts[c.attempt]
 		c.attempt++
+		s.refreshAttempt(c)
 		c.carrier, c.tried, c.provisional = at, s.now(), false
 		l, err := s.sendInvite(c, at)
 		if err == nil {

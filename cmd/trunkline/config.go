@@ -282,7 +282,7 @@ func (c *Config) Validate() error {
 	if c.CDR.CommitDelay < 0 || c.CDR.CommitDelay > time.Second {
 		bad("cdr.commit_delay", "%s is outside 0..1s", c.CDR.CommitDelay)
 	}
-	c.Credit.validate(bad)
+	c.Credit.validate(bad, c.SIP.InviteTimeout+c.SIP.RingTimeout)
 	c.Margin.policy(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
