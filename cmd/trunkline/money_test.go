@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/rating"
 	"github.com/trunkline/trunkline/sip/siptest"
 )
@@ -31,26 +32,43 @@ func newMoneySetup(t *testing.T, sellRate string, settings map[string]any) *mone
 }
 
 // provisionMoney provisions a money setup through api (sw may be nil when
-// the switch is a process).
+// the switch is a process) with a siptest carrier.
 func provisionMoney(t *testing.T, api *apiClient, sw *testSwitch, sellRate string, settings map[string]any) *moneySetup {
 	t.Helper()
 	m := &moneySetup{sw: sw}
 	m.carrier = siptest.NewCarrier(t, "127.0.0.1", func(*sip.Request) siptest.Script { return siptest.Script{} })
+	m.customer = provisionMoneyTo(t, api, m.carrier, sellRate, settings)
+	m.ua = siptest.NewCustomer(t, "127.0.0.2")
+	return m
+}
+
+// udpEndpoint is a carrier at a fixed address (a sipp UAS).
+type udpEndpoint struct {
+	host string
+	port int
+}
+
+func (e udpEndpoint) Host() string { return e.host }
+func (e udpEndpoint) Port() int    { return e.port }
+
+// provisionMoneyTo provisions the customer of a money setup, with its
+// settings, and a carrier at carrier; it returns the customer's id.
+func provisionMoneyTo(t *testing.T, api *apiClient, carrierAt sipEndpoint, sellRate string, settings map[string]any) string {
+	t.Helper()
 	cust := map[string]any{"name": "Prepaid Ltd", "currency": "USD"}
 	for k, v := range settings {
 		cust[k] = v
 	}
-	m.customer = api.create("/api/v1/customers", cust)
-	api.create("/api/v1/customers/"+m.customer+"/ips", map[string]any{"cidr": "127.0.0.2"})
+	customer := api.create("/api/v1/customers", cust)
+	api.create("/api/v1/customers/"+customer+"/ips", map[string]any{"cidr": "127.0.0.2"})
 	carrier := api.create("/api/v1/carriers", map[string]any{"name": "Carrier", "currency": "USD"})
-	api.create("/api/v1/carriers/"+carrier+"/endpoints", map[string]any{"host": m.carrier.Host(), "port": m.carrier.Port(), "transport": "udp"})
+	api.create("/api/v1/carriers/"+carrier+"/endpoints", map[string]any{"host": carrierAt.Host(), "port": carrierAt.Port(), "transport": "udp"})
 	buy := api.create("/api/v1/ratecards", map[string]any{"name": "buy", "kind": "provider", "carrier_id": carrier, "currency": "USD", "precision": 6})
 	sell := api.create("/api/v1/ratecards", map[string]any{"name": "sell", "kind": "customer", "provider_cards": []string{buy}, "currency": "USD", "precision": 6})
 	api.do("PUT", "/api/v1/ratecards/"+buy+"/rates", []map[string]any{{"prefix": "44", "rate": "0.0001", "initial_increment": 1, "subsequent_increment": 1}}, http.StatusOK, nil)
 	api.do("PUT", "/api/v1/ratecards/"+sell+"/rates", []map[string]any{{"prefix": "44", "rate": sellRate, "initial_increment": 1, "subsequent_increment": 1}}, http.StatusOK, nil)
-	api.create("/api/v1/customers/"+m.customer+"/routes", map[string]any{"prefix": "", "card_id": sell})
-	m.ua = siptest.NewCustomer(t, "127.0.0.2")
-	return m
+	api.create("/api/v1/customers/"+customer+"/routes", map[string]any{"prefix": "", "card_id": sell})
+	return customer
 }
 
 // pay records a completed payment of total (no tax).
@@ -363,4 +381,36 @@ func TestSIGKILLDuringPrepaidCalls(t *testing.T) {
 	if len(charges) != n || st.Balance != 10_000_000-total {
 		t.Errorf("%d calls charged, balance %s, want %d and %s", len(charges), st.Balance, n, rating.Money(10_000_000)-total)
 	}
+}
+
+// sipp as customer and carrier: a prepaid call is cut when its balance ends
+// (both sipps get the switch's BYE), and a call without balance gets 402.
+func TestSippPrepaid(t *testing.T) {
+	sippPath(t)
+	sw := startSwitch(t)
+	carrierPort := freeUDPPort(t, "127.0.0.1")
+	customer := provisionMoneyTo(t, sw.api, udpEndpoint{"127.0.0.1", carrierPort}, "0.20", map[string]any{"credit_limit": "0"})
+	pay(sw.api, customer, "0.01") // 3 s
+
+	uas := startSipp(t, scenario(t, "sipp/uas.xml"), "127.0.0.1", carrierPort)
+	time.Sleep(100 * time.Millisecond) // let it bind
+	uac := startSipp(t, scenario(t, "drachtio-server/uac-recv-bye.xml"), "127.0.0.2", freeUDPPort(t, "127.0.0.2"),
+		"-s", "442071234567", sw.SIPAddr.String())
+	uac.wait(t, "customer")
+	uas.wait(t, "carrier")
+	var out struct {
+		CDRs []cdr.Record `json:"cdrs"`
+	}
+	waitUntil(t, 5*time.Second, "the CDR", func() bool {
+		sw.api.do("GET", "/api/v1/cdrs?limit=10", nil, http.StatusOK, &out)
+		return len(out.CDRs) == 1
+	})
+	if r := out.CDRs[0]; r.Reason != "credit exhausted" || r.Duration != 3 || r.SellCost != 10_000 {
+		t.Fatalf("CDR %+v", r)
+	}
+	waitUntil(t, 5*time.Second, "the charge", func() bool { return money(t, sw.api, customer).Balance == 0 })
+
+	refused := startSipp(t, scenario(t, "drachtio-server/uac-expect-486.xml", `response="486"`, `response="402"`),
+		"127.0.0.2", freeUDPPort(t, "127.0.0.2"), "-s", "442071234567", sw.SIPAddr.String())
+	refused.wait(t, "customer without balance")
 }
