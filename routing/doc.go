@@ -11,4 +11,11 @@
 // and break-even durations (breakeven.go) say from when a carrier pays.
 // Least-cost order (order.go) compares the same billed costs. A
 // customer's maximum rate and maximum call cost refuse calls (spend.go).
+//
+// Credit control (credit.go): a Wallet reserves a call's credit on its
+// customer's accounts in a store.Credit, the first billing block at
+// set-up (402 without it) and further blocks while the call is answered,
+// so concurrent calls share a balance; when no block is left the call must
+// end with its paid time. Every answered call is charged to the ledger
+// once, by call id (accounts.go names accounts, entry kinds and keys).
 package routing
