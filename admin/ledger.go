@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -175,11 +176,21 @@ func (s *Server) createAdjustment(w http.ResponseWriter, r *http.Request) error 
 		Kind: routing.KindAdjustment, Key: routing.AdjustmentKey(store.NewID()), Amount: int64(amount), Reason: in.Reason,
 	})
 	if err != nil {
-		return err
+		return postError("amount", err)
 	}
 	minor := rating.MinorUnits(c.Currency)
 	s.log.Info("balance adjusted", "customer", c.ID, "key", e.Key, "amount", rating.FormatMoney(amount, minor),
 		"currency", c.Currency, "reason", in.Reason, "by", who(r))
 	writeJSON(w, http.StatusCreated, viewEntry(e, minor))
 	return nil
+}
+
+// postError is the answer to a ledger Post that failed: a 409 naming field
+// when the balance would leave the range a ledger keeps, the error itself
+// (a 500) when the store failed.
+func postError(field string, err error) error {
+	if errors.Is(err, store.ErrBadAmount) {
+		return errConflict(field, "the balance would pass the largest amount a ledger keeps (%d units)", store.MaxAmount/rating.Scale)
+	}
+	return err
 }

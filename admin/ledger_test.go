@@ -194,3 +194,23 @@ func money(t *testing.T, s string) rating.Money {
 	}
 	return m
 }
+
+// Adjustments that would take the balance past what a ledger keeps are a
+// 409 and change nothing; the balance never wraps around.
+func TestLedgerBalanceBounds(t *testing.T) {
+	e := newCreditEnv(t)
+	id := e.fixture().customer
+	adjust := func() int {
+		return e.req("POST", "/api/v1/customers/"+id+"/ledger", map[string]any{"amount": "-999999999999", "reason": "test"}).Code
+	}
+	if code := adjust(); code != 201 {
+		t.Fatalf("first adjustment: %d", code)
+	}
+	if code := adjust(); code != 409 {
+		t.Fatalf("an adjustment past the bound: %d, want 409", code)
+	}
+	a, err := e.credit.Account(t.Context(), id)
+	if err != nil || a.Balance != -999_999_999_999_000_000 || a.Entries != 1 {
+		t.Fatalf("balance after the refused adjustment: %+v, %v", a, err)
+	}
+}

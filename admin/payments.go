@@ -113,7 +113,7 @@ func (s *Server) completePayment(ctx context.Context, c store.Customer, p *store
 		Kind: routing.KindPayment, Key: routing.PaymentKey(p.ID), Amount: int64(net), Reason: p.Description,
 	})
 	if err != nil {
-		return err
+		return postError("total", err)
 	}
 	p.TaxPercent = pct.String()
 	p.Tax = rating.FormatMoney(tax, minor)

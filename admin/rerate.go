@@ -170,7 +170,16 @@ func (s *Server) rerateOne(ctx context.Context, rec *cdr.Record, cards *cardCach
 	}
 	if !changed {
 		res.Unchanged++
-		return nil
+		if !apply {
+			return nil
+		}
+		// The CDR is right; its ledger charge may not be yet (an apply
+		// interrupted between the two, a charge that raced it).
+		posted, err := s.postRerate(ctx, rec)
+		if posted {
+			res.Posted++
+		}
+		return err
 	}
 	res.ChangedCount++
 	if !apply || !complete {
@@ -197,17 +206,19 @@ func (s *Server) rerateOne(ctx context.Context, rec *cdr.Record, cards *cardCach
 	return nil
 }
 
-// postRerate brings the ledger charge of a re-rated answered call to its
-// new sell cost: one entry of the difference, whatever is repeated. A call
-// never charged (from before the ledger, or answered on no credit store)
-// is left alone.
+// postRerate brings the ledger charge of an answered call to the sell cost
+// of its CDR: one entry of the difference, whatever is repeated, nothing
+// when they agree. A call never charged (from before the ledger, or
+// answered on no credit store) is left alone. It goes on when the client
+// goes away: the CDR it follows is written.
 func (s *Server) postRerate(ctx context.Context, r *cdr.Record) (bool, error) {
 	if s.credit == nil || !r.Final || r.AnswerMs == 0 {
 		return false, nil
 	}
+	ctx = context.WithoutCancel(ctx)
 	acct, key := routing.BalanceAccount(r.CustomerID), routing.CallKey(r.CallID)
-	_, charged, err := s.credit.Posted(ctx, acct, key)
-	if err != nil || !charged {
+	total, charged, err := s.credit.Posted(ctx, acct, key)
+	if err != nil || !charged || total == -int64(r.SellCost) {
 		return false, err
 	}
 	e, err := s.credit.Post(ctx, acct, "", store.Entry{Kind: routing.KindRerate, Key: key, Amount: -int64(r.SellCost)})

@@ -6,9 +6,16 @@ import (
 	"time"
 )
 
-// ErrBadAmount is returned for a negative reservation or an entry without a
-// key or kind.
+// ErrBadAmount is returned for a negative reservation, an entry without a
+// key or kind, or an amount, balance or reservation beyond ±MaxAmount.
 var ErrBadAmount = errors.New("bad amount or entry")
+
+// MaxAmount bounds every amount, balance and reservation a Credit keeps
+// (10^18: a trillion currency units in millionths), so that no sum of them
+// overflows an int64.
+const MaxAmount = 1_000_000_000_000_000_000
+
+func inRange(v int64) bool { return v >= -MaxAmount && v <= MaxAmount }
 
 // Entry is one change of an account's balance in its ledger. Amounts are
 // integers in the unit the caller chose (Trunkline uses millionths of the
@@ -67,8 +74,9 @@ type Credit interface {
 	// not be empty.
 	Post(ctx context.Context, acct, hold string, e Entry) (Entry, error)
 
-	// Posted returns the total posted under key on acct, and whether any
-	// entry has that key.
+	// Posted returns the total posted under key on acct, and whether
+	// anything was ever posted under it (a first Post of 0 counts, though
+	// it appends no entry).
 	Posted(ctx context.Context, acct, key string) (int64, bool, error)
 
 	// Entries returns acct's entries with Seq > after, in order, at most

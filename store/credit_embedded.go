@@ -75,7 +75,7 @@ func (c *EmbeddedCredit) Reserve(ctx context.Context, acct, hold string, amount,
 	if err := c.check(ctx, acct, hold); err != nil {
 		return false, err
 	}
-	if amount < 0 || ttl <= 0 {
+	if amount < 0 || amount > MaxAmount || !inRange(floor) || ttl <= 0 {
 		return false, ErrBadAmount
 	}
 	now := c.now()
@@ -110,7 +110,7 @@ func (c *EmbeddedCredit) Post(ctx context.Context, acct, hold string, e Entry) (
 	if err := c.check(ctx, acct, "-"); err != nil {
 		return Entry{}, err
 	}
-	if e.Kind == "" || e.Key == "" {
+	if e.Kind == "" || e.Key == "" || !inRange(e.Amount) {
 		return Entry{}, ErrBadAmount
 	}
 	var res postResult

@@ -76,7 +76,9 @@ func (a *creditAcct) advance(balance int64, seq uint64) {
 // reserved − amount stays ≥ floor (always when amount is 0).
 func (a *creditAcct) reserve(hold string, amount, floor int64, now, exp time.Duration) bool {
 	a.expire(now)
-	if amount > 0 && a.balance-a.reserved-amount < floor {
+	// Balances and amounts are within ±MaxAmount and reserved is at most
+	// MaxAmount: the sums cannot overflow.
+	if amount > 0 && (a.reserved+amount > MaxAmount || a.balance-a.reserved-amount < floor) {
 		return false
 	}
 	if a.holds == nil {

@@ -51,12 +51,26 @@ func postTx(tx *bolt.Tx, acct string, e Entry, at int64) (postResult, error) {
 	if err != nil {
 		return postResult{}, err
 	}
-	posted, _, err := postedTotal(tx, acct, e.Key)
+	posted, known, err := postedTotal(tx, acct, e.Key)
 	if err != nil {
 		return postResult{}, err
 	}
-	diff := e.Amount - posted
+	diff := e.Amount - posted // both within ±MaxAmount: no overflow
+	if !inRange(bal + diff) {
+		return postResult{}, fmt.Errorf("%w: the balance of %q would pass ±%d", ErrBadAmount, acct, MaxAmount)
+	}
 	if diff == 0 {
+		if !known {
+			// A first total of 0 (a free call) is remembered: what is
+			// posted later under the key is a correction of it.
+			totals, err := accountBucket(tx, creditPosted, acct)
+			if err != nil {
+				return postResult{}, err
+			}
+			if err := totals.Put([]byte(e.Key), binary.AppendVarint(nil, 0)); err != nil {
+				return postResult{}, err
+			}
+		}
 		return postResult{balance: bal, seq: seq}, nil
 	}
 	out := Entry{Seq: seq + 1, At: at, Kind: e.Kind, Key: e.Key, Amount: diff, Balance: bal + diff, Reason: e.Reason}

@@ -49,6 +49,8 @@ func RunCredit(t *testing.T, open func(t *testing.T) store.Credit, restart Credi
 		{"HoldExpiry", testHoldExpiry},
 		{"PostRunningBalance", testPostRunningBalance},
 		{"PostIdempotent", testPostIdempotent},
+		{"PostZeroFirst", testPostZeroFirst},
+		{"Bounds", testCreditBounds},
 		{"PostDropsHold", testPostDropsHold},
 		{"EntriesPaging", testEntriesPaging},
 		{"ConcurrentReserve", testConcurrentReserve},

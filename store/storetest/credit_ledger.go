@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -203,5 +204,54 @@ func testCreditAfterClose(t *testing.T, open func(t *testing.T) store.Credit, re
 	}
 	if a := account(t, c, "a"); a.Balance != 1000 || a.Entries != 1 {
 		t.Errorf("calls on the closed backend changed the reopened one: %+v", a)
+	}
+}
+
+// A first Post of 0 under a key appends nothing but is remembered: a later
+// total under the key posts the difference from 0 (a free call re-rated).
+func testPostZeroFirst(t *testing.T, open func(t *testing.T) store.Credit, _ CreditRestart) {
+	c := open(t)
+	ctx := t.Context()
+	if e, err := c.Post(ctx, "a", "", store.Entry{Kind: "charge", Key: "call/1", Amount: 0}); err != nil || e.Seq != 0 {
+		t.Fatalf("Post 0 = %+v, %v; want no entry", e, err)
+	}
+	if total, ok, err := c.Posted(ctx, "a", "call/1"); total != 0 || !ok || err != nil {
+		t.Fatalf("Posted after a Post of 0 = %d, %v, %v; want 0, true", total, ok, err)
+	}
+	if e, err := c.Post(ctx, "a", "", store.Entry{Kind: "rerate", Key: "call/1", Amount: -33}); err != nil || e.Amount != -33 || e.Seq != 1 {
+		t.Fatalf("Post -33 = %+v, %v", e, err)
+	}
+}
+
+// Amounts, balances and reservations stay within ±MaxAmount: what would
+// pass it is ErrBadAmount and changes nothing, so no sum overflows.
+func testCreditBounds(t *testing.T, open func(t *testing.T) store.Credit, _ CreditRestart) {
+	c := open(t)
+	ctx := t.Context()
+	if _, err := c.Post(ctx, "a", "", store.Entry{Kind: "payment", Key: "big", Amount: store.MaxAmount + 1}); !errors.Is(err, store.ErrBadAmount) {
+		t.Errorf("Post beyond MaxAmount: %v, want ErrBadAmount", err)
+	}
+	for i := range 2 {
+		_, err := c.Post(ctx, "a", "", store.Entry{Kind: "adjustment", Key: fmt.Sprint("adj", i), Amount: -store.MaxAmount})
+		if i == 1 && !errors.Is(err, store.ErrBadAmount) {
+			t.Errorf("a balance beyond -MaxAmount: %v, want ErrBadAmount", err)
+		} else if i == 0 && err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, err := c.Account(ctx, "a"); err != nil || a.Balance != -store.MaxAmount || a.Entries != 1 {
+		t.Errorf("after the refused Post: %+v, %v", a, err)
+	}
+	if _, err := c.Reserve(ctx, "b", "h", store.MaxAmount+1, -store.MaxAmount, time.Minute); !errors.Is(err, store.ErrBadAmount) {
+		t.Errorf("Reserve beyond MaxAmount: %v, want ErrBadAmount", err)
+	}
+	if _, err := c.Post(ctx, "b", "", store.Entry{Kind: "payment", Key: "p", Amount: store.MaxAmount}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := c.Reserve(ctx, "b", "h", store.MaxAmount, 0, time.Minute); !ok || err != nil {
+		t.Fatalf("Reserve of the whole balance = %v, %v", ok, err)
+	}
+	if ok, err := c.Reserve(ctx, "b", "h2", 1, -store.MaxAmount, time.Minute); ok || err != nil {
+		t.Errorf("Reserve past MaxAmount reserved = %v, %v; want false", ok, err)
 	}
 }
