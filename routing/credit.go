@@ -156,22 +156,21 @@ func (w *Wallet) Open(ctx context.Context, p *Plan, callID string) (*Grant, erro
 // budget is the most the call may cost: what it holds plus what every
 // account it reserves on still has above its floor, and its cap.
 func (w *Wallet) budget(ctx context.Context, g *Grant) (rating.Money, error) {
-	budget := rating.Money(-1) // none yet
+	budget, bounded := rating.Money(1<<62-1), false // no account, no cap: nothing bounds it
 	for _, h := range g.holds {
 		a, err := w.st.Account(ctx, h.acct)
 		if err != nil {
 			return 0, err
 		}
+		// Below its floor already (a limit lowered), an account's part is
+		// negative: the budget is less than what the call holds.
 		b := g.held + rating.Money(a.Balance-a.Reserved-h.floor)
-		if budget < 0 || b < budget {
-			budget = b
+		if !bounded || b < budget {
+			budget, bounded = b, true
 		}
 	}
-	if g.cap > 0 && (budget < 0 || g.cap < budget) {
+	if g.cap > 0 && (!bounded || g.cap < budget) {
 		budget = g.cap
-	}
-	if budget < 0 {
-		budget = 1<<62 - 1 // no account, no cap: nothing bounds it
 	}
 	return budget, nil
 }

@@ -144,13 +144,27 @@ func (s *Server) charge(ch *pendingCharge) bool {
 	if ch == nil {
 		return true
 	}
-	err := s.credit.Charge(context.Background(), ch.customer, ch.callID, ch.grant, routing.KindCharge, ch.cost, ch.setup)
-	if err != nil {
-		s.log.Error("call not charged", "call", ch.callID, "customer", ch.customer, "error", err)
-		return false
+	var err error
+	for try := range chargeTries {
+		if try > 0 {
+			time.Sleep(chargeRetry << (try - 1))
+		}
+		err = s.credit.Charge(context.Background(), ch.customer, ch.callID, ch.grant, routing.KindCharge, ch.cost, ch.setup)
+		if err == nil {
+			return true
+		}
 	}
-	return true
+	s.log.Error("call not charged", "call", ch.callID, "customer", ch.customer, "tries", chargeTries, "error", err)
+	s.metrics.chargeFailures.Inc()
+	return false
 }
+
+// A charge the store refuses is tried chargeTries times, chargeRetry,
+// then twice as long, apart (a Post is idempotent: a retry never doubles).
+const (
+	chargeTries = 4
+	chargeRetry = 250 * time.Millisecond
+)
 
 // pendingCharge is what charging a call needs once its CDR is written.
 type pendingCharge struct {

@@ -34,6 +34,14 @@ func (s *Server) Drain(ctx context.Context) {
 // Draining reports whether Drain has been called.
 func (s *Server) Draining() bool { return s.draining.Load() }
 
+// WithRecovery makes a new Server answer new calls 503 until Recovered is
+// called: the switch first ends (and charges) the calls a crash left, so
+// that new calls cannot reserve money those already spent.
+func WithRecovery() Option { return func(s *Server) { s.recovering.Store(true) } }
+
+// Recovered lets a Server made WithRecovery take calls.
+func (s *Server) Recovered() { s.recovering.Store(false) }
+
 // endAll ends every live call from the switch.
 func (s *Server) endAll() {
 	s.calls.each(func(c *call) {

@@ -158,3 +158,39 @@ func FuzzReceive(f *testing.F) {
 		}
 	})
 }
+
+// A switch made WithRecovery answers new calls 503 (with Retry-After) and
+// looks nobody up until Recovered; then it takes them.
+func TestRecoveryHoldsNewCalls(t *testing.T) {
+	d := &denyAll{}
+	s, err := New(d, nil, nil, WithRecovery())
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := listen(t, s)
+	c, err := net.DialUDP("udp", nil, addr.(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	call := func(id string) string {
+		inv := "INVITE sip:123@h SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bK" + id + "\r\nFrom: <sip:x@y>;tag=1\r\nTo: <sip:123@h>\r\nCall-ID: " + id + "\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+		if _, err := c.Write([]byte(inv)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4096)
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:n])
+	}
+	if got := call("rec1"); !strings.HasPrefix(got, "SIP/2.0 503") || !strings.Contains(got, "Retry-After: 2") || d.n.Load() != 0 {
+		t.Fatalf("while recovering: %q (%d lookups)", got, d.n.Load())
+	}
+	s.Recovered()
+	if got := call("rec2"); !strings.HasPrefix(got, "SIP/2.0 403") || d.n.Load() != 1 {
+		t.Fatalf("after recovery: %q (%d lookups)", got, d.n.Load())
+	}
+}

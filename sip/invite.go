@@ -45,6 +45,11 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 		s.metrics.calls.WithLabelValues("rejected").Inc()
 		return
 	}
+	if s.recovering.Load() {
+		s.reply(tx, req, 503, "Service Unavailable", gosip.NewHeader("Retry-After", "2"))
+		s.metrics.calls.WithLabelValues("rejected").Inc()
+		return
+	}
 	setup := s.now()
 	src := sourceAddr(req)
 	ident, ok := s.authenticate(req, tx, src)

@@ -281,11 +281,9 @@ func (s *Server) Recover(ctx context.Context, data []byte, lastAlive time.Time) 
 	if err := s.cdrs.Write(ctx, r); err != nil {
 		return fmt.Errorf("writing the CDR of call %s: %w", r.CallID, err)
 	}
+	var charged error
 	if s.credit != nil {
-		err := s.credit.Charge(ctx, r.CustomerID, r.CallID, nil, routing.KindCharge, r.SellCost, time.UnixMilli(r.SetupMs))
-		if err != nil {
-			return fmt.Errorf("charging call %s: %w", r.CallID, err)
-		}
+		charged = s.credit.Charge(ctx, r.CustomerID, r.CallID, nil, routing.KindCharge, r.SellCost, time.UnixMilli(r.SetupMs))
 	}
 	for _, l := range []liveLeg{rec.Customer, rec.Carrier} {
 		sd, err := l.restore()
@@ -296,5 +294,10 @@ func (s *Server) Recover(ctx context.Context, data []byte, lastAlive time.Time) 
 		s.sendBye(&sd)
 	}
 	s.log.Info("call ended after a restart", "call", r.CallID, "customer", r.CustomerID, "carrier", r.CarrierID, "duration", r.Duration)
+	if charged != nil {
+		// Ended, but not charged: it stays in the register, and the next
+		// start charges it (its CDR is found in the journal).
+		return fmt.Errorf("charging call %s: %w", r.CallID, charged)
+	}
 	return nil
 }

@@ -13,6 +13,7 @@ type metrics struct {
 	authFailures   prometheus.Counter
 	creditCuts     prometheus.Counter     // calls the switch ended when their paid time was over
 	creditRefusals *prometheus.CounterVec // calls refused for money, by SIP code
+	chargeFailures prometheus.Counter     // answered calls whose charge the credit store refused
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -45,12 +46,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		creditCuts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trunkline_credit_cuts_total", Help: "Answered calls the switch ended because their paid time (credit or maximum call cost) was over.",
 		}),
+		chargeFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trunkline_charge_failures_total", Help: "Answered calls whose charge the credit store refused after retries: each stays in the live-call register, and a restart charges it.",
+		}),
 		creditRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trunkline_credit_refusals_total", Help: "Calls refused at set-up for money (402 no credit, 403 spend limits, 503 credit store unavailable), by SIP code.",
 		}, []string{"code"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped, m.authFailures, m.creditCuts, m.creditRefusals)
+		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped, m.authFailures, m.creditCuts, m.creditRefusals, m.chargeFailures)
 	}
 	return m
 }

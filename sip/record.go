@@ -71,8 +71,9 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 // for every record.
 func (s *Server) emit(r cdr.Record, ch *pendingCharge) {
 	run := func() {
-		s.write(r)
-		s.charge(ch)
+		if s.write(r) {
+			s.charge(ch) // a call is charged with its CDR, never without
+		}
 	}
 	if !s.track() {
 		run() // a timer fired after Close; Wait may have returned

@@ -76,6 +76,9 @@ type Server struct {
 	live    LiveCalls      // durable register of answered calls; nil for none
 
 	draining atomic.Bool // refusing new calls
+	// recovering refuses new calls until the calls a crash left are
+	// charged: their money must be spent before new calls reserve it.
+	recovering atomic.Bool
 
 	node          string
 	advertise     string // host put in Via and Contact

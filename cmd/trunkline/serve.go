@@ -151,7 +151,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		sip.WithLogger(log), sip.WithNode(cfg.Node), sip.WithAdvertise(cfg.SIP.Advertise),
 		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithMaxCallDuration(cfg.SIP.MaxCallDuration), sip.WithRegistry(reg),
 		sip.WithUDPReadBuffer(cfg.SIP.UDPReadBuffer), sip.WithDigest(digest, cfg.SIP.Realm), sip.WithSourceGuard(n.bans), sip.WithFloodLimit(flood),
-		sip.WithLiveCalls(n.live), sip.WithCredit(n.wallet),
+		sip.WithLiveCalls(n.live), sip.WithCredit(n.wallet), sip.WithRecovery(),
 		sip.WithKnownSource(trusted), sip.WithTCPLimits(sip.TCPLimits{
 			IdleTimeout: cfg.SIP.TCPIdleTimeout, PartialTimeout: cfg.SIP.TCPPartialTimeout,
 			PerSource: cfg.SIP.TCPPerSource, PerUnknownSource: cfg.SIP.TCPPerUnknownSource,
@@ -166,6 +166,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		return nil, err
 	}
 	n.recover(ctx)
+	n.sip.Recovered()
 
 	api := admin.New(n.store, admin.WithLogger(log.With("component", "admin")), admin.WithCDRs(cdrs),
 		admin.WithReady(func() error {
