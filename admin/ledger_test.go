@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trunkline/trunkline/admin"
 	"github.com/trunkline/trunkline/rating"
@@ -86,7 +87,7 @@ func TestLedgerAddsUp(t *testing.T) {
 	wantStatus(t, e.req("POST", path, map[string]any{"amount": "2.5", "reason": "goodwill"}), 201)
 	for i := range 4 {
 		_, err := e.credit.Post(ctx, routing.BalanceAccount(id), "", store.Entry{
-			Kind: routing.KindCharge, Key: routing.CallKey(fmt.Sprint("call", i)), Amount: -12_345})
+			Kind: routing.KindCharge, Key: routing.CallKey(fmt.Sprint("call", i), time.Now()), Amount: -12_345})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -74,7 +74,7 @@ func TestCustomerMoneyView(t *testing.T) {
 	}
 	c, _ := store.GetJSON[store.Customer](ctx, e.st, store.Customers, id)
 	day := routing.SpendAccount(c, time.Now())
-	if _, err := e.credit.Post(ctx, day, "", store.Entry{Kind: routing.KindCharge, Key: routing.CallKey("c0"), Amount: -1_254_321}); err != nil {
+	if _, err := e.credit.Post(ctx, day, "", store.Entry{Kind: routing.KindCharge, Key: routing.CallKey("c0", time.Now()), Amount: -1_254_321}); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := e.credit.Reserve(ctx, day, "call-1", 250_000, -5_000_000, time.Minute); err != nil || !ok {

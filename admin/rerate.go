@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/rating"
@@ -216,7 +217,7 @@ func (s *Server) postRerate(ctx context.Context, r *cdr.Record) (bool, error) {
 		return false, nil
 	}
 	ctx = context.WithoutCancel(ctx)
-	acct, key := routing.BalanceAccount(r.CustomerID), routing.CallKey(r.CallID)
+	acct, key := routing.BalanceAccount(r.CustomerID), routing.CallKey(r.CallID, time.UnixMilli(r.SetupMs))
 	total, charged, err := s.credit.Posted(ctx, acct, key)
 	if err != nil || !charged || total == -int64(r.SellCost) {
 		return false, err

@@ -88,7 +88,7 @@ func TestRerateCDRs(t *testing.T) {
 	}
 	// The first call was charged when it ended; the second is from before
 	// the ledger.
-	charge := store.Entry{Kind: routing.KindCharge, Key: routing.CallKey("call1"), Amount: -22_000}
+	charge := store.Entry{Kind: routing.KindCharge, Key: routing.CallKey("call1", time.UnixMilli(1_700_000_000_000)), Amount: -22_000}
 	if _, err := e.credit.Post(t.Context(), routing.BalanceAccount(f.customer), "", charge); err != nil {
 		t.Fatal(err)
 	}

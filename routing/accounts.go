@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"strconv"
 	"sync"
 	"time"
 
@@ -59,8 +60,13 @@ func location(name string) *time.Location {
 func PaymentKey(paymentID string) string { return "payment/" + paymentID }
 
 // CallKey is the key of a call's charge and of its re-rating differences:
-// posting a re-rated cost under it posts only the difference.
-func CallKey(callID string) string { return "call/" + callID }
+// posting a re-rated cost under it posts only the difference. It starts
+// with the call's set-up time in Unix milliseconds (13 digits until 2286),
+// so that keys sort by time and a ledger store appends them instead of
+// scattering them (the call id is random).
+func CallKey(callID string, setup time.Time) string {
+	return "call/" + strconv.FormatInt(setup.UnixMilli(), 10) + "/" + callID
+}
 
 // AdjustmentKey is the key of a manual adjustment.
 func AdjustmentKey(id string) string { return "adjustment/" + id }

@@ -250,7 +250,7 @@ func (w *Wallet) release(ctx context.Context, g *Grant, n int) {
 // day its spend counts on when the customer has a daily limit. kind is
 // KindCharge, or KindRerate for a correction.
 func (w *Wallet) Charge(ctx context.Context, customerID, callID string, g *Grant, kind string, cost rating.Money, setup time.Time) error {
-	e := store.Entry{Kind: kind, Key: CallKey(callID), Amount: -int64(cost)}
+	e := store.Entry{Kind: kind, Key: CallKey(callID, setup), Amount: -int64(cost)}
 	accts := []string{BalanceAccount(customerID)}
 	if g != nil {
 		for _, h := range g.holds {

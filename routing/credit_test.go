@@ -75,8 +75,9 @@ func TestWalletPrepaid(t *testing.T) {
 		t.Fatalf("second Open: %v, want 402", err)
 	}
 	// The call is charged for 30 s: everything, once, however often.
+	setup := time.Now()
 	for range 3 {
-		if err := w.Charge(ctx, "c1", "call1", g, KindCharge, p.Sell.Charge(30).Cost, time.Now()); err != nil {
+		if err := w.Charge(ctx, "c1", "call1", g, KindCharge, p.Sell.Charge(30).Cost, setup); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,7 +86,7 @@ func TestWalletPrepaid(t *testing.T) {
 		t.Fatalf("after the charge: %+v", a)
 	}
 	// Re-rated lower, the difference comes back.
-	if err := w.Charge(ctx, "c1", "call1", nil, KindRerate, 25_000, time.Now()); err != nil {
+	if err := w.Charge(ctx, "c1", "call1", nil, KindRerate, 25_000, setup); err != nil {
 		t.Fatal(err)
 	}
 	if a, _ := cr.Account(ctx, "c1"); a.Balance != 5_000 || a.Entries != 3 {

@@ -86,6 +86,7 @@ func postTx(tx *bolt.Tx, acct string, e Entry, at int64) (postResult, error) {
 	if err != nil {
 		return postResult{}, err
 	}
+	totals.FillPercent = creditFill // keys that start with a time are appended too
 	if err := totals.Put([]byte(e.Key), binary.AppendVarint(nil, e.Amount)); err != nil {
 		return postResult{}, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/rating"
+	"github.com/trunkline/trunkline/routing"
 	"github.com/trunkline/trunkline/sip/siptest"
 )
 
@@ -373,7 +374,7 @@ func TestSIGKILLDuringPrepaidCalls(t *testing.T) {
 		if len(rs) != 1 || rs[0].SellCost == 0 {
 			t.Fatalf("call %s: CDRs %+v", id, rs)
 		}
-		if got := charges["call/"+id]; len(got) != 1 || got[0] != -rs[0].SellCost {
+		if got := charges[routing.CallKey(id, time.UnixMilli(rs[0].SetupMs))]; len(got) != 1 || got[0] != -rs[0].SellCost {
 			t.Errorf("call %s: charges %v for a CDR costing %s", id, got, rs[0].SellCost)
 		}
 		total += rs[0].SellCost
