@@ -226,6 +226,16 @@ func (s *Server) postRerate(ctx context.Context, r *cdr.Record) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("posting the re-rating of call %s: %w", r.CallID, err)
 	}
+	// The day's spend of a customer with a daily limit follows (where the
+	// call was counted: the account names the day of its set-up).
+	if c, err := store.GetJSON[store.Customer](ctx, s.st, store.Customers, r.CustomerID); err == nil && c.DailySpendLimit != "" {
+		day := routing.SpendAccount(c, time.UnixMilli(r.SetupMs))
+		if _, counted, err := s.credit.Posted(ctx, day, key); err == nil && counted {
+			if _, err := s.credit.Post(ctx, day, "", store.Entry{Kind: routing.KindRerate, Key: key, Amount: -int64(r.SellCost)}); err != nil {
+				return true, fmt.Errorf("posting the re-rating of call %s to its day's spend: %w", r.CallID, err)
+			}
+		}
+	}
 	return e.Seq != 0, nil
 }
 

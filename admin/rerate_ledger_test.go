@@ -9,6 +9,7 @@ import (
 	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/rating"
 	"github.com/trunkline/trunkline/routing"
+	"github.com/trunkline/trunkline/store"
 )
 
 // rerateEnv is a journal of CDRs and a customer's ledger, for re-rating.
@@ -102,5 +103,26 @@ func TestRerateReconcilesAnInterruptedApply(t *testing.T) {
 	r.applyRerate()
 	if b := r.balance(); b != -33_000 {
 		t.Fatalf("CDR says 0.033, balance %d", b)
+	}
+}
+
+// A customer with a daily spend limit: re-rating also corrects what the
+// call counted on the day it was set up.
+func TestRerateCorrectsTheDaysSpend(t *testing.T) {
+	r := newRerateEnv(t, "0.02")
+	wantStatus(t, r.e.req("PUT", "/api/v1/customers/"+r.f.customer, map[string]any{"name": "Acme", "currency": "EUR", "daily_spend_limit": "100"}), 200)
+	rec := r.cdrAt("0.02", 1)
+	r.switchEnds(rec)
+	cust := store.Customer{ID: r.f.customer, DailySpendLimit: "100"}
+	day := routing.SpendAccount(cust, time.UnixMilli(rec.SetupMs))
+	charge := store.Entry{Kind: routing.KindCharge, Key: routing.CallKey(rec.CallID, time.UnixMilli(rec.SetupMs)), Amount: -int64(rec.SellCost)}
+	if _, err := r.e.credit.Post(t.Context(), day, "", charge); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, r.e.req("PUT", "/api/v1/ratecards/"+r.f.card+"/rates", `[{"prefix":"44","rate":"0.03","initial_increment":30,"subsequent_increment":6}]`), 200)
+	r.applyRerate()
+	a, err := r.e.credit.Account(t.Context(), day)
+	if err != nil || a.Balance != -33_000 {
+		t.Fatalf("the day's spend after re-rating: %+v, %v; want -0.033", a, err)
 	}
 }
