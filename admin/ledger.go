@@ -172,11 +172,31 @@ func (s *Server) createAdjustment(w http.ResponseWriter, r *http.Request) error 
 	if amount == 0 {
 		return errInvalid("amount", "must not be 0")
 	}
+	ikey, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	key := routing.AdjustmentKey(store.NewID())
+	if ikey != "" {
+		// A retried request (same key) posts nothing more: its key is
+		// the first try's, and a Post is idempotent by key.
+		key = routing.AdjustmentKey(idempotentID(c.ID, ikey))
+		total, done, err := s.credit.Posted(ctx, routing.BalanceAccount(c.ID), key)
+		if err != nil {
+			return err
+		}
+		if done && total != int64(amount) {
+			return errConflict("Idempotency-Key", "was used for another adjustment (%s)", rating.Money(total).Compact())
+		}
+	}
 	e, err := s.credit.Post(context.WithoutCancel(ctx), routing.BalanceAccount(c.ID), "", store.Entry{
-		Kind: routing.KindAdjustment, Key: routing.AdjustmentKey(store.NewID()), Amount: int64(amount), Reason: in.Reason,
+		Kind: routing.KindAdjustment, Key: key, Amount: int64(amount), Reason: in.Reason,
 	})
 	if err != nil {
 		return postError("amount", err)
+	}
+	if e.Seq == 0 { // a retry: what the first try posted
+		e = store.Entry{Kind: routing.KindAdjustment, Key: key, Amount: int64(amount), Reason: in.Reason}
 	}
 	minor := rating.MinorUnits(c.Currency)
 	s.log.Info("balance adjusted", "customer", c.ID, "key", e.Key, "amount", rating.FormatMoney(amount, minor),

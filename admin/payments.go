@@ -3,6 +3,9 @@ package admin
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -46,8 +49,13 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) error {
 	if err := validText("description", in.Description, maxTextLen, false); err != nil {
 		return err
 	}
+	ikey, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
 	var p store.Payment
-	err := s.locked(r, func(ctx context.Context) error {
+	replayed := false
+	err = s.locked(r, func(ctx context.Context) error {
 		c, err := load[store.Customer](ctx, s.st, store.Customers, "customer", id)
 		if err != nil {
 			return err
@@ -63,8 +71,28 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) error {
 		if total <= 0 {
 			return errInvalid("total", "must be more than 0, got %q", in.Total)
 		}
+		pid := store.NewID()
+		if ikey != "" {
+			// A retried request (same key) finds its payment: the same
+			// payment again, never a second one.
+			pid = idempotentID(id, ikey)
+			old, err := store.GetJSON[store.Payment](ctx, s.st, store.Payments, pid)
+			switch {
+			case err == nil:
+				if old.Total != rating.FormatMoney(total, minor) || old.Description != in.Description {
+					return errConflict("Idempotency-Key", "was used for another payment (%s %s)", old.Total, old.Currency)
+				}
+				p, replayed = old, true
+				if in.Status == PaymentCompleted && p.Status == PaymentPending {
+					return s.completePayment(ctx, c, &p) // the first try stopped before its completion
+				}
+				return nil
+			case !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+		}
 		p = store.Payment{
-			ID: store.NewID(), CustomerID: id, Total: rating.FormatMoney(total, minor),
+			ID: pid, CustomerID: id, Total: rating.FormatMoney(total, minor),
 			Currency: c.Currency, Description: in.Description, Status: PaymentPending,
 			Created: time.Now().UnixMilli(),
 		}
@@ -83,7 +111,7 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.Info("payment created", "customer", id, "payment", p.ID, "status", p.Status,
-		"total", p.Total, "net", p.Net, "currency", p.Currency, "by", who(r))
+		"total", p.Total, "net", p.Net, "currency", p.Currency, "replayed", replayed, "by", who(r))
 	w.Header().Set("Location", "/api/v1/customers/"+id+"/payments/"+p.ID)
 	writeJSON(w, http.StatusCreated, p)
 	return nil
@@ -250,4 +278,26 @@ func who(r *http.Request) string {
 		return p.username
 	}
 	return "token:" + p.tokenID
+}
+
+// idempotencyKey reads the request's Idempotency-Key header: "" when it has
+// none; printable ASCII, at most 128 bytes.
+func idempotencyKey(r *http.Request) (string, error) {
+	k := r.Header.Get("Idempotency-Key")
+	if len(k) > 128 {
+		return "", errInvalid("Idempotency-Key", "longer than 128 bytes")
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return "", errInvalid("Idempotency-Key", "only printable ASCII without spaces")
+		}
+	}
+	return k, nil
+}
+
+// idempotentID is the id of what a customer's request with idempotency key
+// k creates: the same for every retry of it.
+func idempotentID(customerID, k string) string {
+	sum := sha256.Sum256([]byte(customerID + "\x00" + k))
+	return "ik" + hex.EncodeToString(sum[:12])
 }

@@ -3,6 +3,7 @@ package admin_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -253,5 +254,40 @@ func TestListPayments(t *testing.T) {
 	}
 	if b := e.balance(id); b != "6.00" {
 		t.Errorf("balance = %s, want 6.00", b)
+	}
+}
+
+// A payment or adjustment retried with the same Idempotency-Key credits
+// once; the key reused for something else is a 409.
+func TestIdempotencyKey(t *testing.T) {
+	e := newCreditEnv(t)
+	id := e.create("/api/v1/customers", map[string]any{"name": "A", "currency": "EUR", "tax_percent": "20"})
+	post := func(path, key string, body map[string]any) *httptest.ResponseRecorder {
+		t.Helper()
+		return e.reqWith("POST", path, body, map[string]string{"Idempotency-Key": key})
+	}
+	var ids []string
+	for range 3 {
+		w := post("/api/v1/customers/"+id+"/payments", "pay-1", map[string]any{"total": "12.00"})
+		wantStatus(t, w, 201)
+		var p struct{ ID, Net, Status string }
+		decode(t, w, &p)
+		if p.Net != "10.00" || p.Status != "completed" {
+			t.Fatalf("payment %+v", p)
+		}
+		ids = append(ids, p.ID)
+	}
+	if ids[0] != ids[1] || ids[1] != ids[2] {
+		t.Fatalf("retries made payments %v", ids)
+	}
+	wantStatus(t, post("/api/v1/customers/"+id+"/payments", "pay-1", map[string]any{"total": "13.00"}), 409)
+	for range 2 {
+		wantStatus(t, post("/api/v1/customers/"+id+"/ledger", "adj-1", map[string]any{"amount": "-1.50", "reason": "fee"}), 201)
+	}
+	wantStatus(t, post("/api/v1/customers/"+id+"/ledger", "adj-1", map[string]any{"amount": "-2", "reason": "fee"}), 409)
+	wantStatus(t, post("/api/v1/customers/"+id+"/ledger", "bad key", map[string]any{"amount": "-2", "reason": "fee"}), 400)
+	a, err := e.credit.Account(t.Context(), id)
+	if err != nil || a.Balance != 8_500_000 || a.Entries != 2 {
+		t.Fatalf("account after retries: %+v, %v; want 8.50 in 2 entries", a, err)
 	}
 }

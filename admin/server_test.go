@@ -72,7 +72,13 @@ func (e *env) req(method, path string, body any) *httptest.ResponseRecorder {
 	return e.send(method, path, body, "Bearer "+e.token, "application/json")
 }
 
-func (e *env) send(method, path string, body any, auth, ctype string) *httptest.ResponseRecorder {
+// reqWith is req with more headers.
+func (e *env) reqWith(method, path string, body any, headers map[string]string) *httptest.ResponseRecorder {
+	e.t.Helper()
+	return e.send(method, path, body, "Bearer "+e.token, "application/json", headers)
+}
+
+func (e *env) send(method, path string, body any, auth, ctype string, headers ...map[string]string) *httptest.ResponseRecorder {
 	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -92,6 +98,11 @@ func (e *env) send(method, path string, body any, auth, ctype string) *httptest.
 	}
 	if rd != nil && ctype != "" {
 		r.Header.Set("Content-Type", ctype)
+	}
+	for _, h := range headers {
+		for k, v := range h {
+			r.Header.Set(k, v)
+		}
 	}
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, r)
