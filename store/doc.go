@@ -4,6 +4,7 @@
 // data directory; a Redis backend shares it between nodes. Store knows no
 // business rules: validation belongs to the packages that use the records.
 //
-// Runtime state sits behind interfaces of atomic operations, Credit (money:
-// ledgers, balances, holds) first; Embedded implements it in its own file.
+// Runtime state sits behind interfaces of atomic operations: Credit (money:
+// ledgers, balances, holds) and Limits (channel leases and call rates);
+// Embedded implements each in files of its own.
 package store

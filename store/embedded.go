@@ -24,10 +24,12 @@ const embeddedLockTimeout = time.Second
 // directory, a bucket per collection, keys sorted by id. Every write is a
 // transaction synced to disk before Put or Delete returns. It is safe for
 // concurrent use; bbolt serialises writers and lets readers run in parallel.
-// The same file holds the Credit ledger (see Credit).
+// The same file holds the Credit ledger (see Credit); Limits lives in
+// memory only.
 type Embedded struct {
 	db     *bolt.DB
 	credit *EmbeddedCredit
+	limits *EmbeddedLimits
 }
 
 var _ Store = (*Embedded)(nil)
@@ -47,12 +49,16 @@ func OpenEmbedded(dir string) (*Embedded, error) {
 		}
 		return nil, fmt.Errorf("opening embedded store %q: %w", path, err)
 	}
-	return &Embedded{db: db, credit: newEmbeddedCredit(db)}, nil
+	return &Embedded{db: db, credit: newEmbeddedCredit(db), limits: newEmbeddedLimits()}, nil
 }
 
 // Credit returns the store's Credit: its ledgers live in the same file, its
 // holds in this process's memory. Every call returns the same instance.
 func (e *Embedded) Credit() *EmbeddedCredit { return e.credit }
+
+// Limits returns the store's Limits, whose leases and events live in this
+// process's memory only. Every call returns the same instance.
+func (e *Embedded) Limits() *EmbeddedLimits { return e.limits }
 
 // Path returns the database file's path.
 func (e *Embedded) Path() string { return e.db.Path() }
@@ -148,9 +154,11 @@ func (e *Embedded) List(ctx context.Context, coll string) ([]Doc, error) {
 }
 
 // Close releases the database file and its lock, and closes Credit (its
-// holds are lost). Calling it again is a no-op.
+// holds are lost) and Limits (its leases and events are lost). Calling it
+// again is a no-op.
 func (e *Embedded) Close() error {
 	e.credit.close()
+	e.limits.close()
 	if err := e.db.Close(); err != nil {
 		return fmt.Errorf("closing embedded store: %w", err)
 	}

@@ -2,7 +2,7 @@ package store
 
 import "errors"
 
-// ErrClosed is returned by a store's runtime state (Credit) once the store
+// ErrClosed is returned by a store's runtime state (Credit, Limits) once the store
 // that holds it was closed.
 var ErrClosed = errors.New("store closed")
 
