@@ -32,7 +32,10 @@ func validEndpoint(e *store.Endpoint) error {
 	if e.Weight < 0 || e.Weight > maxWeight {
 		return errInvalid("weight", "must be between 0 and %d, got %d", maxWeight, e.Weight)
 	}
-	return nil
+	if err := validLimit("channel_limit", e.ChannelLimit); err != nil {
+		return err
+	}
+	return validLimit("cps_limit", e.CPSLimit)
 }
 
 // validHost accepts an IP address or a DNS name (without port).

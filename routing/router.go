@@ -37,6 +37,9 @@ type Attempt struct {
 	// Headers names the headers beyond the switch's policy that cross from
 	// this carrier to the customer.
 	Headers []string
+	// Limits of the carrier and of this endpoint (0: none).
+	CarrierChannels, CarrierCPS   int
+	EndpointChannels, EndpointCPS int
 }
 
 // Plan is the routing decision for a call.
@@ -207,6 +210,9 @@ func (t *Table) attempts(cardID, number string, at int64) []Attempt {
 			Transport: tr,
 			Buy:       Leg{Card: card, Row: row},
 			Headers:   c.SIPHeaders,
+
+			CarrierChannels: c.ChannelLimit, CarrierCPS: c.CPSLimit,
+			EndpointChannels: e.ChannelLimit, EndpointCPS: e.CPSLimit,
 		})
 	}
 	return out

@@ -54,6 +54,8 @@ type call struct {
 	grant       *routing.Grant // the call's credit; nil when not under credit control
 	paidEnd     time.Time      // when the answered call's paid time ends
 	creditTimer *time.Timer
+	leases      *routing.Leases // the call's channels; nil when not limited
+	limitTimer  *time.Timer
 }
 
 // outbound is what the switch sends a carrier of the customer's INVITE: the

@@ -23,6 +23,7 @@ type outcome struct {
 	cancelled bool
 	relayed   bool // the final response already went to the customer
 	final     bool // no other carrier may be tried (the callee did not answer)
+	limit     bool // not sent: the carrier or its endpoint was at a limit
 }
 
 // leg is one carrier attempt: its dialog and its INVITE transaction.
@@ -72,6 +73,15 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	plan, err := s.router.Route(context.Background(), routing.Call{
 		CustomerID: ident.CustomerID, TechPrefix: ident.TechPrefix, Dialled: req.Recipient.User, At: setup,
 	})
+	var leases *routing.Leases
+	limited := false
+	if err == nil && s.limits != nil {
+		if leases, err = s.limits.Admit(context.Background(), plan.Customer, c.id); err != nil {
+			_, reason := routing.Status(err)
+			s.metrics.limitRefusals.WithLabelValues(limitLabel(reason)).Inc()
+			limited = true
+		}
+	}
 	var grant *routing.Grant
 	if err == nil && s.credit != nil {
 		if grant, err = s.credit.Open(context.Background(), plan, c.id); err != nil {
@@ -81,15 +91,21 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.grant = grant
+	c.grant, c.leases = grant, leases
 	if c.ended {
 		s.endCredit(c, false)
+		s.endLimits(c)
 		return // ended while it was routed
 	}
+	s.armLimits(c)
 	if err != nil {
 		code, reason := routing.Status(err)
 		s.log.Info("call rejected", "customer", ident.CustomerID, "code", code, "reason", reason, "error", err)
-		s.answerInvite(c, code, reason)
+		var lines []string
+		if limited {
+			lines = append(lines, reasonLine(code, reason))
+		}
+		s.answerInvite(c, code, reason, lines...)
 		s.finish(c, nil, outcome{code: code, reason: reason}, "switch")
 		return
 	}
@@ -213,8 +229,15 @@ func (s *Server) nextAttempt(c *call) {
 	for c.attempt < len(c.plan.Attempts) {
 		at := c.plan.Attempts[c.attempt]
 		c.attempt++
-		s.refreshAttempt(c)
 		c.carrier, c.tried, c.provisional = at, s.now(), false
+		if why := s.attemptLimit(c, at); why != "" {
+			// At its limit: an attempt that ends before it is sent.
+			if !s.legEnded(c, outcome{code: 503, reason: why, limit: true}) {
+				return
+			}
+			continue
+		}
+		s.refreshAttempt(c)
 		l, err := s.sendInvite(c, at)
 		if err == nil {
 			c.leg = l
@@ -500,9 +523,14 @@ func (s *Server) legEnded(c *call, out outcome) (tryNext bool) {
 	}
 	inLoop := c.leg == nil
 	c.leg = nil
+	side := "carrier"
+	var lines []string
+	if out.limit {
+		side, lines = "switch", []string{reasonLine(out.code, out.reason)}
+	}
 	if c.attempt < len(c.plan.Attempts) && failover(out.code) && !out.final {
 		s.metrics.attempts.WithLabelValues("failover").Inc()
-		s.emit(s.record(c, &at, out, "carrier", false), nil)
+		s.emit(s.record(c, &at, out, side, false), nil)
 		if inLoop {
 			return true
 		}
@@ -514,9 +542,9 @@ func (s *Server) legEnded(c *call, out outcome) (tryNext bool) {
 		if out.code == 0 {
 			out.code, out.reason = 408, "Request Timeout"
 		}
-		s.answerInvite(c, out.code, out.reason)
+		s.answerInvite(c, out.code, out.reason, lines...)
 	}
-	s.finish(c, &at, out, "carrier")
+	s.finish(c, &at, out, side)
 	return false
 }
 

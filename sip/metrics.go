@@ -14,6 +14,7 @@ type metrics struct {
 	creditCuts     prometheus.Counter     // calls the switch ended when their paid time was over
 	creditRefusals *prometheus.CounterVec // calls refused for money, by SIP code
 	chargeFailures prometheus.Counter     // answered calls whose charge the credit store refused
+	limitRefusals  *prometheus.CounterVec // calls refused or carriers skipped at a limit, by limit
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -46,6 +47,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		creditCuts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trunkline_credit_cuts_total", Help: "Answered calls the switch ended because their paid time (credit or maximum call cost) was over.",
 		}),
+		limitRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkline_limit_refusals_total", Help: "Calls refused (customer limits) or carrier attempts skipped (carrier and endpoint limits) at a channel or calls-per-second limit, by limit (customer_channel, customer_cps, carrier_channel, carrier_cps, endpoint_channel, endpoint_cps).",
+		}, []string{"limit"}),
 		chargeFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trunkline_charge_failures_total", Help: "Answered calls whose charge the credit store refused after retries: each stays in the live-call register, and a restart charges it.",
 		}),
@@ -54,7 +58,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"code"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped, m.authFailures, m.creditCuts, m.creditRefusals, m.chargeFailures)
+		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped, m.authFailures, m.creditCuts, m.creditRefusals, m.chargeFailures, m.limitRefusals)
 	}
 	return m
 }

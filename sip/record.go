@@ -40,6 +40,7 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 		ch = &pendingCharge{customer: r.CustomerID, callID: c.id, grant: c.grant, cost: r.SellCost, setup: c.setup}
 	}
 	s.endCredit(c, ch != nil)
+	s.endLimits(c)
 	if c.up {
 		s.emitDown(r, ch)
 	} else {

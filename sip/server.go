@@ -91,6 +91,7 @@ type Server struct {
 	ringTimeout   time.Duration
 	maxCall       time.Duration
 	credit        Credit
+	limits        Limits
 	now           func() time.Time
 }
 

@@ -93,6 +93,9 @@ type Endpoint struct {
 	Port      int    `json:"port"`
 	Transport string `json:"transport"` // "udp" or "tcp"
 	Weight    int    `json:"weight,omitempty"`
+	// Limits of this endpoint alone (0: none), besides its carrier's.
+	ChannelLimit int `json:"channel_limit,omitempty"`
+	CPSLimit     int `json:"cps_limit,omitempty"`
 }
 
 // RateCard is a provider card (Kind "provider", owned by CarrierID) or a

@@ -30,6 +30,8 @@ type Config struct {
 	Credit CreditConfig `yaml:"credit"`
 	// Margin is margin protection: which carriers may carry a call.
 	Margin MarginConfig `yaml:"margin"`
+	// Limits configures channel and call-rate limits (config_limits.go).
+	Limits LimitsConfig `yaml:"limits"`
 	// ShutdownGrace is how long live calls may go on after SIGTERM (new
 	// calls get 503 meanwhile); then both legs of each get a BYE. A second
 	// SIGTERM or SIGINT ends them at once.
@@ -198,6 +200,7 @@ func (c *Config) Defaults() {
 		c.CDR.CommitDelay = DefaultCommitDelay
 	}
 	c.Credit.defaults()
+	c.Limits.defaults()
 	c.Margin.defaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -283,6 +286,7 @@ func (c *Config) Validate() error {
 		bad("cdr.commit_delay", "%s is outside 0..1s", c.CDR.CommitDelay)
 	}
 	c.Credit.validate(bad, c.SIP.InviteTimeout+c.SIP.RingTimeout)
+	c.Limits.validate(bad)
 	c.Margin.policy(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -110,6 +110,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	digest := auth.NewDigest(n.store, cfg.SIP.Realm, auth.WithNonceKey(nonceKey), auth.WithDigestLogger(alog),
 		auth.WithAlgorithms(cfg.SIP.DigestAlgorithms...))
 	router := routing.NewRouter(n.store, cfg.routerOptions()...)
+	limiter := routing.NewLimiter(emb.Limits(), cfg.Node, cfg.Limits.limiterOptions()...)
 	n.wallet = routing.NewWallet(n.credit, routing.WithCreditBlock(cfg.Credit.BlockSeconds), routing.WithHoldTTL(cfg.Credit.HoldTTL),
 		routing.WithCustomers(func(id string) (store.Customer, bool) {
 			if t := router.Table(); t != nil {
@@ -151,7 +152,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		sip.WithLogger(log), sip.WithNode(cfg.Node), sip.WithAdvertise(cfg.SIP.Advertise),
 		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithMaxCallDuration(cfg.SIP.MaxCallDuration), sip.WithRegistry(reg),
 		sip.WithUDPReadBuffer(cfg.SIP.UDPReadBuffer), sip.WithDigest(digest, cfg.SIP.Realm), sip.WithSourceGuard(n.bans), sip.WithFloodLimit(flood),
-		sip.WithLiveCalls(n.live), sip.WithCredit(n.wallet), sip.WithRecovery(),
+		sip.WithLiveCalls(n.live), sip.WithCredit(n.wallet), sip.WithLimits(limiter), sip.WithRecovery(),
 		sip.WithKnownSource(trusted), sip.WithTCPLimits(sip.TCPLimits{
 			IdleTimeout: cfg.SIP.TCPIdleTimeout, PartialTimeout: cfg.SIP.TCPPartialTimeout,
 			PerSource: cfg.SIP.TCPPerSource, PerUnknownSource: cfg.SIP.TCPPerUnknownSource,

@@ -111,7 +111,10 @@ func (t *trunkline) start() error {
 // provision creates the customer on 127.0.0.2, the carrier at the sipp UAS,
 // the provider card and the customer card with the deck's rows.
 func (t *trunkline) provision() error {
-	customer := map[string]any{"name": "Bench Customer", "currency": "USD"}
+	// Channels enough for the 10,000 held calls and the ladder's top rate
+	// (the default limit of a customer is 1,000): limits are enforced,
+	// not in the way.
+	customer := map[string]any{"name": "Bench Customer", "currency": "USD", "channel_limit": 100000}
 	if t.prepaid {
 		customer["credit_limit"] = "0"
 	}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/trunkline/trunkline/sip/siptest"
+)
+
+// refusal returns the status and Reason header of a Dial error.
+func refusal(err error) (int, string) {
+	var e *sipgo.ErrDialogResponse
+	if errors.As(err, &e) {
+		if h := e.Res.GetHeader("Reason"); h != nil {
+			return e.Res.StatusCode, h.Value()
+		}
+		return e.Res.StatusCode, ""
+	}
+	return 0, ""
+}
+
+// A customer's channel limit of 2 admits exactly 2 concurrent calls and
+// refuses the third with 503 and a Reason, before any carrier is tried;
+// a channel freed is taken again.
+func TestCustomerChannelLimit(t *testing.T) {
+	t.Parallel()
+	m := newMoneySetup(t, "0.06", map[string]any{"channel_limit": 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	target := m.sw.SIPAddr.String()
+	var up []*siptest.Call
+	for i := range 2 {
+		c, err := m.ua.Dial(ctx, target, numAnswer)
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		up = append(up, c)
+	}
+	_, err := m.ua.Dial(ctx, target, numAnswer)
+	if code, reason := refusal(err); code != 503 || !strings.Contains(reason, "Customer Channel Limit") {
+		t.Fatalf("third call: %v (Reason %q), want 503 Customer Channel Limit", err, reason)
+	}
+	if n := len(m.carrier.Invites()); n != 2 {
+		t.Fatalf("the carrier got %d INVITEs, want 2", n)
+	}
+	if err := up[0].Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.ua.Dial(ctx, target, numAnswer)
+	if err != nil {
+		t.Fatalf("a call after one hung up: %v", err)
+	}
+	for _, k := range []*siptest.Call{c, up[1]} {
+		if err := k.Hangup(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v := metricValue(t, "http://"+m.sw.AdminAddr.String(), `trunkline_limit_refusals_total{limit="customer_channel"}`); v != 1 {
+		t.Errorf("refusals counted: %v, want 1", v)
+	}
+}
+
+// A CPS limit of 3 holds over a burst: in any second at most 3 calls are
+// taken, the rest get 503 Customer CPS Limit.
+func TestCustomerCPSLimit(t *testing.T) {
+	t.Parallel()
+	m := newMoneySetup(t, "0.06", map[string]any{"cps_limit": 3})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	target := m.sw.SIPAddr.String()
+	start := time.Now()
+	var taken []time.Time
+	refused := 0
+	for time.Since(start) < 2500*time.Millisecond {
+		c, err := m.ua.Dial(ctx, target, numAnswer)
+		if err == nil {
+			taken = append(taken, time.Now())
+			if err := c.Hangup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if code, reason := refusal(err); code != 503 || !strings.Contains(reason, "Customer CPS Limit") {
+			t.Fatalf("refused call: %v (Reason %q)", err, reason)
+		}
+		refused++
+	}
+	if refused == 0 || len(taken) < 3 || len(taken) > 3*3 {
+		t.Fatalf("%d calls taken and %d refused in 2.5 s at 3 calls/s", len(taken), refused)
+	}
+	// Calls are answered after the switch counted them: no 4 answers fit
+	// in well under a second.
+	for i := 3; i < len(taken); i++ {
+		if d := taken[i].Sub(taken[i-3]); d < 900*time.Millisecond {
+			t.Fatalf("4 calls taken within %s", d)
+		}
+	}
+}
+
+// A carrier at its channel limit is skipped (an attempt CDR says why) and
+// the next carrier takes the call.
+func TestCarrierChannelLimitFailsOver(t *testing.T) {
+	t.Parallel()
+	sw := startSwitch(t)
+	hold := func(*sip.Request) siptest.Script { return siptest.Script{} }
+	a, b := siptest.NewCarrier(t, "127.0.0.1", hold), siptest.NewCarrier(t, "127.0.0.1", hold)
+	customer, carrierA, _ := provision(t, sw, a, b)
+	sw.api.do("PUT", "/api/v1/carriers/"+carrierA, map[string]any{"name": "Carrier A", "currency": "USD", "channel_limit": 1}, http.StatusOK, nil)
+	_ = customer
+	ua := siptest.NewCustomer(t, "127.0.0.2")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	first, err := ua.Dial(ctx, sw.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := ua.Dial(ctx, sw.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Invites()) != 1 || len(b.Invites()) != 1 {
+		t.Fatalf("INVITEs: A %d, B %d; want 1 each", len(a.Invites()), len(b.Invites()))
+	}
+	for _, c := range []*siptest.Call{first, second} {
+		if err := c.Hangup(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs := sw.api.cdrs(second.CallID, 2)
+	if len(rs) != 2 || rs[0].SIPCode != 503 || rs[0].Reason != "Carrier Channel Limit" || rs[0].HangupSide != "switch" || rs[0].Final ||
+		rs[1].SIPCode != 200 || !rs[1].Final {
+		t.Fatalf("CDRs of the second call: %+v", rs)
+	}
+}

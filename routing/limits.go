@@ -1,0 +1,167 @@
+package routing
+
+import (
+	"context"
+	"time"
+
+	"github.com/trunkline/trunkline/store"
+)
+
+// Limit defaults.
+const (
+	// DefaultCustomerChannels is the channel limit of a customer that has
+	// none set: a runaway or hostile customer cannot hold the switch's
+	// every channel. 0 (unlimited) must be said in the configuration.
+	DefaultCustomerChannels = 1000
+	// DefaultLeaseTTL is how long a call's channel lease outlives its last
+	// refresh: a node that dies frees its channels after it.
+	DefaultLeaseTTL = 2 * time.Minute
+	// cpsWindow is the window of a calls-per-second limit.
+	cpsWindow = time.Second
+)
+
+// Limiter enforces channel and calls-per-second limits over a
+// store.Limits: per customer at set-up (Admit), per carrier and carrier
+// endpoint before each attempt (Attempt). A call holds one lease per
+// limited key while it lives, refreshed (Refresh) more often than the
+// lease TTL, and released when it ends (Release). It is safe for
+// concurrent use; one Leases is used by one call at a time.
+type Limiter struct {
+	st              store.Limits
+	node            string
+	ttl             time.Duration
+	defaultChannels int
+	channelCode     int
+}
+
+// LimiterOption configures a Limiter.
+type LimiterOption func(*Limiter)
+
+// WithDefaultChannels sets the channel limit of customers without one
+// (0: unlimited).
+func WithDefaultChannels(n int) LimiterOption { return func(l *Limiter) { l.defaultChannels = n } }
+
+// WithChannelCode sets the SIP status of a call refused for channels: 503
+// (the default) or 486.
+func WithChannelCode(code int) LimiterOption { return func(l *Limiter) { l.channelCode = code } }
+
+// WithLeaseTTL sets how long a lease outlives its last refresh.
+func WithLeaseTTL(d time.Duration) LimiterOption { return func(l *Limiter) { l.ttl = d } }
+
+// NewLimiter returns a Limiter over st; node names this switch in lease
+// names.
+func NewLimiter(st store.Limits, node string, opts ...LimiterOption) *Limiter {
+	l := &Limiter{st: st, node: node, ttl: DefaultLeaseTTL, defaultChannels: DefaultCustomerChannels, channelCode: 503}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
+}
+
+// Leases are the channels a call holds: its customer's, and those of the
+// carrier attempt in progress or answered.
+type Leases struct {
+	name    string
+	held    []string // keys held for the whole call
+	attempt []string // keys held for the current attempt
+}
+
+// RefreshEvery is how often a call must refresh its leases.
+func (l *Limiter) RefreshEvery() time.Duration { return l.ttl / 3 }
+
+// Admit checks a new call of customer c against the customer's limits and
+// takes its channel; callID names the lease. Refusals are *Reject: 503
+// "Customer CPS Limit" or the channel code with "Customer Channel Limit".
+func (l *Limiter) Admit(ctx context.Context, c store.Customer, callID string) (*Leases, error) {
+	ls := &Leases{name: l.node + "/" + callID}
+	if c.CPSLimit > 0 {
+		ok, err := l.st.Hit(ctx, "cps/customer/"+c.ID, c.CPSLimit, cpsWindow)
+		if err != nil {
+			return nil, reject(503, "Limits Unavailable", err)
+		}
+		if !ok {
+			return nil, reject(503, "Customer CPS Limit", nil)
+		}
+	}
+	channels := c.ChannelLimit
+	if channels == 0 {
+		channels = l.defaultChannels
+	}
+	if channels > 0 {
+		key := "channels/customer/" + c.ID
+		ok, err := l.st.Acquire(ctx, key, ls.name, channels, l.ttl)
+		if err != nil {
+			return nil, reject(503, "Limits Unavailable", err)
+		}
+		if !ok {
+			return nil, reject(l.channelCode, "Customer Channel Limit", nil)
+		}
+		ls.held = append(ls.held, key)
+	}
+	return ls, nil
+}
+
+// Attempt takes the carrier's and the endpoint's limits for attempt a, in
+// place of the previous attempt's. It returns the reason the attempt may
+// not be made ("" when it may): the carrier or endpoint is at its limit,
+// and the next carrier is tried instead.
+func (l *Limiter) Attempt(ctx context.Context, ls *Leases, a Attempt) string {
+	l.endAttempt(ctx, ls)
+	endpoint := a.CarrierID + "/" + a.Addr
+	for _, c := range []struct {
+		key, what string
+		limit     int
+	}{
+		{"cps/carrier/" + a.CarrierID, "Carrier CPS Limit", a.CarrierCPS},
+		{"cps/endpoint/" + endpoint, "Endpoint CPS Limit", a.EndpointCPS},
+	} {
+		if c.limit > 0 {
+			if ok, err := l.st.Hit(ctx, c.key, c.limit, cpsWindow); err != nil || !ok {
+				return c.what
+			}
+		}
+	}
+	for _, c := range []struct {
+		key, what string
+		limit     int
+	}{
+		{"channels/carrier/" + a.CarrierID, "Carrier Channel Limit", a.CarrierChannels},
+		{"channels/endpoint/" + endpoint, "Endpoint Channel Limit", a.EndpointChannels},
+	} {
+		if c.limit > 0 {
+			ok, err := l.st.Acquire(ctx, c.key, ls.name, c.limit, l.ttl)
+			if err != nil || !ok {
+				l.endAttempt(ctx, ls)
+				return c.what
+			}
+			ls.attempt = append(ls.attempt, c.key)
+		}
+	}
+	return ""
+}
+
+// endAttempt releases the leases of the attempt that ended.
+func (l *Limiter) endAttempt(ctx context.Context, ls *Leases) {
+	for _, k := range ls.attempt {
+		_ = l.st.Release(ctx, k, ls.name) // a lease not released expires
+	}
+	ls.attempt = ls.attempt[:0]
+}
+
+// Refresh extends every lease of a live call.
+func (l *Limiter) Refresh(ctx context.Context, ls *Leases) {
+	for _, keys := range [][]string{ls.held, ls.attempt} {
+		for _, k := range keys {
+			_, _ = l.st.Refresh(ctx, k, ls.name, l.ttl)
+		}
+	}
+}
+
+// Release frees every lease of a call that ended.
+func (l *Limiter) Release(ctx context.Context, ls *Leases) {
+	l.endAttempt(ctx, ls)
+	for _, k := range ls.held {
+		_ = l.st.Release(ctx, k, ls.name)
+	}
+	ls.held = nil
+}
