@@ -8,6 +8,10 @@ import (
 	"github.com/trunkline/trunkline/store"
 )
 
+// maxCallSeconds bounds a customer's maximum call duration (48 h, the
+// switch's own bound).
+const maxCallSeconds = 48 * 3600
+
 // Statuses of customers ("active", "suspended") and carriers ("active", "disabled").
 const (
 	StatusActive    = "active"
@@ -30,6 +34,9 @@ func validCustomer(c *store.Customer) error {
 	}
 	if err := validTimezone("timezone", c.Timezone); err != nil {
 		return err
+	}
+	if c.MaxCallSeconds < 0 || c.MaxCallSeconds > maxCallSeconds {
+		return errInvalid("max_call_seconds", "must be between 0 (the switch's) and %d, got %d", maxCallSeconds, c.MaxCallSeconds)
 	}
 	if err := validHeaders("sip_headers", c.SIPHeaders); err != nil {
 		return err

@@ -333,7 +333,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		c.answeredLeg, c.leg = l, nil
 		s.markAnswered(c)
 		s.learnDialog(&l.b, res, true)
-		c.maxTimer = time.AfterFunc(s.maxCall, func() { s.maxDurationReached(c) })
+		c.maxTimer = time.AfterFunc(s.maxCallOf(c), func() { s.maxDurationReached(c) })
 		s.startCredit(c)
 		buf := getBuf()
 		s.inviteResponse(buf, c, res.code, safeReason(res), true, lines, body)

@@ -127,11 +127,12 @@ func (s *Server) record(c *call, at *routing.Attempt, out outcome, side string, 
 	if out.answered && !answered.IsZero() && at != nil && c.plan != nil {
 		r.AnswerMs = answered.UnixMilli()
 		r.Duration = int((end.Sub(answered) + time.Second - 1) / time.Second)
+		// The switch ends the call when its paid time or its maximum
+		// duration is over; the instant it takes to do so is not billed.
 		if c.grant != nil {
-			// The switch ends the call when its paid time does; the
-			// instant it takes to do so is not billed.
 			r.Duration = min(r.Duration, c.grant.Paid)
 		}
+		r.Duration = min(r.Duration, int((s.maxCallOf(c)+time.Second-1)/time.Second))
 		sell := c.plan.Sell.Charge(r.Duration)
 		buy := at.Buy.Charge(r.Duration)
 		r.Billed = int(sell.Billed)
@@ -142,6 +143,15 @@ func (s *Server) record(c *call, at *routing.Attempt, out outcome, side string, 
 	return r
 }
 
+// maxCallOf is how long c may last once answered: the switch's maximum, or
+// its customer's when shorter.
+func (s *Server) maxCallOf(c *call) time.Duration {
+	if n := c.plan.Customer.MaxCallSeconds; n > 0 {
+		return min(s.maxCall, time.Duration(n)*time.Second)
+	}
+	return s.maxCall
+}
+
 // maxDurationReached ends an answered call that has lasted the maximum
 // duration: BYE to both sides, then the CDR.
 func (s *Server) maxDurationReached(c *call) {
@@ -150,7 +160,7 @@ func (s *Server) maxDurationReached(c *call) {
 	if c.ended {
 		return
 	}
-	s.log.Info("call reached its maximum duration", "call", c.id, "max", s.maxCall)
+	s.log.Info("call reached its maximum duration", "call", c.id, "max", s.maxCallOf(c))
 	s.byeBoth(c)
 	s.finish(c, nil, outcome{code: 200, reason: "Max Duration", answered: true}, "switch")
 }

@@ -53,6 +53,10 @@ type Customer struct {
 	// percentage of the sell cost and as an amount per call.
 	MinMarginPercent string `json:"min_margin_percent,omitempty"`
 	MinMargin        string `json:"min_margin,omitempty"`
+	// MaxCallSeconds ends this customer's answered calls after so many
+	// seconds when it is shorter than the switch's sip.max_call_duration
+	// (0: the switch's).
+	MaxCallSeconds int `json:"max_call_seconds,omitempty"`
 }
 
 // CustomerIP authenticates calls from an address or CIDR as a customer.

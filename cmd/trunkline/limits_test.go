@@ -139,3 +139,29 @@ func TestCarrierChannelLimitFailsOver(t *testing.T) {
 		t.Fatalf("CDRs of the second call: %+v", rs)
 	}
 }
+
+// A customer's maximum call duration, shorter than the switch's, ends its
+// answered calls with BYE on both legs.
+func TestCustomerMaxCallDuration(t *testing.T) {
+	t.Parallel()
+	m := newMoneySetup(t, "0.06", map[string]any{"max_call_seconds": 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	call, err := m.ua.Dial(ctx, m.sw.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := time.Now()
+	if err := call.WaitBye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(answered); d < 1500*time.Millisecond || d > 3500*time.Millisecond {
+		t.Errorf("ended after %s, want 2 s", d)
+	}
+	if err := m.carrier.WaitBye(ctx, m.carrier.Invites()[0].CallID().Value()); err != nil {
+		t.Fatal(err)
+	}
+	if rs := m.sw.api.cdrs(call.CallID, 1); len(rs) != 1 || rs[0].Reason != "Max Duration" || rs[0].Duration != 2 {
+		t.Fatalf("CDRs %+v", rs)
+	}
+}
