@@ -64,6 +64,9 @@ func testHitSliding(t *testing.T, open func(t *testing.T) store.Limits) {
 		t.Fatal("second Hit refused")
 	}
 	if hit(t, l, "cps", limit, window) {
+		if time.Since(first) >= window {
+			t.Skip("overslept; the third Hit was not within the window")
+		}
 		t.Fatal("third Hit within the window passed")
 	}
 	time.Sleep(window - time.Since(firstDone) + window/10) // the first one is out
@@ -87,6 +90,7 @@ func testHitSliding(t *testing.T, open func(t *testing.T) store.Limits) {
 func testHitRefusedNotRecorded(t *testing.T, open func(t *testing.T) store.Limits) {
 	l := open(t)
 	const window, limit = 300 * time.Millisecond, 3
+	start := time.Now()
 	if got := hits(t, l, "cps", limit, limit, window); got != limit {
 		t.Fatalf("%d of %d Hits passed on a new key", got, limit)
 	}
@@ -94,6 +98,9 @@ func testHitRefusedNotRecorded(t *testing.T, open func(t *testing.T) store.Limit
 	var lastRefused time.Time
 	for time.Since(accepted) < window/2 {
 		if hit(t, l, "cps", limit, window) {
+			if time.Since(start) >= window {
+				t.Skip("overslept; the burst left the window")
+			}
 			t.Fatal("a Hit beyond the limit passed within the window")
 		}
 		lastRefused = time.Now()
