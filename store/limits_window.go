@@ -13,9 +13,12 @@ const limitsWindowMin = 8
 // Hit needs no count of the events in the window: fewer than limit events
 // happened in it exactly when the limit-th most recent event, if any, is
 // older than the window. The ring keeps that event, so Hit is exact and
-// takes constant time, whatever the window and even when the window
-// changes between calls. Only a limit raised above what the ring kept may
-// let through events that an older, forgotten event would have refused.
+// takes constant time. An event older than the window is overwritten
+// rather than the ring grown, so the ring holds about the events of one
+// window, not limit of them. So a window widened later does not see the
+// events a narrower one let go, and a limit raised above what the ring
+// kept may let through events that a forgotten one would have refused;
+// Trunkline uses each key with one window and rarely changes its limit.
 type limitsWindow struct {
 	times  []time.Duration // the ring; since EmbeddedLimits.epoch
 	head   int             // index of the oldest event
@@ -34,15 +37,22 @@ func (w *limitsWindow) hit(now time.Duration, limit int, window time.Duration) b
 	case w.n < len(w.times):
 		w.times[(w.head+w.n)%len(w.times)] = now
 		w.n++
-	case len(w.times) < limit || len(w.times) > 2*limit+limitsWindowMin:
-		// Full below the limit: grow. Far above a lowered limit: shrink,
-		// keeping the newest events, the only ones the limit looks at.
-		w.resize(min(limit, max(limitsWindowMin, 2*len(w.times))))
-		w.times[(w.head+w.n)%len(w.times)] = now
-		w.n++
-	default: // full at or a little above the limit: the oldest goes
+	case w.n >= limit || w.n > 0 && w.times[w.head] <= now-window:
+		// Full, and the oldest event is out of the window or beyond the
+		// limit (it is at or before the limit-th most recent, out of the
+		// window): it goes. A ring left far above a lowered limit shrinks.
+		if len(w.times) > 2*limit+limitsWindowMin {
+			w.resize(limit)
+			w.times[w.n] = now
+			w.n++
+			break
+		}
 		w.times[w.head] = now
 		w.head = (w.head + 1) % len(w.times)
+	default: // full of events in the window, below the limit: grow
+		w.resize(min(limit, max(limitsWindowMin, 2*len(w.times))))
+		w.times[w.n] = now
+		w.n++
 	}
 	return true
 }
@@ -52,8 +62,8 @@ func (w *limitsWindow) at(i int) time.Duration {
 	return w.times[(w.head+i)%len(w.times)]
 }
 
-// resize moves the ring into one of size, keeping the newest events that
-// leave room for one more.
+// resize moves the ring into one of size, oldest first at index 0,
+// keeping the newest events that leave room for one more.
 func (w *limitsWindow) resize(size int) {
 	keep := min(w.n, size-1)
 	times := make([]time.Duration, size)
