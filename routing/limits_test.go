@@ -1,0 +1,113 @@
+package routing
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/trunkline/trunkline/store"
+)
+
+func testLimits(t testing.TB) store.Limits {
+	t.Helper()
+	st, err := store.OpenEmbedded(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st.Limits()
+}
+
+func TestLimiter(t *testing.T) {
+	ctx := context.Background()
+	l := NewLimiter(testLimits(t), "n1", WithDefaultChannels(2), WithChannelCode(486))
+	c := store.Customer{ID: "c"}
+	a, err := l.Admit(ctx, c, "call1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.Admit(ctx, c, "call2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Admit(ctx, c, "call3"); rejectCode(err) != 486 {
+		t.Fatalf("third call: %v, want 486 (the default limit of 2, the configured code)", err)
+	}
+	l.Release(ctx, a)
+	if _, err := l.Admit(ctx, c, "call4"); err != nil {
+		t.Fatalf("after a release: %v", err)
+	}
+
+	// A carrier with one channel: its second attempt is refused until the
+	// first call's attempt ends; the endpoint's CPS limit counts too.
+	at := Attempt{CarrierID: "k", Addr: "192.0.2.1:5060", CarrierChannels: 1, EndpointCPS: 2}
+	if why := l.Attempt(ctx, b, at); why != "" {
+		t.Fatalf("first attempt refused: %s", why)
+	}
+	other, _ := l.Admit(ctx, store.Customer{ID: "d"}, "call5")
+	if why := l.Attempt(ctx, other, at); why != "Carrier Channel Limit" {
+		t.Fatalf("second attempt: %q, want Carrier Channel Limit", why)
+	}
+	l.Release(ctx, b)
+	if why := l.Attempt(ctx, other, at); why != "Endpoint CPS Limit" {
+		t.Fatalf("third attempt within a second: %q, want Endpoint CPS Limit", why)
+	}
+
+	// A customer's CPS limit.
+	cps := store.Customer{ID: "e", CPSLimit: 1}
+	if _, err := l.Admit(ctx, cps, "x1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Admit(ctx, cps, "x2"); rejectCode(err) != 503 {
+		t.Fatalf("second call in a second: %v, want 503", err)
+	}
+}
+
+// A call whose node stops refreshing its leases frees its channels after
+// the lease TTL.
+func TestLimiterLeasesHeal(t *testing.T) {
+	ctx := context.Background()
+	l := NewLimiter(testLimits(t), "n1", WithDefaultChannels(1), WithLeaseTTL(200*time.Millisecond))
+	c := store.Customer{ID: "c"}
+	ls, err := l.Admit(ctx, c, "call1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(120 * time.Millisecond)
+	l.Refresh(ctx, ls)
+	time.Sleep(120 * time.Millisecond)
+	if _, err := l.Admit(ctx, c, "call2"); err == nil {
+		t.Fatal("a refreshed lease expired")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := l.Admit(ctx, c, "call3"); err != nil {
+		t.Fatalf("a lease nobody refreshed is still held: %v", err)
+	}
+}
+
+// BenchmarkLimiterCall is the limits path of one call: the customer's CPS
+// and channel at set-up, a carrier and endpoint channel for its attempt,
+// and the release.
+func BenchmarkLimiterCall(b *testing.B) {
+	ctx := context.Background()
+	l := NewLimiter(testLimits(b), "n1")
+	c := store.Customer{ID: "c", CPSLimit: 1 << 30, ChannelLimit: 1 << 20}
+	at := Attempt{CarrierID: "k", Addr: "192.0.2.1:5060", CarrierChannels: 1 << 20, EndpointChannels: 1 << 20}
+	ids := make([]string, 4096)
+	for i := range ids {
+		ids[i] = "call" + strconv.Itoa(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		ls, err := l.Admit(ctx, c, ids[i%len(ids)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if why := l.Attempt(ctx, ls, at); why != "" {
+			b.Fatal(why)
+		}
+		l.Release(ctx, ls)
+	}
+}
