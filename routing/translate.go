@@ -33,9 +33,11 @@ const (
 var ErrTranslation = errors.New("number translation: not a number")
 
 // Step is one translation rule applied to a number: the rule's index in
-// its list, what it does, and the number before and after.
+// its list, the number's field, what the rule does, and the number before
+// and after.
 type Step struct {
 	Rule   int    `json:"rule"`
+	Field  string `json:"field"`
 	Op     string `json:"op"`
 	Before string `json:"before"`
 	After  string `json:"after"`
@@ -48,6 +50,7 @@ type Rules []rule
 
 type rule struct {
 	index      int // in the list as configured
+	field      string
 	strip      int
 	prefix     string
 	re         *regexp.Regexp
@@ -73,7 +76,7 @@ func CompileTranslations(ts []store.Translation) (Translator, error) {
 		if err != nil {
 			return Translator{}, fmt.Errorf("rule %d: %w", i, err)
 		}
-		r.index = i
+		r.index, r.field = i, t.Field
 		switch t.Field {
 		case FieldCalled:
 			tr.Called = append(tr.Called, r)
@@ -186,7 +189,7 @@ func (rs Rules) apply(number string, steps *[]Step) (string, error) {
 	for _, r := range rs {
 		out := r.do(number)
 		if steps != nil {
-			*steps = append(*steps, Step{Rule: r.index, Op: r.String(), Before: number, After: out})
+			*steps = append(*steps, Step{Rule: r.index, Field: r.field, Op: r.String(), Before: number, After: out})
 		}
 		if !IsNumber(out) {
 			if len(out) > MaxNumberLen {

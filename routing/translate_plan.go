@@ -72,3 +72,23 @@ func (t *Table) translateOut(p *Plan, received string) {
 	}
 	p.Attempts = kept
 }
+
+// inboundSteps are the customer's inbound rules applied to c, up to the
+// first that fails.
+func (t *Table) inboundSteps(c Call) []Step {
+	var steps []Step
+	_, _, _ = t.inbound[c.CustomerID].inbound(c, &steps)
+	return steps
+}
+
+// simulateOut shows on l the carrier's outbound rules applied to the
+// plan's numbers (up to the first that fails) and the numbers it would
+// get.
+func (t *Table) simulateOut(l *SimulatedLeg, p *Plan) {
+	var steps []Step
+	called, calling, err := t.carriers[l.CarrierID].outbound.outbound(p.Number, p.Caller, &steps)
+	l.Outbound = steps
+	if err == nil {
+		l.Called, l.Calling = called, calling
+	}
+}
