@@ -23,6 +23,9 @@ func validCarrier(c *store.Carrier) error {
 	if err := validHeaders("sip_headers", c.SIPHeaders); err != nil {
 		return err
 	}
+	if err := validTranslations("outbound_rules", c.OutboundRules); err != nil {
+		return err
+	}
 	return validLimit("cps_limit", c.CPSLimit)
 }
 

@@ -44,6 +44,9 @@ func validCustomer(c *store.Customer) error {
 	if err := validLimit("cps_limit", c.CPSLimit); err != nil {
 		return err
 	}
+	if err := validTranslations("inbound_rules", c.InboundRules); err != nil {
+		return err
+	}
 	return validMoneySettings(c)
 }
 

@@ -20,7 +20,7 @@ func TestSimulate(t *testing.T) {
 		at               time.Time
 	}
 	var got call
-	fake := func(_ context.Context, customer, number string, at time.Time) (any, error) {
+	fake := func(_ context.Context, customer, number, _ string, at time.Time) (any, error) {
 		if customer == "broken" {
 			return nil, errors.New("no table")
 		}

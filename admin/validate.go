@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/trunkline/trunkline/routing"
 	"github.com/trunkline/trunkline/sip/border"
 	"github.com/trunkline/trunkline/store"
 )
@@ -41,6 +42,16 @@ func validHeaders(field string, names []string) error {
 		return errInvalid(field, "at most 32 headers, got %d", len(names))
 	}
 	if _, err := border.Default().With(border.ToCarrier, names); err != nil {
+		return errInvalid(field, "%v", err)
+	}
+	return nil
+}
+
+// validTranslations checks number translation rules as routing compiles
+// them: at most routing.MaxRules, one operation each, regular expressions
+// that compile (RE2, linear time) within routing.MaxRuleText bytes.
+func validTranslations(field string, rules []store.Translation) error {
+	if _, err := routing.CompileTranslations(rules); err != nil {
 		return errInvalid(field, "%v", err)
 	}
 	return nil

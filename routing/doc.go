@@ -18,4 +18,11 @@
 // so concurrent calls share a balance; when no block is left the call must
 // end with its paid time. Every answered call is charged to the ledger
 // once, by call id (accounts.go names accounts, entry kinds and keys).
+//
+// Number translation (translate.go, translate_plan.go): a customer's
+// inbound rules run on the dialled number before normalisation and rating
+// (a failure is 484) and on the caller; a carrier's outbound rules give
+// each attempt the numbers it sends (Attempt.Called, Attempt.Calling; a
+// failure leaves the carrier out). Rules compile once per table load;
+// rating and CDRs keep the normalised E.164 number.
 package routing

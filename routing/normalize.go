@@ -16,17 +16,29 @@ const MaxDigits = 20
 // strips the customer's tech prefix, visual separators ("-", ".", "(", ")",
 // " "), a leading "+", and the international access codes "00" and "011".
 func Normalize(user, techPrefix string) (string, error) {
+	return toE164(cleanDialled(user, techPrefix))
+}
+
+// cleanDialled is the dialled number as inbound translation rules see it:
+// without the customer's tech prefix, user parameters and visual
+// separators.
+func cleanDialled(user, techPrefix string) string {
 	n := strings.TrimPrefix(user, techPrefix)
 	if i := strings.IndexByte(n, ';'); i >= 0 { // user parameters (";npdi", ";rn=")
 		n = n[:i]
 	}
-	n = strings.Map(func(r rune) rune {
+	return strings.Map(func(r rune) rune {
 		switch r {
 		case '-', '.', '(', ')', ' ':
 			return -1
 		}
 		return r
 	}, n)
+}
+
+// toE164 turns a cleaned number into E.164 digits: without a leading "+"
+// or international access code ("00", "011").
+func toE164(n string) (string, error) {
 	switch {
 	case strings.HasPrefix(n, "+"):
 		n = n[1:]

@@ -16,6 +16,7 @@ type Call struct {
 	CustomerID string
 	TechPrefix string
 	Dialled    string // user part of the Request-URI
+	Caller     string // user part of the From URI
 	At         time.Time
 }
 
@@ -37,6 +38,10 @@ type Attempt struct {
 	// Headers names the headers beyond the switch's policy that cross from
 	// this carrier to the customer.
 	Headers []string
+	// Called and Calling are the numbers to send this carrier after its
+	// outbound translation rules: the Request-URI and To user, and the
+	// From user; "" sends Plan.Number and the caller as received.
+	Called, Calling string
 	// Limits of the carrier and of this endpoint (0: none).
 	CarrierChannels, CarrierCPS   int
 	EndpointChannels, EndpointCPS int
@@ -45,7 +50,9 @@ type Attempt struct {
 // Plan is the routing decision for a call.
 type Plan struct {
 	Customer store.Customer
-	Number   string // normalised E.164 digits
+	Number   string // normalised E.164 digits, after inbound translation
+	// Caller is the caller after the customer's inbound translation rules.
+	Caller   string
 	Sell     Leg
 	Attempts []Attempt
 	// Skipped are the carrier endpoints margin protection left out, in
@@ -54,6 +61,9 @@ type Plan struct {
 	// Margin is the policy the plan was made under, with the customer's
 	// minimums in place.
 	Margin Margin
+	// Untranslated are the carriers left out because their outbound
+	// translation rules made no number of the call's; they are never tried.
+	Untranslated []Untranslated
 }
 
 // Router routes calls against the current Table. Reload swaps the table
@@ -121,7 +131,7 @@ func (r *Router) plan(c Call) (*Plan, error) {
 	if cust.Status != "" && cust.Status != "active" {
 		return nil, reject(403, "Customer Suspended", nil)
 	}
-	number, err := Normalize(c.Dialled, c.TechPrefix)
+	number, caller, err := t.inbound[cust.ID].inbound(c, nil)
 	if err != nil {
 		return nil, reject(484, "Address Incomplete", err)
 	}
@@ -146,11 +156,15 @@ func (r *Router) plan(c Call) (*Plan, error) {
 	if err := pol.spendCheck(sell); err != nil {
 		return nil, err
 	}
-	p := &Plan{Customer: cust, Number: number, Sell: sell, Margin: pol.margin(r.margin)}
+	p := &Plan{Customer: cust, Number: number, Caller: caller, Sell: sell, Margin: pol.margin(r.margin)}
 	for _, pid := range t.meta[route.CardID].ProviderCards {
 		p.Attempts = append(p.Attempts, t.attempts(pid, number, at)...)
 	}
+	t.translateOut(p, c.Caller)
 	if len(p.Attempts) == 0 {
+		if len(p.Untranslated) > 0 {
+			return p, reject(503, "No Carrier For Destination", p.Untranslated[0].Err)
+		}
 		return nil, reject(503, "No Carrier For Destination", nil)
 	}
 	// Margin protection, then least cost first over the same costs.

@@ -17,8 +17,11 @@ var SampleDurations = []int{1, 30, 60, 61, 300}
 // the costs of sample durations. A call the
 // switch would refuse has Reject set.
 type Simulation struct {
-	Customer string           `json:"customer"`
-	Number   string           `json:"number,omitempty"` // normalised
+	Customer string `json:"customer"`
+	Number   string `json:"number,omitempty"` // normalised
+	Caller   string `json:"caller,omitempty"` // after inbound translation
+	// Inbound are the customer's inbound translation rules applied.
+	Inbound  []Step           `json:"inbound_steps,omitempty"`
 	At       time.Time        `json:"at"`
 	Reject   *SimulatedReject `json:"reject,omitempty"`
 	Sell     *SimulatedRow    `json:"sell,omitempty"`
@@ -64,6 +67,11 @@ type SimulatedLeg struct {
 	BreakEven      *int            `json:"break_even_seconds"`
 	ProfitableFrom *int            `json:"profitable_from_seconds"`
 	Costs          []SimulatedCost `json:"costs,omitempty"`
+	// Called and Calling are the numbers the carrier would get (Request-URI
+	// and To; From), after the Outbound translation steps.
+	Called   string `json:"called,omitempty"`
+	Calling  string `json:"calling,omitempty"`
+	Outbound []Step `json:"outbound_steps,omitempty"`
 }
 
 // SimulatedCost prices a call of Seconds answered seconds: the sell side,
@@ -104,11 +112,19 @@ func simulatedRow(l Leg) SimulatedRow {
 // is reported in the Simulation; the error is non-nil only when the
 // router has no table yet.
 func (r *Router) Simulate(ctx context.Context, customerID, number string, at time.Time) (*Simulation, error) {
-	if r.table.Load() == nil {
+	return r.SimulateCall(ctx, Call{CustomerID: customerID, Dialled: number, At: at})
+}
+
+// SimulateCall is Simulate for a call with its caller (and tech prefix):
+// it also shows the number translation rules applied.
+func (r *Router) SimulateCall(_ context.Context, c Call) (*Simulation, error) {
+	t := r.table.Load()
+	if t == nil {
 		return nil, errors.New("routing: no table loaded")
 	}
-	sim := &Simulation{Customer: customerID, At: at.UTC()}
-	p, err := r.plan(Call{CustomerID: customerID, Dialled: number, At: at})
+	sim := &Simulation{Customer: c.CustomerID, At: c.At.UTC()}
+	sim.Inbound = t.inboundSteps(c)
+	p, err := r.plan(c)
 	if err != nil {
 		code, reason := Status(err)
 		sim.Reject = &SimulatedReject{Code: code, Reason: reason}
@@ -120,17 +136,26 @@ func (r *Router) Simulate(ctx context.Context, customerID, number string, at tim
 			return sim, nil
 		}
 	}
-	sim.Number = p.Number
+	sim.Number, sim.Caller = p.Number, p.Caller
 	sell := simulatedRow(p.Sell)
 	sim.Sell = &sell
 	sim.Margin = simulatedMargin(p)
 	samples := sampleDurations(p)
 	for _, a := range p.Attempts {
-		sim.Carriers = append(sim.Carriers, simulatedLeg(p, a.CarrierID, a.Addr, a.Transport, a.Buy, samples))
+		l := simulatedLeg(p, a.CarrierID, a.Addr, a.Transport, a.Buy, samples)
+		t.simulateOut(&l, p)
+		sim.Carriers = append(sim.Carriers, l)
 	}
 	for _, s := range p.Skipped {
 		l := simulatedLeg(p, s.CarrierID, s.Addr, s.Transport, s.Buy, samples)
 		l.Skipped, l.SkipReason = true, s.Reason()
+		t.simulateOut(&l, p)
+		sim.Carriers = append(sim.Carriers, l)
+	}
+	for _, u := range p.Untranslated {
+		l := simulatedLeg(p, u.CarrierID, u.Addr, u.Transport, u.Buy, samples)
+		l.Skipped, l.SkipReason = true, u.Err.Error()
+		t.simulateOut(&l, p)
 		sim.Carriers = append(sim.Carriers, l)
 	}
 	for _, d := range samples {

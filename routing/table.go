@@ -19,12 +19,14 @@ type Table struct {
 	meta      map[string]store.RateCard
 	carriers  map[string]carrier
 	policies  map[string]customerPolicy // by customer
+	inbound   map[string]Translator     // by customer, compiled once per load
 	breakEven *breakEvens
 }
 
 type carrier struct {
 	store.Carrier
 	endpoints []store.Endpoint // highest weight first
+	outbound  Translator
 }
 
 // Load reads the configuration from st and builds a Table. Cards whose id and
@@ -38,6 +40,7 @@ func Load(ctx context.Context, st store.Store, prev *Table) (*Table, error) {
 		meta:      map[string]store.RateCard{},
 		carriers:  map[string]carrier{},
 		policies:  map[string]customerPolicy{},
+		inbound:   map[string]Translator{},
 		breakEven: &breakEvens{},
 	}
 	customers, err := store.ListJSON[store.Customer](ctx, st, store.Customers)
@@ -48,6 +51,9 @@ func Load(ctx context.Context, st store.Store, prev *Table) (*Table, error) {
 		t.customers[c.ID] = c
 		if t.policies[c.ID], err = parseCustomerPolicy(c); err != nil {
 			return nil, err
+		}
+		if t.inbound[c.ID], err = CompileTranslations(c.InboundRules); err != nil {
+			return nil, fmt.Errorf("customer %s: inbound_rules: %w", c.ID, err)
 		}
 	}
 	routes, err := store.ListJSON[store.Route](ctx, st, store.Routes)
@@ -65,7 +71,11 @@ func Load(ctx context.Context, st store.Store, prev *Table) (*Table, error) {
 		return nil, err
 	}
 	for _, c := range carriers {
-		t.carriers[c.ID] = carrier{Carrier: c}
+		out, err := CompileTranslations(c.OutboundRules)
+		if err != nil {
+			return nil, fmt.Errorf("carrier %s: outbound_rules: %w", c.ID, err)
+		}
+		t.carriers[c.ID] = carrier{Carrier: c, outbound: out}
 	}
 	endpoints, err := store.ListJSON[store.Endpoint](ctx, st, store.Endpoints)
 	if err != nil {

@@ -62,6 +62,7 @@ type call struct {
 // caller identity and the headers that cross, checked once.
 type outbound struct {
 	from    string      // From value without tag: the caller as the carrier sees it
+	name    string      // the caller's display name, for a From per attempt
 	pai     string      // rewritten P-Asserted-Identity; "" for none
 	maxFwd  int         // Max-Forwards to send
 	headers []fieldLine // crossing headers, "Name: value"

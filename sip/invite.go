@@ -71,7 +71,7 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	s.answerInvite(c, 100, "Trying")
 	s.metrics.active.Inc()
 	plan, err := s.router.Route(context.Background(), routing.Call{
-		CustomerID: ident.CustomerID, TechPrefix: ident.TechPrefix, Dialled: req.Recipient.User, At: setup,
+		CustomerID: ident.CustomerID, TechPrefix: ident.TechPrefix, Dialled: req.Recipient.User, Caller: fromUser(req), At: setup,
 	})
 	var leases *routing.Leases
 	limited := false
@@ -168,7 +168,7 @@ func (s *Server) prepareOutbound(c *call, req *gosip.Request) *refusal {
 	if border.CheckUser(user) != nil {
 		return refuse(400, "Malformed From User")
 	}
-	c.out = outbound{from: border.Address(name, "sip", user, s.advertiseHost()), headers: lines, body: body, maxFwd: 70}
+	c.out = outbound{from: border.Address(name, "sip", user, s.advertiseHost()), name: name, headers: lines, body: body, maxFwd: 70}
 	if mf := req.MaxForwards(); mf != nil {
 		c.out.maxFwd = min(int(mf.Val())-1, 70)
 	}
@@ -258,14 +258,21 @@ func (s *Server) nextAttempt(c *call) {
 func (s *Server) sendInvite(c *call, at routing.Attempt) (*leg, error) {
 	host, port := splitHostPort(at.Addr)
 	out := transportUpper(at.Transport)
-	ruri := gosip.Uri{Scheme: "sip", User: c.plan.Number, Host: host, Port: port}
+	called, from := c.plan.Number, c.out.from
+	if at.Called != "" { // the carrier's outbound translation
+		called = numberUser(at.Called)
+	}
+	if at.Calling != "" {
+		from = border.Address(c.out.name, "sip", numberUser(at.Calling), s.advertiseHost())
+	}
+	ruri := gosip.Uri{Scheme: "sip", User: called, Host: host, Port: port}
 	if out == transportTCP {
 		ruri.UriParams = gosip.HeaderParams{{K: "transport", V: "tcp"}}
 	}
 	tag := newTag()
 	l := &leg{at: at, b: side{
-		callID: c.id, localTag: tag, local: c.out.from + ";tag=" + tag,
-		remote: "<sip:" + c.plan.Number + "@" + uriHost(host) + ">",
+		callID: c.id, localTag: tag, local: from + ";tag=" + tag,
+		remote: "<sip:" + called + "@" + uriHost(host) + ">",
 		target: ruri, next: hop{addr: at.Addr, transport: out}, localSeq: 1, carrier: true, headers: at.Headers,
 	}}
 	if ap, ok := s.tp.lookup(at.Addr); ok {
@@ -281,6 +288,12 @@ func (s *Server) sendInvite(c *call, at routing.Attempt) (*leg, error) {
 	c.legs = append(c.legs, l)
 	return l, s.request(l.tx, true)
 }
+
+// numberUser is a translated number (digits, "#", "*", "+") as the user
+// part of a SIP URI. It goes as it is: RFC 3261 §25.1 would escape "#" as
+// "%23", but carriers that ask for a tech prefix such as "1234#" match the
+// raw characters (as Kamailio and FreeSWITCH send them).
+func numberUser(n string) string { return n }
 
 // legResponse handles a carrier's response to the INVITE of attempt l.
 func (s *Server) legResponse(c *call, l *leg, res *response) {

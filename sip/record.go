@@ -109,7 +109,9 @@ func (s *Server) record(c *call, at *routing.Attempt, out outcome, side string, 
 	}
 	answered := c.answered
 
-	if n, err := routing.Normalize(c.dialled, c.ident.TechPrefix); err == nil {
+	if c.plan != nil {
+		r.Callee = c.plan.Number // after the customer's inbound translation
+	} else if n, err := routing.Normalize(c.dialled, c.ident.TechPrefix); err == nil {
 		r.Callee = n
 	} else {
 		r.Callee = c.dialled

@@ -57,6 +57,9 @@ type Customer struct {
 	// seconds when it is shorter than the switch's sip.max_call_duration
 	// (0: the switch's).
 	MaxCallSeconds int `json:"max_call_seconds,omitempty"`
+	// InboundRules translate the numbers of this customer's calls as they
+	// arrive, before normalisation and rating (see Translation).
+	InboundRules []Translation `json:"inbound_rules,omitempty"`
 }
 
 // CustomerIP authenticates calls from an address or CIDR as a customer.
@@ -87,6 +90,38 @@ type Carrier struct {
 	// SIPHeaders names headers, beyond the switch's policy, that cross from
 	// this carrier to customers (see package sip/border).
 	SIPHeaders []string `json:"sip_headers,omitempty"`
+	// OutboundRules translate the numbers sent to this carrier: the
+	// Request-URI and To user (called) and the From user (calling).
+	OutboundRules []Translation `json:"outbound_rules,omitempty"`
+}
+
+// Translation is one number translation rule: one operation on one number
+// of a call. A customer's or carrier's rules apply in order, each to the
+// result of the one before; each rule sets Field and exactly one
+// operation:
+//
+//   - Strip: remove this many leading characters.
+//   - Prefix: put these characters in front (a carrier tech prefix, "1234#").
+//   - Match: replace every match of this RE2 regular expression with
+//     Replace ("$1" or "${1}" name groups; "" deletes); no match: unchanged.
+//   - ToE164: national to E.164 with this country code: a number with one
+//     leading 0 (not 00) loses it and gets the code ("02071234567" →
+//     "442071234567"); a leading "+" is dropped; others are unchanged.
+//   - ToNational: E.164 (with or without "+" or "00") with this country
+//     code to national: the code becomes a 0 ("442071234567" →
+//     "02071234567"); others are unchanged.
+//
+// Numbers are made of digits, "#", "*" and "+", at most 64 characters; a
+// rule whose result is empty or outside that is an error at run time (see
+// package routing).
+type Translation struct {
+	Field      string `json:"field"` // "called" or "calling"
+	Strip      int    `json:"strip,omitempty"`
+	Prefix     string `json:"prefix,omitempty"`
+	Match      string `json:"match,omitempty"`
+	Replace    string `json:"replace,omitempty"`
+	ToE164     string `json:"to_e164,omitempty"`
+	ToNational string `json:"to_national,omitempty"`
 }
 
 // Endpoint is one address a carrier takes calls on.

@@ -178,8 +178,8 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		}),
 		admin.WithOnChange(reload), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithCDRSink(n.journal),
 		admin.WithCredit(n.credit),
-		admin.WithSimulator(func(ctx context.Context, customerID, number string, at time.Time) (any, error) {
-			return router.Simulate(ctx, customerID, number, at)
+		admin.WithSimulator(func(ctx context.Context, customerID, number, caller string, at time.Time) (any, error) {
+			return router.SimulateCall(ctx, routing.Call{CustomerID: customerID, Dialled: number, Caller: caller, At: at})
 		}))
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
