@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/trunkline/trunkline/store"
 )
@@ -26,7 +27,53 @@ func validCarrier(c *store.Carrier) error {
 	if err := validTranslations("outbound_rules", c.OutboundRules); err != nil {
 		return err
 	}
+	if err := validFailover(c); err != nil {
+		return err
+	}
 	return validLimit("cps_limit", c.CPSLimit)
+}
+
+// Bounds of a carrier's failover timeouts, in milliseconds. The first
+// reply timeout stays within the INVITE transaction's Timer B (32 s) and
+// the ring timeout within Timer C (3 min).
+const (
+	minTimeoutMS      = 100
+	maxFirstReplyMS   = 32_000
+	maxRingMS         = 170_000
+	maxPDDMS          = 120_000
+	maxFailoverCodes  = 32
+	minFailoverCode   = 300
+	maxFailoverCodeEx = 700
+)
+
+// validFailover checks a carrier's failover codes (final codes, each once)
+// and timeouts (0, or milliseconds within bounds).
+func validFailover(c *store.Carrier) error {
+	if len(c.FailoverCodes) > maxFailoverCodes {
+		return errInvalid("failover_codes", "at most %d codes, got %d", maxFailoverCodes, len(c.FailoverCodes))
+	}
+	for i, code := range c.FailoverCodes {
+		if code < minFailoverCode || code >= maxFailoverCodeEx {
+			return errInvalid("failover_codes", "%d is not a final non-2xx SIP code (300-699)", code)
+		}
+		if slices.Contains(c.FailoverCodes[:i], code) {
+			return errInvalid("failover_codes", "%d listed twice", code)
+		}
+	}
+	for _, t := range []struct {
+		field string
+		ms    int
+		max   int
+	}{
+		{"first_reply_timeout_ms", c.FirstReplyTimeoutMS, maxFirstReplyMS},
+		{"ring_timeout_ms", c.RingTimeoutMS, maxRingMS},
+		{"pdd_timeout_ms", c.PDDTimeoutMS, maxPDDMS},
+	} {
+		if t.ms != 0 && (t.ms < minTimeoutMS || t.ms > t.max) {
+			return errInvalid(t.field, "must be 0 (the switch's default) or between %d and %d milliseconds, got %d", minTimeoutMS, t.max, t.ms)
+		}
+	}
+	return nil
 }
 
 var carriers = resource[store.Carrier]{coll: store.Carriers, kind: "carrier", id: func(c *store.Carrier) *string { return &c.ID }, valid: validCarrier}

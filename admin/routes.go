@@ -28,6 +28,9 @@ func (s *Server) createRoute(w http.ResponseWriter, r *http.Request) error {
 	if rt.CardID == "" {
 		return errInvalid("card_id", "required")
 	}
+	if err := validStrategy(&rt); err != nil {
+		return err
+	}
 	rt.ID, rt.CustomerID = store.NewID(), cust
 	err := s.write(r, func(ctx context.Context) error {
 		c, err := load[store.Customer](ctx, s.st, store.Customers, "customer", cust)
@@ -46,6 +49,9 @@ func (s *Server) createRoute(w http.ResponseWriter, r *http.Request) error {
 		}
 		if card.Currency != c.Currency {
 			return errInvalid("card_id", "rate card %q is in %s, the customer in %s", card.ID, card.Currency, c.Currency)
+		}
+		if err := s.routeCarriersExist(ctx, &rt); err != nil {
+			return err
 		}
 		dups, err := listWhere(ctx, s.st, store.Routes, func(o store.Route) bool {
 			return o.CustomerID == cust && o.Prefix == rt.Prefix

@@ -12,6 +12,13 @@
 // Least-cost order (order.go) compares the same billed costs. A
 // customer's maximum rate and maximum call cost refuse calls (spend.go).
 //
+// Strategies (strategy.go) run after margin protection, per ingress route:
+// pin and block, then "lcr" (least cost), "priority" (the route's list,
+// lower first) or "weighted" (the first attempt drawn per call by weight),
+// then max_attempts; Plan.Strategy names it and Simulate says why each
+// carrier is where it is. Attempts carry their carrier's failover codes
+// and first-reply, ring and post-dial-delay timeouts for package sip.
+//
 // Credit control (credit.go): a Wallet reserves a call's credit on its
 // customer's accounts in a store.Credit, the first billing block at
 // set-up (402 without it) and further blocks while the call is answered,

@@ -3,18 +3,26 @@ package routing
 import "github.com/trunkline/trunkline/rating"
 
 // Skipped is a carrier endpoint margin protection keeps off a call: it is
-// never tried, and is kept on the Plan for simulation and logs.
+// never tried, and is kept on the Plan for simulation and logs. In a plan
+// made for Simulate it may also be one the route leaves out (Route says
+// why: its pin, block or max_attempts).
 type Skipped struct {
 	CarrierID string
 	Addr      string
 	Transport string
 	Buy       Leg
 	Skip      Skip
+	Route     string
 }
 
-// Reason says why the carrier was skipped, naming the duration and both
-// costs.
-func (s Skipped) Reason() string { return s.Skip.String() }
+// Reason says why the carrier was skipped: the route's reason, or the
+// margin's, naming the duration and both costs.
+func (s Skipped) Reason() string {
+	if s.Route != "" {
+		return s.Route
+	}
+	return s.Skip.String()
+}
 
 // lcrKey is what least-cost order compares: the buy cost at the expected
 // call length, then at the first billed block, then the rate per minute.

@@ -3,6 +3,7 @@ package routing
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,12 @@ type Attempt struct {
 	// Limits of the carrier and of this endpoint (0: none).
 	CarrierChannels, CarrierCPS   int
 	EndpointChannels, EndpointCPS int
+	// Failover settings of the carrier (zero: the switch's): the final
+	// codes after which the next carrier is tried, and the timeouts for a
+	// first reply, for an answer once ringing, and for ringing (180/183)
+	// after the INVITE (post-dial delay).
+	FailoverCodes                       []int
+	FirstReplyTimeout, RingTimeout, PDD time.Duration
 }
 
 // Plan is the routing decision for a call.
@@ -64,6 +71,10 @@ type Plan struct {
 	// Untranslated are the carriers left out because their outbound
 	// translation rules made no number of the call's; they are never tried.
 	Untranslated []Untranslated
+	// RouteID is the ingress route the call took and Strategy the
+	// strategy that ordered Attempts (strategy.go).
+	RouteID, Strategy string
+	route             *store.Route // in the Table, read only
 }
 
 // Router routes calls against the current Table. Reload swaps the table
@@ -73,6 +84,7 @@ type Router struct {
 	margin     Margin
 	table      atomic.Pointer[Table]
 	carrierIPs atomic.Pointer[carrierSet]
+	draw       func() float64 // weighted strategy's per-call draws
 }
 
 // Option configures a Router.
@@ -85,7 +97,7 @@ func WithMargin(m Margin) Option { return func(r *Router) { r.margin = m } }
 
 // NewRouter returns a Router over st; call Reload before routing.
 func NewRouter(st store.Store, opts ...Option) *Router {
-	r := &Router{st: st}
+	r := &Router{st: st, draw: rand.Float64}
 	for _, o := range opts {
 		o(r)
 	}
@@ -110,16 +122,17 @@ func (r *Router) Table() *Table { return r.table.Load() }
 
 // Route plans a call. Errors are *Reject values carrying the SIP status.
 func (r *Router) Route(_ context.Context, c Call) (*Plan, error) {
-	p, err := r.plan(c)
+	p, err := r.plan(c, false)
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// plan is Route, except that a call refused because margin protection
-// skipped every carrier also returns its Plan, for Simulate.
-func (r *Router) plan(c Call) (*Plan, error) {
+// plan is Route, except that a call refused because margin protection or
+// the route left no carrier also returns its Plan, for Simulate; explain
+// keeps the carriers the route leaves out in Plan.Skipped.
+func (r *Router) plan(c Call, explain bool) (*Plan, error) {
 	t := r.table.Load()
 	if t == nil {
 		return nil, reject(503, "Switch Not Ready", nil)
@@ -156,7 +169,7 @@ func (r *Router) plan(c Call) (*Plan, error) {
 	if err := pol.spendCheck(sell); err != nil {
 		return nil, err
 	}
-	p := &Plan{Customer: cust, Number: number, Caller: caller, Sell: sell, Margin: pol.margin(r.margin)}
+	p := &Plan{Customer: cust, Number: number, Caller: caller, Sell: sell, Margin: pol.margin(r.margin), RouteID: route.ID, route: route}
 	for _, pid := range t.meta[route.CardID].ProviderCards {
 		p.Attempts = append(p.Attempts, t.attempts(pid, number, at)...)
 	}
@@ -187,16 +200,23 @@ func (r *Router) plan(c Call) (*Plan, error) {
 		return p, reject(503, "No Profitable Carrier", errors.New(p.Skipped[0].Reason()))
 	}
 	orderLCR(p.Attempts, keys)
+	applyStrategy(p, p.route, r.draw, explain)
+	if len(p.Attempts) == 0 {
+		return p, reject(503, "No Carrier For Route", errors.New("the route's pin and block leave no carrier"))
+	}
 	return p, nil
 }
 
-func (t *Table) route(customerID, number string) (store.Route, bool) {
-	for _, r := range t.routes[customerID] {
-		if len(number) >= len(r.Prefix) && number[:len(r.Prefix)] == r.Prefix {
+// route is the customer's longest-prefix route for number, in the
+// (immutable) table.
+func (t *Table) route(customerID, number string) (*store.Route, bool) {
+	rs := t.routes[customerID]
+	for i := range rs {
+		if r := &rs[i]; len(number) >= len(r.Prefix) && number[:len(r.Prefix)] == r.Prefix {
 			return r, true
 		}
 	}
-	return store.Route{}, false
+	return nil, false
 }
 
 // attempts lists the endpoints of the provider card's carrier when the card
@@ -227,6 +247,11 @@ func (t *Table) attempts(cardID, number string, at int64) []Attempt {
 
 			CarrierChannels: c.ChannelLimit, CarrierCPS: c.CPSLimit,
 			EndpointChannels: e.ChannelLimit, EndpointCPS: e.CPSLimit,
+
+			FailoverCodes:     c.FailoverCodes,
+			FirstReplyTimeout: time.Duration(c.FirstReplyTimeoutMS) * time.Millisecond,
+			RingTimeout:       time.Duration(c.RingTimeoutMS) * time.Millisecond,
+			PDD:               time.Duration(c.PDDTimeoutMS) * time.Millisecond,
 		})
 	}
 	return out

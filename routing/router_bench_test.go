@@ -22,7 +22,29 @@ func BenchmarkRoute100kMargin(b *testing.B) {
 	benchRoute(b, WithMargin(Margin{MinPercent: 10_000_000, MinAmount: 1, MaxBreakEven: 600}))
 }
 
-func benchRoute(b *testing.B, opts ...Option) {
+// BenchmarkRoute100kStrategy is BenchmarkRoute100k over a route of each
+// strategy, and with pin, block and max_attempts.
+func BenchmarkRoute100kStrategy(b *testing.B) {
+	two := []store.RouteCarrier{{CarrierID: "k1", Priority: 2, Weight: 70}, {CarrierID: "k2", Priority: 1, Weight: 30}}
+	for _, bc := range []struct {
+		name  string
+		route store.Route
+		n     int
+	}{
+		{"lcr", store.Route{Strategy: "lcr"}, 2},
+		{"priority", store.Route{Strategy: "priority", Carriers: two}, 2},
+		{"weighted", store.Route{Strategy: "weighted", Carriers: two}, 2},
+		{"pin", store.Route{Pin: []string{"k1"}}, 1},
+		{"block", store.Route{Block: []string{"k2"}}, 1},
+		{"max_attempts", store.Route{Strategy: "weighted", Carriers: two, MaxAttempts: 1}, 1},
+	} {
+		b.Run(bc.name, func(b *testing.B) { benchRouteOn(b, bc.route, bc.n) })
+	}
+}
+
+func benchRoute(b *testing.B, opts ...Option) { benchRouteOn(b, store.Route{}, 2, opts...) }
+
+func benchRouteOn(b *testing.B, route store.Route, attempts int, opts ...Option) {
 	ctx := context.Background()
 	st, err := store.OpenEmbedded(b.TempDir())
 	if err != nil {
@@ -55,7 +77,8 @@ func benchRoute(b *testing.B, opts ...Option) {
 		return out
 	}
 	put(store.Customers, "c1", store.Customer{ID: "c1", Name: "C", Currency: "USD", Status: "active"})
-	put(store.Routes, "r1", store.Route{ID: "r1", CustomerID: "c1", Prefix: "", CardID: "sell"})
+	route.ID, route.CustomerID, route.CardID = "r1", "c1", "sell"
+	put(store.Routes, "r1", route)
 	for i, id := range []string{"k1", "k2"} {
 		put(store.Carriers, id, store.Carrier{ID: id, Name: id, Currency: "USD", Status: "active"})
 		put(store.Endpoints, id+"e", store.Endpoint{ID: id + "e", CarrierID: id, Host: "192.0.2.1", Port: 5060 + i, Transport: "udp"})
@@ -81,7 +104,7 @@ func benchRoute(b *testing.B, opts ...Option) {
 	i := 0
 	for b.Loop() {
 		p, err := rt.Route(ctx, Call{CustomerID: "c1", Dialled: numbers[i&1023], At: at})
-		if err != nil || len(p.Attempts) != 2 {
+		if err != nil || len(p.Attempts) != attempts {
 			b.Fatalf("route %s: %v", numbers[i&1023], err)
 		}
 		i++

@@ -14,12 +14,15 @@ var SampleDurations = []int{1, 30, 60, 61, 300}
 // Simulation is what the switch would do with a call, as JSON for the
 // admin API: the sell row, the carriers in the order they would be tried
 // with their buy rows, the carriers margin protection skips and why, and
-// the costs of sample durations. A call the
+// the costs of sample durations. Strategy is the route's strategy (lcr,
+// priority, weighted: then the order is one draw of many). A call the
 // switch would refuse has Reject set.
 type Simulation struct {
 	Customer string `json:"customer"`
 	Number   string `json:"number,omitempty"` // normalised
 	Caller   string `json:"caller,omitempty"` // after inbound translation
+	Route    string `json:"route,omitempty"`
+	Strategy string `json:"strategy,omitempty"`
 	// Inbound are the customer's inbound translation rules applied.
 	Inbound  []Step           `json:"inbound_steps,omitempty"`
 	At       time.Time        `json:"at"`
@@ -52,7 +55,10 @@ type SimulatedRow struct {
 }
 
 // SimulatedLeg is one carrier: an attempt in the order it would be tried,
-// or one margin protection skips (Skipped, with SkipReason). Costs price
+// or one margin protection or the route skips (Skipped, with SkipReason:
+// the margin's reason, or the route's pin, block or max_attempts).
+// Placement says why a carrier tried is where it is: "least cost",
+// "priority 1", "weight 70 of 100", "pinned, …". Costs price
 // the samples on this carrier; BreakEven and ProfitableFrom are those of
 // BreakEven within BreakEvenLimit, null when never (or when the currencies
 // differ, which MarginNote then says).
@@ -61,6 +67,7 @@ type SimulatedLeg struct {
 	Addr           string          `json:"addr"`
 	Transport      string          `json:"transport"`
 	Buy            SimulatedRow    `json:"buy"`
+	Placement      string          `json:"placement,omitempty"`
 	Skipped        bool            `json:"skipped"`
 	SkipReason     string          `json:"skip_reason,omitempty"`
 	MarginNote     string          `json:"margin_note,omitempty"`
@@ -124,7 +131,7 @@ func (r *Router) SimulateCall(_ context.Context, c Call) (*Simulation, error) {
 	}
 	sim := &Simulation{Customer: c.CustomerID, At: c.At.UTC()}
 	sim.Inbound = t.inboundSteps(c)
-	p, err := r.plan(c)
+	p, err := r.plan(c, true)
 	if err != nil {
 		code, reason := Status(err)
 		sim.Reject = &SimulatedReject{Code: code, Reason: reason}
@@ -136,7 +143,10 @@ func (r *Router) SimulateCall(_ context.Context, c Call) (*Simulation, error) {
 			return sim, nil
 		}
 	}
-	sim.Number, sim.Caller = p.Number, p.Caller
+	sim.Number, sim.Caller, sim.Route, sim.Strategy = p.Number, p.Caller, p.RouteID, p.Strategy
+	if sim.Strategy == "" {
+		sim.Strategy = strategyOf(p.route) // refused before the strategy ran
+	}
 	sell := simulatedRow(p.Sell)
 	sim.Sell = &sell
 	sim.Margin = simulatedMargin(p)
@@ -144,6 +154,7 @@ func (r *Router) SimulateCall(_ context.Context, c Call) (*Simulation, error) {
 	for _, a := range p.Attempts {
 		l := simulatedLeg(p, a.CarrierID, a.Addr, a.Transport, a.Buy, samples)
 		t.simulateOut(&l, p)
+		l.Placement = placement(p.route, a.CarrierID)
 		sim.Carriers = append(sim.Carriers, l)
 	}
 	for _, s := range p.Skipped {

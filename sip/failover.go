@@ -1,5 +1,30 @@
 package sip
 
+import (
+	"slices"
+	"time"
+
+	"github.com/trunkline/trunkline/routing"
+)
+
+// failoverAt is failover under the carrier's own codes when it has them:
+// then only those codes move on, besides no response at all, a redirect
+// and a challenge (which cannot reach the customer anyway).
+func failoverAt(at *routing.Attempt, code int) bool {
+	if len(at.FailoverCodes) == 0 {
+		return failover(code)
+	}
+	return code == 0 || carrierOnly(code) || slices.Contains(at.FailoverCodes, code)
+}
+
+// orDefault is the carrier's timeout d, or def when the carrier has none.
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
 // failover reports whether a final response code from a carrier means "try
 // the next carrier" rather than "relay this answer to the customer". Code 0
 // stands for no response at all (timeout or transport error). Busy, not

@@ -240,9 +240,15 @@ func (s *Server) nextAttempt(c *call) {
 		s.refreshAttempt(c)
 		l, err := s.sendInvite(c, at)
 		if err == nil {
+			// The first reply's timeout, or the carrier's post-dial delay
+			// when that comes first.
+			d := orDefault(at.FirstReplyTimeout, s.inviteTimeout)
+			if at.PDD > 0 {
+				d = min(d, at.PDD)
+			}
 			c.leg = l
-			c.legDeadline = s.now().Add(s.inviteTimeout)
-			c.legTimer = time.AfterFunc(s.inviteTimeout, func() { s.legTimeout(c, l) })
+			c.legDeadline = s.now().Add(d)
+			c.legTimer = time.AfterFunc(d, func() { s.legTimeout(c, l) })
 			return
 		}
 		s.log.Warn("carrier attempt failed", "carrier", at.CarrierID, "addr", at.Addr, "error", err)
@@ -318,15 +324,22 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 	switch {
 	case res.code == 100:
 		if !c.provisional {
-			c.legDeadline = s.now().Add(s.ringTimeout)
-			c.legTimer.Reset(s.ringTimeout)
+			// Trying: the carrier's post-dial delay (from the INVITE)
+			// runs on, else the ring timeout.
+			d := orDefault(l.at.RingTimeout, s.ringTimeout)
+			if l.at.PDD > 0 {
+				d = c.tried.Add(l.at.PDD).Sub(s.now())
+			}
+			c.legDeadline = s.now().Add(d)
+			c.legTimer.Reset(d)
 		}
 	case res.provisional():
 		if !c.provisional {
 			c.provisional = true
 			s.markRinging(c)
-			c.legDeadline = s.now().Add(s.ringTimeout)
-			c.legTimer.Reset(s.ringTimeout)
+			d := orDefault(l.at.RingTimeout, s.ringTimeout)
+			c.legDeadline = s.now().Add(d)
+			c.legTimer.Reset(d)
 		}
 		s.learnDialog(&l.b, res, false)
 		s.toCustomer(c, l, res)
@@ -385,7 +398,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 			// keeps the carrier's answer.
 			s.answerInvite(c, 500, "Carrier Unavailable")
 			out.relayed = true
-		case last || !failover(res.code):
+		case last || !failoverAt(&l.at, res.code):
 			s.toCustomer(c, l, res)
 			out.relayed = true
 		}
@@ -541,7 +554,7 @@ func (s *Server) legEnded(c *call, out outcome) (tryNext bool) {
 	if out.limit {
 		side, lines = "switch", []string{reasonLine(out.code, out.reason)}
 	}
-	if c.attempt < len(c.plan.Attempts) && failover(out.code) && !out.final {
+	if c.attempt < len(c.plan.Attempts) && (out.limit || failoverAt(&at, out.code)) && !out.final {
 		s.metrics.attempts.WithLabelValues("failover").Inc()
 		s.emit(s.record(c, &at, out, side, false), nil)
 		if inLoop {
@@ -562,8 +575,8 @@ func (s *Server) legEnded(c *call, out outcome) (tryNext bool) {
 }
 
 // legTimeout ends an attempt that got no answer in time (no response within
-// the invite timeout, or ringing past the ring timeout): the carrier gets a
-// CANCEL.
+// the first reply timeout, no ringing within the carrier's post-dial delay,
+// or ringing past the ring timeout): the carrier gets a CANCEL.
 func (s *Server) legTimeout(c *call, l *leg) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

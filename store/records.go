@@ -72,11 +72,33 @@ type CustomerIP struct {
 
 // Route sends a customer's calls whose normalised number starts with Prefix
 // ("" matches all) to a customer rate card.
+//
+// Strategy orders the carriers margin protection keeps: "lcr" (or empty)
+// least cost first, "priority" by Carriers' Priority (lower first), or
+// "weighted" the first attempt drawn at random by Carriers' Weight per
+// call, the rest in weighted-random order. Carriers the strategy does not
+// list follow in least-cost order. Pin, when not empty, keeps only those
+// carriers; Block never uses those. MaxAttempts caps the carrier endpoints
+// tried per call (0: all).
 type Route struct {
-	ID         string `json:"id"`
-	CustomerID string `json:"customer_id"`
-	Prefix     string `json:"prefix"`
-	CardID     string `json:"card_id"`
+	ID          string         `json:"id"`
+	CustomerID  string         `json:"customer_id"`
+	Prefix      string         `json:"prefix"`
+	CardID      string         `json:"card_id"`
+	Strategy    string         `json:"strategy,omitempty"`
+	Carriers    []RouteCarrier `json:"carriers,omitempty"`
+	Pin         []string       `json:"pin,omitempty"`
+	Block       []string       `json:"block,omitempty"`
+	MaxAttempts int            `json:"max_attempts,omitempty"`
+}
+
+// RouteCarrier is a carrier's place in a route's strategy: its Priority
+// (lower first) for "priority", its Weight (a share of the first attempts)
+// for "weighted".
+type RouteCarrier struct {
+	CarrierID string `json:"carrier_id"`
+	Priority  int    `json:"priority,omitempty"`
+	Weight    int    `json:"weight,omitempty"`
 }
 
 // Carrier is a termination provider.
@@ -90,6 +112,18 @@ type Carrier struct {
 	// SIPHeaders names headers, beyond the switch's policy, that cross from
 	// this carrier to customers (see package sip/border).
 	SIPHeaders []string `json:"sip_headers,omitempty"`
+	// FailoverCodes are the final SIP codes after which the next carrier
+	// is tried; empty means the switch's default list. No response at
+	// all, a redirect and a challenge always move on.
+	FailoverCodes []int `json:"failover_codes,omitempty"`
+	// Timeouts in milliseconds (0: the switch's setting, or none for
+	// PDD): FirstReplyTimeoutMS for any response to the INVITE,
+	// RingTimeoutMS for an answer once it rings (after 180/183),
+	// PDDTimeoutMS for a 180/183 after the INVITE (post-dial delay).
+	// Past the first reply or PDD timeout the next carrier is tried.
+	FirstReplyTimeoutMS int `json:"first_reply_timeout_ms,omitempty"`
+	RingTimeoutMS       int `json:"ring_timeout_ms,omitempty"`
+	PDDTimeoutMS        int `json:"pdd_timeout_ms,omitempty"`
 	// OutboundRules translate the numbers sent to this carrier: the
 	// Request-URI and To user (called) and the From user (calling).
 	OutboundRules []Translation `json:"outbound_rules,omitempty"`
