@@ -63,6 +63,7 @@ type Router struct {
 	margin     Margin
 	table      atomic.Pointer[Table]
 	carrierIPs atomic.Pointer[carrierSet]
+	health     *Health // nil: every endpoint up
 }
 
 // Option configures a Router.
@@ -104,7 +105,7 @@ func (r *Router) Route(_ context.Context, c Call) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return r.health.apply(p)
 }
 
 // plan is Route, except that a call refused because margin protection

@@ -64,6 +64,15 @@ type SimulatedLeg struct {
 	BreakEven      *int            `json:"break_even_seconds"`
 	ProfitableFrom *int            `json:"profitable_from_seconds"`
 	Costs          []SimulatedCost `json:"costs,omitempty"`
+	// Health is the endpoint's state: a down one is not tried, a demoted
+	// one is tried after the others (see Health).
+	Health *SimulatedHealth `json:"health,omitempty"`
+}
+
+// SimulatedHealth is a carrier endpoint's health as routing sees it.
+type SimulatedHealth struct {
+	State   string `json:"state"` // up, down or unknown
+	Demoted bool   `json:"demoted"`
 }
 
 // SimulatedCost prices a call of Seconds answered seconds: the sell side,
@@ -125,8 +134,20 @@ func (r *Router) Simulate(ctx context.Context, customerID, number string, at tim
 	sim.Sell = &sell
 	sim.Margin = simulatedMargin(p)
 	samples := sampleDurations(p)
+	up := 0
 	for _, a := range p.Attempts {
-		sim.Carriers = append(sim.Carriers, simulatedLeg(p, a.CarrierID, a.Addr, a.Transport, a.Buy, samples))
+		l := simulatedLeg(p, a.CarrierID, a.Addr, a.Transport, a.Buy, samples)
+		if r.health != nil {
+			key := attemptKey(&a)
+			l.Health = &SimulatedHealth{State: r.health.Snapshot(key).State, Demoted: r.health.Demoted(key)}
+			if r.health.Up(key) {
+				up++
+			}
+		}
+		sim.Carriers = append(sim.Carriers, l)
+	}
+	if r.health != nil && up == 0 && len(p.Attempts) > 0 && sim.Reject == nil {
+		sim.Reject = &SimulatedReject{Code: 503, Reason: "All Carriers Down"}
 	}
 	for _, s := range p.Skipped {
 		l := simulatedLeg(p, s.CarrierID, s.Addr, s.Transport, s.Buy, samples)
