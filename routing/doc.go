@@ -18,4 +18,8 @@
 // so concurrent calls share a balance; when no block is left the call must
 // end with its paid time. Every answered call is charged to the ledger
 // once, by call id (accounts.go names accounts, entry kinds and keys).
+//
+// Carrier health (health.go): Route leaves out the endpoints probes mark
+// down (503 All Carriers Down when none is left) and tries last those
+// whose recent ASR or PDD fails the quality gate.
 package routing

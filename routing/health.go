@@ -58,7 +58,8 @@ func WithThresholds(downAfter, upAfter int) HealthOption {
 // WithQualityGate demotes an endpoint whose answer-seizure ratio over its
 // last window attempts (at least minSamples of them) is below minASR (0..1;
 // 0 is off), or whose mean post-dial delay over those is above maxPDD (0
-// is off). window below 1 keeps DefaultQualityWindow.
+// is off; judged only when at least half of minSamples attempts had a
+// PDD). window below 1 keeps DefaultQualityWindow.
 func WithQualityGate(minASR float64, maxPDD time.Duration, window, minSamples int) HealthOption {
 	return func(h *Health) {
 		h.minASR, h.maxPDD = minASR, maxPDD
