@@ -114,7 +114,7 @@ func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"endpoints": eps})
+	writeJSON(w, http.StatusOK, map[string]any{"endpoints": s.endpointViews(eps)})
 	return nil
 }
 

@@ -21,6 +21,7 @@ type Server struct {
 	cdrs     cdr.Source
 	sink     cdr.Sink // where re-rated CDRs are written
 	simulate Simulator
+	health   EndpointHealth // nil: endpoints are listed without health
 	onChange func(ctx context.Context) error
 	registry *prometheus.Registry
 	ready    func() error

@@ -32,4 +32,8 @@
 // each attempt the numbers it sends (Attempt.Called, Attempt.Calling; a
 // failure leaves the carrier out). Rules compile once per table load;
 // rating and CDRs keep the normalised E.164 number.
+//
+// Carrier health (health.go): Route leaves out the endpoints probes mark
+// down (503 All Carriers Down when none is left) and tries last those
+// whose recent ASR or PDD fails the quality gate.
 package routing

@@ -85,6 +85,7 @@ type Router struct {
 	table      atomic.Pointer[Table]
 	carrierIPs atomic.Pointer[carrierSet]
 	draw       func() float64 // weighted strategy's per-call draws
+	health     *Health        // nil: every endpoint up
 }
 
 // Option configures a Router.
@@ -126,7 +127,7 @@ func (r *Router) Route(_ context.Context, c Call) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return r.health.apply(p)
 }
 
 // plan is Route, except that a call refused because margin protection or

@@ -79,6 +79,15 @@ type SimulatedLeg struct {
 	Called   string `json:"called,omitempty"`
 	Calling  string `json:"calling,omitempty"`
 	Outbound []Step `json:"outbound_steps,omitempty"`
+	// Health is the endpoint's state: a down one is not tried, a demoted
+	// one is tried after the others (see Health).
+	Health *SimulatedHealth `json:"health,omitempty"`
+}
+
+// SimulatedHealth is a carrier endpoint's health as routing sees it.
+type SimulatedHealth struct {
+	State   string `json:"state"` // up, down or unknown
+	Demoted bool   `json:"demoted"`
 }
 
 // SimulatedCost prices a call of Seconds answered seconds: the sell side,
@@ -151,11 +160,22 @@ func (r *Router) SimulateCall(_ context.Context, c Call) (*Simulation, error) {
 	sim.Sell = &sell
 	sim.Margin = simulatedMargin(p)
 	samples := sampleDurations(p)
+	up := 0
 	for _, a := range p.Attempts {
 		l := simulatedLeg(p, a.CarrierID, a.Addr, a.Transport, a.Buy, samples)
 		t.simulateOut(&l, p)
 		l.Placement = placement(p.route, a.CarrierID)
+		if r.health != nil {
+			key := attemptKey(&a)
+			l.Health = &SimulatedHealth{State: r.health.Snapshot(key).State, Demoted: r.health.Demoted(key)}
+			if r.health.Up(key) {
+				up++
+			}
+		}
 		sim.Carriers = append(sim.Carriers, l)
+	}
+	if r.health != nil && up == 0 && len(p.Attempts) > 0 && sim.Reject == nil {
+		sim.Reject = &SimulatedReject{Code: 503, Reason: "All Carriers Down"}
 	}
 	for _, s := range p.Skipped {
 		l := simulatedLeg(p, s.CarrierID, s.Addr, s.Transport, s.Buy, samples)

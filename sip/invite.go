@@ -28,10 +28,11 @@ type outcome struct {
 
 // leg is one carrier attempt: its dialog and its INVITE transaction.
 type leg struct {
-	at  routing.Attempt
-	b   side
-	tx  *clientTx
-	inv []byte // the INVITE as sent
+	at   routing.Attempt
+	b    side
+	tx   *clientTx
+	inv  []byte    // the INVITE as sent
+	rang time.Time // its first provisional response other than 100, for PDD
 }
 
 // onInvite takes a new call: it authenticates and routes it and sends it to
@@ -335,7 +336,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		}
 	case res.provisional():
 		if !c.provisional {
-			c.provisional = true
+			c.provisional, l.rang = true, s.now()
 			s.markRinging(c)
 			d := orDefault(l.at.RingTimeout, s.ringTimeout)
 			c.legDeadline = s.now().Add(d)
@@ -358,6 +359,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		c.legTimer.Stop()
 		c.answeredLeg, c.leg = l, nil
 		s.markAnswered(c)
+		s.attemptEnded(c, l, true)
 		s.learnDialog(&l.b, res, true)
 		c.maxTimer = time.AfterFunc(s.maxCallOf(c), func() { s.maxDurationReached(c) })
 		s.startCredit(c)
@@ -546,6 +548,9 @@ func (s *Server) legEnded(c *call, out outcome) (tryNext bool) {
 	at := c.carrier
 	if c.legTimer != nil {
 		c.legTimer.Stop()
+	}
+	if !out.limit {
+		s.attemptEnded(c, c.leg, false)
 	}
 	inLoop := c.leg == nil
 	c.leg = nil

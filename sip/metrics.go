@@ -62,3 +62,25 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	return m
 }
+
+// probeMetrics are the Prober's: counts only, no per-endpoint label (the
+// admin API has each endpoint's state).
+type probeMetrics struct {
+	probes    *prometheus.CounterVec // by result
+	endpoints *prometheus.GaugeVec   // by state
+}
+
+func newProbeMetrics(reg prometheus.Registerer) *probeMetrics {
+	m := &probeMetrics{
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkline_carrier_probes_total", Help: "OPTIONS probes of carrier endpoints, by result (ok, unavailable: 503, timeout, error).",
+		}, []string{"result"}),
+		endpoints: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "trunkline_carrier_endpoints", Help: "Carrier endpoints by health state (up, down, unknown) after the last probe round.",
+		}, []string{"state"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.probes, m.endpoints)
+	}
+	return m
+}

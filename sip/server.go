@@ -92,6 +92,7 @@ type Server struct {
 	maxCall       time.Duration
 	credit        Credit
 	limits        Limits
+	attempts      AttemptSink // quality of carrier endpoints; nil for none
 	now           func() time.Time
 }
 

@@ -32,6 +32,9 @@ type Config struct {
 	Margin MarginConfig `yaml:"margin"`
 	// Limits configures channel and call-rate limits (config_limits.go).
 	Limits LimitsConfig `yaml:"limits"`
+	// Health is carrier endpoint health: probing and the quality gate
+	// (config_health.go).
+	Health HealthConfig `yaml:"health"`
 	// ShutdownGrace is how long live calls may go on after SIGTERM (new
 	// calls get 503 meanwhile); then both legs of each get a BYE. A second
 	// SIGTERM or SIGINT ends them at once.
@@ -201,6 +204,7 @@ func (c *Config) Defaults() {
 	}
 	c.Credit.defaults()
 	c.Limits.defaults()
+	c.Health.defaults()
 	c.Margin.defaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -287,6 +291,7 @@ func (c *Config) Validate() error {
 	}
 	c.Credit.validate(bad, c.SIP.InviteTimeout+c.SIP.RingTimeout)
 	c.Limits.validate(bad)
+	c.Health.validate(bad)
 	c.Margin.policy(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -55,6 +55,12 @@ log:
 		// here rather than unset: tests that run in parallel cannot).
 		cfg.CDR.ClickHouse = ""
 	}
+	if !strings.Contains(extra, "health:") {
+		// Test carriers need not answer OPTIONS: probing is for the
+		// tests that ask for it.
+		off := false
+		cfg.Health.Enabled = &off
+	}
 	for _, tw := range tweaks {
 		tw(cfg)
 	}

@@ -109,7 +109,8 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	ipAuth := auth.NewIPAuth(n.store, auth.WithIPAuthLogger(alog))
 	digest := auth.NewDigest(n.store, cfg.SIP.Realm, auth.WithNonceKey(nonceKey), auth.WithDigestLogger(alog),
 		auth.WithAlgorithms(cfg.SIP.DigestAlgorithms...))
-	router := routing.NewRouter(n.store, cfg.routerOptions()...)
+	health := cfg.Health.health()
+	router := routing.NewRouter(n.store, append(cfg.routerOptions(), routing.WithHealth(health))...)
 	limiter := routing.NewLimiter(emb.Limits(), cfg.Node, cfg.Limits.limiterOptions()...)
 	n.wallet = routing.NewWallet(n.credit, routing.WithCreditBlock(cfg.Credit.BlockSeconds), routing.WithHoldTTL(cfg.Credit.HoldTTL),
 		routing.WithCustomers(func(id string) (store.Customer, bool) {
@@ -152,7 +153,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		sip.WithLogger(log), sip.WithNode(cfg.Node), sip.WithAdvertise(cfg.SIP.Advertise),
 		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithMaxCallDuration(cfg.SIP.MaxCallDuration), sip.WithRegistry(reg),
 		sip.WithUDPReadBuffer(cfg.SIP.UDPReadBuffer), sip.WithDigest(digest, cfg.SIP.Realm), sip.WithSourceGuard(n.bans), sip.WithFloodLimit(flood),
-		sip.WithLiveCalls(n.live), sip.WithCredit(n.wallet), sip.WithLimits(limiter), sip.WithRecovery(),
+		sip.WithLiveCalls(n.live), sip.WithCredit(n.wallet), sip.WithLimits(limiter), sip.WithRecovery(), sip.WithAttemptSink(health),
 		sip.WithKnownSource(trusted), sip.WithTCPLimits(sip.TCPLimits{
 			IdleTimeout: cfg.SIP.TCPIdleTimeout, PartialTimeout: cfg.SIP.TCPPartialTimeout,
 			PerSource: cfg.SIP.TCPPerSource, PerUnknownSource: cfg.SIP.TCPPerUnknownSource,
@@ -168,6 +169,10 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 	n.recover(ctx)
 	n.sip.Recovered()
+	if cfg.Health.probing() {
+		prober := sip.NewProber(n.sip, func() []routing.ProbeTarget { return router.Table().ProbeTargets() }, health, cfg.Health.proberOptions()...)
+		go prober.Run(ctx)
+	}
 
 	api := admin.New(n.store, admin.WithLogger(log.With("component", "admin")), admin.WithCDRs(cdrs),
 		admin.WithReady(func() error {
@@ -178,6 +183,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		}),
 		admin.WithOnChange(reload), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithCDRSink(n.journal),
 		admin.WithCredit(n.credit),
+		admin.WithEndpointHealth(func(e store.Endpoint) any { return health.Snapshot(routing.EndpointKey(e.CarrierID, e.Host, e.Port)) }),
 		admin.WithSimulator(func(ctx context.Context, customerID, number, caller string, at time.Time) (any, error) {
 			return router.SimulateCall(ctx, routing.Call{CustomerID: customerID, Dialled: number, Caller: caller, At: at})
 		}))
