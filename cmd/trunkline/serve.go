@@ -177,6 +177,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		}),
 		admin.WithOnChange(reload), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithCDRSink(n.journal),
 		admin.WithCredit(n.credit),
+		admin.WithLiveCalls(n.sip),
 		admin.WithSimulator(func(ctx context.Context, customerID, number string, at time.Time) (any, error) {
 			return router.Simulate(ctx, customerID, number, at)
 		}))
