@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trunkline/trunkline/cdr"
+	"github.com/trunkline/trunkline/routing"
 )
 
 // onlyCall returns the one live call f selects.
@@ -132,10 +134,28 @@ func TestHangupRinging(t *testing.T) {
 	}
 }
 
+// gatedRouter routes once the test closes open.
+type gatedRouter struct {
+	rvRouter
+	open chan struct{}
+}
+
+func (r gatedRouter) Route(ctx context.Context, c routing.Call) (*routing.Plan, error) {
+	<-r.open
+	return r.rvRouter.Route(ctx, c)
+}
+
 // A call hung up while it is routed gets 487 and goes to no carrier.
 func TestHangupRouting(t *testing.T) {
 	t.Parallel()
-	s, sw, cust, cars, sink := setupRouter(t, func(r rvRouter) Router { return slowRouter{r} }, 1)
+	open := make(chan struct{})
+	s, sw, cust, cars, sink := setupRouter(t, func(r rvRouter) Router { return gatedRouter{r, open} }, 1)
+	opened := false
+	t.Cleanup(func() {
+		if !opened {
+			close(open) // the call's handler must return for the switch to close
+		}
+	})
 	cust.send(sw, invite(cust, "lc3", ";branch=z9hG4bKlc3"))
 	if _, ok := cust.next("SIP/2.0 100", time.Second); !ok {
 		t.Fatal("no 100 Trying")
@@ -147,6 +167,8 @@ func TestHangupRouting(t *testing.T) {
 	if ok, err := s.Hangup(lc.ID); !ok || err != nil {
 		t.Fatalf("Hangup = %v, %v", ok, err)
 	}
+	close(open)
+	opened = true
 	r487, ok := cust.next("SIP/2.0 487", 2*time.Second)
 	if !ok {
 		t.Fatal("no 487")
