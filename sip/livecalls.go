@@ -116,13 +116,13 @@ func (s *Server) Hangup(id string) (bool, error) {
 	if c.ended {
 		return false, nil
 	}
+	lc, _ := s.liveCall(c, s.now())
+	s.log.Info("call hung up by an operator", "call", c.id, "customer", c.ident.CustomerID, "state", lc.State, "attempt", c.attempt)
 	if c.answeredLeg != nil {
-		s.log.Info("call hung up by an operator", "call", c.id, "customer", c.ident.CustomerID, "state", stateAnswered)
 		s.byeBoth(c)
 		s.finish(c, nil, outcome{code: 200, reason: reasonAdminHangup, answered: true}, "admin")
 		return true, nil
 	}
-	s.log.Info("call hung up by an operator", "call", c.id, "customer", c.ident.CustomerID, "state", "unanswered", "attempt", c.attempt)
 	if !c.inv.answered() {
 		s.answerInvite(c, 487, "Request Terminated")
 	}
