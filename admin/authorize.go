@@ -13,7 +13,7 @@ import (
 const (
 	RoleAdmin    = "admin"     // everything
 	RoleReadOnly = "read-only" // GET only
-	RoleCustomer = "customer"  // GET of its own customer and CDRs; manages its SIP users
+	RoleCustomer = "customer"  // GET of its own customer, CDRs and calls; manages its SIP users, hangs up its calls
 )
 
 // Error codes of authorisation and login.
@@ -56,8 +56,16 @@ var selfRoutes = map[string]bool{
 	"DELETE /api/v1/tokens/{id}":   true,
 }
 
+// customerScoped routes take a ?customer= that narrows them to one
+// customer's CDRs or calls; a customer token's is forced to its own.
+var customerScoped = map[string]bool{
+	"GET /api/v1/cdrs":          true,
+	"GET /api/v1/calls":         true,
+	"DELETE /api/v1/calls/{id}": true,
+}
+
 // authorize decides whether p may use the route pattern for r. A customer
-// token's CDR query is narrowed to its customer here.
+// token's CDR and live-call requests are narrowed to its customer here.
 func authorize(p principal, pattern string, r *http.Request) error {
 	if p.role == RoleAdmin || selfRoutes[pattern] {
 		return nil
@@ -73,7 +81,7 @@ func authorize(p principal, pattern string, r *http.Request) error {
 		if p.customerID == "" {
 			return forbidden
 		}
-		if pattern == "GET /api/v1/cdrs" {
+		if customerScoped[pattern] {
 			q := r.URL.Query()
 			if c := q.Get("customer"); c != "" && c != p.customerID {
 				return forbidden

@@ -1,7 +1,8 @@
 // Package admin serves Trunkline's operator HTTP API: JSON resources under
 // /api/v1 (customers with their IPs and routes, carriers with their
 // endpoints, rate cards with their rates, CDRs; customers' payments and
-// balance ledgers when the server has a store.Credit), the OpenAPI document at
+// balance ledgers when the server has a store.Credit; the switch's calls in
+// progress, listed and hung up, when it has LiveCalls), the OpenAPI document at
 // /api/v1/openapi.json, Prometheus metrics at /metrics and health at /healthz
 // and /readyz.
 //

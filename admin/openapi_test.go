@@ -44,33 +44,35 @@ func TestOpenAPIListsRoutes(t *testing.T) {
 	}
 }
 
-// TestOpenAPICDRSchema checks that the CDR schema describes exactly the JSON
-// fields of cdr.Record.
-func TestOpenAPICDRSchema(t *testing.T) {
+// TestOpenAPISchemas checks that the schemas of types served as they are
+// describe exactly their JSON fields.
+func TestOpenAPISchemas(t *testing.T) {
 	var doc struct {
 		Components struct {
-			Schemas struct {
-				CDR struct {
-					Properties map[string]json.RawMessage `json:"properties"`
-				} `json:"CDR"`
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
 			} `json:"schemas"`
 		} `json:"components"`
 	}
 	if err := json.Unmarshal(openAPISpec, &doc); err != nil {
 		t.Fatalf("openapi.json: %v", err)
 	}
-	var want, got []string
-	rt := reflect.TypeFor[cdr.Record]()
-	for i := range rt.NumField() {
-		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
-		want = append(want, name)
-	}
-	for name := range doc.Components.Schemas.CDR.Properties {
-		got = append(got, name)
-	}
-	slices.Sort(want)
-	slices.Sort(got)
-	if !slices.Equal(got, want) {
-		t.Errorf("CDR schema properties\n %v\nwant the JSON fields of cdr.Record\n %v", got, want)
+	for name, rt := range map[string]reflect.Type{
+		"CDR":        reflect.TypeFor[cdr.Record](),
+		"ActiveCall": reflect.TypeFor[cdr.ActiveCall](),
+	} {
+		var want, got []string
+		for i := range rt.NumField() {
+			field, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+			want = append(want, field)
+		}
+		for field := range doc.Components.Schemas[name].Properties {
+			got = append(got, field)
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s schema properties\n %v\nwant the JSON fields of %s\n %v", name, got, rt, want)
+		}
 	}
 }

@@ -26,6 +26,7 @@ type Server struct {
 	registry *prometheus.Registry
 	ready    func() error
 	credit   store.Credit // balances and ledgers; nil: no money endpoints
+	live     LiveCalls    // the switch's calls in progress; nil: no /calls
 
 	mux     *http.ServeMux
 	metrics *metrics
@@ -152,6 +153,8 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST /api/v1/exports/{id}/run", s.runExport},
 		{"POST /api/v1/cdrs/rerate", s.rerateCDRs},
 		{"GET /api/v1/simulate", s.simulateCall},
+		{"GET /api/v1/calls", s.listCalls},
+		{"DELETE /api/v1/calls/{id}", s.hangupCall},
 
 		{"POST /api/v1/customers/{id}/sip-users", s.createSIPUser},
 		{"GET /api/v1/customers/{id}/sip-users", s.listSIPUsers},

@@ -31,6 +31,9 @@
 // the last moment it was known alive, never earlier than a call's own Up.
 // Close marks a clean stop when no call is up.
 //
+// ActiveCall is a call in progress as the switch lists it for the admin API
+// (not durable: a snapshot of the switch's memory).
+//
 // # Queries and exports
 //
 // Sources (the Journal, ClickHouse) answer filtered, paged queries and

@@ -29,7 +29,7 @@ type Record struct {
 
 	SIPCode    int    `json:"sip_code"`
 	Reason     string `json:"reason"`
-	HangupSide string `json:"hangup_side"` // "customer", "carrier", "switch"
+	HangupSide string `json:"hangup_side"` // "customer", "carrier", "switch", "admin" (an operator)
 
 	Currency string       `json:"currency"`
 	SellRate rating.Money `json:"sell_rate"`

@@ -183,6 +183,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		}),
 		admin.WithOnChange(reload), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithCDRSink(n.journal),
 		admin.WithCredit(n.credit),
+		admin.WithLiveCalls(n.sip),
 		admin.WithEndpointHealth(func(e store.Endpoint) any { return health.Snapshot(routing.EndpointKey(e.CarrierID, e.Host, e.Port)) }),
 		admin.WithSimulator(func(ctx context.Context, customerID, number, caller string, at time.Time) (any, error) {
 			return router.SimulateCall(ctx, routing.Call{CustomerID: customerID, Dialled: number, Caller: caller, At: at})
