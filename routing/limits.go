@@ -165,3 +165,34 @@ func (l *Limiter) Release(ctx context.Context, ls *Leases) {
 	}
 	ls.held = nil
 }
+
+// SimulatedLimits are the customer's limits a call would meet now, as
+// Explain shows them in a Simulation.
+type SimulatedLimits struct {
+	Channels      int    `json:"channels"` // 0: unlimited
+	ChannelsInUse int    `json:"channels_in_use"`
+	CPS           int    `json:"cps,omitempty"` // 0: unlimited
+	Refused       string `json:"refused,omitempty"`
+}
+
+// Explain adds to sim the limits a call of it would meet now: the
+// customer's channels (with its default) and CPS, whether the channels are
+// all in use, and the live calls on each carrier. It takes nothing.
+func (l *Limiter) Explain(ctx context.Context, sim *Simulation, c store.Customer) {
+	lim := &SimulatedLimits{Channels: c.ChannelLimit, CPS: c.CPSLimit}
+	if lim.Channels == 0 {
+		lim.Channels = l.defaultChannels
+	}
+	if n, err := l.st.Leases(ctx, "channels/customer/"+c.ID); err == nil {
+		lim.ChannelsInUse = n
+	}
+	if lim.Channels > 0 && lim.ChannelsInUse >= lim.Channels {
+		lim.Refused = "Customer Channel Limit"
+	}
+	sim.Limits = lim
+	for i := range sim.Carriers {
+		if n, err := l.st.Leases(ctx, "channels/carrier/"+sim.Carriers[i].CarrierID); err == nil {
+			sim.Carriers[i].ChannelsInUse = &n
+		}
+	}
+}

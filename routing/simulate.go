@@ -31,6 +31,7 @@ type Simulation struct {
 	Carriers []SimulatedLeg   `json:"carriers,omitempty"`
 	Costs    []SimulatedCost  `json:"costs,omitempty"`
 	Margin   *SimulatedMargin `json:"margin,omitempty"`
+	Limits   *SimulatedLimits `json:"limits,omitempty"`
 }
 
 // SimulatedReject is the SIP status a refused call would get.
@@ -63,11 +64,13 @@ type SimulatedRow struct {
 // BreakEven within BreakEvenLimit, null when never (or when the currencies
 // differ, which MarginNote then says).
 type SimulatedLeg struct {
-	CarrierID      string          `json:"carrier_id"`
-	Addr           string          `json:"addr"`
-	Transport      string          `json:"transport"`
-	Buy            SimulatedRow    `json:"buy"`
-	Placement      string          `json:"placement,omitempty"`
+	CarrierID string       `json:"carrier_id"`
+	Addr      string       `json:"addr"`
+	Transport string       `json:"transport"`
+	Buy       SimulatedRow `json:"buy"`
+	Placement string       `json:"placement,omitempty"`
+	// ChannelsInUse are the live calls on the carrier (a Limiter's view).
+	ChannelsInUse  *int            `json:"channels_in_use,omitempty"`
 	Skipped        bool            `json:"skipped"`
 	SkipReason     string          `json:"skip_reason,omitempty"`
 	MarginNote     string          `json:"margin_note,omitempty"`

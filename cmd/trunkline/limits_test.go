@@ -50,6 +50,21 @@ func TestCustomerChannelLimit(t *testing.T) {
 	if n := len(m.carrier.Invites()); n != 2 {
 		t.Fatalf("the carrier got %d INVITEs, want 2", n)
 	}
+	var sim struct {
+		Limits struct {
+			Channels      int    `json:"channels"`
+			ChannelsInUse int    `json:"channels_in_use"`
+			Refused       string `json:"refused"`
+		} `json:"limits"`
+		Carriers []struct {
+			ChannelsInUse *int `json:"channels_in_use"`
+		} `json:"carriers"`
+	}
+	m.sw.api.do("GET", "/api/v1/simulate?customer="+m.customer+"&number="+numAnswer, nil, http.StatusOK, &sim)
+	if l := sim.Limits; l.Channels != 2 || l.ChannelsInUse != 2 || l.Refused != "Customer Channel Limit" || len(sim.Carriers) != 1 ||
+		sim.Carriers[0].ChannelsInUse == nil {
+		t.Errorf("simulate: %+v", sim)
+	}
 	if err := up[0].Hangup(ctx); err != nil {
 		t.Fatal(err)
 	}
