@@ -180,3 +180,47 @@ func TestCustomerMaxCallDuration(t *testing.T) {
 		t.Fatalf("CDRs %+v", rs)
 	}
 }
+
+// A configuration change while calls are up swaps the routing table: the
+// call in progress keeps its route, rates and channel, and ends normally;
+// the next call uses the new table.
+func TestReloadWithCallsUp(t *testing.T) {
+	t.Parallel()
+	m := newMoneySetup(t, "0.06", map[string]any{"channel_limit": 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	call, err := m.ua.Dial(ctx, m.sw.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cards struct {
+		RateCards []struct{ ID, Kind string } `json:"ratecards"`
+	}
+	m.sw.api.do("GET", "/api/v1/ratecards", nil, http.StatusOK, &cards)
+	for _, c := range cards.RateCards {
+		if c.Kind == "customer" {
+			m.sw.api.do("PUT", "/api/v1/ratecards/"+c.ID+"/rates", []map[string]any{{"prefix": "44", "rate": "0.09", "initial_increment": 1, "subsequent_increment": 1}}, http.StatusOK, nil)
+		}
+	}
+	// The channel is still held across the reload.
+	if _, err := m.ua.Dial(ctx, m.sw.SIPAddr.String(), numAnswer); siptest.Status(err) != 503 {
+		t.Fatalf("a second call during the first: %v, want 503", err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rs := m.sw.api.cdrs(call.CallID, 1); len(rs) != 1 || rs[0].SellRate != 60_000 || rs[0].SIPCode != 200 {
+		t.Fatalf("the call up during the reload: %+v", rs)
+	}
+	next, err := m.ua.Dial(ctx, m.sw.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := next.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rs := m.sw.api.cdrs(next.CallID, 1); len(rs) != 1 || rs[0].SellRate != 90_000 {
+		t.Fatalf("the call after the reload: %+v", rs)
+	}
+}
