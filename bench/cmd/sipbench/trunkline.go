@@ -62,6 +62,15 @@ func (t *trunkline) start() error {
 	t.admin = "http://127.0.0.1:" + strconv.Itoa(adminPort)
 	argv := append(append([]string{"env", "GOMAXPROCS=" + strconv.Itoa(t.procs)}, t.env...), t.bin, "serve", "-data", data,
 		"-sip", t.target(), "-admin", "127.0.0.1:"+strconv.Itoa(adminPort))
+	// sipp's UAS does not answer OPTIONS: with probing on, the carrier
+	// would be marked down mid-run (Kamailio's rows do not probe either).
+	help, _ := exec.Command(t.bin, "serve", "-h").CombinedOutput()
+	if cfg := filepath.Join(t.dir, "bench.yaml"); bytes.Contains(help, []byte("-config")) {
+		if err := os.WriteFile(cfg, []byte("health:\n  enabled: false\n"), 0o644); err != nil {
+			return err
+		}
+		argv = append(argv, "-config", cfg)
+	}
 	if t.pprof != "" {
 		// Older builds have no -pprof flag.
 		help, _ := exec.Command(t.bin, "serve", "-h").CombinedOutput()
