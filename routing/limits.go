@@ -28,6 +28,7 @@ const (
 // concurrent use; one Leases is used by one call at a time.
 type Limiter struct {
 	st              store.Limits
+	customer        func(id string) (store.Customer, bool)
 	node            string
 	ttl             time.Duration
 	defaultChannels int
@@ -49,9 +50,9 @@ func WithChannelCode(code int) LimiterOption { return func(l *Limiter) { l.chann
 func WithLeaseTTL(d time.Duration) LimiterOption { return func(l *Limiter) { l.ttl = d } }
 
 // NewLimiter returns a Limiter over st; node names this switch in lease
-// names.
-func NewLimiter(st store.Limits, node string, opts ...LimiterOption) *Limiter {
-	l := &Limiter{st: st, node: node, ttl: DefaultLeaseTTL, defaultChannels: DefaultCustomerChannels, channelCode: 503}
+// names; customer looks customers up (the router's table).
+func NewLimiter(st store.Limits, node string, customer func(id string) (store.Customer, bool), opts ...LimiterOption) *Limiter {
+	l := &Limiter{st: st, node: node, customer: customer, ttl: DefaultLeaseTTL, defaultChannels: DefaultCustomerChannels, channelCode: 503}
 	for _, o := range opts {
 		o(l)
 	}
@@ -69,11 +70,17 @@ type Leases struct {
 // RefreshEvery is how often a call must refresh its leases.
 func (l *Limiter) RefreshEvery() time.Duration { return l.ttl / 3 }
 
-// Admit checks a new call of customer c against the customer's limits and
-// takes its channel; callID names the lease. Refusals are *Reject: 503
-// "Customer CPS Limit" or the channel code with "Customer Channel Limit".
-func (l *Limiter) Admit(ctx context.Context, c store.Customer, callID string) (*Leases, error) {
+// Admit checks a new call of a customer against its limits, before the
+// call costs any routing, and takes its channel; callID names the lease.
+// Refusals are *Reject: 503 "Customer CPS Limit" or the channel code with
+// "Customer Channel Limit". An unknown customer has no limits here (routing
+// refuses it).
+func (l *Limiter) Admit(ctx context.Context, customerID, callID string) (*Leases, error) {
 	ls := &Leases{name: l.node + "/" + callID}
+	c, ok := l.customer(customerID)
+	if !ok {
+		return ls, nil
+	}
 	if c.CPSLimit > 0 {
 		ok, err := l.st.Hit(ctx, "cps/customer/"+c.ID, c.CPSLimit, cpsWindow)
 		if err != nil {
@@ -108,19 +115,7 @@ func (l *Limiter) Admit(ctx context.Context, c store.Customer, callID string) (*
 func (l *Limiter) Attempt(ctx context.Context, ls *Leases, a Attempt) string {
 	l.endAttempt(ctx, ls)
 	endpoint := a.CarrierID + "/" + a.Addr
-	for _, c := range []struct {
-		key, what string
-		limit     int
-	}{
-		{"cps/carrier/" + a.CarrierID, "Carrier CPS Limit", a.CarrierCPS},
-		{"cps/endpoint/" + endpoint, "Endpoint CPS Limit", a.EndpointCPS},
-	} {
-		if c.limit > 0 {
-			if ok, err := l.st.Hit(ctx, c.key, c.limit, cpsWindow); err != nil || !ok {
-				return c.what
-			}
-		}
-	}
+	// Channels first: a call refused for channels spends no CPS slot.
 	for _, c := range []struct {
 		key, what string
 		limit     int
@@ -135,6 +130,20 @@ func (l *Limiter) Attempt(ctx context.Context, ls *Leases, a Attempt) string {
 				return c.what
 			}
 			ls.attempt = append(ls.attempt, c.key)
+		}
+	}
+	for _, c := range []struct {
+		key, what string
+		limit     int
+	}{
+		{"cps/carrier/" + a.CarrierID, "Carrier CPS Limit", a.CarrierCPS},
+		{"cps/endpoint/" + endpoint, "Endpoint CPS Limit", a.EndpointCPS},
+	} {
+		if c.limit > 0 {
+			if ok, err := l.st.Hit(ctx, c.key, c.limit, cpsWindow); err != nil || !ok {
+				l.endAttempt(ctx, ls)
+				return c.what
+			}
 		}
 	}
 	return ""

@@ -19,10 +19,23 @@ func testLimits(t testing.TB) store.Limits {
 	return st.Limits()
 }
 
+// customers is a customer lookup over a fixed set.
+func customers(cs ...store.Customer) func(string) (store.Customer, bool) {
+	return func(id string) (store.Customer, bool) {
+		for _, c := range cs {
+			if c.ID == id {
+				return c, true
+			}
+		}
+		return store.Customer{}, false
+	}
+}
+
 func TestLimiter(t *testing.T) {
 	ctx := context.Background()
-	l := NewLimiter(testLimits(t), "n1", WithDefaultChannels(2), WithChannelCode(486))
-	c := store.Customer{ID: "c"}
+	cps := store.Customer{ID: "e", CPSLimit: 1}
+	l := NewLimiter(testLimits(t), "n1", customers(store.Customer{ID: "c"}, store.Customer{ID: "d"}, cps), WithDefaultChannels(2), WithChannelCode(486))
+	c := "c"
 	a, err := l.Admit(ctx, c, "call1")
 	if err != nil {
 		t.Fatal(err)
@@ -45,21 +58,26 @@ func TestLimiter(t *testing.T) {
 	if why := l.Attempt(ctx, b, at); why != "" {
 		t.Fatalf("first attempt refused: %s", why)
 	}
-	other, _ := l.Admit(ctx, store.Customer{ID: "d"}, "call5")
+	other, _ := l.Admit(ctx, "d", "call5")
 	if why := l.Attempt(ctx, other, at); why != "Carrier Channel Limit" {
 		t.Fatalf("second attempt: %q, want Carrier Channel Limit", why)
 	}
 	l.Release(ctx, b)
-	if why := l.Attempt(ctx, other, at); why != "Endpoint CPS Limit" {
-		t.Fatalf("third attempt within a second: %q, want Endpoint CPS Limit", why)
+	// The refused attempt spent no CPS slot: this one has the second.
+	if why := l.Attempt(ctx, other, at); why != "" {
+		t.Fatalf("third attempt: %q", why)
+	}
+	l.Release(ctx, other)
+	last, _ := l.Admit(ctx, "d", "call6")
+	if why := l.Attempt(ctx, last, at); why != "Endpoint CPS Limit" {
+		t.Fatalf("a third attempt sent within a second: %q, want Endpoint CPS Limit", why)
 	}
 
 	// A customer's CPS limit.
-	cps := store.Customer{ID: "e", CPSLimit: 1}
-	if _, err := l.Admit(ctx, cps, "x1"); err != nil {
+	if _, err := l.Admit(ctx, "e", "x1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Admit(ctx, cps, "x2"); rejectCode(err) != 503 {
+	if _, err := l.Admit(ctx, "e", "x2"); rejectCode(err) != 503 {
 		t.Fatalf("second call in a second: %v, want 503", err)
 	}
 }
@@ -68,8 +86,8 @@ func TestLimiter(t *testing.T) {
 // the lease TTL.
 func TestLimiterLeasesHeal(t *testing.T) {
 	ctx := context.Background()
-	l := NewLimiter(testLimits(t), "n1", WithDefaultChannels(1), WithLeaseTTL(200*time.Millisecond))
-	c := store.Customer{ID: "c"}
+	l := NewLimiter(testLimits(t), "n1", customers(store.Customer{ID: "c"}), WithDefaultChannels(1), WithLeaseTTL(200*time.Millisecond))
+	c := "c"
 	ls, err := l.Admit(ctx, c, "call1")
 	if err != nil {
 		t.Fatal(err)
@@ -91,8 +109,8 @@ func TestLimiterLeasesHeal(t *testing.T) {
 // and the release.
 func BenchmarkLimiterCall(b *testing.B) {
 	ctx := context.Background()
-	l := NewLimiter(testLimits(b), "n1")
-	c := store.Customer{ID: "c", CPSLimit: 1 << 30, ChannelLimit: 1 << 20}
+	c := "c"
+	l := NewLimiter(testLimits(b), "n1", customers(store.Customer{ID: c, CPSLimit: 1 << 30, ChannelLimit: 1 << 20}))
 	at := Attempt{CarrierID: "k", Addr: "192.0.2.1:5060", CarrierChannels: 1 << 20, EndpointChannels: 1 << 20}
 	ids := make([]string, 4096)
 	for i := range ids {

@@ -121,13 +121,25 @@ func (r *Router) Reload(ctx context.Context) error {
 // Table returns the current snapshot.
 func (r *Router) Table() *Table { return r.table.Load() }
 
+// Customer looks a customer up in the current table.
+func (r *Router) Customer(id string) (store.Customer, bool) {
+	if t := r.table.Load(); t != nil {
+		return t.Customer(id)
+	}
+	return store.Customer{}, false
+}
+
 // Route plans a call. Errors are *Reject values carrying the SIP status.
 func (r *Router) Route(_ context.Context, c Call) (*Plan, error) {
 	p, err := r.plan(c, false)
 	if err != nil {
 		return nil, err
 	}
-	return r.health.apply(p)
+	if p, err = r.health.apply(p); err != nil {
+		return nil, err
+	}
+	cutAttempts(p, false)
+	return p, nil
 }
 
 // plan is Route, except that a call refused because margin protection or
@@ -202,6 +214,9 @@ func (r *Router) plan(c Call, explain bool) (*Plan, error) {
 	}
 	orderLCR(p.Attempts, keys)
 	applyStrategy(p, p.route, r.draw, explain)
+	if explain {
+		cutAttempts(p, true)
+	}
 	if len(p.Attempts) == 0 {
 		return p, reject(503, "No Carrier For Route", errors.New("the route's pin and block leave no carrier"))
 	}

@@ -66,6 +66,16 @@ func applyStrategy(p *Plan, rt *store.Route, draw func() float64, explain bool) 
 		}
 		orderByKey(p.Attempts, keys)
 	}
+}
+
+// cutAttempts keeps the route's first max_attempts attempts. Route cuts
+// after health has taken the down endpoints out, so that they do not use
+// up the attempts; explain lists the attempts cut in Plan.Skipped.
+func cutAttempts(p *Plan, explain bool) {
+	rt := p.route
+	if rt == nil {
+		return
+	}
 	if n := rt.MaxAttempts; n > 0 && len(p.Attempts) > n {
 		if explain {
 			for _, a := range p.Attempts[n:] {

@@ -71,17 +71,23 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	// Taken: stop the customer's retransmissions now.
 	s.answerInvite(c, 100, "Trying")
 	s.metrics.active.Inc()
-	plan, err := s.router.Route(context.Background(), routing.Call{
-		CustomerID: ident.CustomerID, TechPrefix: ident.TechPrefix, Dialled: req.Recipient.User, Caller: fromUser(req), At: setup,
-	})
+	// The customer's limits come first: a customer over its calls per
+	// second costs no routing, whatever it dials.
 	var leases *routing.Leases
+	var err error
 	limited := false
-	if err == nil && s.limits != nil {
-		if leases, err = s.limits.Admit(context.Background(), plan.Customer, c.id); err != nil {
+	if s.limits != nil {
+		if leases, err = s.limits.Admit(context.Background(), ident.CustomerID, c.id); err != nil {
 			_, reason := routing.Status(err)
 			s.metrics.limitRefusals.WithLabelValues(limitLabel(reason)).Inc()
 			limited = true
 		}
+	}
+	var plan *routing.Plan
+	if err == nil {
+		plan, err = s.router.Route(context.Background(), routing.Call{
+			CustomerID: ident.CustomerID, TechPrefix: ident.TechPrefix, Dialled: req.Recipient.User, Caller: fromUser(req), At: setup,
+		})
 	}
 	var grant *routing.Grant
 	if err == nil && s.credit != nil {
@@ -393,7 +399,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 	default:
 		out := outcome{code: res.code, reason: cdrReason(res)}
 		switch last := c.attempt >= len(c.plan.Attempts); {
-		case last && (res.code == 503 || carrierOnly(res.code)):
+		case (last || !failoverAt(&l.at, res.code)) && (res.code == 503 || carrierOnly(res.code)):
 			// RFC 3261 §16.7 step 6: a carrier's 503 is not passed on (the
 			// customer would take the switch itself for unavailable), nor
 			// is a redirect or a challenge meant for the switch; the CDR
@@ -608,6 +614,12 @@ func (s *Server) legFailed(c *call, l *leg) {
 	}
 	s.log.Warn("carrier attempt failed: no response in time or transport error", "carrier", l.at.CarrierID, "addr", l.at.Addr)
 	s.cancelLeg(l)
+	if c.provisional {
+		// It rang (Timer C, RFC 3261 §16.6): the callee did not answer;
+		// another carrier would ring the same callee again.
+		s.legEnded(c, outcome{code: 408, reason: "No Answer", final: true})
+		return
+	}
 	s.legEnded(c, outcome{reason: "No Response"})
 }
 

@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"github.com/trunkline/trunkline/routing"
-	"github.com/trunkline/trunkline/store"
 )
 
 // Limits enforces channel and call-rate limits as the switch carries them
 // out (routing.Limiter implements it; see it for the contract). All
 // methods are safe for concurrent use.
 type Limits interface {
-	Admit(ctx context.Context, c store.Customer, callID string) (*routing.Leases, error)
+	Admit(ctx context.Context, customerID, callID string) (*routing.Leases, error)
 	Attempt(ctx context.Context, ls *routing.Leases, a routing.Attempt) string
 	Refresh(ctx context.Context, ls *routing.Leases)
 	Release(ctx context.Context, ls *routing.Leases)

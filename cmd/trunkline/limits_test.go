@@ -224,3 +224,21 @@ func TestReloadWithCallsUp(t *testing.T) {
 		t.Fatalf("the call after the reload: %+v", rs)
 	}
 }
+
+// The customer's CPS limit comes before routing: calls to numbers that do
+// not route count, and once over the limit they cost no routing (503, not
+// the 404 routing would give).
+func TestCPSLimitBeforeRouting(t *testing.T) {
+	t.Parallel()
+	m := newMoneySetup(t, "0.06", map[string]any{"cps_limit": 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := m.ua.Dial(ctx, m.sw.SIPAddr.String(), numUnrated)
+	if code, _ := refusal(err); code != 404 {
+		t.Fatalf("first call to an unrated number: %v, want 404", err)
+	}
+	_, err = m.ua.Dial(ctx, m.sw.SIPAddr.String(), numUnrated)
+	if code, reason := refusal(err); code != 503 || !strings.Contains(reason, "Customer CPS Limit") {
+		t.Fatalf("second call within the second: %v (Reason %q), want 503 Customer CPS Limit", err, reason)
+	}
+}

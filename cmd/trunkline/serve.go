@@ -111,14 +111,9 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		auth.WithAlgorithms(cfg.SIP.DigestAlgorithms...))
 	health := cfg.Health.health()
 	router := routing.NewRouter(n.store, append(cfg.routerOptions(), routing.WithHealth(health))...)
-	limiter := routing.NewLimiter(emb.Limits(), cfg.Node, cfg.Limits.limiterOptions()...)
+	limiter := routing.NewLimiter(emb.Limits(), cfg.Node, router.Customer, cfg.Limits.limiterOptions()...)
 	n.wallet = routing.NewWallet(n.credit, routing.WithCreditBlock(cfg.Credit.BlockSeconds), routing.WithHoldTTL(cfg.Credit.HoldTTL),
-		routing.WithCustomers(func(id string) (store.Customer, bool) {
-			if t := router.Table(); t != nil {
-				return t.Customer(id)
-			}
-			return store.Customer{}, false
-		}))
+		routing.WithCustomers(router.Customer))
 	reload := func(ctx context.Context) error {
 		if err := ipAuth.Reload(ctx); err != nil {
 			return fmt.Errorf("reloading IP authentication: %w", err)
