@@ -30,7 +30,11 @@ func (s *Server) createCustomerHost(w http.ResponseWriter, r *http.Request) erro
 	if err := validTechPrefix(h.TechPrefix); err != nil {
 		return err
 	}
-	h = store.CustomerHost{ID: store.NewID(), CustomerID: cust, Host: strings.ToLower(strings.TrimSuffix(h.Host, ".")), TechPrefix: h.TechPrefix}
+	if err := validEntryLimits(h.ChannelLimit, h.CPSLimit); err != nil {
+		return err
+	}
+	h = store.CustomerHost{ID: store.NewID(), CustomerID: cust, Host: strings.ToLower(strings.TrimSuffix(h.Host, ".")), TechPrefix: h.TechPrefix,
+		ChannelLimit: h.ChannelLimit, CPSLimit: h.CPSLimit}
 	err := s.write(r, func(ctx context.Context) error {
 		if _, err := load[store.Customer](ctx, s.st, store.Customers, "customer", cust); err != nil {
 			return err

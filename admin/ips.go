@@ -67,7 +67,10 @@ func (s *Server) createCustomerIP(w http.ResponseWriter, r *http.Request) error 
 	if err := validTechPrefix(ip.TechPrefix); err != nil {
 		return err
 	}
-	ip = store.CustomerIP{ID: store.NewID(), CustomerID: cust, CIDR: cidr, TechPrefix: ip.TechPrefix}
+	if err := validEntryLimits(ip.ChannelLimit, ip.CPSLimit); err != nil {
+		return err
+	}
+	ip = store.CustomerIP{ID: store.NewID(), CustomerID: cust, CIDR: cidr, TechPrefix: ip.TechPrefix, ChannelLimit: ip.ChannelLimit, CPSLimit: ip.CPSLimit}
 	err = s.write(r, func(ctx context.Context) error {
 		if _, err := load[store.Customer](ctx, s.st, store.Customers, "customer", cust); err != nil {
 			return err
@@ -122,4 +125,13 @@ func (s *Server) deleteCustomerIP(w http.ResponseWriter, r *http.Request) error 
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// validEntryLimits checks the channel and CPS limits of an authentication
+// entry (IP, host, SIP user).
+func validEntryLimits(channels, cps int) error {
+	if err := validLimit("channel_limit", channels); err != nil {
+		return err
+	}
+	return validLimit("cps_limit", cps)
 }

@@ -18,6 +18,8 @@ type sipUserInput struct {
 	Password     string   `json:"password"`
 	Realm        string   `json:"realm,omitempty"`
 	AllowedCIDRs []string `json:"allowed_cidrs,omitempty"`
+	ChannelLimit int      `json:"channel_limit,omitempty"`
+	CPSLimit     int      `json:"cps_limit,omitempty"`
 }
 
 // sipUserView is a SIP user as the API shows it: never the HA1s.
@@ -27,10 +29,13 @@ type sipUserView struct {
 	Username     string   `json:"username"`
 	Realm        string   `json:"realm"`
 	AllowedCIDRs []string `json:"allowed_cidrs,omitempty"`
+	ChannelLimit int      `json:"channel_limit,omitempty"`
+	CPSLimit     int      `json:"cps_limit,omitempty"`
 }
 
 func viewSIPUser(u store.SIPUser) sipUserView {
-	return sipUserView{ID: u.ID, CustomerID: u.CustomerID, Username: u.Username, Realm: u.Realm, AllowedCIDRs: u.AllowedCIDRs}
+	return sipUserView{ID: u.ID, CustomerID: u.CustomerID, Username: u.Username, Realm: u.Realm, AllowedCIDRs: u.AllowedCIDRs,
+		ChannelLimit: u.ChannelLimit, CPSLimit: u.CPSLimit}
 }
 
 func validSIPUsername(u string) error {
@@ -54,6 +59,9 @@ func (s *Server) createSIPUser(w http.ResponseWriter, r *http.Request) error {
 	if err := validSIPUsername(in.Username); err != nil {
 		return err
 	}
+	if err := validEntryLimits(in.ChannelLimit, in.CPSLimit); err != nil {
+		return err
+	}
 	if len(in.Password) < minSIPPasswordLen {
 		return errInvalid("password", "must be at least %d characters", minSIPPasswordLen)
 	}
@@ -71,7 +79,7 @@ func (s *Server) createSIPUser(w http.ResponseWriter, r *http.Request) error {
 	u := store.SIPUser{ID: store.NewID(), CustomerID: cust, Username: in.Username, Realm: in.Realm,
 		HA1MD5:       auth.HA1(auth.AlgMD5, in.Username, in.Realm, in.Password),
 		HA1SHA256:    auth.HA1(auth.AlgSHA256, in.Username, in.Realm, in.Password),
-		AllowedCIDRs: cidrs}
+		AllowedCIDRs: cidrs, ChannelLimit: in.ChannelLimit, CPSLimit: in.CPSLimit}
 	err := s.write(r, func(ctx context.Context) error {
 		if _, err := load[store.Customer](ctx, s.st, store.Customers, "customer", cust); err != nil {
 			return err

@@ -192,7 +192,7 @@ func (d *Digest) Verify(method, authorization string, src netip.Addr) (Identity,
 	if !u.allowed(src) {
 		return Identity{}, fmt.Errorf("user %q from %s: %w", c.Username, src, ErrSourceNotAllowed)
 	}
-	return Identity{CustomerID: u.customerID, Method: "digest", User: c.Username}, nil
+	return Identity{CustomerID: u.customerID, Method: "digest", User: c.Username, Entry: u.id, EntryChannels: u.channels, EntryCPS: u.cps}, nil
 }
 
 // ParseAuthorization parses the value of an Authorization or

@@ -92,7 +92,8 @@ func (a *IPAuth) rebuild(ctx context.Context, refresh bool) error {
 	all := append([]store.CustomerIP(nil), a.ips...)
 	for _, h := range a.hostRec {
 		for _, ad := range addrs[h.Host] {
-			all = append(all, store.CustomerIP{ID: h.ID, CustomerID: h.CustomerID, CIDR: ad.String(), TechPrefix: h.TechPrefix})
+			all = append(all, store.CustomerIP{ID: h.ID, CustomerID: h.CustomerID, CIDR: ad.String(), TechPrefix: h.TechPrefix,
+				ChannelLimit: h.ChannelLimit, CPSLimit: h.CPSLimit})
 		}
 	}
 	t, err := NewIPTable(all)

@@ -15,12 +15,24 @@ type Identity struct {
 	Method     string // "ip" or "digest"
 	TechPrefix string // stripped from the dialled number by routing
 	User       string // the SIP user, for Method "digest"
+	// Entry is the id of the IP entry, host or SIP user that matched, with
+	// its own limits (0: none).
+	Entry         string
+	EntryChannels int
+	EntryCPS      int
 }
 
 type ipEntry struct {
 	prefix     netip.Prefix
 	customerID string
 	techPrefix string
+	id         string
+	channels   int
+	cps        int
+}
+
+func (e *ipEntry) identity() Identity {
+	return Identity{CustomerID: e.customerID, Method: "ip", TechPrefix: e.techPrefix, Entry: e.id, EntryChannels: e.channels, EntryCPS: e.cps}
 }
 
 // IPTable maps source addresses to customers. It is immutable once built
@@ -39,7 +51,7 @@ func NewIPTable(ips []store.CustomerIP) (*IPTable, error) {
 		if err != nil {
 			return nil, fmt.Errorf("customer %s ip %s: %w", ip.CustomerID, ip.ID, err)
 		}
-		e := ipEntry{prefix: p, customerID: ip.CustomerID, techPrefix: ip.TechPrefix}
+		e := ipEntry{prefix: p, customerID: ip.CustomerID, techPrefix: ip.TechPrefix, id: ip.ID, channels: ip.ChannelLimit, cps: ip.CPSLimit}
 		if p.IsSingleIP() {
 			t.exact[p.Addr()] = append(t.exact[p.Addr()], e)
 		} else {
@@ -87,7 +99,7 @@ func (t *IPTable) Lookup(src netip.Addr, number string) (Identity, error) {
 	src = src.Unmap()
 	for _, e := range t.exact[src] {
 		if e.techPrefix == "" || strings.HasPrefix(number, e.techPrefix) {
-			return Identity{CustomerID: e.customerID, Method: "ip", TechPrefix: e.techPrefix}, nil
+			return e.identity(), nil
 		}
 	}
 	for _, e := range t.entries {
@@ -97,7 +109,7 @@ func (t *IPTable) Lookup(src netip.Addr, number string) (Identity, error) {
 		if e.techPrefix != "" && !strings.HasPrefix(number, e.techPrefix) {
 			continue
 		}
-		return Identity{CustomerID: e.customerID, Method: "ip", TechPrefix: e.techPrefix}, nil
+		return e.identity(), nil
 	}
 	return Identity{}, ErrUnknownSource
 }

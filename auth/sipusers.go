@@ -14,6 +14,9 @@ type sipUsers struct {
 
 type sipUser struct {
 	customerID string
+	id         string
+	channels   int
+	cps        int
 	ha1MD5     string
 	ha1SHA256  string
 	allow      []netip.Prefix // empty: any source
@@ -24,7 +27,7 @@ func userKey(realm, username string) string { return realm + "\x00" + username }
 func newSIPUsers(recs []store.SIPUser) (*sipUsers, error) {
 	t := &sipUsers{byKey: make(map[string]*sipUser, len(recs))}
 	for _, r := range recs {
-		u := &sipUser{customerID: r.CustomerID, ha1MD5: r.HA1MD5, ha1SHA256: r.HA1SHA256}
+		u := &sipUser{customerID: r.CustomerID, id: r.ID, channels: r.ChannelLimit, cps: r.CPSLimit, ha1MD5: r.HA1MD5, ha1SHA256: r.HA1SHA256}
 		for _, c := range r.AllowedCIDRs {
 			p, err := ParseCIDR(c)
 			if err != nil {

@@ -70,19 +70,35 @@ type Leases struct {
 // RefreshEvery is how often a call must refresh its leases.
 func (l *Limiter) RefreshEvery() time.Duration { return l.ttl / 3 }
 
-// Admit checks a new call of a customer against its limits, before the
-// call costs any routing, and takes its channel; callID names the lease.
-// Refusals are *Reject: 503 "Customer CPS Limit" or the channel code with
-// "Customer Channel Limit". An unknown customer has no limits here (routing
-// refuses it).
-func (l *Limiter) Admit(ctx context.Context, customerID, callID string) (*Leases, error) {
+// Entry is the authentication entry a call came in by (an IP entry, a
+// host, a SIP user) with its own limits (0: none).
+type Entry struct {
+	ID            string
+	Channels, CPS int
+}
+
+// Admit checks a new call of a customer, authenticated by entry, against
+// the entry's and the customer's limits, before the call costs any
+// routing, and takes their channels; callID names the leases. Refusals are
+// *Reject: 503 "Entry CPS Limit" / "Customer CPS Limit", or the channel
+// code with "Entry Channel Limit" / "Customer Channel Limit". An unknown
+// customer has no limits here (routing refuses it).
+func (l *Limiter) Admit(ctx context.Context, customerID string, entry Entry, callID string) (*Leases, error) {
 	ls := &Leases{name: l.node + "/" + callID}
 	c, ok := l.customer(customerID)
 	if !ok {
 		return ls, nil
 	}
+	if entry.ID != "" {
+		if err := l.admitEntry(ctx, ls, entry); err != nil {
+			return nil, err
+		}
+	}
 	if c.CPSLimit > 0 {
 		ok, err := l.st.Hit(ctx, "cps/customer/"+c.ID, c.CPSLimit, cpsWindow)
+		if err != nil || !ok {
+			l.Release(ctx, ls) // the entry's channel
+		}
 		if err != nil {
 			return nil, reject(503, "Limits Unavailable", err)
 		}
@@ -97,6 +113,9 @@ func (l *Limiter) Admit(ctx context.Context, customerID, callID string) (*Leases
 	if channels > 0 {
 		key := "channels/customer/" + c.ID
 		ok, err := l.st.Acquire(ctx, key, ls.name, channels, l.ttl)
+		if err != nil || !ok {
+			l.Release(ctx, ls)
+		}
 		if err != nil {
 			return nil, reject(503, "Limits Unavailable", err)
 		}
@@ -106,6 +125,34 @@ func (l *Limiter) Admit(ctx context.Context, customerID, callID string) (*Leases
 		ls.held = append(ls.held, key)
 	}
 	return ls, nil
+}
+
+// admitEntry takes an authentication entry's channel and CPS slot.
+func (l *Limiter) admitEntry(ctx context.Context, ls *Leases, e Entry) error {
+	if e.Channels > 0 {
+		key := "channels/entry/" + e.ID
+		ok, err := l.st.Acquire(ctx, key, ls.name, e.Channels, l.ttl)
+		if err != nil {
+			return reject(503, "Limits Unavailable", err)
+		}
+		if !ok {
+			return reject(l.channelCode, "Entry Channel Limit", nil)
+		}
+		ls.held = append(ls.held, key)
+	}
+	if e.CPS > 0 {
+		ok, err := l.st.Hit(ctx, "cps/entry/"+e.ID, e.CPS, cpsWindow)
+		if err != nil || !ok {
+			l.Release(ctx, ls)
+		}
+		if err != nil {
+			return reject(503, "Limits Unavailable", err)
+		}
+		if !ok {
+			return reject(503, "Entry CPS Limit", nil)
+		}
+	}
+	return nil
 }
 
 // Attempt takes the carrier's and the endpoint's limits for attempt a, in

@@ -36,19 +36,19 @@ func TestLimiter(t *testing.T) {
 	cps := store.Customer{ID: "e", CPSLimit: 1}
 	l := NewLimiter(testLimits(t), "n1", customers(store.Customer{ID: "c"}, store.Customer{ID: "d"}, cps), WithDefaultChannels(2), WithChannelCode(486))
 	c := "c"
-	a, err := l.Admit(ctx, c, "call1")
+	a, err := l.Admit(ctx, c, Entry{}, "call1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := l.Admit(ctx, c, "call2")
+	b, err := l.Admit(ctx, c, Entry{}, "call2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Admit(ctx, c, "call3"); rejectCode(err) != 486 {
+	if _, err := l.Admit(ctx, c, Entry{}, "call3"); rejectCode(err) != 486 {
 		t.Fatalf("third call: %v, want 486 (the default limit of 2, the configured code)", err)
 	}
 	l.Release(ctx, a)
-	if _, err := l.Admit(ctx, c, "call4"); err != nil {
+	if _, err := l.Admit(ctx, c, Entry{}, "call4"); err != nil {
 		t.Fatalf("after a release: %v", err)
 	}
 
@@ -58,7 +58,7 @@ func TestLimiter(t *testing.T) {
 	if why := l.Attempt(ctx, b, at); why != "" {
 		t.Fatalf("first attempt refused: %s", why)
 	}
-	other, _ := l.Admit(ctx, "d", "call5")
+	other, _ := l.Admit(ctx, "d", Entry{}, "call5")
 	if why := l.Attempt(ctx, other, at); why != "Carrier Channel Limit" {
 		t.Fatalf("second attempt: %q, want Carrier Channel Limit", why)
 	}
@@ -68,16 +68,24 @@ func TestLimiter(t *testing.T) {
 		t.Fatalf("third attempt: %q", why)
 	}
 	l.Release(ctx, other)
-	last, _ := l.Admit(ctx, "d", "call6")
+	last, _ := l.Admit(ctx, "d", Entry{}, "call6")
 	if why := l.Attempt(ctx, last, at); why != "Endpoint CPS Limit" {
 		t.Fatalf("a third attempt sent within a second: %q, want Endpoint CPS Limit", why)
 	}
 
-	// A customer's CPS limit.
-	if _, err := l.Admit(ctx, "e", "x1"); err != nil {
+	// An entry's channel limit, below its customer's.
+	if _, err := l.Admit(ctx, "d", Entry{ID: "ip", Channels: 1}, "y1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Admit(ctx, "e", "x2"); rejectCode(err) != 503 {
+	if _, err := l.Admit(ctx, "d", Entry{ID: "ip", Channels: 1}, "y2"); rejectCode(err) != 486 {
+		t.Fatalf("a second call on an entry of one channel: %v, want 486", err)
+	}
+
+	// A customer's CPS limit.
+	if _, err := l.Admit(ctx, "e", Entry{}, "x1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Admit(ctx, "e", Entry{}, "x2"); rejectCode(err) != 503 {
 		t.Fatalf("second call in a second: %v, want 503", err)
 	}
 }
@@ -88,18 +96,18 @@ func TestLimiterLeasesHeal(t *testing.T) {
 	ctx := context.Background()
 	l := NewLimiter(testLimits(t), "n1", customers(store.Customer{ID: "c"}), WithDefaultChannels(1), WithLeaseTTL(200*time.Millisecond))
 	c := "c"
-	ls, err := l.Admit(ctx, c, "call1")
+	ls, err := l.Admit(ctx, c, Entry{}, "call1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(120 * time.Millisecond)
 	l.Refresh(ctx, ls)
 	time.Sleep(120 * time.Millisecond)
-	if _, err := l.Admit(ctx, c, "call2"); err == nil {
+	if _, err := l.Admit(ctx, c, Entry{}, "call2"); err == nil {
 		t.Fatal("a refreshed lease expired")
 	}
 	time.Sleep(300 * time.Millisecond)
-	if _, err := l.Admit(ctx, c, "call3"); err != nil {
+	if _, err := l.Admit(ctx, c, Entry{}, "call3"); err != nil {
 		t.Fatalf("a lease nobody refreshed is still held: %v", err)
 	}
 }
@@ -119,7 +127,7 @@ func BenchmarkLimiterCall(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		ls, err := l.Admit(ctx, c, ids[i%len(ids)])
+		ls, err := l.Admit(ctx, c, Entry{}, ids[i%len(ids)])
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -77,7 +77,8 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	var err error
 	limited := false
 	if s.limits != nil {
-		if leases, err = s.limits.Admit(context.Background(), ident.CustomerID, c.id); err != nil {
+		entry := routing.Entry{ID: ident.Entry, Channels: ident.EntryChannels, CPS: ident.EntryCPS}
+		if leases, err = s.limits.Admit(context.Background(), ident.CustomerID, entry, c.id); err != nil {
 			_, reason := routing.Status(err)
 			s.metrics.limitRefusals.WithLabelValues(limitLabel(reason)).Inc()
 			limited = true

@@ -13,7 +13,7 @@ import (
 // out (routing.Limiter implements it; see it for the contract). All
 // methods are safe for concurrent use.
 type Limits interface {
-	Admit(ctx context.Context, customerID, callID string) (*routing.Leases, error)
+	Admit(ctx context.Context, customerID string, entry routing.Entry, callID string) (*routing.Leases, error)
 	Attempt(ctx context.Context, ls *routing.Leases, a routing.Attempt) string
 	Refresh(ctx context.Context, ls *routing.Leases)
 	Release(ctx context.Context, ls *routing.Leases)

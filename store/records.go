@@ -68,6 +68,10 @@ type CustomerIP struct {
 	CustomerID string `json:"customer_id"`
 	CIDR       string `json:"cidr"` // "192.0.2.10" or "192.0.2.0/24"
 	TechPrefix string `json:"tech_prefix,omitempty"`
+	// Limits of the calls authenticated by this entry (0: none), besides
+	// the customer's.
+	ChannelLimit int `json:"channel_limit,omitempty"`
+	CPSLimit     int `json:"cps_limit,omitempty"`
 }
 
 // Route sends a customer's calls whose normalised number starts with Prefix
@@ -246,6 +250,9 @@ type SIPUser struct {
 	HA1MD5       string   `json:"ha1_md5"`
 	HA1SHA256    string   `json:"ha1_sha256"`
 	AllowedCIDRs []string `json:"allowed_cidrs,omitempty"`
+	// Limits of the calls authenticated as this user (0: none).
+	ChannelLimit int `json:"channel_limit,omitempty"`
+	CPSLimit     int `json:"cps_limit,omitempty"`
 }
 
 // CustomerHost authenticates calls from the addresses a host name resolves
@@ -257,6 +264,9 @@ type CustomerHost struct {
 	CustomerID string `json:"customer_id"`
 	Host       string `json:"host"`
 	TechPrefix string `json:"tech_prefix,omitempty"`
+	// Limits of the calls authenticated by this entry (0: none).
+	ChannelLimit int `json:"channel_limit,omitempty"`
+	CPSLimit     int `json:"cps_limit,omitempty"`
 }
 
 // User is an admin API identity. Role is "admin", "read-only" or

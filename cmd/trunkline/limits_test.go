@@ -242,3 +242,32 @@ func TestCPSLimitBeforeRouting(t *testing.T) {
 		t.Fatalf("second call within the second: %v (Reason %q), want 503 Customer CPS Limit", err, reason)
 	}
 }
+
+// An IP entry's channel limit holds below its customer's: the entry's
+// second concurrent call is refused with the entry's reason.
+func TestEntryChannelLimit(t *testing.T) {
+	t.Parallel()
+	m := newMoneySetup(t, "0.06", nil)
+	var ips struct {
+		IPs []struct{ ID string } `json:"ips"`
+	}
+	m.sw.api.do("GET", "/api/v1/customers/"+m.customer+"/ips", nil, http.StatusOK, &ips)
+	if len(ips.IPs) != 1 {
+		t.Fatalf("IP entries %+v", ips)
+	}
+	m.sw.api.do("DELETE", "/api/v1/customers/"+m.customer+"/ips/"+ips.IPs[0].ID, nil, http.StatusNoContent, nil)
+	m.sw.api.create("/api/v1/customers/"+m.customer+"/ips", map[string]any{"cidr": "127.0.0.2", "channel_limit": 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	first, err := m.ua.Dial(ctx, m.sw.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.ua.Dial(ctx, m.sw.SIPAddr.String(), numAnswer)
+	if code, reason := refusal(err); code != 503 || !strings.Contains(reason, "Entry Channel Limit") {
+		t.Fatalf("second call on the entry: %v (Reason %q), want 503 Entry Channel Limit", err, reason)
+	}
+	if err := first.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
