@@ -48,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "trunkline_credit_cuts_total", Help: "Answered calls the switch ended because their paid time (credit or maximum call cost) was over.",
 		}),
 		limitRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "trunkline_limit_refusals_total", Help: "Calls refused (customer limits) or carrier attempts skipped (carrier and endpoint limits) at a channel or calls-per-second limit, by limit (customer_channel, customer_cps, carrier_channel, carrier_cps, endpoint_channel, endpoint_cps).",
+			Name: "trunkline_limit_refusals_total", Help: "Calls refused (customer limits) or carrier attempts skipped (carrier and endpoint limits) at a channel or calls-per-second limit, by limit (entry_channel, entry_cps, customer_channel, customer_cps, carrier_channel, carrier_cps, endpoint_channel, endpoint_cps).",
 		}, []string{"limit"}),
 		chargeFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trunkline_charge_failures_total", Help: "Answered calls whose charge the credit store refused after retries: each stays in the live-call register, and a restart charges it.",
