@@ -175,7 +175,10 @@ func (h *Health) Probed(key string, alive bool, result string) string {
 	} else {
 		e.failures++
 		e.successes = 0
-		if st != stateDown && e.failures >= h.downAfter {
+		// Silence marks down only an endpoint that has answered: one that
+		// never answers OPTIONS (many carriers drop them) stays in use, as
+		// without probing. A 503 says unavailable whatever came before.
+		if (st == stateUp || result == "503") && st != stateDown && e.failures >= h.downAfter {
 			st = stateDown
 		}
 	}

@@ -15,6 +15,7 @@ func TestMaxAttemptsCountsOnlyLiveEndpoints(t *testing.T) {
 	r := strategyRouter(t, rt)
 	h := NewHealth(WithThresholds(1, 1))
 	r.health = h
+	h.Probed(EndpointKey("k2", "192.0.2.1", 5061), true, "200")
 	h.Probed(EndpointKey("k2", "192.0.2.1", 5061), false, "timeout")
 	p, err := r.Route(t.Context(), Call{CustomerID: "cu", Dialled: "4420", At: time.Unix(0, 0)})
 	if err != nil {
