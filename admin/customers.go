@@ -29,8 +29,11 @@ func validCustomer(c *store.Customer) error {
 	if err := oneOf("status", &c.Status, StatusActive, StatusActive, StatusSuspended); err != nil {
 		return err
 	}
-	if err := validLimit("channel_limit", c.ChannelLimit); err != nil {
-		return err
+	// -1: no channel limit at all (0 takes the switch's default).
+	if c.ChannelLimit != -1 {
+		if err := validLimit("channel_limit", c.ChannelLimit); err != nil {
+			return err
+		}
 	}
 	if err := validTimezone("timezone", c.Timezone); err != nil {
 		return err

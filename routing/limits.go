@@ -106,7 +106,7 @@ func (l *Limiter) Admit(ctx context.Context, customerID string, entry Entry, cal
 			return nil, reject(503, "Customer CPS Limit", nil)
 		}
 	}
-	channels := c.ChannelLimit
+	channels := c.ChannelLimit // -1: unlimited
 	if channels == 0 {
 		channels = l.defaultChannels
 	}
@@ -235,8 +235,8 @@ type SimulatedLimits struct {
 // customer's channels (with its default) and CPS, whether the channels are
 // all in use, and the live calls on each carrier. It takes nothing.
 func (l *Limiter) Explain(ctx context.Context, sim *Simulation, c store.Customer) {
-	lim := &SimulatedLimits{Channels: c.ChannelLimit, CPS: c.CPSLimit}
-	if lim.Channels == 0 {
+	lim := &SimulatedLimits{Channels: max(c.ChannelLimit, 0), CPS: c.CPSLimit}
+	if c.ChannelLimit == 0 {
 		lim.Channels = l.defaultChannels
 	}
 	if n, err := l.st.Leases(ctx, "channels/customer/"+c.ID); err == nil {

@@ -34,7 +34,8 @@ func customers(cs ...store.Customer) func(string) (store.Customer, bool) {
 func TestLimiter(t *testing.T) {
 	ctx := context.Background()
 	cps := store.Customer{ID: "e", CPSLimit: 1}
-	l := NewLimiter(testLimits(t), "n1", customers(store.Customer{ID: "c"}, store.Customer{ID: "d"}, cps), WithDefaultChannels(2), WithChannelCode(486))
+	l := NewLimiter(testLimits(t), "n1", customers(store.Customer{ID: "c"}, store.Customer{ID: "d"}, cps, store.Customer{ID: "f", ChannelLimit: -1}),
+		WithDefaultChannels(2), WithChannelCode(486))
 	c := "c"
 	a, err := l.Admit(ctx, c, Entry{}, "call1")
 	if err != nil {
@@ -79,6 +80,13 @@ func TestLimiter(t *testing.T) {
 	}
 	if _, err := l.Admit(ctx, "d", Entry{ID: "ip", Channels: 1}, "y2"); rejectCode(err) != 486 {
 		t.Fatalf("a second call on an entry of one channel: %v, want 486", err)
+	}
+
+	// A customer set to -1 has no channel limit, whatever the default.
+	for i := range 5 {
+		if _, err := l.Admit(ctx, "f", Entry{}, "z"+strconv.Itoa(i)); err != nil {
+			t.Fatalf("unlimited customer, call %d: %v", i, err)
+		}
 	}
 
 	// A customer's CPS limit.

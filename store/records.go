@@ -21,8 +21,8 @@ type Customer struct {
 	ID           string `json:"id"`
 	Name         string `json:"name"`
 	Currency     string `json:"currency"`
-	Status       string `json:"status"` // "active" or "suspended"
-	ChannelLimit int    `json:"channel_limit,omitempty"`
+	Status       string `json:"status"`                  // "active" or "suspended"
+	ChannelLimit int    `json:"channel_limit,omitempty"` // 0: the switch's default; -1: none
 	CPSLimit     int    `json:"cps_limit,omitempty"`
 	// Timezone is an IANA zone name ("Europe/Berlin"); CDR exports cut
 	// their periods at its midnights. "" means UTC.
