@@ -278,7 +278,8 @@ type steps struct{ first, inc int }
 
 func stepsOf(l Leg) steps {
 	r := l.Row
-	first := int(rating.BilledSeconds(int(r.Grace)+1, r.Initial, r.Increment, r.Grace))
+	// The billed time of the first block margin protection prices.
+	first := int(rating.BilledSeconds(FirstBlock(l), r.Initial, r.Increment, r.Grace))
 	return steps{first: max(first, 1), inc: max(int(r.Increment), 1)}
 }
 

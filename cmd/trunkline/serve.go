@@ -182,10 +182,8 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		admin.WithEndpointHealth(func(e store.Endpoint) any { return health.Snapshot(routing.EndpointKey(e.CarrierID, e.Host, e.Port)) }),
 		admin.WithSimulator(func(ctx context.Context, customerID, number, caller string, at time.Time) (any, error) {
 			sim, err := router.SimulateCall(ctx, routing.Call{CustomerID: customerID, Dialled: number, Caller: caller, At: at})
-			if t := router.Table(); err == nil && t != nil {
-				if c, ok := t.Customer(customerID); ok {
-					limiter.Explain(ctx, sim, c)
-				}
+			if c, ok := router.Customer(customerID); err == nil && ok {
+				limiter.Explain(ctx, sim, c)
 			}
 			return sim, err
 		}))
