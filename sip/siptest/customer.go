@@ -3,6 +3,7 @@ package siptest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -81,7 +82,7 @@ func (c *Customer) DialAuth(ctx context.Context, addr, number, user, password st
 		return nil, err
 	}
 	call := &Call{c: c, Session: d, CallID: d.InviteRequest.CallID().Value()}
-	err = d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: user, Password: password, OnResponse: func(res *sip.Response) error {
+	err = waitAnswer(ctx, d, sipgo.AnswerOptions{Username: user, Password: password, OnResponse: func(res *sip.Response) error {
 		call.Responses = append(call.Responses, res.StatusCode)
 		return nil
 	}})
@@ -89,6 +90,19 @@ func (c *Customer) DialAuth(ctx context.Context, addr, number, user, password st
 		return call, err
 	}
 	return call, d.Ack(ctx)
+}
+
+// waitAnswer is d.WaitAnswer turning a panic into an error: sipgo (v1.7.3
+// too) dereferences a nil CANCEL response when ctx ends after a provisional
+// and the transaction then ends without an error, as when the switch under
+// test is killed mid-call.
+func waitAnswer(ctx context.Context, d *sipgo.DialogClientSession, opts sipgo.AnswerOptions) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sipgo WaitAnswer: %v", r)
+		}
+	}()
+	return d.WaitAnswer(ctx, opts)
 }
 
 // Status returns the final status code carried by a Dial error, or 0.
