@@ -56,6 +56,10 @@ type call struct {
 	creditTimer *time.Timer
 	leases      *routing.Leases // the call's channels; nil when not limited
 	limitTimer  *time.Timer
+	se          seMode        // who keeps the session timer
+	seInterval  time.Duration // the session interval once answered
+	seTimer     *time.Timer
+	seSupported bool // the customer's INVITE said Supported: timer
 }
 
 // outbound is what the switch sends a carrier of the customer's INVITE: the
@@ -90,9 +94,11 @@ type side struct {
 	// pinned: requests to the party go to next whatever the route set
 	// says (the customer's leg: back where its INVITE came from, over its
 	// TCP connection if it has one).
-	pinned  bool
-	conn    *tcpConn
-	headers []string // the carrier's own additions to the header policy
+	pinned       bool
+	conn         *tcpConn
+	headers      []string // the carrier's own additions to the header policy
+	allowsUpdate bool     // the party's Allow lists UPDATE: the switch refreshes with it
+	refreshing   bool     // the switch's session refresh on this leg awaits its answer
 }
 
 // from reports whether src may send requests on this leg.

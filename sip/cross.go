@@ -14,9 +14,10 @@ import (
 type refusal struct {
 	code   int
 	reason string
+	lines  []string // header lines the answer carries (Min-SE of a 422)
 }
 
-func refuse(code int, reason string) *refusal { return &refusal{code, reason} }
+func refuse(code int, reason string) *refusal { return &refusal{code: code, reason: reason} }
 
 // supported is what the switch's legs support of the option tags a party may
 // require (RFC 3261 §8.2.2.3): session timers cross end to end; reliable

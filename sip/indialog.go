@@ -269,6 +269,9 @@ func (s *Server) inDialog(req *gosip.Request, tx *serverTx) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		lines, body, _ := crossingResponse(res, to.direction(), s.policyFrom(c, to))
+		if res.success() && (req.Method == gosip.INVITE || req.Method == gosip.UPDATE) && c.answeredLeg != nil && !c.ended {
+			s.refreshed(c, res) // both parties are alive
+		}
 		contact := ""
 		if res.success() && targetRefresh(req.Method) {
 			contact = s.contactLine(from.next.transport)

@@ -120,7 +120,7 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	c.plan = plan
 	if r := s.prepareOutbound(c, req); r != nil {
 		s.log.Info("call refused: malformed", "customer", ident.CustomerID, "code", r.code, "reason", r.reason)
-		s.answerInvite(c, r.code, r.reason)
+		s.answerInvite(c, r.code, r.reason, r.lines...)
 		s.finish(c, nil, outcome{code: r.code, reason: r.reason}, "switch")
 		return
 	}
@@ -192,7 +192,7 @@ func (s *Server) prepareOutbound(c *call, req *gosip.Request) *refusal {
 			}
 		}
 	}
-	return nil
+	return s.offerTimer(c, req)
 }
 
 // fromUser is the caller of a request: its From URI's user, or a tel URI's
@@ -369,6 +369,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		s.attemptEnded(c, l, true)
 		s.learnDialog(&l.b, res, true)
 		c.maxTimer = time.AfterFunc(s.maxCallOf(c), func() { s.maxDurationReached(c) })
+		lines = s.answerTimer(c, l, res, lines)
 		s.startCredit(c)
 		buf := getBuf()
 		s.inviteResponse(buf, c, res.code, safeReason(res), true, lines, body)

@@ -15,6 +15,8 @@ type metrics struct {
 	creditRefusals *prometheus.CounterVec // calls refused for money, by SIP code
 	chargeFailures prometheus.Counter     // answered calls whose charge the credit store refused
 	limitRefusals  *prometheus.CounterVec // calls refused or carriers skipped at a limit, by limit
+	refreshes      *prometheus.CounterVec // session refreshes the switch sent, by method
+	sessionExpired prometheus.Counter     // answered calls ended by a session timer
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -56,9 +58,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		creditRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trunkline_credit_refusals_total", Help: "Calls refused at set-up for money (402 no credit, 403 spend limits, 503 credit store unavailable), by SIP code.",
 		}, []string{"code"}),
+		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkline_session_refreshes_total", Help: "Session refreshes the switch sent on a leg of an answered call (RFC 4028), by method (UPDATE, or OPTIONS to a party that does not allow UPDATE).",
+		}, []string{"method"}),
+		sessionExpired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trunkline_session_expired_total", Help: "Answered calls the switch ended because a session timer ran out or a refresh found a party gone.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped, m.authFailures, m.creditCuts, m.creditRefusals, m.chargeFailures, m.limitRefusals)
+		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped, m.authFailures, m.creditCuts, m.creditRefusals, m.chargeFailures, m.limitRefusals, m.refreshes, m.sessionExpired)
 	}
 	return m
 }

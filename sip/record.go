@@ -19,6 +19,9 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 	if c.maxTimer != nil {
 		c.maxTimer.Stop()
 	}
+	if c.seTimer != nil {
+		c.seTimer.Stop()
+	}
 	if l := c.leg; l != nil {
 		// Ended while a carrier attempt was in progress (a BYE in an early
 		// dialog): the attempt is cancelled.

@@ -80,20 +80,22 @@ type Server struct {
 	// charged: their money must be spent before new calls reserve it.
 	recovering atomic.Bool
 
-	node          string
-	advertise     string // host put in Via and Contact
-	port          int    // SIP port (UDP and TCP)
-	hostport      string // advertise:port
-	readers       int
-	parser        *gosip.Parser
-	udpBuffer     int
-	inviteTimeout time.Duration
-	ringTimeout   time.Duration
-	maxCall       time.Duration
-	credit        Credit
-	limits        Limits
-	attempts      AttemptSink // quality of carrier endpoints; nil for none
-	now           func() time.Time
+	node           string
+	advertise      string // host put in Via and Contact
+	port           int    // SIP port (UDP and TCP)
+	hostport       string // advertise:port
+	readers        int
+	parser         *gosip.Parser
+	udpBuffer      int
+	inviteTimeout  time.Duration
+	ringTimeout    time.Duration
+	maxCall        time.Duration
+	sessionExpires time.Duration // the switch's own session timer; 0 for none
+	minSE          time.Duration // the smallest session interval accepted
+	credit         Credit
+	limits         Limits
+	attempts       AttemptSink // quality of carrier endpoints; nil for none
+	now            func() time.Time
 }
 
 // Option configures a Server.
@@ -139,17 +141,19 @@ func WithRegistry(reg prometheus.Registerer) Option {
 func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, error) {
 	s := &Server{
 		auth: a, router: r, cdrs: sink,
-		log:           slog.Default(),
-		calls:         newCallTable(),
-		node:          "trunkline",
-		inviteTimeout: DefaultInviteTimeout,
-		ringTimeout:   DefaultRingTimeout,
-		maxCall:       DefaultMaxCallDuration,
-		udpBuffer:     DefaultUDPReadBuffer,
-		t1:            defaultT1,
-		policy:        border.Default(),
-		linger:        defaultLinger,
-		now:           time.Now,
+		log:            slog.Default(),
+		calls:          newCallTable(),
+		node:           "trunkline",
+		inviteTimeout:  DefaultInviteTimeout,
+		ringTimeout:    DefaultRingTimeout,
+		maxCall:        DefaultMaxCallDuration,
+		sessionExpires: DefaultSessionExpires,
+		minSE:          DefaultMinSE,
+		udpBuffer:      DefaultUDPReadBuffer,
+		t1:             defaultT1,
+		policy:         border.Default(),
+		linger:         defaultLinger,
+		now:            time.Now,
 	}
 	for _, o := range opts {
 		o(s)

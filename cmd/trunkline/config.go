@@ -63,6 +63,14 @@ type SIPConfig struct {
 	// MaxCallDuration ends an answered call with a BYE to both sides, so
 	// a call whose BYE was lost does not stay (and bill) for ever.
 	MaxCallDuration time.Duration `yaml:"max_call_duration"`
+	// SessionExpires is the interval of the switch's own session timer
+	// (RFC 4028) for customers that ask for none: it refreshes both legs
+	// every half interval and ends a call whose party is gone. 0 turns it
+	// off; unset is sip.DefaultSessionExpires.
+	SessionExpires *time.Duration `yaml:"session_expires"`
+	// MinSE is the smallest session interval accepted (a customer asking
+	// for less gets 422); at least 90s.
+	MinSE time.Duration `yaml:"min_se"`
 	// Realm is the SIP digest realm of customers' SIP users.
 	Realm string `yaml:"realm"`
 	// DigestAlgorithms are offered in this order (SHA-256, MD5 by default);
@@ -154,6 +162,13 @@ func (c *Config) Defaults() {
 	if c.SIP.RingTimeout == 0 {
 		c.SIP.RingTimeout = DefaultRingTimeout
 	}
+	if c.SIP.SessionExpires == nil {
+		d := sip.DefaultSessionExpires
+		c.SIP.SessionExpires = &d
+	}
+	if c.SIP.MinSE == 0 {
+		c.SIP.MinSE = sip.DefaultMinSE
+	}
 	if c.SIP.Realm == "" {
 		c.SIP.Realm = DefaultRealm
 	}
@@ -237,6 +252,12 @@ func (c *Config) Validate() error {
 	}
 	if c.SIP.MaxCallDuration < time.Second || c.SIP.MaxCallDuration > 48*time.Hour {
 		bad("sip.max_call_duration", "%s is outside 1s..48h", c.SIP.MaxCallDuration)
+	}
+	if c.SIP.MinSE < sip.DefaultMinSE || c.SIP.MinSE > 2*time.Hour {
+		bad("sip.min_se", "%s is outside 90s..2h (RFC 4028)", c.SIP.MinSE)
+	}
+	if se := *c.SIP.SessionExpires; se != 0 && (se < c.SIP.MinSE || se > 24*time.Hour) {
+		bad("sip.session_expires", "%s is neither 0 (off) nor within sip.min_se (%s)..24h", se, c.SIP.MinSE)
 	}
 	if c.SIP.RingTimeout < 0 || c.SIP.RingTimeout > 10*time.Minute {
 		bad("sip.ring_timeout", "%s is outside 0..10m", c.SIP.RingTimeout)

@@ -146,7 +146,8 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 	n.sip, err = sip.New(ipAuth, router, n.journal, sip.WithHeaderPolicy(policy),
 		sip.WithLogger(log), sip.WithNode(cfg.Node), sip.WithAdvertise(cfg.SIP.Advertise),
-		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithMaxCallDuration(cfg.SIP.MaxCallDuration), sip.WithRegistry(reg),
+		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithMaxCallDuration(cfg.SIP.MaxCallDuration),
+		sip.WithSessionTimer(*cfg.SIP.SessionExpires, cfg.SIP.MinSE), sip.WithRegistry(reg),
 		sip.WithUDPReadBuffer(cfg.SIP.UDPReadBuffer), sip.WithDigest(digest, cfg.SIP.Realm), sip.WithSourceGuard(n.bans), sip.WithFloodLimit(flood),
 		sip.WithLiveCalls(n.live), sip.WithCredit(n.wallet), sip.WithLimits(limiter), sip.WithRecovery(), sip.WithAttemptSink(health),
 		sip.WithKnownSource(trusted), sip.WithTCPLimits(sip.TCPLimits{
