@@ -37,6 +37,9 @@ type liveRecord struct {
 	// Paid is the answered seconds a call under credit control has paid
 	// for (0: not under credit control): it never lasted longer.
 	Paid int
+	// MaxSeconds is the call's maximum duration (the customer's or the
+	// switch's); 0 in records written before version 3.
+	MaxSeconds int
 }
 
 // liveLeg is one leg's dialog, enough to send a BYE on it.
@@ -47,9 +50,9 @@ type liveLeg struct {
 	Pinned                                         bool
 }
 
-// liveVersion is the encoding appendLive writes: version 2 added Paid;
-// decodeLive reads both.
-const liveVersion = 2
+// liveVersion is the encoding appendLive writes: version 2 added Paid,
+// version 3 MaxSeconds; decodeLive reads them all.
+const liveVersion = 3
 
 // appendLive encodes r: a version byte, the CDR in the journal's encoding,
 // then each string as a uvarint length and its bytes, CSeqs as uvarints.
@@ -85,7 +88,8 @@ func appendLive(dst []byte, r *liveRecord) []byte {
 		}
 		dst = append(dst, pinned)
 	}
-	return binary.AppendUvarint(dst, uint64(r.Paid))
+	dst = binary.AppendUvarint(dst, uint64(r.Paid))
+	return binary.AppendUvarint(dst, uint64(r.MaxSeconds))
 }
 
 func appendStr(dst []byte, v string) []byte {
@@ -162,6 +166,13 @@ func decodeLive(p []byte) (liveRecord, error) {
 		}
 		r.Paid = int(paid)
 	}
+	if version >= 3 {
+		m, ok := num()
+		if !ok || m > 1<<31-1 {
+			return r, bad
+		}
+		r.MaxSeconds = int(m)
+	}
 	return r, nil
 }
 
@@ -212,6 +223,7 @@ func (s *Server) callUp(c *call) {
 	if c.grant != nil {
 		rec.Paid = c.grant.Paid
 	}
+	rec.MaxSeconds = int((s.maxCallOf(c) + time.Second - 1) / time.Second)
 	buf := getBuf()
 	defer putBuf(buf)
 	b := appendLive(buf.AvailableBuffer(), &rec) // the register keeps a copy
@@ -267,7 +279,11 @@ func (s *Server) Recover(ctx context.Context, data []byte, lastAlive time.Time) 
 	// Never before the answer; never past the maximum call duration (a call
 	// whose CDR could not be written stays in the register, perhaps until a
 	// restart days later).
-	end := min(max(lastAlive.UnixMilli(), r.AnswerMs), r.AnswerMs+s.maxCall.Milliseconds())
+	maxMs := s.maxCall.Milliseconds()
+	if rec.MaxSeconds > 0 {
+		maxMs = int64(rec.MaxSeconds) * 1000
+	}
+	end := min(max(lastAlive.UnixMilli(), r.AnswerMs), r.AnswerMs+maxMs)
 	r.EndMs = end
 	r.Duration = int((end - r.AnswerMs + 999) / 1000)
 	if rec.Paid > 0 {

@@ -14,7 +14,7 @@ var sampleLive = liveRecord{
 		Next: "127.0.0.2:5060", Transport: "UDP", Routes: []string{"sip:p1;lr", "sip:p2;lr"}, Seq: 3, Pinned: true},
 	Carrier: liveLeg{CallID: "abc", Local: "<sip:1@sw>;tag=c", Remote: "<sip:2@k>;tag=d", Target: "sip:2@127.0.0.1:5070",
 		Next: "127.0.0.1:5070", Transport: "TCP", Seq: 1},
-	Paid: 300,
+	Paid: 300, MaxSeconds: 10800,
 }
 
 func TestLiveRecordRoundTrip(t *testing.T) {
@@ -37,10 +37,27 @@ func TestLiveRecordRoundTrip(t *testing.T) {
 // version 1, no Paid field.
 func TestLiveRecordVersion1(t *testing.T) {
 	want := sampleLive
-	want.Paid = 0
+	want.Paid, want.MaxSeconds = 0, 0
 	b := appendLive(nil, &want)
-	b = b[:len(b)-1] // Paid 0 is one byte
+	b = b[:len(b)-2] // Paid 0 and MaxSeconds 0 are one byte each
 	b[0] = 1
+	got, err := decodeLive(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("decoded %+v\nwant %+v", got, want)
+	}
+}
+
+// TestLiveRecordVersion2 reads a record written before MaxSeconds was
+// added.
+func TestLiveRecordVersion2(t *testing.T) {
+	want := sampleLive
+	want.MaxSeconds = 0
+	b := appendLive(nil, &want)
+	b = b[:len(b)-1] // MaxSeconds 0 is one byte
+	b[0] = 2
 	got, err := decodeLive(b)
 	if err != nil {
 		t.Fatal(err)

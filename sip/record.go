@@ -148,11 +148,12 @@ func (s *Server) record(c *call, at *routing.Attempt, out outcome, side string, 
 	return r
 }
 
-// maxCallOf is how long c may last once answered: the switch's maximum, or
-// its customer's when shorter.
+// maxCallOf is how long c may last once answered: its customer's maximum
+// when it has one (shorter or longer than the switch's), else the
+// switch's, never above MaxCallCeiling.
 func (s *Server) maxCallOf(c *call) time.Duration {
 	if n := c.plan.Customer.MaxCallSeconds; n > 0 {
-		return min(s.maxCall, time.Duration(n)*time.Second)
+		return min(MaxCallCeiling, time.Duration(n)*time.Second)
 	}
 	return s.maxCall
 }

@@ -38,6 +38,7 @@ const (
 	DefaultInviteTimeout   = 8 * time.Second   // no response at all from a carrier: try the next
 	DefaultRingTimeout     = 120 * time.Second // no answer after ringing: give up
 	DefaultMaxCallDuration = 3 * time.Hour     // an answered call is ended after this
+	MaxCallCeiling         = 48 * time.Hour    // no call lasts longer, whatever its customer's maximum
 	DefaultUDPReadBuffer   = 4 << 20           // bytes
 )
 

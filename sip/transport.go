@@ -331,7 +331,7 @@ func (s *Server) readTCP(tc *tcpConn) {
 	// A connection silent for longer than a call can last carries no call
 	// that will need it; one that carries no call at all is kept only for
 	// the idle timeout; a message under way must end in time.
-	clock := newReadClock(s.tcpl.limits, s.maxCall+time.Minute, time.Now())
+	clock := newReadClock(s.tcpl.limits, max(s.maxCall, MaxCallCeiling)+time.Minute, time.Now())
 	for {
 		held := tc.dialogs.Load() > 0
 		at, _ := clock.deadline(held)

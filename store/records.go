@@ -54,8 +54,8 @@ type Customer struct {
 	MinMarginPercent string `json:"min_margin_percent,omitempty"`
 	MinMargin        string `json:"min_margin,omitempty"`
 	// MaxCallSeconds ends this customer's answered calls after so many
-	// seconds when it is shorter than the switch's sip.max_call_duration
-	// (0: the switch's).
+	// seconds instead of the switch's sip.max_call_duration, shorter or
+	// longer (0: the switch's).
 	MaxCallSeconds int `json:"max_call_seconds,omitempty"`
 	// InboundRules translate the numbers of this customer's calls as they
 	// arrive, before normalisation and rating (see Translation).

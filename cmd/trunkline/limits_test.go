@@ -181,6 +181,30 @@ func TestCustomerMaxCallDuration(t *testing.T) {
 	}
 }
 
+// A customer's maximum call duration longer than the switch's overrides
+// it: the call outlives the switch's maximum and ends at the customer's.
+func TestCustomerMaxCallDurationLonger(t *testing.T) {
+	t.Parallel()
+	sw := startSwitch(t, func(c *Config) { c.SIP.MaxCallDuration = time.Second })
+	m := provisionMoney(t, sw.api, sw, "0.06", map[string]any{"max_call_seconds": 3})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	call, err := m.ua.Dial(ctx, m.sw.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := time.Now()
+	if err := call.WaitBye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(answered); d < 2500*time.Millisecond || d > 4500*time.Millisecond {
+		t.Errorf("ended after %s, want the customer's 3 s (the switch's is 1 s)", d)
+	}
+	if rs := m.sw.api.cdrs(call.CallID, 1); len(rs) != 1 || rs[0].Reason != "Max Duration" || rs[0].Duration != 3 {
+		t.Fatalf("CDRs %+v", rs)
+	}
+}
+
 // A configuration change while calls are up swaps the routing table: the
 // call in progress keeps its route, rates and channel, and ends normally;
 // the next call uses the new table.
