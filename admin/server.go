@@ -115,6 +115,8 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"DELETE /api/v1/customers/{id}/ips/{ipid}", s.deleteCustomerIP},
 		{"POST /api/v1/customers/{id}/routes", s.createRoute},
 		{"GET /api/v1/customers/{id}/routes", s.listRoutes},
+		{"GET /api/v1/customers/{id}/routes/{rid}", s.getRoute},
+		{"PUT /api/v1/customers/{id}/routes/{rid}", s.putRoute},
 		{"DELETE /api/v1/customers/{id}/routes/{rid}", s.deleteRoute},
 		{"POST /api/v1/customers/{id}/payments", s.createPayment},
 		{"GET /api/v1/customers/{id}/payments", s.listPayments},

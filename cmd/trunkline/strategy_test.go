@@ -148,3 +148,85 @@ func TestCarrierFailoverSettings(t *testing.T) {
 		})
 	}
 }
+
+// A PUT of a route takes effect on the next call: pinned to A, a call
+// goes to A; pinned to B (the dearer) by a PUT, the next goes to B.
+func TestRoutePutMovesCalls(t *testing.T) {
+	t.Parallel()
+	sw := startSwitch(t)
+	a, b := siptest.NewCarrier(t, "127.0.0.1", answer), siptest.NewCarrier(t, "127.0.0.1", answer)
+	customer, idA, idB := provision(t, sw, a, b)
+	routes := "/api/v1/customers/" + customer + "/routes"
+	card := sellCard(t, sw, customer)
+	rid := sw.api.create(routes, map[string]any{"prefix": "44", "card_id": card, "pin": []string{idA}})
+	ua := siptest.NewCustomer(t, "127.0.0.2")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dial := func(wantA, wantB int) {
+		t.Helper()
+		call, err := ua.Dial(ctx, sw.SIPAddr.String(), numAnswer)
+		if err != nil {
+			t.Fatalf("dial: %v (status %d)", err, siptest.Status(err))
+		}
+		if err := call.Hangup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if na, nb := len(a.Invites()), len(b.Invites()); na != wantA || nb != wantB {
+			t.Fatalf("INVITEs: A %d, B %d; want A %d, B %d", na, nb, wantA, wantB)
+		}
+	}
+	dial(1, 0)
+	var rt struct {
+		Pin []string `json:"pin"`
+	}
+	sw.api.do("PUT", routes+"/"+rid, map[string]any{"prefix": "44", "card_id": card, "pin": []string{idB}}, http.StatusOK, &rt)
+	if len(rt.Pin) != 1 || rt.Pin[0] != idB {
+		t.Fatalf("PUT answered pin %v, want [%s]", rt.Pin, idB)
+	}
+	dial(1, 1)
+}
+
+// A carrier's first reply timeout bounds the wait for any response to
+// its INVITE: carrier A (cheapest, first) reads and drops every datagram,
+// and with its first_reply_timeout_ms at 500 the call moves on to B well
+// before the switch's own invite timeout (8 s). Attempt 1's CDR is A's,
+// with no response code.
+func TestCarrierFirstReplyTimeout(t *testing.T) {
+	t.Parallel()
+	sw := startSwitch(t, func(c *Config) { c.SIP.InviteTimeout = 8 * time.Second })
+	a := newRawPeer(t, "127.0.0.1", nil) // never answers, not even 100 Trying
+	b := siptest.NewCarrier(t, "127.0.0.1", answer)
+	_, idA, idB := provision(t, sw, a, b)
+	sw.api.do("PUT", "/api/v1/carriers/"+idA, map[string]any{"name": "Carrier A", "currency": "USD", "first_reply_timeout_ms": 500}, http.StatusOK, nil)
+	ua := siptest.NewCustomer(t, "127.0.0.2")
+
+	// Answered within 2 s, or the dial fails on its deadline.
+	dialCtx, cancelDial := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancelDial()
+	call, err := ua.Dial(dialCtx, sw.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatalf("dial within 2 s (A's timeout 500 ms, the switch's 8 s): %v (status %d)", err, siptest.Status(err))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.next("INVITE ", time.Second); !ok {
+		t.Error("carrier A got no INVITE")
+	}
+	if n := len(b.Invites()); n != 1 {
+		t.Errorf("carrier B got %d INVITEs, want 1", n)
+	}
+	rs := sw.api.cdrs(call.CallID, 2)
+	if len(rs) != 2 {
+		t.Fatalf("want 2 CDRs (A timed out, B answered), got %+v", rs)
+	}
+	if r := rs[0]; r.Attempt != 1 || r.Final || r.CarrierID != idA || r.SIPCode != 0 || r.Reason != "No Response" || r.HangupSide != "carrier" {
+		t.Errorf("attempt 1: carrier %s code %d %q side %q final %v; want A (%s), no response, not final",
+			r.CarrierID, r.SIPCode, r.Reason, r.HangupSide, r.Final, idA)
+	}
+	if r := rs[1]; r.Attempt != 2 || !r.Final || r.CarrierID != idB || r.SIPCode != 200 {
+		t.Errorf("attempt 2: carrier %s code %d final %v; want B (%s) answered", r.CarrierID, r.SIPCode, r.Final, idB)
+	}
+}
