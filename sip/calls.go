@@ -59,7 +59,9 @@ type call struct {
 	se          seMode        // who keeps the session timer
 	seInterval  time.Duration // the session interval once answered
 	seTimer     *time.Timer
-	seSupported bool // the customer's INVITE said Supported: timer
+	seDue       time.Time // when seTimer is meant to fire
+	seSupported bool      // the customer's INVITE said Supported: timer
+	seRetried   bool      // the INVITE went again after a carrier's 422
 }
 
 // outbound is what the switch sends a carrier of the customer's INVITE: the

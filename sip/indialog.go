@@ -269,8 +269,18 @@ func (s *Server) inDialog(req *gosip.Request, tx *serverTx) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		lines, body, _ := crossingResponse(res, to.direction(), s.policyFrom(c, to))
-		if res.success() && (req.Method == gosip.INVITE || req.Method == gosip.UPDATE) && c.answeredLeg != nil && !c.ended {
+		refresh := res.success() && (req.Method == gosip.INVITE || req.Method == gosip.UPDATE)
+		if refresh && c.answeredLeg != nil && !c.ended {
 			s.refreshed(c, res) // both parties are alive
+		}
+		if c.se == seSwitch && !from.carrier {
+			// The switch keeps the customer's timer: the carrier's stays on
+			// its leg.
+			if refresh {
+				lines = s.timerLines(c, lines)
+			} else {
+				lines = withoutHeaders(lines, "Session-Expires:", "Require:", "Min-SE:")
+			}
 		}
 		contact := ""
 		if res.success() && targetRefresh(req.Method) {

@@ -246,24 +246,29 @@ func (s *Server) nextAttempt(c *call) {
 			continue
 		}
 		s.refreshAttempt(c)
-		l, err := s.sendInvite(c, at)
-		if err == nil {
-			// The first reply's timeout, or the carrier's post-dial delay
-			// when that comes first.
-			d := orDefault(at.FirstReplyTimeout, s.inviteTimeout)
-			if at.PDD > 0 {
-				d = min(d, at.PDD)
-			}
-			c.leg = l
-			c.legDeadline = s.now().Add(d)
-			c.legTimer = time.AfterFunc(d, func() { s.legTimeout(c, l) })
-			return
-		}
-		s.log.Warn("carrier attempt failed", "carrier", at.CarrierID, "addr", at.Addr, "error", err)
-		if !s.legEnded(c, outcome{reason: "Transport Error"}) {
+		if s.sendAttempt(c, at) || !s.legEnded(c, outcome{reason: "Transport Error"}) {
 			return
 		}
 	}
+}
+
+// sendAttempt sends c to carrier endpoint at on a new leg and arms the
+// first reply's timeout, or the carrier's post-dial delay when that comes
+// first. It reports false when the INVITE could not be sent. c.mu is held.
+func (s *Server) sendAttempt(c *call, at routing.Attempt) bool {
+	l, err := s.sendInvite(c, at)
+	if err != nil {
+		s.log.Warn("carrier attempt failed", "carrier", at.CarrierID, "addr", at.Addr, "error", err)
+		return false
+	}
+	d := orDefault(at.FirstReplyTimeout, s.inviteTimeout)
+	if at.PDD > 0 {
+		d = min(d, at.PDD)
+	}
+	c.leg = l
+	c.legDeadline = s.now().Add(d)
+	c.legTimer = time.AfterFunc(d, func() { s.legTimeout(c, l) })
+	return true
 }
 
 // sendInvite sends the call to one carrier endpoint on a new leg: the
@@ -288,6 +293,7 @@ func (s *Server) sendInvite(c *call, at routing.Attempt) (*leg, error) {
 		callID: c.id, localTag: tag, local: from + ";tag=" + tag,
 		remote: "<sip:" + called + "@" + uriHost(host) + ">",
 		target: ruri, next: hop{addr: at.Addr, transport: out}, localSeq: 1, carrier: true, headers: at.Headers,
+		allowsUpdate: true, // until its Allow says otherwise
 	}}
 	if ap, ok := s.tp.lookup(at.Addr); ok {
 		l.b.peers = append(l.b.peers, ap.Addr())
@@ -350,6 +356,9 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 			c.legTimer.Reset(d)
 		}
 		s.learnDialog(&l.b, res, false)
+		if vs := responseValues(res, "allow"); len(vs) > 0 {
+			l.b.allowsUpdate = allowsUpdate(vs)
+		}
 		s.toCustomer(c, l, res)
 	case res.success():
 		lines, body, ok := crossingResponse(res, border.ToCustomer, s.carrierPolicy(l.at.Headers))
@@ -398,6 +407,14 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		}
 		s.metrics.attempts.WithLabelValues("answered").Inc()
 		s.callUp(c)
+	case res.code == 422 && s.retryTimer(c, res):
+		// The carrier wants a longer session interval than the switch
+		// offered: the same attempt, asked again.
+		c.legTimer.Stop()
+		c.leg = nil
+		if !s.sendAttempt(c, c.carrier) && s.legEnded(c, outcome{reason: "Transport Error"}) {
+			s.nextAttempt(c)
+		}
 	default:
 		out := outcome{code: res.code, reason: cdrReason(res)}
 		switch last := c.attempt >= len(c.plan.Attempts); {

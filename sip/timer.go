@@ -55,38 +55,76 @@ const reasonSessionExpired = "Session Expired"
 
 // offerTimer decides a call's session timer from the customer's INVITE and
 // adds what the carrier is offered to the headers that cross. It refuses a
-// Session-Expires below MinSessionExpires (422, with the switch's Min-SE).
-// c.mu is held.
+// Session-Expires below the switch's Min-SE (422, with it). A longer one
+// than the switch's own interval is lowered to it, and the carrier is told
+// the switch's Min-SE (RFC 4028 §8.1). c.mu is held.
 func (s *Server) offerTimer(c *call, req *gosip.Request) *refusal {
-	c.a.allowsUpdate = listHas(requestValues(req, "allow"), "UPDATE")
+	c.a.allowsUpdate = allowsUpdate(requestValues(req, "allow"))
 	c.seSupported = listHas(requestValues(req, "supported"), "timer")
 	if vs := requestValues(req, "session-expires"); len(vs) > 0 {
-		if d, ok := deltaSeconds(vs[0]); !ok || d < s.minSE {
+		d, ok := deltaSeconds(vs[0])
+		if !ok || d < s.minSE {
 			r := refuse(422, "Session Interval Too Small")
 			r.lines = []string{"Min-SE: " + seconds(s.minSE)}
 			return r
 		}
-		c.se = seParties
-		return nil
+		c.se, c.seInterval = seParties, d
+		if s.sessionExpires > 0 && d > s.sessionExpires {
+			_, params, _ := strings.Cut(vs[0], ";")
+			line := "Session-Expires: " + seconds(max(s.sessionExpires, s.minSE))
+			if params != "" {
+				line += ";" + params
+			}
+			c.out.headers = append(withoutHeaders(c.out.headers, "Session-Expires:"), line)
+		}
+	} else {
+		if s.sessionExpires <= 0 {
+			return nil
+		}
+		c.se, c.seInterval = seSwitch, s.sessionExpires
+		c.out.headers = append(c.out.headers, "Session-Expires: "+seconds(s.sessionExpires)+";refresher=uac")
+		if !contains(c.out.headers, "Supported: timer") {
+			c.out.headers = append(c.out.headers, "Supported: timer")
+		}
 	}
-	if s.sessionExpires <= 0 {
-		return nil
-	}
-	c.se, c.seInterval = seSwitch, s.sessionExpires
-	c.out.headers = append(c.out.headers, "Session-Expires: "+seconds(s.sessionExpires)+";refresher=uac")
-	if !contains(c.out.headers, "Supported: timer") {
-		c.out.headers = append(c.out.headers, "Supported: timer")
+	if vs := requestValues(req, "min-se"); len(vs) == 0 || func() bool { d, ok := deltaSeconds(vs[0]); return !ok || d < s.minSE }() {
+		c.out.headers = append(withoutHeaders(c.out.headers, "Min-SE:"), "Min-SE: "+seconds(s.minSE))
 	}
 	return nil
+}
+
+// retryTimer answers a carrier's 422 to the switch's own timer (RFC 4028
+// §7.3): the INVITE goes again to the same carrier, once, with the
+// carrier's Min-SE as the interval. It reports whether it did; a 422 the
+// customer's own timer caused is the customer's to handle. c.mu is held.
+func (s *Server) retryTimer(c *call, res *response) bool {
+	if c.se != seSwitch || c.seRetried {
+		return false
+	}
+	vs := responseValues(res, "min-se")
+	if len(vs) != 1 {
+		return false
+	}
+	d, ok := deltaSeconds(vs[0])
+	if !ok || d <= c.seInterval {
+		return false
+	}
+	c.seRetried, c.seInterval = true, d
+	c.out.headers = append(withoutHeaders(c.out.headers, "Session-Expires:", "Min-SE:"),
+		"Session-Expires: "+seconds(d)+";refresher=uac", "Min-SE: "+seconds(d))
+	return true
 }
 
 // answerTimer takes a carrier's 2xx to the INVITE: it arms the call's
 // session timer and returns the header lines that cross to the customer.
 // Under the switch's own timer the carrier's Session-Expires and Require
-// stay on its leg, and a customer that supports timers learns that the
-// switch refreshes. c.mu is held.
+// stay on its leg, and a customer that supports timers (and UPDATE, with
+// which the switch refreshes) learns that the switch refreshes. c.mu is
+// held.
 func (s *Server) answerTimer(c *call, l *leg, res *response, lines []string) []string {
-	l.b.allowsUpdate = listHas(responseValues(res, "allow"), "UPDATE")
+	if vs := responseValues(res, "allow"); len(vs) > 0 {
+		l.b.allowsUpdate = allowsUpdate(vs)
+	}
 	se, ok := s.responseSE(res)
 	switch c.se {
 	case seParties:
@@ -106,14 +144,22 @@ func (s *Server) answerTimer(c *call, l *leg, res *response, lines []string) []s
 		if ok && se < c.seInterval {
 			c.seInterval = se // the carrier may shorten it, not below its Min-SE
 		}
-		lines = withoutHeaders(lines, "Session-Expires:", "Require:")
-		if c.seSupported {
-			lines = append(lines, "Session-Expires: "+seconds(c.seInterval)+";refresher=uas", "Require: timer")
-		}
+		lines = s.timerLines(c, lines)
 	default:
 		return lines
 	}
 	s.armTimer(c)
+	return lines
+}
+
+// timerLines are lines, crossing to the customer in a 2xx under the
+// switch's own timer, without the carrier's timer headers, and with the
+// switch's when the customer supports timers and UPDATE. c.mu is held.
+func (s *Server) timerLines(c *call, lines []string) []string {
+	lines = withoutHeaders(lines, "Session-Expires:", "Require:", "Min-SE:")
+	if c.seSupported && c.a.allowsUpdate {
+		lines = append(lines, "Session-Expires: "+seconds(c.seInterval)+";refresher=uas", "Require: timer")
+	}
 	return lines
 }
 
@@ -126,6 +172,7 @@ func (s *Server) armTimer(c *call) {
 	if c.se == seParties {
 		d = c.seInterval - min(32*time.Second, c.seInterval/3) // RFC 4028 §10
 	}
+	c.seDue = s.now().Add(d)
 	if c.seTimer == nil {
 		c.seTimer = time.AfterFunc(d, func() { s.timerFired(c) })
 		return
@@ -134,14 +181,26 @@ func (s *Server) armTimer(c *call) {
 }
 
 // refreshed notes a re-INVITE or UPDATE that one party sent and the other
-// answered 2xx through the switch: both are alive, the interval is the
-// answer's Session-Expires if it has one. c.mu is held.
+// answered 2xx through the switch: both are alive. Under the customer's
+// timer the interval is the answer's Session-Expires; an answer without
+// one ends the parties' timer (RFC 4028 §7.2), and the switch keeps its
+// own. c.mu is held.
 func (s *Server) refreshed(c *call, res *response) {
 	if c.se == seOff {
 		return
 	}
-	if se, ok := s.responseSE(res); ok && c.se == seParties {
-		c.seInterval = se
+	if c.se == seParties {
+		se, ok := s.responseSE(res)
+		switch {
+		case ok:
+			c.seInterval = se
+		case s.sessionExpires > 0:
+			c.se, c.seInterval = seSwitch, s.sessionExpires
+		default:
+			c.se = seOff
+			c.seTimer.Stop()
+			return
+		}
 	}
 	s.armTimer(c)
 }
@@ -151,7 +210,11 @@ func (s *Server) refreshed(c *call, res *response) {
 func (s *Server) timerFired(c *call) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ended || c.answeredLeg == nil {
+	if c.ended || c.answeredLeg == nil || c.se == seOff {
+		return
+	}
+	if early := c.seDue.Sub(s.now()); early > 0 {
+		c.seTimer.Reset(early) // re-armed by a refresh while this waited for the lock
 		return
 	}
 	if c.se == seParties {
@@ -168,18 +231,16 @@ func (s *Server) timerFired(c *call) {
 // still unanswered: UPDATE when the party allows it, OPTIONS otherwise. A
 // 408, a 481 or no answer ends the call. c.mu is held.
 func (s *Server) sendRefresh(c *call, sd *side, party string) {
-	if sd.refreshing {
+	if sd.refreshing || c.ended {
 		return
 	}
 	method := gosip.OPTIONS
 	var lines []string
 	if sd.allowsUpdate {
 		method = gosip.UPDATE
-		switch {
-		case sd.carrier:
+		if sd.carrier || c.seSupported {
+			// The switch sends the refresh and is the refresher: uac.
 			lines = []string{"Session-Expires: " + seconds(c.seInterval) + ";refresher=uac", "Supported: timer"}
-		case c.seSupported:
-			lines = []string{"Session-Expires: " + seconds(c.seInterval) + ";refresher=uas", "Supported: timer"}
 		}
 	}
 	sd.localSeq++
@@ -203,8 +264,16 @@ func (s *Server) sendRefresh(c *call, sd *side, party string) {
 			answered("") // any other answer: the party is there
 		}
 	}
-	// The transport may fail while c.mu is held here.
-	tx.failed = func() { go answered("timeout") }
+	tx.failed = func() {
+		// The transport may fail while c.mu is held here: not inline.
+		if !s.track() {
+			return // closing: Close ends the calls
+		}
+		go func() {
+			defer s.wg.Done()
+			answered("timeout")
+		}()
+	}
 	sd.refreshing = true
 	s.metrics.refreshes.WithLabelValues(string(method)).Inc()
 	if err := s.request(tx, false); err != nil {
@@ -271,6 +340,11 @@ func requestValues(req *gosip.Request, canon string) []string {
 	}
 	return vs
 }
+
+// allowsUpdate reports whether a party whose Allow values are vs may be
+// sent UPDATE: when it lists it, or says nothing (no Allow is no refusal,
+// RFC 3261 §20.5).
+func allowsUpdate(vs []string) bool { return len(vs) == 0 || listHas(vs, "UPDATE") }
 
 // listHas reports whether comma-separated values (Allow, Supported) list
 // tok, in any case.

@@ -15,15 +15,17 @@ func withHeaders(m, lines string) string {
 // A customer that asks for no session timer gets the switch's: the carrier
 // is offered it with the switch as refresher, the customer's 2xx says
 // nothing of it, and every half interval the switch refreshes both legs
-// (UPDATE to the carrier, which allows it; OPTIONS to the customer, which
-// did not say). When the carrier stops answering, the call ends with a BYE
+// (UPDATE to the carrier, which allows it; OPTIONS to the customer, whose
+// Allow has no UPDATE). When the carrier stops answering, the call ends with a BYE
 // on both legs and a CDR saying why.
 func TestSwitchSessionTimer(t *testing.T) {
 	t.Parallel()
 	s, sw, cust, cars, sink := setup(t, 1, WithSessionTimer(2*time.Second, time.Second))
 	car := cars[0]
-	inv := forwarded(t, sw, cust, car, invite(cust, "st1", ";branch=z9hG4bKst1"))
-	if hdr(inv, "Session-Expires") != "Session-Expires: 2;refresher=uac\r\n" || hdr(inv, "Supported") != "Supported: timer\r\n" {
+	in := withHeaders(invite(cust, "st1", ";branch=z9hG4bKst1"), "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n")
+	inv := forwarded(t, sw, cust, car, in)
+	if hdr(inv, "Session-Expires") != "Session-Expires: 2;refresher=uac\r\n" || hdr(inv, "Supported") != "Supported: timer\r\n" ||
+		hdr(inv, "Min-SE") != "Min-SE: 1\r\n" {
 		t.Fatalf("the carrier was not offered the switch's timer:\n%s", inv)
 	}
 	car.send(sw, withHeaders(resp(inv, 200, "OK", "ct1", car.addr()), "Allow: INVITE, ACK, BYE, UPDATE\r\nSession-Expires: 2;refresher=uac\r\nRequire: timer\r\n"))
@@ -105,13 +107,13 @@ func TestSwitchSessionTimerCustomerGone(t *testing.T) {
 	if !ok {
 		t.Fatal("no UPDATE at the customer, which allows it")
 	}
-	if hdr(up, "Session-Expires") != "Session-Expires: 2;refresher=uas\r\n" {
-		t.Fatalf("refresh to the customer:\n%s", up)
+	if hdr(up, "Session-Expires") != "Session-Expires: 2;refresher=uac\r\n" {
+		t.Fatalf("refresh to the customer (the switch sends it: refresher=uac):\n%s", up)
 	}
-	if opt, ok := car.next("OPTIONS", 2*time.Second); !ok {
-		t.Fatal("no OPTIONS at the carrier, whose 2xx had no Allow")
+	if up, ok := car.next("UPDATE", 2*time.Second); !ok {
+		t.Fatal("no UPDATE at the carrier, whose 2xx had no Allow (no Allow is no refusal)")
 	} else {
-		car.send(sw, resp(opt, 200, "OK", "", ""))
+		car.send(sw, resp(up, 200, "OK", "", ""))
 	}
 	cust.send(sw, resp(up, 481, "Call/Transaction Does Not Exist", "", ""))
 	if bye, ok := car.next("BYE", 2*time.Second); !ok {
@@ -203,5 +205,84 @@ func TestSessionTimerLimits(t *testing.T) {
 	inv := forwarded(t, sw2, cust2, cars2[0], invite(cust2, "st5", ";branch=z9hG4bKst5"))
 	if hdr(inv, "Session-Expires") != "" || hdr(inv, "Supported") != "" {
 		t.Fatalf("a timer was offered with the switch's turned off:\n%s", inv)
+	}
+}
+
+// A carrier that wants a longer interval than the switch offered answers
+// 422 with its Min-SE: the switch asks the same carrier again with it, and
+// the customer, which asked for no timer, never sees the 422.
+func TestSessionTimerCarrier422(t *testing.T) {
+	t.Parallel()
+	_, sw, cust, cars, _ := setup(t, 1, WithSessionTimer(2*time.Second, time.Second))
+	car := cars[0]
+	inv := forwarded(t, sw, cust, car, invite(cust, "st6", ";branch=z9hG4bKst6"))
+	car.send(sw, withHeaders(resp(inv, 422, "Session Interval Too Small", "ct1", ""), "Min-SE: 1800\r\n"))
+	again, ok := car.next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("no second INVITE after the carrier's 422")
+	}
+	if hdr(again, "Session-Expires") != "Session-Expires: 1800;refresher=uac\r\n" || hdr(again, "Min-SE") != "Min-SE: 1800\r\n" {
+		t.Fatalf("second INVITE:\n%s", again)
+	}
+	car.send(sw, resp(again, 200, "OK", "ct2", car.addr()))
+	if r, ok := cust.next("SIP/2.0 ", 2*time.Second); ok && strings.HasPrefix(r, "SIP/2.0 100") {
+		r, ok = cust.next("SIP/2.0 ", 2*time.Second)
+		if !ok || !strings.HasPrefix(r, "SIP/2.0 200") {
+			t.Fatalf("customer got %q, want the 200 of the second INVITE", firstLine(r))
+		}
+	} else if !ok || !strings.HasPrefix(r, "SIP/2.0 200") {
+		t.Fatalf("customer got %q, want the 200 of the second INVITE", firstLine(r))
+	}
+	// A second 422 is not retried again: it is the carrier's answer.
+}
+
+// A customer that supports timers but not UPDATE is promised nothing: the
+// switch could only refresh it with OPTIONS, which is no refresh.
+func TestSessionTimerCustomerWithoutUpdate(t *testing.T) {
+	t.Parallel()
+	_, sw, cust, cars, _ := setup(t, 1, WithSessionTimer(2*time.Second, time.Second))
+	in := withHeaders(invite(cust, "st7", ";branch=z9hG4bKst7"), "Allow: INVITE, ACK, BYE, CANCEL\r\nSupported: timer\r\n")
+	_, r200 := answer(t, sw, cust, cars[0], in)
+	if hdr(r200, "Session-Expires") != "" || hdr(r200, "Require") != "" {
+		t.Fatalf("the customer was promised refreshes it cannot get:\n%s", r200)
+	}
+}
+
+// A customer's Session-Expires above the switch's interval is lowered to
+// it on the way to the carrier, with the switch's Min-SE; a later refresh
+// answered without Session-Expires ends the parties' timer and the switch
+// keeps its own (it refreshes).
+func TestPartiesSessionTimerCappedAndDropped(t *testing.T) {
+	t.Parallel()
+	_, sw, cust, cars, _ := setup(t, 1, WithSessionTimer(2*time.Second, time.Second))
+	car := cars[0]
+	in := withHeaders(invite(cust, "st8", ";branch=z9hG4bKst8"), "Supported: timer\r\nSession-Expires: 3600;refresher=uac\r\n")
+	inv := forwarded(t, sw, cust, car, in)
+	if hdr(inv, "Session-Expires") != "Session-Expires: 2;refresher=uac\r\n" || hdr(inv, "Min-SE") != "Min-SE: 1\r\n" {
+		t.Fatalf("to the carrier:\n%s", inv)
+	}
+	car.send(sw, withHeaders(resp(inv, 200, "OK", "ct1", car.addr()), "Session-Expires: 2;refresher=uac\r\n"))
+	r200, ok := cust.next("SIP/2.0 200", 2*time.Second)
+	if !ok {
+		t.Fatal("no 200")
+	}
+	cust.send(sw, inDialog(cust, "ACK", "st8", "z9hG4bKst8ack", 1, r200, car.addr()))
+	cust.send(sw, inDialog(cust, "UPDATE", "st8", "z9hG4bKst8up", 2, r200, car.addr()))
+	up, ok := car.next("UPDATE", 2*time.Second)
+	if !ok {
+		t.Fatal("the customer's UPDATE did not cross")
+	}
+	car.send(sw, resp(up, 200, "OK", "", car.addr())) // no Session-Expires: no more timer
+	if _, ok := cust.next("SIP/2.0 200", 2*time.Second); !ok {
+		t.Fatal("no 200 for the UPDATE")
+	}
+	// The switch's own timer (2 s) takes over: its refreshes come in about 1 s.
+	if up, ok := car.next("UPDATE", 3*time.Second); !ok {
+		t.Fatal("the switch did not take over the timer the parties dropped")
+	} else {
+		car.send(sw, resp(up, 200, "OK", "", ""))
+	}
+	if m, ok := car.next("BYE", 500*time.Millisecond); ok {
+		t.Fatalf("call ended: %s", firstLine(m))
 	}
 }
