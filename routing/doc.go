@@ -34,6 +34,8 @@
 // rating and CDRs keep the normalised E.164 number.
 //
 // Carrier health (health.go): Route leaves out the endpoints probes mark
-// down (503 All Carriers Down when none is left) and tries last those
-// whose recent ASR or PDD fails the quality gate.
+// down (503 All Carriers Down when none is left) and tries last, for a
+// cooldown, those whose recent ASR or PDD fails the quality gate
+// (quality.go; the ASR counts the carrier's failures, not the callee's
+// busy or no answer).
 package routing

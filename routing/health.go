@@ -21,6 +21,9 @@ const (
 	// DefaultQualityMinSamples is the fewest attempts the quality gate
 	// judges an endpoint on.
 	DefaultQualityMinSamples = 20
+	// DefaultDemotionCooldown is how long the quality gate demotes an
+	// endpoint before trying it again on fresh attempts.
+	DefaultDemotionCooldown = 15 * time.Minute
 )
 
 // Endpoint states, as the admin API shows them.
@@ -55,42 +58,26 @@ func WithThresholds(downAfter, upAfter int) HealthOption {
 	}
 }
 
-// WithQualityGate demotes an endpoint whose answer-seizure ratio over its
-// last window attempts (at least minSamples of them) is below minASR (0..1;
-// 0 is off), or whose mean post-dial delay over those is above maxPDD (0
-// is off; judged only when at least half of minSamples attempts had a
-// PDD). window below 1 keeps DefaultQualityWindow.
-func WithQualityGate(minASR float64, maxPDD time.Duration, window, minSamples int) HealthOption {
-	return func(h *Health) {
-		h.minASR, h.maxPDD = minASR, maxPDD
-		if window > 0 {
-			h.window = window
-		}
-		if minSamples > 0 {
-			h.minSamples = minSamples
-		}
-	}
-}
-
 // Health is the state of each carrier endpoint, by EndpointKey: up or down
 // by probes (Probed), demoted or not by the outcomes of recent attempts
-// (Attempted). It is safe for concurrent use; Up and Demoted, on the call
-// path, read an atomic and take no lock. A nil *Health says every endpoint
-// is up and none is demoted.
+// (Attempted, quality.go). It is safe for concurrent use; Up and Demoted,
+// on the call path, read an atomic (and the clock) and take no lock. A nil
+// *Health says every endpoint is up and none is demoted.
 type Health struct {
 	downAfter, upAfter int
 	minASR             float64
 	maxPDD             time.Duration
 	window, minSamples int
+	cooldown           time.Duration
 	now                func() time.Time
 	eps                sync.Map // key → *endpointHealth
 }
 
-// endpointHealth is one endpoint's state. state and demoted are read
+// endpointHealth is one endpoint's state. state and demotedUntil are read
 // without a lock; the rest is under mu.
 type endpointHealth struct {
-	state   atomic.Int32
-	demoted atomic.Bool
+	state        atomic.Int32
+	demotedUntil atomic.Int64 // Unix nanoseconds the demotion ends at; 0: not demoted
 
 	mu                  sync.Mutex
 	successes, failures int // consecutive probe results
@@ -100,15 +87,10 @@ type endpointHealth struct {
 	next                int      // where the next one goes once ring is full
 }
 
-type sample struct {
-	answered bool
-	pdd      time.Duration // 0: no provisional nor answer
-}
-
 // NewHealth returns a Health where every endpoint is unknown (and used).
 func NewHealth(opts ...HealthOption) *Health {
 	h := &Health{downAfter: DefaultDownAfter, upAfter: DefaultUpAfter, window: DefaultQualityWindow,
-		minSamples: DefaultQualityMinSamples, now: time.Now}
+		minSamples: DefaultQualityMinSamples, cooldown: DefaultDemotionCooldown, now: time.Now}
 	for _, o := range opts {
 		o(h)
 	}
@@ -149,10 +131,11 @@ func (h *Health) Up(key string) bool {
 }
 
 // Demoted reports whether the quality gate moves the endpoint after the
-// others.
+// others: it was demoted less than the cooldown ago and has not recovered
+// since.
 func (h *Health) Demoted(key string) bool {
 	e := h.lookup(key)
-	return e != nil && e.demoted.Load()
+	return e != nil && e.demotedAt(h.now())
 }
 
 // Probed records a probe of the endpoint: alive (it answered) or not, and
@@ -186,54 +169,6 @@ func (h *Health) Probed(key string, alive bool, result string) string {
 	return stateNames[st]
 }
 
-// Attempted records the end of a call attempt on the endpoint: answered or
-// not, and its post-dial delay (0 when it got neither a provisional
-// response nor an answer), and re-judges its quality.
-func (h *Health) Attempted(key string, answered bool, pdd time.Duration) {
-	if h == nil || (h.minASR <= 0 && h.maxPDD <= 0) {
-		return
-	}
-	e := h.get(key)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s := sample{answered: answered, pdd: pdd}
-	if len(e.ring) < h.window {
-		e.ring = append(e.ring, s)
-	} else {
-		e.ring[e.next] = s
-		e.next = (e.next + 1) % h.window
-	}
-	asr, pdds, mean := e.quality()
-	demote := false
-	if len(e.ring) >= h.minSamples {
-		demote = (h.minASR > 0 && asr < h.minASR) || (h.maxPDD > 0 && pdds >= h.minSamples/2 && mean > h.maxPDD)
-	}
-	e.demoted.Store(demote)
-}
-
-// quality is the ASR of the window, how many attempts had a PDD and their
-// mean. e.mu is held.
-func (e *endpointHealth) quality() (asr float64, pdds int, mean time.Duration) {
-	if len(e.ring) == 0 {
-		return 0, 0, 0
-	}
-	answered := 0
-	var sum time.Duration
-	for _, s := range e.ring {
-		if s.answered {
-			answered++
-		}
-		if s.pdd > 0 {
-			pdds++
-			sum += s.pdd
-		}
-	}
-	if pdds > 0 {
-		mean = sum / time.Duration(pdds)
-	}
-	return float64(answered) / float64(len(e.ring)), pdds, mean
-}
-
 // Retain forgets the endpoints whose keys are not in keep (removed from
 // the configuration).
 func (h *Health) Retain(keep []string) {
@@ -251,15 +186,17 @@ func (h *Health) Retain(keep []string) {
 
 // EndpointHealth is what the admin API shows of an endpoint.
 type EndpointHealth struct {
-	State       string   `json:"state"` // up, down or unknown
-	LastProbeMs *int64   `json:"last_probe_ms"`
-	LastResult  string   `json:"last_result,omitempty"`
-	Failures    int      `json:"failures"`  // consecutive failed probes
-	Successes   int      `json:"successes"` // consecutive answered probes
-	Demoted     bool     `json:"demoted"`
-	Samples     int      `json:"samples"` // attempts in the quality window
-	ASR         *float64 `json:"asr"`     // null without samples
-	PDDMs       *int64   `json:"pdd_ms"`  // mean; null without a sample
+	State          string   `json:"state"` // up, down or unknown
+	LastProbeMs    *int64   `json:"last_probe_ms"`
+	LastResult     string   `json:"last_result,omitempty"`
+	Failures       int      `json:"failures"`  // consecutive failed probes
+	Successes      int      `json:"successes"` // consecutive answered probes
+	Demoted        bool     `json:"demoted"`
+	DemotedUntilMs *int64   `json:"demoted_until_ms"` // Unix ms the demotion ends at; null when not demoted
+	Samples        int      `json:"samples"`          // attempts in the quality window
+	Judged         int      `json:"judged"`           // of them, answered or failed by the carrier
+	ASR            *float64 `json:"asr"`              // answered / judged; null when none is
+	PDDMs          *int64   `json:"pdd_ms"`           // mean; null without a sample
 }
 
 // Snapshot reports the endpoint's health.
@@ -270,19 +207,26 @@ func (h *Health) Snapshot(key string) EndpointHealth {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	now := h.now()
+	e.endCooldown(now)
 	out := EndpointHealth{State: stateNames[e.state.Load()], LastResult: e.lastResult, Failures: e.failures,
-		Successes: e.successes, Demoted: e.demoted.Load(), Samples: len(e.ring)}
+		Successes: e.successes, Demoted: e.demotedAt(now), Samples: len(e.ring)}
 	if !e.lastProbe.IsZero() {
 		ms := e.lastProbe.UnixMilli()
 		out.LastProbeMs = &ms
 	}
-	if len(e.ring) > 0 {
-		asr, pdds, mean := e.quality()
-		out.ASR = &asr
-		if pdds > 0 {
-			ms := mean.Milliseconds()
-			out.PDDMs = &ms
-		}
+	if out.Demoted {
+		ms := time.Unix(0, e.demotedUntil.Load()).UnixMilli()
+		out.DemotedUntilMs = &ms
+	}
+	q := e.quality()
+	out.Judged = q.judged
+	if q.judged > 0 {
+		out.ASR = &q.asr
+	}
+	if q.pdds > 0 {
+		ms := q.meanPDD.Milliseconds()
+		out.PDDMs = &ms
 	}
 	return out
 }

@@ -71,7 +71,7 @@ func TestHealthQualityGate(t *testing.T) {
 				if i == 19 && h.Demoted("c/a:1") {
 					t.Fatal("demoted before the minimum of samples")
 				}
-				h.Attempted("c/a:1", i < tt.answered, tt.pdd)
+				h.Attempted("c/a:1", attempt(i < tt.answered, tt.pdd))
 			}
 			if got := h.Demoted("c/a:1"); got != tt.demoted {
 				t.Errorf("Demoted = %v, want %v (snapshot %+v)", got, tt.demoted, h.Snapshot("c/a:1"))
@@ -81,13 +81,13 @@ func TestHealthQualityGate(t *testing.T) {
 	t.Run("window slides", func(t *testing.T) {
 		h := NewHealth(WithQualityGate(0.5, 0, 20, 20))
 		for range 20 {
-			h.Attempted("k", false, 0)
+			h.Attempted("k", AttemptOutcome{})
 		}
 		if !h.Demoted("k") {
 			t.Fatal("not demoted at ASR 0")
 		}
 		for range 15 {
-			h.Attempted("k", true, time.Second)
+			h.Attempted("k", attempt(true, time.Second))
 		}
 		if h.Demoted("k") {
 			t.Errorf("still demoted at ASR 75%% over the window: %+v", h.Snapshot("k"))
@@ -113,7 +113,7 @@ func TestHealthApply(t *testing.T) {
 		t.Fatalf("all unknown: %v %v", p, err)
 	}
 	for range 20 {
-		h.Attempted("a/h:1", false, 0)
+		h.Attempted("a/h:1", AttemptOutcome{Code: 503})
 	}
 	h.Probed("b/h:2", true, "200")
 	h.Probed("a/h:1", true, "200")
@@ -179,7 +179,7 @@ func TestHealthConcurrent(t *testing.T) {
 			defer wg.Done()
 			for j := range 500 {
 				h.Probed("k", j%3 != 0, "x")
-				h.Attempted("k", i%2 == 0, time.Duration(j)*time.Millisecond)
+				h.Attempted("k", attempt(i%2 == 0, time.Duration(j)*time.Millisecond))
 				_ = h.Up("k") && h.Demoted("k")
 				_ = h.Snapshot("k")
 			}

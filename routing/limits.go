@@ -2,6 +2,7 @@ package routing
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/trunkline/trunkline/store"
@@ -204,13 +205,28 @@ func (l *Limiter) endAttempt(ctx context.Context, ls *Leases) {
 	ls.attempt = ls.attempt[:0]
 }
 
-// Refresh extends every lease of a live call.
-func (l *Limiter) Refresh(ctx context.Context, ls *Leases) {
+// retakeLimit is the limit a lost lease is taken again under: high enough
+// that the store never refuses it.
+const retakeLimit = math.MaxInt32
+
+// Refresh extends every lease of a live call. A lease the store no longer
+// holds (it expired while the process stalled past the TTL, or the store
+// lost it) is taken again whatever the count, even over the limit: the
+// call is up and must be counted, or the limit would admit calls beyond
+// it. It returns how many leases it took again. A store error leaves the
+// lease to the next refresh.
+func (l *Limiter) Refresh(ctx context.Context, ls *Leases) (retaken int) {
 	for _, keys := range [][]string{ls.held, ls.attempt} {
 		for _, k := range keys {
-			_, _ = l.st.Refresh(ctx, k, ls.name, l.ttl)
+			if ok, err := l.st.Refresh(ctx, k, ls.name, l.ttl); ok || err != nil {
+				continue
+			}
+			if ok, err := l.st.Acquire(ctx, k, ls.name, retakeLimit, l.ttl); ok && err == nil {
+				retaken++
+			}
 		}
 	}
+	return retaken
 }
 
 // Release frees every lease of a call that ended.

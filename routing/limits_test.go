@@ -120,6 +120,75 @@ func TestLimiterLeasesHeal(t *testing.T) {
 	}
 }
 
+// A live call whose leases expired (the process stalled past the TTL) or
+// the store lost is counted again at its next refresh, over the limit if
+// another call took the freed channel meanwhile.
+func TestLimiterRefreshRetakes(t *testing.T) {
+	ctx := context.Background()
+	st := testLimits(t)
+	const ttl = 200 * time.Millisecond
+	l := NewLimiter(st, "n1", customers(store.Customer{ID: "c", ChannelLimit: 1}), WithLeaseTTL(ttl))
+	leases := func(key string) int {
+		t.Helper()
+		n, err := st.Leases(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	const customer, carrier = "channels/customer/c", "channels/carrier/k"
+	ls, err := l.Admit(ctx, "c", Entry{}, "call1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := l.Attempt(ctx, ls, Attempt{CarrierID: "k", Addr: "192.0.2.1:5060", CarrierChannels: 5}); why != "" {
+		t.Fatal(why)
+	}
+	if n := l.Refresh(ctx, ls); n != 0 {
+		t.Fatalf("live leases: %d taken again, want 0", n)
+	}
+
+	t.Run("store lost it", func(t *testing.T) {
+		if err := st.Release(ctx, customer, "n1/call1"); err != nil {
+			t.Fatal(err)
+		}
+		if leases(customer) != 0 {
+			t.Fatal("lease not lost")
+		}
+		if n := l.Refresh(ctx, ls); n != 1 {
+			t.Fatalf("%d leases taken again, want 1", n)
+		}
+		if leases(customer) != 1 || leases(carrier) != 1 {
+			t.Fatalf("leases: customer %d, carrier %d; want 1, 1", leases(customer), leases(carrier))
+		}
+	})
+
+	t.Run("expired, channel taken meanwhile", func(t *testing.T) {
+		time.Sleep(ttl + 50*time.Millisecond) // a stall past the TTL
+		if leases(customer) != 0 || leases(carrier) != 0 {
+			t.Fatal("leases did not expire")
+		}
+		other, err := l.Admit(ctx, "c", Entry{}, "call2")
+		if err != nil {
+			t.Fatalf("the freed channel: %v", err)
+		}
+		if n := l.Refresh(ctx, ls); n != 2 {
+			t.Fatalf("%d leases taken again, want 2 (customer, carrier)", n)
+		}
+		if leases(customer) != 2 || leases(carrier) != 1 {
+			t.Fatalf("leases: customer %d, carrier %d; want 2 (over the limit of 1), 1", leases(customer), leases(carrier))
+		}
+		if _, err := l.Admit(ctx, "c", Entry{}, "call3"); rejectCode(err) != 503 {
+			t.Fatalf("a third call with two counted on one channel: %v, want 503", err)
+		}
+		l.Release(ctx, ls)
+		l.Release(ctx, other)
+		if leases(customer) != 0 || leases(carrier) != 0 {
+			t.Fatalf("after release: customer %d, carrier %d", leases(customer), leases(carrier))
+		}
+	})
+}
+
 // BenchmarkLimiterCall is the limits path of one call: the customer's CPS
 // and channel at set-up, a carrier and endpoint channel for its attempt,
 // and the release.

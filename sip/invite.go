@@ -375,7 +375,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		c.legTimer.Stop()
 		c.answeredLeg, c.leg = l, nil
 		s.markAnswered(c)
-		s.attemptEnded(c, l, true)
+		s.attemptEnded(c, l, res.code)
 		s.learnDialog(&l.b, res, true)
 		c.maxTimer = time.AfterFunc(s.maxCallOf(c), func() { s.maxDurationReached(c) })
 		lines = s.answerTimer(c, l, res, lines)
@@ -575,7 +575,7 @@ func (s *Server) legEnded(c *call, out outcome) (tryNext bool) {
 		c.legTimer.Stop()
 	}
 	if !out.limit {
-		s.attemptEnded(c, c.leg, false)
+		s.attemptEnded(c, c.leg, out.code)
 	}
 	inLoop := c.leg == nil
 	c.leg = nil

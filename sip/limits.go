@@ -15,7 +15,7 @@ import (
 type Limits interface {
 	Admit(ctx context.Context, customerID string, entry routing.Entry, callID string) (*routing.Leases, error)
 	Attempt(ctx context.Context, ls *routing.Leases, a routing.Attempt) string
-	Refresh(ctx context.Context, ls *routing.Leases)
+	Refresh(ctx context.Context, ls *routing.Leases) (retaken int)
 	Release(ctx context.Context, ls *routing.Leases)
 	RefreshEvery() time.Duration
 }
@@ -51,7 +51,10 @@ func (s *Server) refreshLimits(c *call) {
 	if c.ended {
 		return
 	}
-	s.limits.Refresh(context.Background(), c.leases)
+	if n := s.limits.Refresh(context.Background(), c.leases); n > 0 {
+		s.metrics.leaseRetakes.Add(float64(n))
+		s.log.Warn("channel leases had expired: taken again", "call", c.id, "leases", n)
+	}
 	s.armLimits(c)
 }
 

@@ -15,6 +15,7 @@ type metrics struct {
 	creditRefusals *prometheus.CounterVec // calls refused for money, by SIP code
 	chargeFailures prometheus.Counter     // answered calls whose charge the credit store refused
 	limitRefusals  *prometheus.CounterVec // calls refused or carriers skipped at a limit, by limit
+	leaseRetakes   prometheus.Counter     // channel leases of live calls found expired and taken again
 	refreshes      *prometheus.CounterVec // session refreshes the switch sent, by method
 	sessionExpired prometheus.Counter     // answered calls ended by a session timer
 }
@@ -52,6 +53,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		limitRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trunkline_limit_refusals_total", Help: "Calls refused (customer limits) or carrier attempts skipped (carrier and endpoint limits) at a channel or calls-per-second limit, by limit (entry_channel, entry_cps, customer_channel, customer_cps, carrier_channel, carrier_cps, endpoint_channel, endpoint_cps).",
 		}, []string{"limit"}),
+		leaseRetakes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trunkline_limit_lease_retakes_total", Help: "Channel leases of live calls that had expired (the switch stalled past limits.lease_ttl, or the store lost them) and were taken again, over the limit if need be.",
+		}),
 		chargeFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trunkline_charge_failures_total", Help: "Answered calls whose charge the credit store refused after retries: each stays in the live-call register, and a restart charges it.",
 		}),
@@ -66,7 +70,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped, m.authFailures, m.creditCuts, m.creditRefusals, m.chargeFailures, m.limitRefusals, m.refreshes, m.sessionExpired)
+		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped, m.authFailures, m.creditCuts, m.creditRefusals, m.chargeFailures, m.limitRefusals, m.leaseRetakes, m.refreshes, m.sessionExpired)
 	}
 	return m
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,14 +146,15 @@ type attemptRecorder struct {
 	pdd []time.Duration
 }
 
-func (r *attemptRecorder) Attempted(key string, answered bool, pdd time.Duration) {
+func (r *attemptRecorder) Attempted(key string, o routing.AttemptOutcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if answered {
-		key += " answered"
+	key += " " + strconv.Itoa(o.Code)
+	if o.Rang {
+		key += " rang"
 	}
 	r.got = append(r.got, key)
-	r.pdd = append(r.pdd, pdd)
+	r.pdd = append(r.pdd, o.PDD)
 }
 
 func TestAttemptSink(t *testing.T) {
@@ -178,11 +180,52 @@ func TestAttemptSink(t *testing.T) {
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	want := []string{"k0/" + cars[0].addr(), "k1/" + cars[1].addr() + " answered"}
+	want := []string{"k0/" + cars[0].addr() + " 503", "k1/" + cars[1].addr() + " 200 rang"}
 	if strings.Join(rec.got, ",") != strings.Join(want, ",") {
 		t.Fatalf("attempts %v, want %v", rec.got, want)
 	}
 	if rec.pdd[0] != 0 || rec.pdd[1] < 20*time.Millisecond {
 		t.Errorf("PDDs %v", rec.pdd)
+	}
+}
+
+// The callee's outcomes reach the sink with their code and ringing, so the
+// quality gate can tell them from the carrier's failures: busy after
+// ringing, and the switch's own 408 when the ring timeout ends an attempt
+// that rang.
+func TestAttemptSinkCalleeOutcomes(t *testing.T) {
+	t.Parallel()
+	rec := &attemptRecorder{}
+	_, sw, cust, cars, _ := setup(t, 1, WithAttemptSink(rec), WithTimeouts(time.Second, 200*time.Millisecond))
+	cust.send(sw, invite(cust, "qb1", "z9hG4bKqb1"))
+	inv, ok := cars[0].next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("no INVITE at the carrier")
+	}
+	cars[0].send(sw, resp(inv, 180, "Ringing", "c0", ""))
+	cars[0].send(sw, resp(inv, 486, "Busy Here", "c0", ""))
+	if _, ok := cust.next("SIP/2.0 486", 2*time.Second); !ok {
+		t.Fatal("no 486 at the customer")
+	}
+	cust.send(sw, invite(cust, "qb2", "z9hG4bKqb2"))
+	inv, ok = cars[0].next("INVITE", 2*time.Second)
+	if !ok {
+		t.Fatal("no second INVITE at the carrier")
+	}
+	cars[0].send(sw, resp(inv, 180, "Ringing", "c0", ""))
+	if _, ok := cust.next("SIP/2.0 408", 2*time.Second); !ok {
+		t.Fatal("no 408 at the customer after the ring timeout")
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	key := "k0/" + cars[0].addr()
+	want := []string{key + " 486 rang", key + " 408 rang"}
+	if strings.Join(rec.got, ",") != strings.Join(want, ",") {
+		t.Fatalf("attempts %v, want %v", rec.got, want)
+	}
+	for i, o := range []routing.AttemptOutcome{{Code: 486, Rang: true}, {Code: 408, Rang: true}} {
+		if o.CarrierFailed() {
+			t.Errorf("attempt %d (%+v) counted against the carrier", i, o)
+		}
 	}
 }

@@ -15,6 +15,7 @@ const (
 	DefaultUpAfter       = routing.DefaultUpAfter       // 2
 	DefaultHealthWindow  = routing.DefaultQualityWindow // 50
 	DefaultMinSamples    = routing.DefaultQualityMinSamples
+	DefaultCooldown      = routing.DefaultDemotionCooldown // 15m
 )
 
 // HealthConfig configures carrier endpoint health: OPTIONS probing (an
@@ -36,11 +37,17 @@ type HealthConfig struct {
 	UpAfter   int `yaml:"up_after"`
 	// MinASR (0..1; 0, the default, is off) and MaxPDD (0 is off) are the
 	// quality gate over the last Window attempts of an endpoint, judged
-	// from MinSamples of them.
+	// from MinSamples of them. The ASR counts only answered attempts and
+	// those the carrier failed, not the callee's busy, no answer or
+	// decline (routing.AttemptOutcome.CarrierFailed).
 	MinASR     float64       `yaml:"min_asr"`
 	MaxPDD     time.Duration `yaml:"max_pdd"`
 	Window     int           `yaml:"window"`
 	MinSamples int           `yaml:"min_samples"`
+	// Cooldown is how long a demotion lasts (default 15m): then the
+	// endpoint's window is emptied and it is tried in its place again,
+	// judged on fresh attempts.
+	Cooldown time.Duration `yaml:"cooldown"`
 }
 
 func (c *HealthConfig) defaults() {
@@ -65,6 +72,9 @@ func (c *HealthConfig) defaults() {
 	}
 	if c.MinSamples == 0 {
 		c.MinSamples = min(DefaultMinSamples, c.Window)
+	}
+	if c.Cooldown == 0 {
+		c.Cooldown = DefaultCooldown
 	}
 }
 
@@ -93,6 +103,9 @@ func (c *HealthConfig) validate(bad func(field, format string, args ...any)) {
 	if c.MinSamples < 1 || c.MinSamples > c.Window {
 		bad("health.min_samples", "%d is outside 1..window (%d)", c.MinSamples, c.Window)
 	}
+	if c.Cooldown < time.Second || c.Cooldown > 24*time.Hour {
+		bad("health.cooldown", "%s is outside 1s..24h", c.Cooldown)
+	}
 }
 
 // probing reports whether endpoints are probed.
@@ -101,7 +114,7 @@ func (c HealthConfig) probing() bool { return c.Enabled == nil || *c.Enabled }
 // health is the routing.Health the section describes.
 func (c HealthConfig) health() *routing.Health {
 	return routing.NewHealth(routing.WithThresholds(c.DownAfter, c.UpAfter),
-		routing.WithQualityGate(c.MinASR, c.MaxPDD, c.Window, c.MinSamples))
+		routing.WithQualityGate(c.MinASR, c.MaxPDD, c.Window, c.MinSamples), routing.WithDemotionCooldown(c.Cooldown))
 }
 
 // proberOptions are the sip.Prober options the section describes.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trunkline/trunkline/routing"
 )
@@ -92,5 +93,33 @@ func TestMarginConfig(t *testing.T) {
 	want := routing.Margin{MinPercent: 12_500_000, MinAmount: 500, ExpectedSeconds: 45, IgnoreFirstBlock: true, MaxBreakEven: 120}
 	if m := c.Margin.policy(func(string, string, ...any) {}); m != want {
 		t.Errorf("policy %+v, want %+v", m, want)
+	}
+}
+
+func TestHealthConfigCooldown(t *testing.T) {
+	c, err := ParseConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Health.Cooldown != DefaultCooldown || DefaultCooldown != 15*time.Minute {
+		t.Fatalf("cooldown default %s", c.Health.Cooldown)
+	}
+	c, err = LoadConfig("testdata/health.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Health.Cooldown != 10*time.Minute {
+		t.Fatalf("cooldown %s, want 10m", c.Health.Cooldown)
+	}
+	h := c.Health.health()
+	for range c.Health.MinSamples {
+		h.Attempted("k", routing.AttemptOutcome{Code: 503})
+	}
+	s := h.Snapshot("k")
+	if !s.Demoted || s.DemotedUntilMs == nil {
+		t.Fatalf("snapshot %+v", s)
+	}
+	if d := time.Until(time.UnixMilli(*s.DemotedUntilMs)); d < 9*time.Minute || d > 10*time.Minute {
+		t.Errorf("demoted for %s, want the configured 10m", d)
 	}
 }
