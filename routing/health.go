@@ -255,8 +255,15 @@ func (h *Health) apply(p *Plan) (*Plan, error) {
 		return nil, reject(503, "All Carriers Down", nil)
 	}
 	if demoted > 0 && demoted < len(kept) {
+		// Judged once per endpoint: a cooldown may end while sorting.
+		down := make(map[string]bool, demoted)
+		for i := range kept {
+			if k := attemptKey(&kept[i]); h.Demoted(k) {
+				down[k] = true
+			}
+		}
 		sort.SliceStable(kept, func(i, j int) bool {
-			return !h.Demoted(attemptKey(&kept[i])) && h.Demoted(attemptKey(&kept[j]))
+			return !down[attemptKey(&kept[i])] && down[attemptKey(&kept[j])]
 		})
 	}
 	p.Attempts = kept

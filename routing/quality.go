@@ -9,8 +9,8 @@ type AttemptOutcome struct {
 	// came (no response in time, a transport error). The switch's own 408
 	// for a callee that rang out counts as the carrier's.
 	Code int
-	// Rang says the carrier sent a provisional response other than 100
-	// (ringing or session progress) before the end.
+	// Rang says the carrier sent 180 Ringing before the end (a 183 alone
+	// may be the carrier's own announcement).
 	Rang bool
 	// PDD is the post-dial delay: from the INVITE to the first such
 	// provisional response or the answer; 0 when neither came.
@@ -25,26 +25,24 @@ func (o AttemptOutcome) Answered() bool { return o.Code >= 200 && o.Code < 300 }
 // attempt failed by the carrier unless it was answered or ended with the
 // callee's own outcome, which another carrier would have met too —
 //
-//   - 486 Busy Here, 600 Busy Everywhere, 603 Decline;
-//   - 480 Temporarily Unavailable, 487 Request Terminated;
-//   - 408 Request Timeout after the carrier rang (no answer);
-//   - 404 Not Found, 410 Gone, 484 Address Incomplete, 604 Does Not Exist
-//     Anywhere (the number dialled, not the carrier).
+//   - 486 Busy Here, 600 Busy Everywhere, 603 Decline, 487 Request
+//     Terminated (the caller gave up);
+//   - 408 Request Timeout or 480 Temporarily Unavailable after the
+//     carrier sent 180 Ringing (no answer).
 //
 // Everything else is the carrier's: no final response, a transport error,
-// any 5xx, a 408 before ringing, a redirect and every other 4xx or 6xx.
+// any 5xx, a 408 or 480 without ringing (the switch fails over on both), a
+// redirect and every other 4xx or 6xx — 404 included: carriers answer 404
+// for "no route to destination" (RFC 3398, causes 2 and 3) as well as for
+// an unallocated number, and the two cannot be told apart.
 func (o AttemptOutcome) CarrierFailed() bool {
-	switch {
-	case o.Answered():
-		return false
-	case o.Code == 408:
-		return !o.Rang
-	}
 	switch o.Code {
-	case 404, 410, 480, 484, 486, 487, 600, 603, 604:
+	case 408, 480:
+		return !o.Rang
+	case 486, 487, 600, 603:
 		return false
 	}
-	return true
+	return !o.Answered()
 }
 
 // WithQualityGate demotes an endpoint whose ASR over its last window

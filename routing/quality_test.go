@@ -30,12 +30,13 @@ func TestAttemptOutcomeCarrierFailed(t *testing.T) {
 		{486, false, false},
 		{600, false, false},
 		{603, true, false},
-		{480, true, false},
-		{487, true, false},
-		{404, false, false},
-		{484, false, false},
-		{410, false, false},
-		{604, false, false},
+		{480, true, false}, // no answer after ringing
+		{480, false, true}, // the switch fails over on it: the carrier's
+		{487, true, false}, // the caller gave up
+		{404, false, true}, // "no route to destination" looks the same
+		{484, false, true},
+		{410, false, true},
+		{604, false, true},
 		{500, false, true},
 		{502, true, true},
 		{503, false, true},

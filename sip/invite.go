@@ -33,6 +33,7 @@ type leg struct {
 	tx   *clientTx
 	inv  []byte    // the INVITE as sent
 	rang time.Time // its first provisional response other than 100, for PDD
+	ring bool      // it sent 180 Ringing (183 alone may be an announcement)
 }
 
 // onInvite takes a new call: it authenticates and routes it and sends it to
@@ -355,6 +356,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 			c.legDeadline = s.now().Add(d)
 			c.legTimer.Reset(d)
 		}
+		l.ring = l.ring || res.code == 180
 		s.learnDialog(&l.b, res, false)
 		if vs := responseValues(res, "allow"); len(vs) > 0 {
 			l.b.allowsUpdate = allowsUpdate(vs)

@@ -28,7 +28,7 @@ func (s *Server) attemptEnded(c *call, l *leg, code int) {
 	if s.attempts == nil {
 		return
 	}
-	o := routing.AttemptOutcome{Code: code, Rang: c.provisional}
+	o := routing.AttemptOutcome{Code: code, Rang: l != nil && l.ring}
 	switch {
 	case l != nil && !l.rang.IsZero():
 		o.PDD = l.rang.Sub(c.tried)
