@@ -15,7 +15,6 @@ import (
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
-	"golang.org/x/net/ipv4"
 )
 
 // The switch moves SIP messages itself: one UDP socket read by a few
@@ -70,13 +69,18 @@ const readBatch = 16
 // serveUDP reads datagrams, several per system call when they queue up,
 // until the socket closes.
 func (s *Server) serveUDP() {
-	pc := ipv4.NewPacketConn(s.tp.udp)
-	ms := make([]ipv4.Message, readBatch)
-	for i := range ms {
-		ms[i].Buffers = [][]byte{make([]byte, 65536)}
+	io, err := newUDPIO(s.tp.udp)
+	if err != nil {
+		s.log.Error("UDP socket unusable", "error", err)
+		return
+	}
+	b := newMmsgBatch(readBatch)
+	bufs := make([][]byte, readBatch)
+	for i := range bufs {
+		bufs[i] = make([]byte, 65536)
 	}
 	for {
-		n, err := pc.ReadBatch(ms, 0)
+		n, err := io.read(b, bufs)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -84,9 +88,9 @@ func (s *Server) serveUDP() {
 			s.log.Debug("UDP read failed", "error", err)
 			continue
 		}
-		for i := range ms[:n] {
-			if ua, ok := ms[i].Addr.(*net.UDPAddr); ok {
-				s.receiveDatagram(ms[i].Buffers[0][:ms[i].N], ua.AddrPort())
+		for i := range n {
+			if src, ok := b.from(i); ok {
+				s.receiveDatagram(bufs[i][:b.length(i)], src)
 			}
 		}
 	}
@@ -127,11 +131,12 @@ const writeBatch = 64
 
 // writeUDP sends queued datagrams until stop closes.
 func (s *Server) writeUDP(stop <-chan struct{}) {
-	pc := ipv4.NewPacketConn(s.tp.udp)
-	ms := make([]ipv4.Message, writeBatch)
-	addrs := make([]net.UDPAddr, writeBatch)
-	ips := make([][16]byte, writeBatch)
-	bufs := make([][]byte, writeBatch)
+	io, err := newUDPIO(s.tp.udp)
+	if err != nil {
+		s.log.Error("UDP socket unusable", "error", err)
+		return
+	}
+	b := newMmsgBatch(writeBatch)
 	var batch []outDatagram
 	for {
 		select {
@@ -145,34 +150,24 @@ func (s *Server) writeUDP(stop <-chan struct{}) {
 		for len(batch) > 0 {
 			chunk := batch[:min(len(batch), writeBatch)]
 			batch = batch[len(chunk):]
-			for i, d := range chunk {
-				a := d.to.Addr()
-				if a.Is4() {
-					v4 := a.As4()
-					addrs[i].IP = append(ips[i][:0], v4[:]...)
-				} else {
-					ips[i] = a.As16()
-					addrs[i].IP = ips[i][:]
-				}
-				addrs[i].Port = int(d.to.Port())
-				bufs[i] = *d.b
-				ms[i] = ipv4.Message{Buffers: bufs[i : i+1], Addr: &addrs[i]}
-			}
 			for sent := 0; sent < len(chunk); {
-				n, err := pc.WriteBatch(ms[sent:len(chunk)], 0)
+				rest := chunk[sent:]
+				for i, d := range rest {
+					b.set(i, *d.b, d.to, io.v6)
+				}
+				n, err := io.write(b, len(rest))
 				if err != nil {
 					if errors.Is(err, net.ErrClosed) {
 						return
 					}
-					s.log.Debug("UDP send failed", "to", chunk[sent+max(n, 0)].to.String(), "error", err)
-					n = max(n, 0) + 1 // skip the datagram that failed
+					s.log.Debug("UDP send failed", "to", rest[n].to.String(), "error", err)
+					n++ // skip the datagram that failed
 				}
 				sent += n
 			}
-			for i, d := range chunk {
+			for _, d := range chunk {
 				*d.b = (*d.b)[:0]
 				datagramPool.Put(d.b)
-				ms[i], bufs[i] = ipv4.Message{}, nil
 			}
 		}
 		batch = batch[:0]

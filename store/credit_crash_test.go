@@ -86,7 +86,7 @@ func crashRound(t *testing.T, dir string, round int, acked map[string]int64) int
 // crashWriter is the child: 8 goroutines post distinct keys to one account
 // and print each key and total once Post has returned, until killed.
 func crashWriter(t *testing.T, dir, round string) {
-	e, err := store.OpenEmbedded(dir)
+	e, err := store.OpenEmbedded(dir, store.WithCreditCommitDelay(2*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func crashWriter(t *testing.T, dir, round string) {
 // against what it acknowledged.
 func checkAfterCrash(t *testing.T, dir string, acked map[string]int64) {
 	t.Helper()
-	e, err := store.OpenEmbedded(dir)
+	e, err := store.OpenEmbedded(dir, store.WithCreditCommitDelay(2*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

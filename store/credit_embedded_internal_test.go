@@ -9,7 +9,7 @@ import (
 // TestCreditFirstReadRace commits a Post between an account's first read
 // and the use of what it read: the cached balance must still include it.
 func TestCreditFirstReadRace(t *testing.T) {
-	e, err := OpenEmbedded(t.TempDir())
+	e, err := OpenEmbedded(t.TempDir(), WithCreditCommitDelay(2*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestCreditFirstReadRace(t *testing.T) {
 // TestCreditForget checks that a shard that grew forgets the accounts
 // without holds, keeps those with holds, and reads the forgotten ones again.
 func TestCreditForget(t *testing.T) {
-	e, err := OpenEmbedded(t.TempDir())
+	e, err := OpenEmbedded(t.TempDir(), WithCreditCommitDelay(2*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/trunkline/trunkline/store"
 	"github.com/trunkline/trunkline/store/storetest"
@@ -15,7 +16,7 @@ func TestEmbeddedCredit(t *testing.T) {
 	dirs := map[store.Credit]string{} // each Credit's data directory, for Reopen
 	embeddeds := map[store.Credit]*store.Embedded{}
 	openDir := func(t *testing.T, dir string) store.Credit {
-		e, err := store.OpenEmbedded(dir)
+		e, err := store.OpenEmbedded(dir, store.WithCreditCommitDelay(2*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +46,7 @@ func TestEmbeddedCredit(t *testing.T) {
 // the file without meeting: the ledger's bucket names are refused as
 // collections, and collections list only their documents.
 func TestEmbeddedCreditBesideDocuments(t *testing.T) {
-	e, err := store.OpenEmbedded(t.TempDir())
+	e, err := store.OpenEmbedded(t.TempDir(), store.WithCreditCommitDelay(2*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

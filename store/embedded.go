@@ -34,10 +34,25 @@ type Embedded struct {
 
 var _ Store = (*Embedded)(nil)
 
+// EmbeddedOption configures OpenEmbedded.
+type EmbeddedOption func(*embeddedConfig)
+
+type embeddedConfig struct{ creditDelay time.Duration }
+
+// WithCreditCommitDelay sets how long a credit Post waits for others to
+// share its commit (default DefaultCreditCommitDelay).
+func WithCreditCommitDelay(d time.Duration) EmbeddedOption {
+	return func(c *embeddedConfig) { c.creditDelay = d }
+}
+
 // OpenEmbedded opens (or creates) the store in dir, creating dir with mode
 // 0700 when it does not exist. Only one process may hold a data directory:
 // a second OpenEmbedded on the same dir fails after a short wait.
-func OpenEmbedded(dir string) (*Embedded, error) {
+func OpenEmbedded(dir string, opts ...EmbeddedOption) (*Embedded, error) {
+	cfg := embeddedConfig{creditDelay: DefaultCreditCommitDelay}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory %q: %w", dir, err)
 	}
@@ -49,7 +64,7 @@ func OpenEmbedded(dir string) (*Embedded, error) {
 		}
 		return nil, fmt.Errorf("opening embedded store %q: %w", path, err)
 	}
-	return &Embedded{db: db, credit: newEmbeddedCredit(db), limits: newEmbeddedLimits()}, nil
+	return &Embedded{db: db, credit: newEmbeddedCredit(db, cfg.creditDelay), limits: newEmbeddedLimits()}, nil
 }
 
 // Credit returns the store's Credit: its ledgers live in the same file, its

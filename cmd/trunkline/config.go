@@ -50,7 +50,8 @@ type CDRConfig struct {
 	ClickHouse    string        `yaml:"clickhouse"`
 	BatchSize     int           `yaml:"batch_size"`
 	BatchInterval time.Duration `yaml:"batch_interval"`
-	// CommitDelay lets CDRs that end within it share one journal fsync.
+	// CommitDelay lets CDRs that end within it share one journal fsync,
+	// and the live-call register's changes one register fsync.
 	CommitDelay time.Duration `yaml:"commit_delay"`
 }
 
@@ -124,7 +125,7 @@ const (
 	DefaultUDPReadBuffer = 4 << 20
 	DefaultBatchSize     = 10000
 	DefaultBatchInterval = time.Second
-	DefaultCommitDelay   = 10 * time.Millisecond
+	DefaultCommitDelay   = 50 * time.Millisecond
 	DefaultShutdownGrace = 30 * time.Second
 
 	DefaultTCPIdleTimeout      = sip.DefaultTCPIdleTimeout      // 30s
