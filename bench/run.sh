@@ -26,6 +26,7 @@ fi
 
 make build >/dev/null
 CGO_ENABLED=0 go build -o bin/sipbench ./bench/cmd/sipbench
+CGO_ENABLED=0 go build -o bin/sipload ./bench/cmd/sipload # for -generator go
 mkdir -p bench/results
 # Ladder: 500 calls/s steps to 4,000, then 1,000 steps to the load
 # generator's ceiling (about 7,000 on this machine).

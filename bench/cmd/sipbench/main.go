@@ -30,6 +30,7 @@ type peer interface {
 
 type options struct {
 	trunkline, kamailio, sipp string
+	generator, sipload        string
 	scenarios, work           string
 	systems                   string
 	switchCPU, sippCPU        string
@@ -54,6 +55,8 @@ func main() {
 	flag.StringVar(&o.trunkline, "trunkline", "bin/trunkline", "trunkline binary")
 	flag.StringVar(&o.kamailio, "kamailio", "kamailio", "kamailio binary")
 	flag.StringVar(&o.sipp, "sipp", "sipp", "sipp binary")
+	flag.StringVar(&o.generator, "generator", "sipp", "load generator for the carrier UAS and customer UAC: sipp, or go (bench/cmd/sipload; the held calls stay with sipp)")
+	flag.StringVar(&o.sipload, "sipload", "bin/sipload", "sipload binary, for -generator go")
 	flag.StringVar(&o.scenarios, "scenarios", "bench/scenarios", "directory of uac.xml and uas.xml")
 	flag.StringVar(&o.work, "work", "", "work directory (default: a new temporary one)")
 	flag.StringVar(&o.systems, "systems", "trunkline,kamailio-relay,kamailio-dialog,kamailio-full", "rows to run, in order: trunkline, trunkline-prepaid (credit control on), kamailio-relay, kamailio-dialog, kamailio-full (with topoh), kamailio-full-notopoh")
@@ -92,6 +95,15 @@ func run(o *options) error {
 			return err
 		}
 	}
+	switch o.generator {
+	case "sipp":
+	case "go":
+		if o.sipload, err = filepath.Abs(o.sipload); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("-generator %q: want sipp or go", o.generator)
+	}
 	for _, p := range []*string{&o.trunkline, &o.scenarios, &o.work} {
 		if *p, err = filepath.Abs(*p); err != nil {
 			return err
@@ -108,7 +120,7 @@ func run(o *options) error {
 		return err
 	}
 	logf("deck: %d prefixes per card, %d numbers (%s)", len(deck.Sell), len(deck.Numbers), time.Since(t0).Round(time.Millisecond))
-	sc := &sippConf{bin: o.sipp, scenarios: o.scenarios, numbers: numbers, cpu: o.sippCPU}
+	sc := &sippConf{bin: o.sipp, scenarios: o.scenarios, numbers: numbers, cpu: o.sippCPU, generator: o.generator, sipload: o.sipload}
 
 	var rows []*row
 	for _, sys := range strings.Split(o.systems, ",") {

@@ -102,8 +102,8 @@ func measure(o *options, sc *sippConf, p peer, uasPort int) (*row, error) {
 		}
 		us := float64(used) * 1e6 / clockTicks / float64(max(res.Succeeded, 1))
 		cpus = append(cpus, us)
-		p50s = append(p50s, percentile(res.PDD, 50))
-		p99s = append(p99s, percentile(res.PDD, 99))
+		p50s = append(p50s, res.pdd(50))
+		p99s = append(p99s, res.pdd(99))
 		logf("%s: %d calls/s x %d: failed %.3f%%, CPU %.0f µs/call, PDD p50 %.2f p99 %.2f ms", p.name(),
 			o.fixedRate, n, res.FailedPct(), us, p50s[len(p50s)-1], p99s[len(p99s)-1])
 	}
@@ -243,8 +243,8 @@ func errText(err error) string {
 // printTable writes the markdown results table and the command that made it.
 func printTable(w io.Writer, o *options, rows []*row) {
 	host, _ := os.Hostname()
-	fmt.Fprintf(w, "\nMachine: %s; %s; switch on CPU %s (GOMAXPROCS=1 / kamailio -n %d), sipps on CPU %s\n",
-		host, cpuModel(), o.switchCPU, o.kamChildren, o.sippCPU)
+	fmt.Fprintf(w, "\nMachine: %s; %s; switch on CPU %s (GOMAXPROCS=1 / kamailio -n %d), load generator (%s) on CPU %s\n",
+		host, cpuModel(), o.switchCPU, o.kamChildren, o.generator, o.sippCPU)
 	fmt.Fprintf(w, "Command: %s\n\n", strings.Join(os.Args, " "))
 	var tl, kam *row
 	for _, r := range rows {

@@ -73,6 +73,8 @@ type sippConf struct {
 	numbers   string // injection file
 	workDir   string
 	cpu       string // taskset CPU list for sipp
+	generator string // "sipp", or "go" for sipload as UAS and UAC (sipload.go)
+	sipload   string // sipload binary
 }
 
 // uacRun is one sipp UAC run: rate calls/s for count calls of length hold.
@@ -92,8 +94,20 @@ type uacResult struct {
 	Succeeded int
 	Failed    int
 	Wall      time.Duration // from start to exit
-	PDD       []float64     // INVITE -> 200, ms, one per answered call
+	PDD       []float64     // INVITE -> 200, ms, one per answered call (sipp)
+	P50, P99  float64       // INVITE -> 200, ms, as sipload reports it instead
 	Err       error
+}
+
+// pdd returns the p-th percentile (50 or 99) of INVITE -> 200 in ms.
+func (r uacResult) pdd(p float64) float64 {
+	if r.PDD == nil && p == 50 {
+		return r.P50
+	}
+	if r.PDD == nil && p == 99 {
+		return r.P99
+	}
+	return percentile(r.PDD, p)
 }
 
 // FailedPct counts calls that did not succeed (failed or never finished).
@@ -111,8 +125,12 @@ func (s *sippConf) taskset(argv ...string) []string {
 	return append([]string{"taskset", "-c", s.cpu}, argv...)
 }
 
-// startUAS starts the carrier: sipp UAS on ip:port until stopped.
+// startUAS starts the carrier: sipp UAS (or sipload's) on ip:port until
+// stopped.
 func (s *sippConf) startUAS(name, ip string, port int) (*child, error) {
+	if s.generator == "go" {
+		return s.startGoUAS(name, ip, port)
+	}
 	dir := filepath.Join(s.workDir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -133,8 +151,12 @@ func (s *sippConf) startUAS(name, ip string, port int) (*child, error) {
 	return c, nil
 }
 
-// runUAC places r.count calls at r.rate and waits for sipp to end.
+// runUAC places r.count calls at r.rate with sipp (or sipload) and waits
+// for it to end.
 func (s *sippConf) runUAC(name string, r uacRun) uacResult {
+	if s.generator == "go" {
+		return s.runGoUAC(name, r)
+	}
 	res := uacResult{Rate: r.rate}
 	dir := filepath.Join(s.workDir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
