@@ -124,40 +124,29 @@ func (u *udpIO) read(b *mmsgBatch, bufs [][]byte) (int, error) {
 	for i := range b.hdrs {
 		b.set(i, bufs[i][:cap(bufs[i])], netip.AddrPort{}, u.v6)
 	}
-	var n int
-	var errno syscall.Errno
-	err := u.rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := syscall.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(len(b.hdrs)), 0, 0, 0)
-			if e == syscall.EINTR {
-				continue
-			}
-			n, errno = int(r), e
-			return e != syscall.EAGAIN
-		}
-	})
-	switch {
-	case err != nil:
-		return 0, err
-	case errno != 0:
-		return 0, errno
-	}
-	return n, nil
+	return mmsg(u.rc.Read, unix.SYS_RECVMMSG, b, len(b.hdrs))
 }
 
 // write sends entries [0, n) of b, set with set; it returns how many were
 // sent: fewer than n when entry n (the first not sent) failed, with its
 // error.
 func (u *udpIO) write(b *mmsgBatch, n int) (int, error) {
-	var sent int
+	return mmsg(u.rc.Write, unix.SYS_SENDMMSG, b, n)
+}
+
+// mmsg makes system call trap (recvmmsg or sendmmsg) on entries [0, n) of
+// b through wait (the RawConn's Read or Write, which waits for the socket
+// while the call would block), and returns its count.
+func mmsg(wait func(func(uintptr) bool) error, trap uintptr, b *mmsgBatch, n int) (int, error) {
+	var count int
 	var errno syscall.Errno
-	err := u.rc.Write(func(fd uintptr) bool {
+	err := wait(func(fd uintptr) bool {
 		for {
-			r, _, e := syscall.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(n), 0, 0, 0)
+			r, _, e := syscall.RawSyscall6(trap, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(n), 0, 0, 0)
 			if e == syscall.EINTR {
 				continue
 			}
-			sent, errno = int(r), e
+			count, errno = int(r), e
 			return e != syscall.EAGAIN
 		}
 	})
@@ -167,7 +156,7 @@ func (u *udpIO) write(b *mmsgBatch, n int) (int, error) {
 	case errno != 0:
 		return 0, errno
 	}
-	return sent, nil
+	return count, nil
 }
 
 // length is how many bytes received entry i holds.

@@ -155,53 +155,43 @@ func TestCarrierChannelLimitFailsOver(t *testing.T) {
 	}
 }
 
-// A customer's maximum call duration, shorter than the switch's, ends its
-// answered calls with BYE on both legs.
+// A customer's maximum call duration overrides the switch's, shorter or
+// longer: its answered calls end then, with BYE on both legs.
 func TestCustomerMaxCallDuration(t *testing.T) {
 	t.Parallel()
-	m := newMoneySetup(t, "0.06", map[string]any{"max_call_seconds": 2})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	call, err := m.ua.Dial(ctx, m.sw.SIPAddr.String(), numAnswer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answered := time.Now()
-	if err := call.WaitBye(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(answered); d < 1500*time.Millisecond || d > 3500*time.Millisecond {
-		t.Errorf("ended after %s, want 2 s", d)
-	}
-	if err := m.carrier.WaitBye(ctx, m.carrier.Invites()[0].CallID().Value()); err != nil {
-		t.Fatal(err)
-	}
-	if rs := m.sw.api.cdrs(call.CallID, 1); len(rs) != 1 || rs[0].Reason != "Max Duration" || rs[0].Duration != 2 {
-		t.Fatalf("CDRs %+v", rs)
-	}
-}
-
-// A customer's maximum call duration longer than the switch's overrides
-// it: the call outlives the switch's maximum and ends at the customer's.
-func TestCustomerMaxCallDurationLonger(t *testing.T) {
-	t.Parallel()
-	sw := startSwitch(t, func(c *Config) { c.SIP.MaxCallDuration = time.Second })
-	m := provisionMoney(t, sw.api, sw, "0.06", map[string]any{"max_call_seconds": 3})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	call, err := m.ua.Dial(ctx, m.sw.SIPAddr.String(), numAnswer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answered := time.Now()
-	if err := call.WaitBye(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(answered); d < 2500*time.Millisecond || d > 4500*time.Millisecond {
-		t.Errorf("ended after %s, want the customer's 3 s (the switch's is 1 s)", d)
-	}
-	if rs := m.sw.api.cdrs(call.CallID, 1); len(rs) != 1 || rs[0].Reason != "Max Duration" || rs[0].Duration != 3 {
-		t.Fatalf("CDRs %+v", rs)
+	for _, tt := range []struct {
+		name            string
+		switchMax       time.Duration
+		customerSeconds int
+	}{
+		{"shorter", DefaultMaxCall, 2},
+		{"longer", time.Second, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sw := startSwitch(t, func(c *Config) { c.SIP.MaxCallDuration = tt.switchMax })
+			m := provisionMoney(t, sw.api, sw, "0.06", map[string]any{"max_call_seconds": tt.customerSeconds})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			call, err := m.ua.Dial(ctx, m.sw.SIPAddr.String(), numAnswer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			answered := time.Now()
+			if err := call.WaitBye(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want := time.Duration(tt.customerSeconds) * time.Second
+			if d := time.Since(answered); d < want-500*time.Millisecond || d > want+1500*time.Millisecond {
+				t.Errorf("ended after %s, want the customer's %s (the switch's is %s)", d, want, tt.switchMax)
+			}
+			if err := m.carrier.WaitBye(ctx, m.carrier.Invites()[0].CallID().Value()); err != nil {
+				t.Fatal(err)
+			}
+			if rs := m.sw.api.cdrs(call.CallID, 1); len(rs) != 1 || rs[0].Reason != "Max Duration" || rs[0].Duration != tt.customerSeconds {
+				t.Fatalf("CDRs %+v", rs)
+			}
+		})
 	}
 }
 
