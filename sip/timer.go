@@ -198,7 +198,9 @@ func (s *Server) refreshed(c *call, res *response) {
 			c.se, c.seInterval = seSwitch, s.sessionExpires
 		default:
 			c.se = seOff
-			c.seTimer.Stop()
+			if c.seTimer != nil {
+				c.seTimer.Stop()
+			}
 			return
 		}
 	}
