@@ -8,11 +8,12 @@
 //   - transport.go: one UDP socket per side, read with recvmmsg in batches
 //     of 64 and written with sendmmsg (golang.org/x/net/ipv4); messages are
 //     appended to one buffer per sending goroutine and sent together.
-//   - uac.go, uacread.go, uas.go: a fixed set of goroutines, never one per call: a
-//     reader that handles each batch to the end under the side's lock, and
-//     a pacer that every millisecond places the calls due (rate × elapsed
-//     time, so a late tick catches up), fires timers and checks timeouts.
-//     Calls live in a map by Call-ID.
+//   - side.go, uac.go, uacread.go, uas.go: a fixed set of goroutines,
+//     never one per call, shared by both sides (side.go): a reader that
+//     handles each batch to the end under the side's lock, and a pacer
+//     that every millisecond places the calls due (rate × elapsed time, so
+//     a late tick catches up), fires timers and checks timeouts. Calls
+//     live in a map by Call-ID.
 //   - timers.go: retransmissions (T1 doubling; capped at T2 for BYE and the
 //     2xx) and the hold, in FIFO lanes by delay, O(1) each, never cancelled:
 //     a timer is void once its call has changed state.

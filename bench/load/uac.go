@@ -8,9 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"sync"
-	"sync/atomic"
-	"time"
 )
 
 // UAC places calls as sipp does with bench/scenarios/uac.xml: an INVITE
@@ -28,29 +25,24 @@ import (
 // batches (sendmmsg). Calls are kept in a map by their Call-ID's number,
 // under one lock. A UAC runs once.
 type UAC struct {
-	conn   *net.UDPConn
+	side
 	target netip.AddrPort
-	cfg    config
 	text   *uacText
-	start  time.Time
-	ran    atomic.Bool
 
-	mu         sync.Mutex
-	calls      map[uint64]*uacCall
-	tm         timers[*uacCall]
-	created    int64
-	stopped    bool  // no more calls will be placed
-	firstAt    int64 // when the first and the last INVITE were sent
-	lastAt     int64
-	endAt      int64
-	st         UACStats // counters; the rest is filled in by Stats
-	codes      codeCounts
-	failures   map[string]int64
-	inv200     Histogram
-	inv1xx     Histogram
-	msg        Msg        // the reader's scratch message
-	fresh      []*uacCall // calls placed in this tick, their time set at the end of it
-	sendErrors atomic.Int64
+	// Under mu:
+	calls    map[uint64]*uacCall
+	tm       timers[*uacCall]
+	created  int64
+	stopped  bool  // no more calls will be placed
+	firstAt  int64 // when the first and the last INVITE were sent
+	lastAt   int64
+	endAt    int64
+	st       UACStats // counters; the rest is filled in by Stats
+	codes    codeCounts
+	failures map[string]int64
+	inv200   Histogram
+	inv1xx   Histogram
+	fresh    []*uacCall // calls placed in this tick, their time set at the end of it
 }
 
 type uacState uint8
@@ -103,7 +95,7 @@ func NewUAC(conn *net.UDPConn, target netip.AddrPort, opts ...Option) (*UAC, err
 	}
 	base := strconv.FormatUint(uint64(rand.Uint32N(9_000_000)+1_000_000), 10)
 	return &UAC{
-		conn: conn, target: target, cfg: cfg,
+		side: side{conn: conn, cfg: cfg}, target: target,
 		text:     newUACText(local.String(), local.Addr().String(), target.String(), base),
 		calls:    make(map[uint64]*uacCall),
 		failures: make(map[string]int64),
@@ -133,56 +125,7 @@ func (u *UAC) Run(ctx context.Context) (UACStats, error) {
 	if u.ran.Swap(true) {
 		return UACStats{}, errors.New("a UAC runs once")
 	}
-	u.start = time.Now()
-	rd, rout, pout := newReader(u.conn), newOutbox(u.conn), newOutbox(u.conn)
-	readErr := make(chan error, 1)
-	go func() { readErr <- u.readLoop(rd, rout) }()
-	ticker := time.NewTicker(tick)
-	defer ticker.Stop()
-	var err error
-	var nextSweep int64
-	for done := false; !done; {
-		select {
-		case <-ctx.Done():
-			done = true
-			continue
-		case err = <-readErr:
-			err = fmt.Errorf("reading: %w", err)
-			done = true
-			continue
-		case <-ticker.C:
-		}
-		u.mu.Lock()
-		now := u.now()
-		u.place(now, pout)
-		u.tm.expire(now, func(c *uacCall, seq uint32) { u.fire(c, seq, now, pout) })
-		if now >= nextSweep {
-			u.sweep(now)
-			nextSweep = now + int64(sweepEvery)
-		}
-		if len(u.fresh) > 0 {
-			sent := u.now()
-			for _, c := range u.fresh {
-				c.sentAt = sent
-			}
-			u.lastAt = sent
-			if u.firstAt == 0 {
-				u.firstAt = sent
-			}
-			clear(u.fresh)
-			u.fresh = u.fresh[:0]
-		}
-		done = u.stopped && len(u.calls) == 0
-		u.mu.Unlock()
-		u.sendErrors.Add(int64(pout.flush()))
-	}
-	stopReader(u.conn)
-	if err == nil {
-		if rerr := <-readErr; rerr != nil {
-			err = fmt.Errorf("reading: %w", rerr)
-		}
-	}
-	_ = u.conn.SetReadDeadline(time.Time{})
+	err := u.run(ctx, u.receive, u.tick)
 	u.mu.Lock()
 	u.stopped = true
 	u.endAt = u.now()
@@ -190,7 +133,29 @@ func (u *UAC) Run(ctx context.Context) (UACStats, error) {
 	return u.Stats(), err
 }
 
-func (u *UAC) now() int64 { return int64(time.Since(u.start)) }
+// tick places the calls due, fires the timers due and, when sweep is true,
+// fails the calls that timed out. It returns true once the last call has
+// ended.
+func (u *UAC) tick(now int64, sweep bool, out *outbox) bool {
+	u.place(now, out)
+	u.tm.expire(now, func(c *uacCall, seq uint32) { u.fire(c, seq, now, out) })
+	if sweep {
+		u.sweep(now)
+	}
+	if len(u.fresh) > 0 {
+		sent := u.now()
+		for _, c := range u.fresh {
+			c.sentAt = sent
+		}
+		u.lastAt = sent
+		if u.firstAt == 0 {
+			u.firstAt = sent
+		}
+		clear(u.fresh)
+		u.fresh = u.fresh[:0]
+	}
+	return u.stopped && len(u.calls) == 0
+}
 
 // place sends the INVITEs of the calls due at now: rate × elapsed time,
 // within the count (rate × duration with WithDuration) and the cap on calls
@@ -286,6 +251,7 @@ func (u *UAC) Stats() UACStats {
 	s := u.st
 	s.Created = u.created
 	s.Outstanding = int64(len(u.calls))
+	s.Malformed = u.malformed
 	s.SendErrors = u.sendErrors.Load()
 	s.Responses = u.codes.snapshot()
 	if len(u.failures) > 0 {
@@ -311,13 +277,3 @@ func (u *UAC) Stats() UACStats {
 
 // micros converts ns to µs, 0 for a negative duration.
 func micros(ns int64) uint64 { return uint64(max(ns, 0) / 1000) }
-
-// isKeepAlive reports whether data is a CRLF keep-alive (RFC 5626).
-func isKeepAlive(data []byte) bool {
-	for _, c := range data {
-		if c != '\r' && c != '\n' {
-			return false
-		}
-	}
-	return true
-}

@@ -1,51 +1,17 @@
 package load
 
 import (
-	"errors"
 	"net/netip"
 	"strconv"
-	"time"
 )
 
 // What the UAC does with what it reads: responses move its calls on,
 // requests from the far end are answered.
 
-// readLoop reads and handles datagrams until the reader is stopped.
-func (u *UAC) readLoop(rd *reader, out *outbox) error {
-	for {
-		n, err := rd.read()
-		if errors.Is(err, errStopped) {
-			return nil
-		}
-		if err != nil {
-			time.Sleep(time.Millisecond) // a transient error: do not spin
-			continue
-		}
-		u.mu.Lock()
-		now := u.now()
-		for i := range n {
-			data, from, ok := rd.datagram(i)
-			if !ok {
-				u.st.Malformed++
-				continue
-			}
-			u.receive(data, from, now, out)
-		}
-		u.mu.Unlock()
-		u.sendErrors.Add(int64(out.flush()))
-	}
-}
-
+// receive handles a datagram read at now.
 func (u *UAC) receive(data []byte, from netip.AddrPort, now int64, out *outbox) {
-	if isKeepAlive(data) {
-		return
-	}
-	m := &u.msg
-	if err := Scan(data, m); err != nil {
-		u.st.Malformed++
-		return
-	}
-	if u.cfg.filter != nil && !u.cfg.filter(m) {
+	m := u.scan(data)
+	if m == nil {
 		return
 	}
 	var c *uacCall

@@ -8,9 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"sync"
-	"sync/atomic"
-	"time"
 )
 
 // UAS answers calls as sipp does with bench/scenarios/uas.xml: a new INVITE
@@ -27,22 +24,17 @@ import (
 // Like UAC, it uses one reader goroutine and one timer goroutine and keeps
 // its calls, by Call-ID, under one lock. A UAS runs once.
 type UAS struct {
-	conn       *net.UDPConn
-	cfg        config
-	tagPrefix  string // "<base>SIPpTag01"
-	contact    string // "Contact: <sip:ip:port;transport=UDP>\r\n"
-	sdpTail    string // the Content-Type and Content-Length lines and the SDP of a 200
-	start      time.Time
-	ran        atomic.Bool
-	sendErrors atomic.Int64
+	side
+	tagPrefix string // "<base>SIPpTag01"
+	contact   string // "Contact: <sip:ip:port;transport=UDP>\r\n"
+	sdpTail   string // the Content-Type and Content-Length lines and the SDP of a 200
 
-	mu     sync.Mutex
+	// Under mu:
 	calls  map[string]*uasCall
 	tm     timers[*uasCall]
 	n      uint64
 	active int64
 	st     UASStats
-	msg    Msg      // the reader's scratch message
 	tag    []byte   // scratch for a To tag
 	free   [][]byte // spare buffers for 200s awaiting their ACK
 }
@@ -82,7 +74,7 @@ func NewUAS(conn *net.UDPConn, opts ...Option) (*UAS, error) {
 	}
 	body := sdp(local.Addr().String())
 	return &UAS{
-		conn: conn, cfg: cfg,
+		side:      side{conn: conn, cfg: cfg},
 		tagPrefix: strconv.FormatUint(uint64(rand.Uint32N(9_000_000)+1_000_000), 10) + "SIPpTag01",
 		contact:   "Contact: <sip:" + local.String() + ";transport=UDP>\r\n",
 		sdpTail:   sdpHead(body) + body,
@@ -97,83 +89,24 @@ func (s *UAS) Run(ctx context.Context) (UASStats, error) {
 	if s.ran.Swap(true) {
 		return UASStats{}, errors.New("a UAS runs once")
 	}
-	s.start = time.Now()
-	rd, rout, tout := newReader(s.conn), newOutbox(s.conn), newOutbox(s.conn)
-	readErr := make(chan error, 1)
-	go func() { readErr <- s.readLoop(rd, rout) }()
-	ticker := time.NewTicker(tick)
-	defer ticker.Stop()
-	var err error
-	var nextSweep int64
-	for done := false; !done; {
-		select {
-		case <-ctx.Done():
-			done = true
-			continue
-		case err = <-readErr:
-			err = fmt.Errorf("reading: %w", err)
-			done = true
-			continue
-		case <-ticker.C:
-		}
-		s.mu.Lock()
-		now := s.now()
-		s.tm.expire(now, func(c *uasCall, seq uint32) { s.fire(c, seq, now, tout) })
-		if now >= nextSweep {
-			s.sweep(now)
-			nextSweep = now + int64(sweepEvery)
-		}
-		s.mu.Unlock()
-		s.sendErrors.Add(int64(tout.flush()))
-	}
-	stopReader(s.conn)
-	if err == nil {
-		if rerr := <-readErr; rerr != nil {
-			err = fmt.Errorf("reading: %w", rerr)
-		}
-	}
-	_ = s.conn.SetReadDeadline(time.Time{})
-	st := s.Stats()
-	return st, err
+	err := s.run(ctx, s.receive, s.tick)
+	return s.Stats(), err
 }
 
-func (s *UAS) now() int64 { return int64(time.Since(s.start)) }
-
-func (s *UAS) readLoop(rd *reader, out *outbox) error {
-	for {
-		n, err := rd.read()
-		if errors.Is(err, errStopped) {
-			return nil
-		}
-		if err != nil {
-			time.Sleep(time.Millisecond) // a transient error: do not spin
-			continue
-		}
-		s.mu.Lock()
-		now := s.now()
-		for i := range n {
-			data, from, ok := rd.datagram(i)
-			if !ok {
-				s.st.Malformed++
-				continue
-			}
-			s.receive(data, from, now, out)
-		}
-		s.mu.Unlock()
-		s.sendErrors.Add(int64(out.flush()))
+// tick retransmits the 200s due and, when sweep is true, fails the calls
+// never acknowledged and forgets the ended ones. A UAS is never done.
+func (s *UAS) tick(now int64, sweep bool, out *outbox) bool {
+	s.tm.expire(now, func(c *uasCall, seq uint32) { s.fire(c, seq, now, out) })
+	if sweep {
+		s.sweep(now)
 	}
+	return false
 }
 
+// receive answers a datagram read at now.
 func (s *UAS) receive(data []byte, from netip.AddrPort, now int64, out *outbox) {
-	if isKeepAlive(data) {
-		return
-	}
-	m := &s.msg
-	if err := Scan(data, m); err != nil {
-		s.st.Malformed++
-		return
-	}
-	if s.cfg.filter != nil && !s.cfg.filter(m) {
+	m := s.scan(data)
+	if m == nil {
 		return
 	}
 	if !m.IsRequest() {
@@ -330,6 +263,7 @@ func (s *UAS) Stats() UASStats {
 	defer s.mu.Unlock()
 	st := s.st
 	st.Active = s.active
+	st.Malformed = s.malformed
 	st.SendErrors = s.sendErrors.Load()
 	if !s.start.IsZero() {
 		st.ElapsedS = float64(s.now()) / 1e9
