@@ -69,7 +69,7 @@ const readBatch = 16
 // serveUDP reads datagrams, several per system call when they queue up,
 // until the socket closes.
 func (s *Server) serveUDP() {
-	io, err := newUDPIO(s.tp.udp)
+	uio, err := newUDPIO(s.tp.udp)
 	if err != nil {
 		s.log.Error("UDP socket unusable", "error", err)
 		return
@@ -80,7 +80,7 @@ func (s *Server) serveUDP() {
 		bufs[i] = make([]byte, 65536)
 	}
 	for {
-		n, err := io.read(b, bufs)
+		n, err := uio.read(b, bufs)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -131,7 +131,7 @@ const writeBatch = 64
 
 // writeUDP sends queued datagrams until stop closes.
 func (s *Server) writeUDP(stop <-chan struct{}) {
-	io, err := newUDPIO(s.tp.udp)
+	uio, err := newUDPIO(s.tp.udp)
 	if err != nil {
 		s.log.Error("UDP socket unusable", "error", err)
 		return
@@ -153,9 +153,9 @@ func (s *Server) writeUDP(stop <-chan struct{}) {
 			for sent := 0; sent < len(chunk); {
 				rest := chunk[sent:]
 				for i, d := range rest {
-					b.set(i, *d.b, d.to, io.v6)
+					b.set(i, *d.b, d.to, uio.v6)
 				}
-				n, err := io.write(b, len(rest))
+				n, err := uio.write(b, len(rest))
 				if err != nil {
 					if errors.Is(err, net.ErrClosed) {
 						return
