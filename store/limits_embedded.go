@@ -61,12 +61,11 @@ func (l *EmbeddedLimits) Acquire(ctx context.Context, key, lease string, limit i
 		return false, ErrBadAmount
 	}
 	now := l.now()
-	s := l.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l.closed.Load() {
-		return false, ErrClosed
+	s, err := l.lock(key)
+	if err != nil {
+		return false, err
 	}
+	defer s.mu.Unlock()
 	live := 0
 	k := s.keys[key]
 	if k != nil {
@@ -97,12 +96,11 @@ func (l *EmbeddedLimits) Refresh(ctx context.Context, key, lease string, ttl tim
 		return false, ErrBadAmount
 	}
 	now := l.now()
-	s := l.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l.closed.Load() {
-		return false, ErrClosed
+	s, err := l.lock(key)
+	if err != nil {
+		return false, err
 	}
+	defer s.mu.Unlock()
 	k := s.keys[key]
 	if k == nil { // a key not in memory has no leases
 		return false, nil
@@ -117,12 +115,11 @@ func (l *EmbeddedLimits) Release(ctx context.Context, key, lease string) error {
 	if err := l.check(ctx, key, lease); err != nil {
 		return err
 	}
-	s := l.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l.closed.Load() {
-		return ErrClosed
+	s, err := l.lock(key)
+	if err != nil {
+		return err
 	}
+	defer s.mu.Unlock()
 	if k := s.keys[key]; k != nil {
 		delete(k.leases, lease)
 	}
@@ -135,12 +132,11 @@ func (l *EmbeddedLimits) Leases(ctx context.Context, key string) (int, error) {
 		return 0, err
 	}
 	now := l.now()
-	s := l.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l.closed.Load() {
-		return 0, ErrClosed
+	s, err := l.lock(key)
+	if err != nil {
+		return 0, err
 	}
+	defer s.mu.Unlock()
 	k := s.keys[key]
 	if k == nil {
 		return 0, nil
@@ -164,12 +160,11 @@ func (l *EmbeddedLimits) Hit(ctx context.Context, key string, limit int, window 
 		return false, nil
 	}
 	now := l.now()
-	s := l.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l.closed.Load() {
-		return false, ErrClosed
+	s, err := l.lock(key)
+	if err != nil {
+		return false, err
 	}
+	defer s.mu.Unlock()
 	k := s.keys[key]
 	if k == nil {
 		k = s.add(key, now)
@@ -195,6 +190,19 @@ func (l *EmbeddedLimits) check(ctx context.Context, key, lease string) error {
 
 // now is the monotonic time expiries and events are measured in.
 func (l *EmbeddedLimits) now() time.Duration { return time.Since(l.epoch) }
+
+// lock locks key's shard and returns it, or ErrClosed (nothing locked) once
+// the store is closed: checked under the lock, so that nothing is kept once
+// close has returned.
+func (l *EmbeddedLimits) lock(key string) (*limitsShard, error) {
+	s := l.shard(key)
+	s.mu.Lock()
+	if l.closed.Load() {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	return s, nil
+}
 
 func (l *EmbeddedLimits) shard(key string) *limitsShard {
 	return &l.shards[maphash.String(l.seed, key)%limitsShards]
