@@ -58,16 +58,11 @@ func (s *sippConf) startGoUAS(name, ip string, port int) (*child, error) {
 // -recv_timeout 5000.
 func (s *sippConf) runGoUAC(name string, r uacRun) uacResult {
 	res := uacResult{Rate: r.rate}
-	dir := filepath.Join(s.workDir, name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, limit, budget, err := s.uacSetup(name, r)
+	if err != nil {
 		res.Err = err
 		return res
 	}
-	limit := r.limit
-	if limit == 0 {
-		limit = 50000
-	}
-	budget := time.Duration(r.count/max(r.rate, 1))*time.Second + r.hold + 15*time.Second
 	log, stats := filepath.Join(dir, "stdout.log"), filepath.Join(dir, "stats.json")
 	argv := s.taskset(s.sipload, "-mode", "uac", "-bind", "127.0.0.2:"+strconv.Itoa(r.port), "-target", r.target,
 		"-rate", strconv.Itoa(r.rate), "-count", strconv.Itoa(r.count), "-hold", r.hold.String(),

@@ -151,6 +151,21 @@ func (s *sippConf) startUAS(name, ip string, port int) (*child, error) {
 	return c, nil
 }
 
+// uacSetup makes the work directory of UAC run name and returns it, the
+// run's limit of calls in progress and how long the run may take at most.
+func (s *sippConf) uacSetup(name string, r uacRun) (dir string, limit int, budget time.Duration, err error) {
+	dir = filepath.Join(s.workDir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", 0, 0, err
+	}
+	limit = r.limit
+	if limit == 0 {
+		limit = 50000
+	}
+	budget = time.Duration(r.count/max(r.rate, 1))*time.Second + r.hold + 15*time.Second
+	return dir, limit, budget, nil
+}
+
 // runUAC places r.count calls at r.rate with sipp (or sipload) and waits
 // for it to end.
 func (s *sippConf) runUAC(name string, r uacRun) uacResult {
@@ -158,16 +173,11 @@ func (s *sippConf) runUAC(name string, r uacRun) uacResult {
 		return s.runGoUAC(name, r)
 	}
 	res := uacResult{Rate: r.rate}
-	dir := filepath.Join(s.workDir, name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, limit, budget, err := s.uacSetup(name, r)
+	if err != nil {
 		res.Err = err
 		return res
 	}
-	limit := r.limit
-	if limit == 0 {
-		limit = 50000
-	}
-	budget := time.Duration(r.count/max(r.rate, 1))*time.Second + r.hold + 15*time.Second
 	argv := s.taskset(s.bin, "-sf", filepath.Join(s.scenarios, "uac.xml"), "-inf", s.numbers,
 		"-i", "127.0.0.2", "-p", strconv.Itoa(r.port), "-r", strconv.Itoa(r.rate), "-rp", "1000",
 		"-m", strconv.Itoa(r.count), "-l", strconv.Itoa(limit), "-d", strconv.Itoa(int(r.hold/time.Millisecond)),
