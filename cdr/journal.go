@@ -182,34 +182,68 @@ func (j *Journal) release() {
 // fsync with concurrent writers (group commit). When ctx ends first, Write
 // returns ctx.Err() and the record may or may not become durable.
 func (j *Journal) Write(ctx context.Context, r Record) error {
+	if errs := j.WriteAll(ctx, []Record{r}); errs != nil {
+		return errs[0]
+	}
+	return nil
+}
+
+// WriteAll appends rs to the journal in one group commit and returns once
+// they are fsynced: nil, or each record's error (nil for those written). A
+// record too large fails alone; the others fail together (a closed or
+// failed journal, a failed fsync, ctx ending first, after which they may or
+// may not become durable).
+func (j *Journal) WriteAll(ctx context.Context, rs []Record) []error {
+	var errs []error
+	fail := func(i int, err error) {
+		if errs == nil {
+			errs = make([]error, len(rs))
+		}
+		errs[i] = fmt.Errorf("writing cdr %q: %w", rs[i].CallID, err)
+	}
+	failRest := func(err error) {
+		for i := range rs {
+			if errs == nil || errs[i] == nil {
+				fail(i, err)
+			}
+		}
+	}
 	if err := ctx.Err(); err != nil {
-		return err
+		failRest(err)
+		return errs
 	}
 	bp := framePool.Get().(*[]byte)
-	frame := appendFrame((*bp)[:0], &r)
-	if len(frame)-frameHeaderSize > MaxRecordSize {
-		*bp = frame[:0]
-		framePool.Put(bp)
-		j.m.appendErrors.Inc()
-		return fmt.Errorf("writing cdr %q: %w: %d bytes", r.CallID, ErrRecordTooLarge, len(frame))
+	defer framePool.Put(bp)
+	buf, n := (*bp)[:0], 0
+	for i := range rs {
+		start := len(buf)
+		buf = appendFrame(buf, &rs[i])
+		if size := len(buf) - start - frameHeaderSize; size > MaxRecordSize {
+			buf = buf[:start]
+			j.m.appendErrors.Inc()
+			fail(i, fmt.Errorf("%w: %d bytes", ErrRecordTooLarge, size))
+			continue
+		}
+		n++
+	}
+	*bp = buf[:0]
+	if n == 0 {
+		return errs
 	}
 	j.mu.Lock()
 	if j.closed || j.failed != nil {
 		err := j.failed
 		j.mu.Unlock()
-		*bp = frame[:0]
-		framePool.Put(bp)
 		if err == nil {
 			err = ErrClosed
 		}
-		return fmt.Errorf("writing cdr %q: %w", r.CallID, err)
+		failRest(err)
+		return errs
 	}
-	j.pending = append(j.pending, frame...)
-	j.pendingN++
+	j.pending = append(j.pending, buf...)
+	j.pendingN += n
 	g := j.group
 	j.mu.Unlock()
-	*bp = frame[:0]
-	framePool.Put(bp)
 
 	select {
 	case j.kick <- struct{}{}:
@@ -218,12 +252,12 @@ func (j *Journal) Write(ctx context.Context, r Record) error {
 	select {
 	case <-g.done:
 		if g.err != nil {
-			return fmt.Errorf("writing cdr %q: %w", r.CallID, g.err)
+			failRest(g.err)
 		}
-		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		failRest(ctx.Err())
 	}
+	return errs
 }
 
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}

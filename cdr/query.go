@@ -32,6 +32,13 @@ type Sink interface {
 	Write(ctx context.Context, r Record) error
 }
 
+// GroupSink is a Sink that also writes many records in one step (the
+// Journal: one group commit): nil, or each record's error.
+type GroupSink interface {
+	Sink
+	WriteAll(ctx context.Context, rs []Record) []error
+}
+
 // eacher is a Source that can stream every match of a query in one pass:
 // the Journal and ClickHouse are.
 type eacher interface {

@@ -250,25 +250,65 @@ func (w *Wallet) release(ctx context.Context, g *Grant, n int) {
 // day its spend counts on when the customer has a daily limit. kind is
 // KindCharge, or KindRerate for a correction.
 func (w *Wallet) Charge(ctx context.Context, customerID, callID string, g *Grant, kind string, cost rating.Money, setup time.Time) error {
-	e := store.Entry{Kind: kind, Key: CallKey(callID, setup), Amount: -int64(cost)}
-	accts := []string{BalanceAccount(customerID)}
-	if g != nil {
-		for _, h := range g.holds {
-			if h.acct != accts[0] {
-				accts = append(accts, h.acct)
+	return w.ChargeAll(ctx, []Charge{{CustomerID: customerID, CallID: callID, Grant: g, Kind: kind, Cost: cost, Setup: setup}})[0]
+}
+
+// Charge is one call's charge, as Wallet.Charge takes it.
+type Charge struct {
+	CustomerID, CallID string
+	Grant              *Grant
+	Kind               string
+	Cost               rating.Money
+	Setup              time.Time
+}
+
+// ChargeAll posts the charges of many calls, each as Charge would, in one
+// step of the store (one transaction, one sync). It returns each charge's
+// error, nil for one that was posted.
+func (w *Wallet) ChargeAll(ctx context.Context, cs []Charge) []error {
+	var ps []store.Posting
+	first := make([]int, len(cs)+1) // cs[i]'s postings are ps[first[i]:first[i+1]]
+	for i, c := range cs {
+		first[i] = len(ps)
+		ps = w.postings(ps, c)
+	}
+	first[len(cs)] = len(ps)
+	errs := make([]error, len(cs))
+	err := w.st.PostAll(ctx, ps)
+	for i, c := range cs {
+		if err != nil {
+			errs[i] = fmt.Errorf("charging call %s: %w", c.CallID, err)
+			continue
+		}
+		for _, p := range ps[first[i]:first[i+1]] {
+			if p.Err != nil {
+				errs[i] = fmt.Errorf("charging call %s to account %s: %w", c.CallID, p.Acct, p.Err)
+				break
+			}
+		}
+	}
+	return errs
+}
+
+// postings appends c's postings to ps: its customer's balance, and each
+// other account its grant holds on, or, without a grant, its day's spend
+// when the customer has a daily limit.
+func (w *Wallet) postings(ps []store.Posting, c Charge) []store.Posting {
+	e := store.Entry{Kind: c.Kind, Key: CallKey(c.CallID, c.Setup), Amount: -int64(c.Cost)}
+	bal := BalanceAccount(c.CustomerID)
+	ps = append(ps, store.Posting{Acct: bal, Hold: c.CallID, Entry: e})
+	if c.Grant != nil {
+		for _, h := range c.Grant.holds {
+			if h.acct != bal {
+				ps = append(ps, store.Posting{Acct: h.acct, Hold: c.CallID, Entry: e})
 			}
 		}
 	} else if w.customer != nil {
-		if c, ok := w.customer(customerID); ok && c.DailySpendLimit != "" {
-			accts = append(accts, SpendAccount(c, setup))
+		if cust, ok := w.customer(c.CustomerID); ok && cust.DailySpendLimit != "" {
+			ps = append(ps, store.Posting{Acct: SpendAccount(cust, c.Setup), Hold: c.CallID, Entry: e})
 		}
 	}
-	for _, a := range accts {
-		if _, err := w.st.Post(ctx, a, callID, e); err != nil {
-			return fmt.Errorf("charging call %s to account %s: %w", callID, a, err)
-		}
-	}
-	return nil
+	return ps
 }
 
 // steps are the paid times of a rate: the billed durations of its calls,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/trunkline/trunkline/rating"
 	"github.com/trunkline/trunkline/routing"
 )
 
@@ -18,7 +17,7 @@ type Credit interface {
 	Refresh(ctx context.Context, g *routing.Grant) error
 	RefreshEvery() time.Duration
 	Release(ctx context.Context, g *routing.Grant)
-	Charge(ctx context.Context, customerID, callID string, g *routing.Grant, kind string, cost rating.Money, setup time.Time) error
+	ChargeAll(ctx context.Context, cs []routing.Charge) []error
 }
 
 // WithCredit puts calls under credit control and charges every answered
@@ -134,42 +133,4 @@ func (s *Server) endCredit(c *call, charged bool) {
 	if c.grant != nil && !charged {
 		s.credit.Release(context.Background(), c.grant)
 	}
-}
-
-// charge posts an answered call's sell cost once its CDR is written; the
-// call's reservation is freed with it. It reports whether it did: a call
-// whose charge failed stays in the live-call register, so a restart
-// charges it.
-func (s *Server) charge(ch *pendingCharge) bool {
-	if ch == nil {
-		return true
-	}
-	var err error
-	for try := range chargeTries {
-		if try > 0 {
-			time.Sleep(chargeRetry << (try - 1))
-		}
-		err = s.credit.Charge(context.Background(), ch.customer, ch.callID, ch.grant, routing.KindCharge, ch.cost, ch.setup)
-		if err == nil {
-			return true
-		}
-	}
-	s.log.Error("call not charged", "call", ch.callID, "customer", ch.customer, "tries", chargeTries, "error", err)
-	s.metrics.chargeFailures.Inc()
-	return false
-}
-
-// A charge the store refuses is tried chargeTries times, chargeRetry,
-// then twice as long, apart (a Post is idempotent: a retry never doubles).
-const (
-	chargeTries = 4
-	chargeRetry = 250 * time.Millisecond
-)
-
-// pendingCharge is what charging a call needs once its CDR is written.
-type pendingCharge struct {
-	customer, callID string
-	grant            *routing.Grant
-	cost             rating.Money
-	setup            time.Time
 }

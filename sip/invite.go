@@ -588,7 +588,7 @@ func (s *Server) legEnded(c *call, out outcome) (tryNext bool) {
 	}
 	if c.attempt < len(c.plan.Attempts) && (out.limit || failoverAt(&at, out.code)) && !out.final {
 		s.metrics.attempts.WithLabelValues("failover").Inc()
-		s.emit(s.record(c, &at, out, side, false), nil)
+		s.emit(s.record(c, &at, out, side, false), nil, false)
 		if inLoop {
 			return true
 		}

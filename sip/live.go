@@ -234,29 +234,6 @@ func (s *Server) callUp(c *call) {
 	c.up = true
 }
 
-// emitDown writes the CDR of a call the register holds, then takes the call
-// out of the register. The register keeps the order of the two changes; a
-// crash after the CDR and before the removal is durable leaves a call whose
-// CDR a restart finds in the journal, never a call without a CDR.
-func (s *Server) emitDown(r cdr.Record, ch *pendingCharge) {
-	run := func() {
-		if !s.write(r) || !s.charge(ch) {
-			return // the register keeps the call: a restart writes its CDR and charges it
-		}
-		if err := s.live.DownAsync(r.CallID); err != nil {
-			s.log.Error("live call not removed", "call", r.CallID, "error", err)
-		}
-	}
-	if !s.track() {
-		run()
-		return
-	}
-	go func() {
-		defer s.wg.Done()
-		run()
-	}()
-}
-
 // Recover ends a call that was up when the switch stopped without ending
 // it (data as given to LiveCalls.Up): its CDR is written as ended at
 // lastAlive (never before its answer; at most one heartbeat of billing is
@@ -299,7 +276,8 @@ func (s *Server) Recover(ctx context.Context, data []byte, lastAlive time.Time) 
 	}
 	var charged error
 	if s.credit != nil {
-		charged = s.credit.Charge(ctx, r.CustomerID, r.CallID, nil, routing.KindCharge, r.SellCost, time.UnixMilli(r.SetupMs))
+		ch := routing.Charge{CustomerID: r.CustomerID, CallID: r.CallID, Kind: routing.KindCharge, Cost: r.SellCost, Setup: time.UnixMilli(r.SetupMs)}
+		charged = s.credit.ChargeAll(ctx, []routing.Charge{ch})[0]
 	}
 	for _, l := range []liveLeg{rec.Customer, rec.Carrier} {
 		sd, err := l.restore()

@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"context"
 	"time"
 
 	"github.com/trunkline/trunkline/cdr"
@@ -38,17 +37,13 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 		at = &cur
 	}
 	r := s.record(c, at, out, side, true)
-	var ch *pendingCharge
+	var ch *routing.Charge
 	if s.credit != nil && r.AnswerMs > 0 {
-		ch = &pendingCharge{customer: r.CustomerID, callID: c.id, grant: c.grant, cost: r.SellCost, setup: c.setup}
+		ch = &routing.Charge{CustomerID: r.CustomerID, CallID: c.id, Grant: c.grant, Kind: routing.KindCharge, Cost: r.SellCost, Setup: c.setup}
 	}
 	s.endCredit(c, ch != nil)
 	s.endLimits(c)
-	if c.up {
-		s.emitDown(r, ch)
-	} else {
-		s.emit(r, ch)
-	}
+	s.emit(r, ch, c.up)
 	s.calls.remove(c, c.legs)
 	if c.a.conn != nil {
 		c.a.conn.release()
@@ -67,34 +62,6 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 	default:
 		s.metrics.calls.WithLabelValues("failed").Inc()
 	}
-}
-
-// emit appends r to the CDR sink in the background, then posts the call's
-// charge (ch, nil for none): the journal answers once r is on disk, and the
-// goroutine that handles SIP messages must not wait for that. Close waits
-// for every record.
-func (s *Server) emit(r cdr.Record, ch *pendingCharge) {
-	run := func() {
-		if s.write(r) {
-			s.charge(ch) // a call is charged with its CDR, never without
-		}
-	}
-	if !s.track() {
-		run() // a timer fired after Close; Wait may have returned
-		return
-	}
-	go func() {
-		defer s.wg.Done()
-		run()
-	}()
-}
-
-func (s *Server) write(r cdr.Record) bool {
-	if err := s.cdrs.Write(context.Background(), r); err != nil {
-		s.log.Error("CDR not written", "call", r.CallID, "attempt", r.Attempt, "error", err)
-		return false
-	}
-	return true
 }
 
 // record rates an attempt and returns its CDR. c.mu is held.

@@ -55,6 +55,7 @@ type Server struct {
 	branches *branches
 	closeMu  sync.Mutex // closing and wg.Add together, against Close's Wait
 	closing  bool
+	emitter  emitter // ended calls' CDRs, charges and register removals
 	reg      prometheus.Registerer
 	t1       time.Duration // RFC 3261 T1
 	linger   time.Duration // how long completed transactions absorb retransmissions
@@ -334,6 +335,7 @@ func (s *Server) Close() error {
 	s.closeMu.Unlock()
 	s.tp.closeAll()
 	s.wg.Wait()
+	s.closeEmitter()
 	return nil
 }
 

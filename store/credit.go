@@ -74,6 +74,14 @@ type Credit interface {
 	// not be empty.
 	Post(ctx context.Context, acct, hold string, e Entry) (Entry, error)
 
+	// PostAll does every Post of ps as one durable step (one transaction,
+	// one sync): as if each were a Post, in order, it sets ps[i].Posted to
+	// the entry appended, or ps[i].Err to why that posting was refused
+	// (ErrEmptyKey, ErrBadAmount: nothing of it applied, the others are).
+	// An error returned means the backend failed: any posting may or may
+	// not have been applied, and repeating them all is safe.
+	PostAll(ctx context.Context, ps []Posting) error
+
 	// Posted returns the total posted under key on acct, and whether
 	// anything was ever posted under it (a first Post of 0 counts, though
 	// it appends no entry).
@@ -82,4 +90,13 @@ type Credit interface {
 	// Entries returns acct's entries with Seq > after, in order, at most
 	// limit of them (limit ≤ 0 means all).
 	Entries(ctx context.Context, acct string, after uint64, limit int) ([]Entry, error)
+}
+
+// Posting is one Post of a PostAll: its arguments, then what it did.
+type Posting struct {
+	Acct, Hold string
+	Entry      Entry
+
+	Posted Entry // the entry appended (Seq 0 when there was none)
+	Err    error // why this posting was refused
 }

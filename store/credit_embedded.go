@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"sync/atomic"
@@ -126,16 +127,86 @@ func (c *EmbeddedCredit) Post(ctx context.Context, acct, hold string, e Entry) (
 	if err != nil {
 		return Entry{}, fmt.Errorf("posting %q to account %q: %w", e.Key, acct, err)
 	}
+	c.advance(acct, hold, res)
+	return res.entry, nil
+}
+
+// PostAll applies ps in one write transaction (no commit delay: the
+// caller has already gathered them) and advances the cached balances in
+// the same order once it is synced.
+func (c *EmbeddedCredit) PostAll(ctx context.Context, ps []Posting) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	todo := 0
+	for i := range ps {
+		p := &ps[i]
+		p.Posted, p.Err = Entry{}, nil
+		switch {
+		case p.Acct == "":
+			p.Err = ErrEmptyKey
+		case p.Entry.Kind == "" || p.Entry.Key == "" || !inRange(p.Entry.Amount):
+			p.Err = ErrBadAmount
+		default:
+			todo++
+		}
+	}
+	if todo == 0 {
+		return nil
+	}
+	res := make([]postResult, len(ps))
+	refused := make([]error, len(ps))
+	at := time.Now().UnixMilli()
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		for i := range ps {
+			if ps[i].Err != nil {
+				continue
+			}
+			r, err := postTx(tx, ps[i].Acct, ps[i].Entry, at)
+			if errors.Is(err, ErrBadAmount) {
+				refused[i] = err // postTx refuses before it writes anything
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("posting %q to account %q: %w", ps[i].Entry.Key, ps[i].Acct, err)
+			}
+			res[i] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("posting %d entries: %w", todo, err)
+	}
+	for i := range ps {
+		p := &ps[i]
+		if p.Err != nil {
+			continue
+		}
+		if refused[i] != nil {
+			p.Err = refused[i]
+			continue
+		}
+		p.Posted = res[i].entry
+		c.advance(p.Acct, p.Hold, res[i])
+	}
+	return nil
+}
+
+// advance applies a committed post to acct's cached state, if it has one
+// (not in memory: its first use reads the file), and drops the hold.
+func (c *EmbeddedCredit) advance(acct, hold string, res postResult) {
 	s := c.shard(acct)
 	s.mu.Lock()
-	if a := s.accts[acct]; a != nil { // not in memory: its first use reads the file
+	if a := s.accts[acct]; a != nil {
 		a.advance(res.balance, res.seq)
 		if hold != "" {
 			a.drop(hold)
 		}
 	}
 	s.mu.Unlock()
-	return res.entry, nil
 }
 
 // Posted returns the total posted under key on acct and whether any entry

@@ -57,6 +57,8 @@ func RunCredit(t *testing.T, open func(t *testing.T) store.Credit, restart Credi
 		{"ConcurrentPost", testConcurrentPost},
 		{"ConcurrentSameKey", testConcurrentSameKey},
 		{"PostHoldAtomic", testPostHoldAtomic},
+		{"PostAll", testPostAll},
+		{"ConcurrentPostAll", testConcurrentPostAll},
 		{"Persistence", testCreditPersistence},
 		{"AfterClose", testCreditAfterClose},
 	}
