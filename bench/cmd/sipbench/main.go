@@ -34,6 +34,7 @@ type options struct {
 	scenarios, work           string
 	systems                   string
 	switchCPU, sippCPU        string
+	genNice                   int
 	prefixes, numbers         int
 	ladder                    []int
 	runs                      int
@@ -62,6 +63,7 @@ func main() {
 	flag.StringVar(&o.systems, "systems", "trunkline,kamailio-relay,kamailio-dialog,kamailio-full", "rows to run, in order: trunkline, trunkline-prepaid (credit control on), kamailio-relay, kamailio-dialog, kamailio-full (with topoh), kamailio-full-notopoh")
 	flag.StringVar(&o.switchCPU, "switch-cpu", "0", "taskset CPU list of the switch")
 	flag.StringVar(&o.sippCPU, "sipp-cpu", "1", "taskset CPU list of the sipps")
+	flag.IntVar(&o.genNice, "generator-nice", 0, "nice the load generator and capture by this much (for a switch sharing their cores: -switch-cpu 0,1 -sipp-cpu 0,1 -generator-nice 10)")
 	flag.IntVar(&o.prefixes, "prefixes", 100000, "prefixes per rate card")
 	flag.IntVar(&o.numbers, "numbers", 20000, "distinct dialled numbers")
 	flag.StringVar(&ladder, "ladder", "1000,2000,3000,4000,5000,6000,7000", "call rates to climb (calls/s)")
@@ -120,7 +122,7 @@ func run(o *options) error {
 		return err
 	}
 	logf("deck: %d prefixes per card, %d numbers (%s)", len(deck.Sell), len(deck.Numbers), time.Since(t0).Round(time.Millisecond))
-	sc := &sippConf{bin: o.sipp, scenarios: o.scenarios, numbers: numbers, cpu: o.sippCPU, generator: o.generator, sipload: o.sipload}
+	sc := &sippConf{bin: o.sipp, scenarios: o.scenarios, numbers: numbers, cpu: o.sippCPU, nice: o.genNice, generator: o.generator, sipload: o.sipload}
 
 	var rows []*row
 	for _, sys := range strings.Split(o.systems, ",") {
@@ -135,7 +137,7 @@ func run(o *options) error {
 		var p peer
 		switch {
 		case sys == "trunkline" || sys == "trunkline-prepaid":
-			p = &trunkline{bin: o.trunkline, cpu: o.switchCPU, procs: 1, dir: dir, sipPort: sipPort,
+			p = &trunkline{bin: o.trunkline, cpu: o.switchCPU, procs: cpuCount(o.switchCPU), dir: dir, sipPort: sipPort,
 				uasPort: uasPort, pprof: o.pprof, deck: deck, env: splitList(o.goenv), prepaid: sys == "trunkline-prepaid"}
 		case strings.HasPrefix(sys, "kamailio-"):
 			p = &kamailio{bin: o.kamailio, cfg: filepath.Join(filepath.Dir(o.scenarios), "peers", "kamailio.cfg"),
@@ -189,4 +191,23 @@ func splitList(s string) []string {
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+// cpuCount is how many CPUs a taskset list names ("0", "0,1", "0-3"): the
+// switch's GOMAXPROCS. An empty or unreadable list counts as one.
+func cpuCount(list string) int {
+	n := 0
+	for _, part := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := a, error(nil)
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || b < a {
+			return max(n, 1)
+		}
+		n += b - a + 1
+	}
+	return max(n, 1)
 }

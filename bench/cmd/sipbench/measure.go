@@ -243,8 +243,8 @@ func errText(err error) string {
 // printTable writes the markdown results table and the command that made it.
 func printTable(w io.Writer, o *options, rows []*row) {
 	host, _ := os.Hostname()
-	fmt.Fprintf(w, "\nMachine: %s; %s; switch on CPU %s (GOMAXPROCS=1 / kamailio -n %d), load generator (%s) on CPU %s\n",
-		host, cpuModel(), o.switchCPU, o.kamChildren, o.generator, o.sippCPU)
+	fmt.Fprintf(w, "\nMachine: %s; %s; switch on CPU %s (GOMAXPROCS=%d / kamailio -n %d), load generator (%s) on CPU %s, nice %d\n",
+		host, cpuModel(), o.switchCPU, cpuCount(o.switchCPU), o.kamChildren, o.generator, o.sippCPU, o.genNice)
 	fmt.Fprintf(w, "Command: %s\n\n", strings.Join(os.Args, " "))
 	var tl, kam *row
 	for _, r := range rows {

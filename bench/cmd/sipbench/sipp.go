@@ -73,6 +73,7 @@ type sippConf struct {
 	numbers   string // injection file
 	workDir   string
 	cpu       string // taskset CPU list for sipp
+	nice      int    // niceness of the generator and capture (CPU shares against a switch on the same cores)
 	generator string // "sipp", or "go" for sipload as UAS and UAC (sipload.go)
 	sipload   string // sipload binary
 }
@@ -119,6 +120,9 @@ func (r uacResult) FailedPct() float64 {
 }
 
 func (s *sippConf) taskset(argv ...string) []string {
+	if s.nice != 0 {
+		argv = append([]string{"nice", "-n", strconv.Itoa(s.nice)}, argv...)
+	}
 	if s.cpu == "" {
 		return argv
 	}
