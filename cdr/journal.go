@@ -213,7 +213,11 @@ func (j *Journal) WriteAll(ctx context.Context, rs []Record) []error {
 		return errs
 	}
 	bp := framePool.Get().(*[]byte)
-	defer framePool.Put(bp)
+	defer func() {
+		if cap(*bp) <= maxPooledFrames {
+			framePool.Put(bp) // a large batch's buffer is not kept
+		}
+	}()
 	buf, n := (*bp)[:0], 0
 	for i := range rs {
 		start := len(buf)
@@ -259,6 +263,9 @@ func (j *Journal) WriteAll(ctx context.Context, rs []Record) []error {
 	}
 	return errs
 }
+
+// maxPooledFrames is the largest frame buffer framePool keeps.
+const maxPooledFrames = 1 << 20
 
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 

@@ -17,6 +17,7 @@ type Credit interface {
 	Refresh(ctx context.Context, g *routing.Grant) error
 	RefreshEvery() time.Duration
 	Release(ctx context.Context, g *routing.Grant)
+	// ChargeAll returns one error per charge, nil for one posted.
 	ChargeAll(ctx context.Context, cs []routing.Charge) []error
 }
 

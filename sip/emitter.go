@@ -27,6 +27,7 @@ type ending struct {
 }
 
 type emitter struct {
+	retries sync.WaitGroup // charges being tried again, apart from the batches
 	mu      sync.Mutex
 	recs    []cdr.Record // queued, with ends
 	ends    []ending
@@ -83,8 +84,15 @@ func (s *Server) emitLoop() {
 		s.emitBatch(recs, ends)
 		clear(recs) // the next batch reuses the array: let these strings go
 		clear(ends)
+		if cap(recs) > maxKeptBatch {
+			recs, ends = nil, nil // a burst is over: do not keep its arrays
+		}
 	}
 }
+
+// maxKeptBatch is the most ended calls whose queue arrays are kept between
+// batches.
+const maxKeptBatch = 4096
 
 // closeEmitter makes emit work inline from now on and waits until
 // everything queued is done.
@@ -102,10 +110,13 @@ func (s *Server) closeEmitter() {
 	default:
 	}
 	<-e.done
+	e.retries.Wait()
 }
 
 // emitBatch writes recs, then charges the calls whose CDR is written, then
-// takes out of the register the calls both of which are done.
+// takes out of the register the calls both of which are done. Charges the
+// store refused are tried again apart (retryCharges): the next batch does
+// not wait for them.
 func (s *Server) emitBatch(recs []cdr.Record, ends []ending) {
 	done := s.writeAll(recs)
 	var charges []routing.Charge
@@ -116,17 +127,79 @@ func (s *Server) emitBatch(recs []cdr.Record, ends []ending) {
 			of = append(of, i)
 		}
 	}
-	for k, ok := range s.chargeAll(charges) {
-		done[of[k]] = ok
+	var retry []retryCharge
+	for k, err := range s.chargeErrors(context.Background(), charges) {
+		if err != nil {
+			i := of[k]
+			done[i] = false
+			retry = append(retry, retryCharge{charge: charges[k], up: ends[i].up, err: err})
+		}
 	}
 	for i, e := range ends {
-		if !e.up || !done[i] {
-			continue // a call left in the register: a restart writes its CDR or charges it
-		}
-		if err := s.live.DownAsync(recs[i].CallID); err != nil {
-			s.log.Error("live call not removed", "call", recs[i].CallID, "error", err)
+		if e.up && done[i] {
+			s.down(recs[i].CallID)
 		}
 	}
+	if len(retry) > 0 {
+		s.emitter.retries.Add(1)
+		go func() {
+			defer s.emitter.retries.Done()
+			s.retryCharges(retry)
+		}()
+	}
+}
+
+// down takes an ended call out of the live-call register.
+func (s *Server) down(callID string) {
+	if err := s.live.DownAsync(callID); err != nil {
+		s.log.Error("live call not removed", "call", callID, "error", err)
+	}
+}
+
+// retryCharge is a charge the store refused, and its call.
+type retryCharge struct {
+	charge routing.Charge
+	up     bool
+	err    error
+}
+
+// retryCharges tries refused charges again, each on its own (one bad
+// account must not fail the others), chargeTries times in all, chargeRetry,
+// then twice as long, apart. A call whose charge went through leaves the
+// register; one whose charge never did stays there, and a restart charges
+// it.
+func (s *Server) retryCharges(rs []retryCharge) {
+	for try := 1; try < chargeTries && len(rs) > 0; try++ {
+		time.Sleep(chargeRetry << (try - 1))
+		left := rs[:0]
+		for _, r := range rs {
+			if r.err = s.chargeErrors(context.Background(), []routing.Charge{r.charge})[0]; r.err != nil {
+				left = append(left, r)
+			} else if r.up {
+				s.down(r.charge.CallID)
+			}
+		}
+		rs = left
+	}
+	for _, r := range rs {
+		s.log.Error("call not charged", "call", r.charge.CallID, "customer", r.charge.CustomerID, "tries", chargeTries, "error", r.err)
+		s.metrics.chargeFailures.Inc()
+	}
+}
+
+// chargeErrors posts charges and returns each one's error (nil for
+// posted), whatever the Credit returns for "all posted".
+func (s *Server) chargeErrors(ctx context.Context, charges []routing.Charge) []error {
+	if len(charges) == 0 {
+		return nil
+	}
+	errs := s.credit.ChargeAll(ctx, charges)
+	if len(errs) != len(charges) {
+		all := make([]error, len(charges))
+		copy(all, errs)
+		errs = all
+	}
+	return errs
 }
 
 // writeAll writes recs to the CDR sink, in one group commit when it can,
@@ -152,43 +225,6 @@ func (s *Server) writeAll(recs []cdr.Record) []bool {
 			continue
 		}
 		s.log.Error("CDR not written", "call", recs[i].CallID, "attempt", recs[i].Attempt, "error", errs[i])
-	}
-	return ok
-}
-
-// chargeAll posts charges to the credit store and reports which are
-// posted; those refused are tried again, chargeTries times in all.
-func (s *Server) chargeAll(charges []routing.Charge) []bool {
-	ok := make([]bool, len(charges))
-	todo := make([]int, len(charges))
-	for k := range todo {
-		todo[k] = k
-	}
-	var errs []error
-	for try := 0; try < chargeTries && len(todo) > 0; try++ {
-		if try > 0 {
-			time.Sleep(chargeRetry << (try - 1))
-		}
-		batch := make([]routing.Charge, len(todo))
-		for n, k := range todo {
-			batch[n] = charges[k]
-		}
-		errs = s.credit.ChargeAll(context.Background(), batch)
-		left := todo[:0]
-		for n, k := range todo {
-			if errs[n] == nil {
-				ok[k] = true
-			} else {
-				errs[len(left)] = errs[n]
-				left = append(left, k)
-			}
-		}
-		todo = left
-	}
-	for n, k := range todo {
-		c := charges[k]
-		s.log.Error("call not charged", "call", c.CallID, "customer", c.CustomerID, "tries", chargeTries, "error", errs[n])
-		s.metrics.chargeFailures.Inc()
 	}
 	return ok
 }

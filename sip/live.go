@@ -277,7 +277,7 @@ func (s *Server) Recover(ctx context.Context, data []byte, lastAlive time.Time) 
 	var charged error
 	if s.credit != nil {
 		ch := routing.Charge{CustomerID: r.CustomerID, CallID: r.CallID, Kind: routing.KindCharge, Cost: r.SellCost, Setup: time.UnixMilli(r.SetupMs)}
-		charged = s.credit.ChargeAll(ctx, []routing.Charge{ch})[0]
+		charged = s.chargeErrors(ctx, []routing.Charge{ch})[0]
 	}
 	for _, l := range []liveLeg{rec.Customer, rec.Carrier} {
 		sd, err := l.restore()

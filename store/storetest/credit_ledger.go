@@ -197,6 +197,7 @@ func testCreditAfterClose(t *testing.T, open func(t *testing.T) store.Credit, re
 	_, errs["Post"] = old.Post(ctx, "a", "", e)
 	_, _, errs["Posted"] = old.Posted(ctx, "a", "p1")
 	_, errs["Entries"] = old.Entries(ctx, "a", 0, 0)
+	errs["PostAll"] = old.PostAll(ctx, []store.Posting{{Acct: "a", Entry: e}})
 	for call, err := range errs {
 		if err == nil {
 			t.Errorf("%s on a closed backend succeeded", call)

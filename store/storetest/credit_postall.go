@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -61,15 +62,38 @@ func testPostAll(t *testing.T, open func(t *testing.T) store.Credit, restart Cre
 	}
 	for i, p := range again {
 		if p.Posted.Seq != 0 {
-			t.Errorf("posting %d repeated appended %+v", i, p.Posted)
+			t.Errorf("posting %d repeated appended %+v", i+1, p.Posted)
 		}
+		if first := want[i+1].err; (first == nil) != (p.Err == nil) || !errors.Is(p.Err, first) {
+			t.Errorf("posting %d repeated: Err %v, want %v as the first time", i+1, p.Err, first)
+		}
+	}
+	if a := account(t, c, "b"); a != (store.Account{Balance: -5, Entries: 1}) {
+		t.Errorf("b after the repeat: %+v, want balance -5, 1 entry", a)
+	}
+
+	// A refused posting keeps its hold; a done context changes nothing.
+	reserve(t, c, "a", "call/4", 7, 0)
+	ps = []store.Posting{{Acct: "a", Hold: "call/4", Entry: store.Entry{Kind: "charge", Key: "", Amount: -1}}}
+	if err := c.PostAll(ctx, ps); err != nil || !errors.Is(ps[0].Err, store.ErrBadAmount) {
+		t.Errorf("PostAll without a key: %v, %v; want ErrBadAmount", err, ps[0].Err)
+	}
+	if a := account(t, c, "a"); a.Reserved != 7 {
+		t.Errorf("a refused posting dropped its hold: Reserved %d, want 7", a.Reserved)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	ps = []store.Posting{{Acct: "a", Hold: "call/4", Entry: store.Entry{Kind: "charge", Key: "call/4", Amount: -7}}}
+	if err := c.PostAll(done, ps); !errors.Is(err, context.Canceled) {
+		t.Errorf("PostAll with a done context: %v, want context.Canceled", err)
+	}
+	if a := account(t, c, "a"); a != (store.Account{Balance: 910, Reserved: 7, Entries: 3}) {
+		t.Errorf("a after refused calls: %+v, want balance 910, 7 reserved, 3 entries", a)
 	}
 	if err := c.PostAll(ctx, nil); err != nil {
 		t.Errorf("PostAll(nil): %v", err)
 	}
-	if restart.Reopen != nil {
-		c = restart.Reopen(t, c)
-	}
+	c = restart.Reopen(t, c)
 	if a := account(t, c, "a"); a.Balance != 910 || a.Entries != 3 {
 		t.Errorf("a after restart: %+v, want balance 910, 3 entries", a)
 	}
@@ -81,6 +105,9 @@ func testConcurrentPostAll(t *testing.T, open func(t *testing.T) store.Credit, _
 	c := open(t)
 	ctx := t.Context()
 	const accounts, batches, each = 4, 8, 16
+	for a := range accounts {
+		account(t, c, fmt.Sprintf("acct/%d", a)) // cached: the batches must advance what is in memory
+	}
 	var wg sync.WaitGroup
 	for b := range batches {
 		wg.Go(func() {

@@ -1,0 +1,144 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/trunkline/trunkline/cdr"
+	"github.com/trunkline/trunkline/routing"
+)
+
+// emitSink records when each CDR was written.
+type emitSink struct {
+	mu  sync.Mutex
+	at  map[string]time.Time
+	ack chan string
+}
+
+func (k *emitSink) Write(_ context.Context, r cdr.Record) error {
+	k.mu.Lock()
+	k.at[r.CallID] = time.Now()
+	k.mu.Unlock()
+	k.ack <- r.CallID
+	return nil
+}
+
+// flakyCredit refuses each call's charge its first refusals[call] times.
+type flakyCredit struct {
+	Credit
+	mu        sync.Mutex
+	refusals  map[string]int
+	charged   map[string]int
+	allNilOK  bool // answer nil when every charge went through
+	batchSize []int
+}
+
+func (f *flakyCredit) ChargeAll(_ context.Context, cs []routing.Charge) []error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.batchSize = append(f.batchSize, len(cs))
+	errs := make([]error, len(cs))
+	failed := false
+	for i, c := range cs {
+		if f.refusals[c.CallID] > 0 {
+			f.refusals[c.CallID]--
+			errs[i], failed = errors.New("store refused"), true
+			continue
+		}
+		f.charged[c.CallID]++
+	}
+	if !failed && f.allNilOK {
+		return nil
+	}
+	return errs
+}
+
+// downs records the register's removals.
+type downs struct {
+	mu   sync.Mutex
+	keys map[string]time.Time
+}
+
+func (d *downs) UpAsync(string, []byte) error { return nil }
+func (d *downs) DownAsync(key string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.keys[key] = time.Now()
+	return nil
+}
+
+func (d *downs) has(key string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.keys[key]
+	return ok
+}
+
+// A charge the store refuses is tried again apart: the calls that end
+// meanwhile are written, charged and removed without waiting for it, and
+// the refused call leaves the register only once its charge went through.
+func TestEmitterRetriesApart(t *testing.T) {
+	sink := &emitSink{at: map[string]time.Time{}, ack: make(chan string, 16)}
+	credit := &flakyCredit{refusals: map[string]int{"bad": 2}, charged: map[string]int{}, allNilOK: true}
+	live := &downs{keys: map[string]time.Time{}}
+	s, err := New(nil, nil, sink, WithCredit(credit), WithLiveCalls(live))
+	if err != nil {
+		t.Fatal(err)
+	}
+	charge := func(id string) *routing.Charge { return &routing.Charge{CallID: id, CustomerID: "c1", Cost: 5} }
+	s.emit(cdr.Record{CallID: "bad"}, charge("bad"), true)
+	if id := <-sink.ack; id != "bad" {
+		t.Fatalf("first CDR written: %s", id)
+	}
+	time.Sleep(20 * time.Millisecond) // the bad charge has been refused once
+	start := time.Now()
+	s.emit(cdr.Record{CallID: "good"}, charge("good"), true)
+	<-sink.ack
+	deadline := time.Now().Add(time.Second)
+	for !live.has("good") && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if took := time.Since(start); !live.has("good") || took > 200*time.Millisecond {
+		t.Fatalf("the good call left the register after %v (%v), behind the refused charge's retries", took, live.has("good"))
+	}
+	if live.has("bad") {
+		t.Fatal("a call whose charge was refused left the register")
+	}
+	s.Close() // waits for the retries
+	credit.mu.Lock()
+	defer credit.mu.Unlock()
+	if credit.charged["bad"] != 1 || credit.charged["good"] != 1 {
+		t.Errorf("charged %v, want each call once", credit.charged)
+	}
+	if !live.has("bad") {
+		t.Error("the refused call was charged on a retry but stayed in the register")
+	}
+}
+
+// A charge refused every time leaves its call in the register (a restart
+// charges it) and is counted.
+func TestEmitterChargeGivesUp(t *testing.T) {
+	sink := &emitSink{at: map[string]time.Time{}, ack: make(chan string, 16)}
+	credit := &flakyCredit{refusals: map[string]int{"bad": chargeTries}, charged: map[string]int{}}
+	live := &downs{keys: map[string]time.Time{}}
+	s, err := New(nil, nil, sink, WithCredit(credit), WithLiveCalls(live))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.emit(cdr.Record{CallID: "bad"}, &routing.Charge{CallID: "bad"}, true)
+	s.emit(cdr.Record{CallID: "free"}, nil, true)
+	s.Close()
+	if live.has("bad") || !live.has("free") {
+		t.Errorf("register removals %v: want free only", live.keys)
+	}
+	if got := testutil.ToFloat64(s.metrics.chargeFailures); got != 1 {
+		t.Errorf("charge failures counted: %v, want 1", got)
+	}
+	if credit.refusals["bad"] != 0 {
+		t.Errorf("tried %d times, want %d", chargeTries-credit.refusals["bad"], chargeTries)
+	}
+}
