@@ -64,7 +64,14 @@ func TestShipperClickHouseOutage(t *testing.T) {
 	// ClickHouse is back: everything arrives, and records written since.
 	sink.cur.Store(good)
 	writeParallel(t, j, n, 1000)
-	waitFor(t, func() bool { rows, _ := countRows(t, conn, db, true); return rows >= n+1000 })
+	// Rows can show in ClickHouse before the insert returns: cancelling
+	// then would leave the batch uncommitted, to be sent again (at least
+	// once is the contract). Exactly once holds when the shipper stops
+	// after committing, which is what is waited for.
+	waitFor(t, func() bool {
+		rows, _ := countRows(t, conn, db, true)
+		return rows >= n+1000 && shippedAll(j, "clickhouse")
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
@@ -77,7 +84,7 @@ func TestShipperClickHouseOutage(t *testing.T) {
 	r, _ = j.Reader("clickhouse")
 	runShipper(t, NewShipper(r, good, opts...), func() bool {
 		rows, _ := countRows(t, conn, db, true)
-		return rows >= n+1500
+		return rows >= n+1500 && shippedAll(j, "clickhouse")
 	})
 
 	rows, distinct := countRows(t, conn, db, false)
@@ -117,4 +124,13 @@ func writeParallel(t testing.TB, j *Journal, from, n int) {
 		})
 	}
 	wg.Wait()
+}
+
+// shippedAll reports whether reader name has committed everything durable
+// in j.
+func shippedAll(j *Journal, name string) bool {
+	j.smu.Lock()
+	defer j.smu.Unlock()
+	last := j.segs[len(j.segs)-1]
+	return !j.readers[name].committed.Less(Position{Segment: last.seq, Offset: last.size})
 }

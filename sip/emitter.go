@@ -44,7 +44,7 @@ func (s *Server) emit(r cdr.Record, charge *routing.Charge, up bool) {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		s.emitBatch([]cdr.Record{r}, []ending{{charge, up}}) // a timer fired after Close
+		s.emitBatch([]cdr.Record{r}, []ending{{charge, up}}, true) // a timer fired after Close
 		return
 	}
 	e.recs = append(e.recs, r)
@@ -81,7 +81,7 @@ func (s *Server) emitLoop() {
 		recs, e.recs = e.recs, recs[:0]
 		ends, e.ends = e.ends, ends[:0]
 		e.mu.Unlock()
-		s.emitBatch(recs, ends)
+		s.emitBatch(recs, ends, false)
 		clear(recs) // the next batch reuses the array: let these strings go
 		clear(ends)
 		if cap(recs) > maxKeptBatch {
@@ -115,9 +115,10 @@ func (s *Server) closeEmitter() {
 
 // emitBatch writes recs, then charges the calls whose CDR is written, then
 // takes out of the register the calls both of which are done. Charges the
-// store refused are tried again apart (retryCharges): the next batch does
-// not wait for them.
-func (s *Server) emitBatch(recs []cdr.Record, ends []ending) {
+// store refused are tried again apart (retryCharges), so that the next
+// batch does not wait for them; inline (after Close, when nothing is
+// waited for any more) they are tried again before it returns.
+func (s *Server) emitBatch(recs []cdr.Record, ends []ending, inline bool) {
 	done := s.writeAll(recs)
 	var charges []routing.Charge
 	var of []int // charges[k] is the call ends[of[k]]
@@ -140,8 +141,12 @@ func (s *Server) emitBatch(recs []cdr.Record, ends []ending) {
 			s.down(recs[i].CallID)
 		}
 	}
-	if len(retry) > 0 {
-		s.emitter.retries.Add(1)
+	switch {
+	case len(retry) == 0:
+	case inline:
+		s.retryCharges(retry)
+	default:
+		s.emitter.retries.Add(1) // before the loop can exit: Close's Wait follows
 		go func() {
 			defer s.emitter.retries.Done()
 			s.retryCharges(retry)

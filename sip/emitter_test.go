@@ -109,9 +109,18 @@ func TestEmitterRetriesApart(t *testing.T) {
 		t.Fatal("a call whose charge was refused left the register")
 	}
 	s.Close() // waits for the retries
+	// A call ended after Close (a timer) is finished inline, retries too.
+	credit.mu.Lock()
+	credit.refusals["late"] = 1
+	credit.mu.Unlock()
+	s.emit(cdr.Record{CallID: "late"}, charge("late"), true)
+	<-sink.ack
+	if !live.has("late") {
+		t.Error("a call ended after Close, charged on its retry, was not removed before emit returned")
+	}
 	credit.mu.Lock()
 	defer credit.mu.Unlock()
-	if credit.charged["bad"] != 1 || credit.charged["good"] != 1 {
+	if credit.charged["bad"] != 1 || credit.charged["good"] != 1 || credit.charged["late"] != 1 {
 		t.Errorf("charged %v, want each call once", credit.charged)
 	}
 	if !live.has("bad") {
