@@ -6,5 +6,7 @@
 //
 // Runtime state sits behind interfaces of atomic operations: Credit (money:
 // ledgers, balances, holds) and Limits (channel leases and call rates);
-// Embedded implements each in files of its own.
+// Embedded implements each in files of its own. RedisLimits keeps Limits in
+// Redis for a cluster (Lua scripts, the server's clock); the Redis Credit
+// and configuration backends are still to come (issue 15).
 package store
