@@ -6,7 +6,8 @@
 //
 // Runtime state sits behind interfaces of atomic operations: Credit (money:
 // ledgers, balances, holds) and Limits (channel leases and call rates);
-// Embedded implements each in files of its own. RedisLimits keeps Limits in
-// Redis for a cluster (Lua scripts, the server's clock); the Redis Credit
-// and configuration backends are still to come (issue 15).
+// Embedded implements each in files of its own. RedisLimits and RedisCredit
+// keep them in Redis for a cluster (one Lua script per operation, the
+// server's clock; money added by Redis's integer commands, never as a Lua
+// number); the Redis configuration backend is still to come.
 package store

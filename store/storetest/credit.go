@@ -51,6 +51,7 @@ func RunCredit(t *testing.T, open func(t *testing.T) store.Credit, restart Credi
 		{"PostIdempotent", testPostIdempotent},
 		{"PostZeroFirst", testPostZeroFirst},
 		{"Bounds", testCreditBounds},
+		{"Exact", testCreditExact},
 		{"PostDropsHold", testPostDropsHold},
 		{"EntriesPaging", testEntriesPaging},
 		{"ConcurrentReserve", testConcurrentReserve},

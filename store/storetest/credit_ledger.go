@@ -256,3 +256,23 @@ func testCreditBounds(t *testing.T, open func(t *testing.T) store.Credit, _ Cred
 		t.Errorf("Reserve past MaxAmount reserved = %v, %v; want false", ok, err)
 	}
 }
+
+// testCreditExact: amounts past 2^53, where a float64 stops counting by
+// ones, add exactly (a backend that keeps money in doubles, as Lua does,
+// fails here).
+func testCreditExact(t *testing.T, open func(t *testing.T) store.Credit, _ CreditRestart) {
+	c := open(t)
+	const big = 1<<53 + 1
+	post(t, c, "a", "", "payment", "p1", big)
+	e := post(t, c, "a", "", "payment", "p2", 1)
+	if e.Balance != big+1 {
+		t.Errorf("balance after %d + 1 = %d", int64(big), e.Balance)
+	}
+	if !reserve(t, c, "a", "h", big, 0) || !reserve(t, c, "a", "h2", 1, 0) || reserve(t, c, "a", "h3", 1, 0) {
+		t.Error("holds past 2^53 do not add up to the balance by ones")
+	}
+	if a := account(t, c, "a"); a.Balance != big+1 || a.Reserved != big+1 {
+		t.Errorf("Account = %+v, want balance and reserved %d", a, int64(big+1))
+	}
+	checkLedger(t, c, "a")
+}

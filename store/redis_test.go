@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -54,5 +55,30 @@ func TestRedisLimits(t *testing.T) {
 	rdb := testRedis(t)
 	storetest.RunLimits(t, func(t *testing.T) store.Limits {
 		return store.NewRedisLimits(rdb, redisPrefix(t, rdb))
+	})
+}
+
+func TestRedisCredit(t *testing.T) {
+	rdb := testRedis(t)
+	var mu sync.Mutex
+	prefixes := map[store.Credit]string{}
+	open := func(prefix string) store.Credit {
+		c := store.NewRedisCredit(rdb, prefix)
+		mu.Lock()
+		prefixes[c] = prefix
+		mu.Unlock()
+		return c
+	}
+	storetest.RunCredit(t, func(t *testing.T) store.Credit {
+		return open(redisPrefix(t, rdb))
+	}, storetest.CreditRestart{
+		Reopen: func(t *testing.T, c store.Credit) store.Credit {
+			c.(*store.RedisCredit).Close()
+			mu.Lock()
+			prefix := prefixes[c]
+			mu.Unlock()
+			return open(prefix)
+		},
+		HoldsSurvive: true,
 	})
 }
