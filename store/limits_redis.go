@@ -30,8 +30,9 @@ type RedisLimits struct {
 	prefix string
 	// Event members must be unique: this process's random id and a
 	// counter.
-	id  string
-	seq atomic.Uint64
+	id     string
+	seq    atomic.Uint64
+	closed atomic.Bool
 }
 
 var _ Limits = (*RedisLimits)(nil)
@@ -95,8 +96,12 @@ redis.call('PEXPIREAT', KEYS[1], math.floor((now + tonumber(ARGV[2])) / 1000) + 
 return 1`)
 )
 
-// checkNames refuses a done context and empty names.
-func checkNames(ctx context.Context, names ...string) error {
+// check refuses a call on a closed store, with a done context or with
+// an empty name.
+func (l *RedisLimits) check(ctx context.Context, names ...string) error {
+	if l.closed.Load() {
+		return ErrClosed
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -108,12 +113,14 @@ func checkNames(ctx context.Context, names ...string) error {
 	return nil
 }
 
+func (l *RedisLimits) close() { l.closed.Store(true) }
+
 func micros(d time.Duration) string { return strconv.FormatInt(d.Microseconds(), 10) }
 
 // Acquire takes the lease named lease on key if fewer than limit leases
 // are live on it (a lease already held is refreshed whatever the count).
 func (l *RedisLimits) Acquire(ctx context.Context, key, lease string, limit int, ttl time.Duration) (bool, error) {
-	if err := checkNames(ctx, key, lease); err != nil {
+	if err := l.check(ctx, key, lease); err != nil {
 		return false, err
 	}
 	if limit < 0 || ttl <= 0 {
@@ -124,7 +131,7 @@ func (l *RedisLimits) Acquire(ctx context.Context, key, lease string, limit int,
 
 // Refresh extends a live lease to ttl from now.
 func (l *RedisLimits) Refresh(ctx context.Context, key, lease string, ttl time.Duration) (bool, error) {
-	if err := checkNames(ctx, key, lease); err != nil {
+	if err := l.check(ctx, key, lease); err != nil {
 		return false, err
 	}
 	if ttl <= 0 {
@@ -135,7 +142,7 @@ func (l *RedisLimits) Refresh(ctx context.Context, key, lease string, ttl time.D
 
 // Release drops the lease if it is live.
 func (l *RedisLimits) Release(ctx context.Context, key, lease string) error {
-	if err := checkNames(ctx, key, lease); err != nil {
+	if err := l.check(ctx, key, lease); err != nil {
 		return err
 	}
 	if err := l.rdb.ZRem(ctx, l.prefix+"l:"+key, lease).Err(); err != nil {
@@ -146,7 +153,7 @@ func (l *RedisLimits) Release(ctx context.Context, key, lease string) error {
 
 // Leases returns how many leases are live on key.
 func (l *RedisLimits) Leases(ctx context.Context, key string) (int, error) {
-	if err := checkNames(ctx, key); err != nil {
+	if err := l.check(ctx, key); err != nil {
 		return 0, err
 	}
 	n, err := leasesScript.Run(ctx, l.rdb, []string{l.prefix + "l:" + key}).Int()
@@ -159,7 +166,7 @@ func (l *RedisLimits) Leases(ctx context.Context, key string) (int, error) {
 // Hit records one event on key if fewer than limit happened in the window
 // that ends now.
 func (l *RedisLimits) Hit(ctx context.Context, key string, limit int, window time.Duration) (bool, error) {
-	if err := checkNames(ctx, key); err != nil {
+	if err := l.check(ctx, key); err != nil {
 		return false, err
 	}
 	if limit < 0 || window <= 0 {

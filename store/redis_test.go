@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +21,18 @@ import (
 // a failure.
 func testRedis(t *testing.T) redis.UniversalClient {
 	t.Helper()
+	addr := testRedisAddr(t)
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}, DialTimeout: 2 * time.Second})
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("test Redis at %s: %v", addr, err)
+	}
+	return rdb
+}
+
+// testRedisAddr is the test Redis's address, from TRUNKLINE_TEST_REDIS.
+func testRedisAddr(t *testing.T) string {
+	t.Helper()
 	addr := os.Getenv("TRUNKLINE_TEST_REDIS")
 	if addr == "" {
 		msg := `TRUNKLINE_TEST_REDIS is not set; start Redis with: eval "$(scripts/services.sh up)"`
@@ -27,12 +41,7 @@ func testRedis(t *testing.T) redis.UniversalClient {
 		}
 		t.Skip(msg)
 	}
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}, DialTimeout: 2 * time.Second})
-	t.Cleanup(func() { rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("test Redis at %s: %v", addr, err)
-	}
-	return rdb
+	return addr
 }
 
 var redisTestSeq atomic.Uint64
@@ -81,4 +90,50 @@ func TestRedisCredit(t *testing.T) {
 		},
 		HoldsSurvive: true,
 	})
+}
+
+func TestRedisStore(t *testing.T) {
+	rdb := testRedis(t)
+	var mu sync.Mutex
+	prefixes := map[string]string{} // test name → its prefix, for a reopen
+	storetest.Run(t, func(t *testing.T) store.Store {
+		mu.Lock()
+		p, ok := prefixes[t.Name()]
+		if !ok {
+			p = redisPrefix(t, rdb)
+			prefixes[t.Name()] = p
+		}
+		mu.Unlock()
+		r := store.NewRedis(rdb, p)
+		t.Cleanup(func() { r.Close() })
+		return r
+	})
+}
+
+// OpenRedis refuses what it cannot reach, and a bad URL, with a clear error
+// that does not show the password.
+func TestOpenRedisErrors(t *testing.T) {
+	ctx := t.Context()
+	if _, err := store.OpenRedis(ctx, "http://127.0.0.1:6379", ""); err == nil {
+		t.Error("OpenRedis of an http URL succeeded")
+	}
+	_, err := store.OpenRedis(ctx, "redis://user:s3cret@127.0.0.1:1/0", "")
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("OpenRedis of a closed port: %v", err)
+	}
+	addr := testRedisAddr(t)
+	r, err := store.OpenRedis(ctx, "redis://"+addr+"/0", redisPrefix(t, testRedis(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Put(ctx, "c", "a", []byte(`1`)); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if _, err := r.Get(ctx, "c", "a"); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Get after Close: %v, want ErrClosed", err)
+	}
+	if _, err := r.Limits().Leases(ctx, "k"); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Leases after Close: %v, want ErrClosed", err)
+	}
 }

@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis is the store of several nodes that share one Redis (a single
+// server, Sentinel or Redis Cluster, through go-redis's UniversalClient):
+// documents, and the runtime state of Credit and Limits, all under one key
+// prefix. A collection is one hash, id → document:
+//
+//	<prefix>d:<collection>  hash: id → JSON
+//
+// Writes are as durable as the server's persistence (see RedisCredit).
+type Redis struct {
+	rdb    redis.UniversalClient
+	prefix string
+	owned  bool // Close closes rdb
+	closed atomic.Bool
+	credit *RedisCredit
+	limits *RedisLimits
+}
+
+var _ Store = (*Redis)(nil)
+
+// DefaultRedisPrefix is where a switch keeps its keys unless told.
+const DefaultRedisPrefix = "trunkline:"
+
+// Timeouts of the client OpenRedis makes. A call waits on Redis at most a
+// read timeout (plus a write) before it fails: the switch must never hold
+// a call long on a slow store.
+const (
+	redisDialTimeout = 2 * time.Second
+	redisIOTimeout   = 200 * time.Millisecond
+)
+
+// OpenRedis connects to the Redis at url (redis://[user:password@]host:port[/db],
+// rediss:// for TLS) and checks that it answers.
+func OpenRedis(ctx context.Context, url, prefix string) (*Redis, error) {
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("store URL: %w", err)
+	}
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig,
+		DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout,
+	})
+	ping, cancel := context.WithTimeout(ctx, redisDialTimeout)
+	defer cancel()
+	if err := rdb.Ping(ping).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("store %s: %w", redactURL(url), err)
+	}
+	r := NewRedis(rdb, prefix)
+	r.owned = true
+	return r, nil
+}
+
+// redactURL hides a password in url.
+func redactURL(url string) string {
+	scheme, rest, ok := strings.Cut(url, "://")
+	at := strings.LastIndexByte(rest, '@')
+	if !ok || at < 0 {
+		return url
+	}
+	return scheme + "://…@" + rest[at+1:]
+}
+
+// NewRedis returns the store kept in rdb under prefix; rdb stays its
+// caller's to close.
+func NewRedis(rdb redis.UniversalClient, prefix string) *Redis {
+	return &Redis{rdb: rdb, prefix: prefix, credit: NewRedisCredit(rdb, prefix), limits: NewRedisLimits(rdb, prefix)}
+}
+
+// Credit returns the store's balances, ledgers and holds.
+func (r *Redis) Credit() *RedisCredit { return r.credit }
+
+// Limits returns the store's channel leases and call-rate windows.
+func (r *Redis) Limits() *RedisLimits { return r.limits }
+
+func (r *Redis) check(ctx context.Context, coll, id string) error {
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if coll == "" || id == "" {
+		return ErrEmptyKey
+	}
+	return nil
+}
+
+func (r *Redis) collKey(coll string) string { return r.prefix + "d:" + coll }
+
+// Get returns the document coll/id or ErrNotFound.
+func (r *Redis) Get(ctx context.Context, coll, id string) ([]byte, error) {
+	if err := r.check(ctx, coll, id); err != nil {
+		return nil, err
+	}
+	b, err := r.rdb.HGet(ctx, r.collKey(coll), id).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s/%s: %w", coll, id, err)
+	}
+	return b, nil
+}
+
+// Put creates or replaces the document coll/id.
+func (r *Redis) Put(ctx context.Context, coll, id string, data []byte) error {
+	if err := r.check(ctx, coll, id); err != nil {
+		return err
+	}
+	if err := r.rdb.HSet(ctx, r.collKey(coll), id, data).Err(); err != nil {
+		return fmt.Errorf("writing %s/%s: %w", coll, id, err)
+	}
+	return nil
+}
+
+// Delete removes coll/id, or returns ErrNotFound.
+func (r *Redis) Delete(ctx context.Context, coll, id string) error {
+	if err := r.check(ctx, coll, id); err != nil {
+		return err
+	}
+	n, err := r.rdb.HDel(ctx, r.collKey(coll), id).Result()
+	if err != nil {
+		return fmt.Errorf("deleting %s/%s: %w", coll, id, err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// List returns every document of coll, sorted by id.
+func (r *Redis) List(ctx context.Context, coll string) ([]Doc, error) {
+	if err := r.check(ctx, coll, "-"); err != nil {
+		return nil, err
+	}
+	m, err := r.rdb.HGetAll(ctx, r.collKey(coll)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", coll, err)
+	}
+	docs := make([]Doc, 0, len(m))
+	for id, data := range m {
+		docs = append(docs, Doc{ID: id, Data: []byte(data)})
+	}
+	slices.SortFunc(docs, func(a, b Doc) int { return strings.Compare(a.ID, b.ID) })
+	return docs, nil
+}
+
+// Close makes every later call fail (Credit and Limits too) and closes
+// the client if OpenRedis made it.
+func (r *Redis) Close() error {
+	if r.closed.Swap(true) {
+		return nil
+	}
+	r.credit.Close()
+	r.limits.close()
+	if r.owned {
+		return r.rdb.Close()
+	}
+	return nil
+}
