@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -29,6 +30,11 @@ import (
 // amounts go to 10^18. The scripts move amounts as strings and let Redis
 // add them (HINCRBY, exact 64-bit integers, on a scratch field); they
 // compare only signs and magnitudes of decimal strings.
+//
+// An operation that fails with a connection error may have been applied
+// (its reply lost): the client never resends (a resent Reserve would hold
+// twice), a hold taken so expires with its ttl, and a Post is safe to
+// repeat. Making Reserve idempotent by request id is still to do.
 //
 // Holds live in Redis, so they outlive the restart of one node; a node
 // that dies leaves them to expire with their ttl. A Post is as durable as
@@ -61,6 +67,7 @@ func (c *RedisCredit) keys(acct string) []string {
 // the holds whose time has passed. KEYS are those of keys().
 const creditLua = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local function int(x) return string.format('%d', x) end
 local MAX = '1000000000000000000'
 local function neg(s)
   if string.sub(s, 1, 1) == '-' then return string.sub(s, 2) end
@@ -90,7 +97,7 @@ local function drop(hold)
   redis.call('ZREM', KEYS[3], hold)
 end
 local function expire()
-  for _, h in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)) do drop(h) end
+  for _, h in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', int(now))) do drop(h) end
 end
 `
 
@@ -105,10 +112,10 @@ if amount ~= '0' then
   end
   redis.call('HINCRBY', KEYS[2], ARGV[1], amount)
   redis.call('HINCRBY', KEYS[1], 'res', amount)
-elseif not redis.call('HEXISTS', KEYS[2], ARGV[1]) then
+elseif redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
   redis.call('HSET', KEYS[2], ARGV[1], '0')
 end
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), ARGV[1])
+redis.call('ZADD', KEYS[3], int(now + tonumber(ARGV[4])), ARGV[1])
 return 1`)
 
 	// ARGV hold.
@@ -121,7 +128,9 @@ return 1`)
 expire()
 return {field('bal'), field('res'), field('seq')}`)
 
-	// ARGV hold ('' for none), kind, key, amount, reason. The entry
+	// ARGV hold ('' for none), kind, key, amount, and kind, key and reason
+	// in hex (an entry keeps them so: cjson would pass bytes that are not
+	// UTF-8 through raw, and Go's decoder would change them). The entry
 	// appended (JSON), '' when none, or the error BADAMOUNT.
 	postCreditScript = redis.NewScript(creditLua + `
 expire()
@@ -137,8 +146,8 @@ end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('HSET', KEYS[1], 'bal', bal)
 redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
-local e = cjson.encode({seq = seq, at = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000),
-  kind = ARGV[2], key = ARGV[3], amount = diff, balance = bal, reason = ARGV[5]})
+local e = cjson.encode({seq = seq, at = int(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)),
+  kind = ARGV[5], key = ARGV[6], amount = diff, balance = bal, reason = ARGV[7]})
 redis.call('RPUSH', KEYS[5], e)
 return e`)
 )
@@ -227,7 +236,8 @@ func (c *RedisCredit) Post(ctx context.Context, acct, hold string, e Entry) (Ent
 }
 
 func postArgs(hold string, e Entry) []any {
-	return []any{hold, e.Kind, e.Key, strconv.FormatInt(e.Amount, 10), e.Reason}
+	return []any{hold, e.Kind, e.Key, strconv.FormatInt(e.Amount, 10),
+		hex.EncodeToString([]byte(e.Kind)), hex.EncodeToString([]byte(e.Key)), hex.EncodeToString([]byte(e.Reason))}
 }
 
 // postResult decodes what the post script answered.
@@ -317,7 +327,7 @@ func (c *RedisCredit) Entries(ctx context.Context, acct string, after uint64, li
 		return []Entry{}, nil // past any ledger (and past LRANGE's int64 indexes)
 	}
 	stop := int64(-1)
-	if limit > 0 {
+	if limit > 0 && int64(limit) <= math.MaxInt64-int64(after) {
 		stop = int64(after) + int64(limit) - 1
 	}
 	vs, err := c.rdb.LRange(ctx, c.keys(acct)[4], int64(after), stop).Result()
@@ -339,7 +349,7 @@ func (c *RedisCredit) Entries(ctx context.Context, acct string, after uint64, li
 // decimal strings.
 type redisEntry struct {
 	Seq     uint64 `json:"seq"`
-	At      int64  `json:"at"`
+	At      string `json:"at"`
 	Kind    string `json:"kind"`
 	Key     string `json:"key"`
 	Amount  string `json:"amount"`
@@ -354,10 +364,14 @@ func decodeRedisEntry(s string) (Entry, error) {
 	}
 	amount, err1 := strconv.ParseInt(r.Amount, 10, 64)
 	bal, err2 := strconv.ParseInt(r.Balance, 10, 64)
-	if err1 != nil || err2 != nil {
-		return Entry{}, fmt.Errorf("%w: entry %d amounts %q, %q", errCorrupt, r.Seq, r.Amount, r.Balance)
+	at, err3 := strconv.ParseInt(r.At, 10, 64)
+	kind, err4 := hex.DecodeString(r.Kind)
+	key, err5 := hex.DecodeString(r.Key)
+	reason, err6 := hex.DecodeString(r.Reason)
+	if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
+		return Entry{}, fmt.Errorf("%w: entry %d: %v", errCorrupt, r.Seq, err)
 	}
-	return Entry{Seq: r.Seq, At: r.At, Kind: r.Kind, Key: r.Key, Amount: amount, Balance: bal, Reason: r.Reason}, nil
+	return Entry{Seq: r.Seq, At: at, Kind: string(kind), Key: string(key), Amount: amount, Balance: bal, Reason: string(reason)}, nil
 }
 
 // errOr is err, or a new error from format when err is nil.

@@ -22,7 +22,8 @@ import (
 //	<prefix>h:<key>  sorted set: one member per event → its time
 //
 // Times are the Redis server's clock (TIME), in microseconds, so nodes
-// whose clocks disagree still agree on expiries. Every script drops what
+// whose clocks disagree still agree on expiries; scripts format them with
+// %d (a plain number would go to Redis as %.14g, 100 µs coarse). Every script drops what
 // has expired before it counts, and sets the key to expire with its last
 // member, so keys nobody uses vanish.
 type RedisLimits struct {
@@ -49,6 +50,7 @@ func NewRedisLimits(rdb redis.UniversalClient, prefix string) *RedisLimits {
 // number: about 2^51 today).
 const nowLua = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local function int(x) return string.format('%d', x) end
 `
 
 // expireLua makes KEYS[1] expire with its latest score, or deletes it
@@ -63,35 +65,35 @@ end
 var (
 	// KEYS[1] leases; ARGV lease, limit, ttl (µs). 1 when held now.
 	acquireScript = redis.NewScript(nowLua + expireLua + `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', int(now))
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
   return 0
 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('ZADD', KEYS[1], int(now + tonumber(ARGV[3])), ARGV[1])
 expireWithLast()
 return 1`)
 
 	// KEYS[1] leases; ARGV lease, ttl (µs). 1 when the lease was live.
 	refreshScript = redis.NewScript(nowLua + expireLua + `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', int(now))
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   return 0
 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZADD', KEYS[1], int(now + tonumber(ARGV[2])), ARGV[1])
 expireWithLast()
 return 1`)
 
 	// KEYS[1] leases. The number of live leases.
 	leasesScript = redis.NewScript(nowLua + `
-return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`)
+return redis.call('ZCOUNT', KEYS[1], '(' .. int(now), '+inf')`)
 
 	// KEYS[1] events; ARGV limit, window (µs), member. 1 when recorded.
 	hitScript = redis.NewScript(nowLua + `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', int(now - tonumber(ARGV[2])))
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
   return 0
 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('ZADD', KEYS[1], int(now), ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], math.floor((now + tonumber(ARGV[2])) / 1000) + 1)
 return 1`)
 )

@@ -52,6 +52,7 @@ func OpenRedis(ctx context.Context, url, prefix string) (*Redis, error) {
 	rdb := redis.NewUniversalClient(&redis.UniversalOptions{
 		Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig,
 		DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout,
+		MaxRetries: -1, // a script whose reply was lost must not run twice (see RedisCredit)
 	})
 	ping, cancel := context.WithTimeout(ctx, redisDialTimeout)
 	defer cancel()
@@ -157,6 +158,35 @@ func (r *Redis) List(ctx context.Context, coll string) ([]Doc, error) {
 	}
 	slices.SortFunc(docs, func(a, b Doc) int { return strings.Compare(a.ID, b.ID) })
 	return docs, nil
+}
+
+// ConfigVersion is the cluster's configuration version: 0 at first,
+// raised by BumpConfig after every change; each node reloads what it
+// derives from the documents when it sees it move.
+func (r *Redis) ConfigVersion(ctx context.Context) (int64, error) {
+	if err := r.check(ctx, "-", "-"); err != nil {
+		return 0, err
+	}
+	v, err := r.rdb.Get(ctx, r.prefix+"config:version").Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading the configuration version: %w", err)
+	}
+	return v, nil
+}
+
+// BumpConfig raises the configuration version and returns it.
+func (r *Redis) BumpConfig(ctx context.Context) (int64, error) {
+	if err := r.check(ctx, "-", "-"); err != nil {
+		return 0, err
+	}
+	v, err := r.rdb.Incr(ctx, r.prefix+"config:version").Result()
+	if err != nil {
+		return 0, fmt.Errorf("raising the configuration version: %w", err)
+	}
+	return v, nil
 }
 
 // Close makes every later call fail (Credit and Limits too) and closes

@@ -15,17 +15,26 @@ import (
 	"github.com/trunkline/trunkline/sip/border"
 
 	"github.com/trunkline/trunkline/sip"
+	"github.com/trunkline/trunkline/store"
 )
 
 // Config is the whole configuration of a node. The zero value plus
 // Defaults() is the embedded single-machine switch.
 type Config struct {
-	Data  string      `yaml:"data"` // data directory: store, CDR journal
-	Node  string      `yaml:"node"` // node name in CDRs and logs
-	SIP   SIPConfig   `yaml:"sip"`
-	Admin AdminConfig `yaml:"admin"`
-	CDR   CDRConfig   `yaml:"cdr"`
-	Log   LogConfig   `yaml:"log"`
+	Data string `yaml:"data"` // data directory: store, CDR journal
+	// Store is where configuration, balances and limits live: "" for the
+	// embedded store in the data directory, or redis://[user:password@]host:port[/db]
+	// (rediss:// for TLS) for a Redis that several nodes share. The
+	// TRUNKLINE_STORE environment variable overrides it.
+	Store string `yaml:"store"`
+	// StorePrefix starts every key of this switch in a Redis store
+	// (default "trunkline:"): clusters sharing one Redis need their own.
+	StorePrefix string      `yaml:"store_prefix"`
+	Node        string      `yaml:"node"` // node name in CDRs and logs
+	SIP         SIPConfig   `yaml:"sip"`
+	Admin       AdminConfig `yaml:"admin"`
+	CDR         CDRConfig   `yaml:"cdr"`
+	Log         LogConfig   `yaml:"log"`
 	// Credit configures credit control (config_credit.go).
 	Credit CreditConfig `yaml:"credit"`
 	// Margin is margin protection: which carriers may carry a call.
@@ -206,6 +215,12 @@ func (c *Config) Defaults() {
 	if c.Admin.Listen == "" {
 		c.Admin.Listen = DefaultAdminListen
 	}
+	if v := os.Getenv("TRUNKLINE_STORE"); v != "" {
+		c.Store = v
+	}
+	if c.StorePrefix == "" {
+		c.StorePrefix = store.DefaultRedisPrefix
+	}
 	if v := os.Getenv("TRUNKLINE_CLICKHOUSE"); v != "" {
 		c.CDR.ClickHouse = v
 	}
@@ -238,6 +253,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.SIP.Listen); err != nil {
 		bad("sip.listen", "%q is not host:port", c.SIP.Listen)
+	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "redis://") && !strings.HasPrefix(c.Store, "rediss://") {
+		bad("store", "want empty (the embedded store) or a redis:// or rediss:// URL")
 	}
 	if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 		bad("admin.listen", "%q is not host:port", c.Admin.Listen)

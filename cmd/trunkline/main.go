@@ -44,6 +44,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "YAML config `file` (optional)")
 	data := fs.String("data", "", "data `directory` (default "+DefaultData+")")
+	storeURL := fs.String("store", "", "shared store `URL`, redis://host:port[/db] (default: the embedded store in the data directory; env TRUNKLINE_STORE)")
 	sipAddr := fs.String("sip", "", "SIP listen `host:port`, UDP and TCP (default "+DefaultSIPListen+")")
 	adminAddr := fs.String("admin", "", "admin API listen `host:port` (default "+DefaultAdminListen+")")
 	pprofAddr := fs.String("pprof", "", "serve Go profiles (net/http/pprof) on `host:port`; off by default")
@@ -60,6 +61,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	if *data != "" {
 		cfg.Data = *data
+	}
+	if *storeURL != "" {
+		cfg.Store = *storeURL
 	}
 	if *sipAddr != "" {
 		cfg.SIP.Listen = *sipAddr

@@ -45,6 +45,58 @@ type node struct {
 	log      *slog.Logger
 }
 
+// followConfig reloads what the node derives from the documents whenever
+// the cluster's configuration version moves past seen, checking every
+// configPoll, until ctx ends.
+func followConfig(ctx context.Context, rs *store.Redis, seen int64, reload func(context.Context) error, log *slog.Logger) {
+	tick := time.NewTicker(configPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		v, err := rs.ConfigVersion(ctx)
+		if err != nil || v == seen {
+			if err != nil && ctx.Err() == nil {
+				log.Warn("configuration version unreadable", "error", err)
+			}
+			continue
+		}
+		if err := reload(ctx); err != nil {
+			log.Error("configuration of another node not applied", "version", v, "error", err)
+			continue // tried again at the next tick
+		}
+		log.Info("configuration reloaded", "version", v)
+		seen = v
+	}
+}
+
+// configPoll is how often a node of a Redis cluster checks the
+// configuration version.
+const configPoll = time.Second
+
+// openStore opens the embedded store in the data directory, or the Redis
+// of cfg.Store, and returns its Limits.
+func (n *node) openStore(ctx context.Context, cfg *Config) (store.Limits, error) {
+	if cfg.Store == "" {
+		emb, err := store.OpenEmbedded(cfg.Data)
+		if err != nil {
+			return nil, fmt.Errorf("opening store: %w", err)
+		}
+		n.store, n.credit = emb, emb.Credit()
+		return emb.Limits(), nil
+	}
+	r, err := store.OpenRedis(ctx, cfg.Store, cfg.StorePrefix)
+	if err != nil {
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	n.store, n.credit = r, r.Credit()
+	n.log.Info("store is Redis: configuration, balances and limits shared with the nodes using it", "prefix", cfg.StorePrefix)
+	return r.Limits(), nil
+}
+
 // start wires the parts of a node from cfg and starts its listeners. It
 // returns once the switch takes calls; ctx ending stops the listeners, and
 // close releases the rest.
@@ -54,11 +106,11 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	n := &node{log: log, cancel: cancel}
-	emb, err := store.OpenEmbedded(cfg.Data)
+	limits, err := n.openStore(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("opening store: %w", err)
+		cancel()
+		return nil, err
 	}
-	n.store, n.credit = emb, emb.Credit()
 	secret, created, err := admin.EnsureToken(ctx, n.store)
 	if err != nil {
 		n.close()
@@ -111,7 +163,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		auth.WithAlgorithms(cfg.SIP.DigestAlgorithms...))
 	health := cfg.Health.health()
 	router := routing.NewRouter(n.store, append(cfg.routerOptions(), routing.WithHealth(health))...)
-	limiter := routing.NewLimiter(emb.Limits(), cfg.Node, router.Customer, cfg.Limits.limiterOptions()...)
+	limiter := routing.NewLimiter(limits, cfg.Node, router.Customer, cfg.Limits.limiterOptions()...)
 	n.wallet = routing.NewWallet(n.credit, routing.WithCreditBlock(cfg.Credit.BlockSeconds), routing.WithHoldTTL(cfg.Credit.HoldTTL),
 		routing.WithCustomers(router.Customer))
 	reload := func(ctx context.Context) error {
@@ -125,6 +177,23 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 			return fmt.Errorf("reloading routing: %w", err)
 		}
 		return nil
+	}
+	onChange := reload
+	if rs, ok := n.store.(*store.Redis); ok {
+		// Another node's change shows as a new configuration version.
+		seen, err := rs.ConfigVersion(ctx)
+		if err != nil {
+			n.close()
+			return nil, err
+		}
+		onChange = func(ctx context.Context) error {
+			err := reload(ctx)
+			if _, berr := rs.BumpConfig(ctx); berr != nil {
+				log.Error("configuration change not announced to the other nodes", "error", berr)
+			}
+			return err
+		}
+		go followConfig(ctx, rs, seen, reload, log)
 	}
 	if err := reload(ctx); err != nil {
 		n.close()
@@ -177,7 +246,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 			}
 			return nil
 		}),
-		admin.WithOnChange(reload), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithCDRSink(n.journal),
+		admin.WithOnChange(onChange), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithCDRSink(n.journal),
 		admin.WithCredit(n.credit),
 		admin.WithLiveCalls(n.sip),
 		admin.WithEndpointHealth(func(e store.Endpoint) any { return health.Snapshot(routing.EndpointKey(e.CarrierID, e.Host, e.Port)) }),

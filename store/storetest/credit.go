@@ -52,6 +52,7 @@ func RunCredit(t *testing.T, open func(t *testing.T) store.Credit, restart Credi
 		{"PostZeroFirst", testPostZeroFirst},
 		{"Bounds", testCreditBounds},
 		{"Exact", testCreditExact},
+		{"BinaryText", testCreditBinaryText},
 		{"PostDropsHold", testPostDropsHold},
 		{"EntriesPaging", testEntriesPaging},
 		{"ConcurrentReserve", testConcurrentReserve},

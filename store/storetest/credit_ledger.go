@@ -276,3 +276,28 @@ func testCreditExact(t *testing.T, open func(t *testing.T) store.Credit, _ Credi
 	}
 	checkLedger(t, c, "a")
 }
+
+// testCreditBinaryText: an entry's kind, key and reason come back byte for
+// byte, whatever they hold (a key holds a peer's Call-ID), and paging
+// with the largest limit returns everything.
+func testCreditBinaryText(t *testing.T, open func(t *testing.T) store.Credit, _ CreditRestart) {
+	c := open(t)
+	ctx := t.Context()
+	in := store.Entry{Kind: "charge\x80", Key: "call-\xff\xfe\x00id", Amount: -5, Reason: "r\xff\"\\"}
+	e, err := c.Post(ctx, "a", "", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := c.Entries(ctx, "a", 0, math.MaxInt)
+	if err != nil || len(es) != 1 {
+		t.Fatalf("Entries(0, MaxInt) = %v, %v", es, err)
+	}
+	for _, got := range []store.Entry{e, es[0]} {
+		if got.Kind != in.Kind || got.Key != in.Key || got.Reason != in.Reason {
+			t.Errorf("entry text changed: %q %q %q, want %q %q %q", got.Kind, got.Key, got.Reason, in.Kind, in.Key, in.Reason)
+		}
+	}
+	if total, ok, err := c.Posted(ctx, "a", es[0].Key); total != -5 || !ok || err != nil {
+		t.Errorf("Posted(the entry's key) = %d, %v, %v", total, ok, err)
+	}
+}

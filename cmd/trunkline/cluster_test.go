@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/trunkline/trunkline/sip/siptest"
+)
+
+// testRedisURL is the test Redis as a store URL, from TRUNKLINE_TEST_REDIS
+// (skipped without it, failed in CI).
+func testRedisURL(t *testing.T) string {
+	t.Helper()
+	addr := os.Getenv("TRUNKLINE_TEST_REDIS")
+	if addr == "" {
+		msg := `TRUNKLINE_TEST_REDIS is not set; start Redis with: eval "$(scripts/services.sh up)"`
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return "redis://" + addr + "/0"
+}
+
+// Two nodes on one Redis are one switch: what is provisioned through one
+// routes calls through the other within a second or two, the admin token
+// works on both, and a channel limit counts the calls of both.
+func TestTwoNodesShareRedis(t *testing.T) {
+	t.Parallel()
+	url := testRedisURL(t)
+	prefix := fmt.Sprintf("trunkline-test-cluster:%d:%d:", os.Getpid(), time.Now().UnixNano())
+	t.Cleanup(func() { deleteRedisKeys(t, url, prefix) })
+	yaml := fmt.Sprintf("store: %q\nstore_prefix: %q\n", url, prefix)
+	a := startSwitchYAML(t, yaml) // first start: creates the admin token in Redis
+	cfgB, err := ParseConfig([]byte("data: " + t.TempDir() + "\nnode: e2e-b\nsip:\n  listen: 127.0.0.1:0\n  invite_timeout: 2s\nadmin:\n  listen: 127.0.0.1:0\nlog:\n  level: warn\n" + yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	cfgB.Health.Enabled, cfgB.CDR.ClickHouse = &off, ""
+	nb, err := start(context.Background(), cfgB, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nb.close)
+	if nb.Token != "" {
+		t.Error("the second node made an admin token of its own")
+	}
+	b := &testSwitch{node: nb, api: &apiClient{t: t, base: "http://" + nb.AdminAddr.String(), token: a.api.token}}
+
+	// Provisioned through A, after both started.
+	carrierA := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
+	carrierB := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
+	customerID, _, _ := provision(t, a, carrierA, carrierB)
+	a.api.do("PUT", "/api/v1/customers/"+customerID, map[string]any{"name": "Acme Telecom", "currency": "USD", "channel_limit": 1}, http.StatusOK, nil)
+	var got struct {
+		ID string `json:"id"`
+	}
+	b.api.do("GET", "/api/v1/customers/"+customerID, nil, http.StatusOK, &got) // A's token, B's API, A's customer
+	if got.ID != customerID {
+		t.Fatalf("node B reads customer %q, want %q", got.ID, customerID)
+	}
+
+	ua := siptest.NewCustomer(t, "127.0.0.2")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Node B learns of the change from the configuration version, within
+	// two polls. (Dialling it earlier would get 403s, and unknown sources
+	// that fail get banned.)
+	time.Sleep(2*configPoll + 500*time.Millisecond)
+	held, err := ua.Dial(ctx, b.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatalf("node B does not route the customer provisioned through A: %v", err)
+	}
+	// The one channel is held on B: A refuses a second call.
+	if _, err := ua.Dial(ctx, a.SIPAddr.String(), numAnswer); siptest.Status(err) != 503 {
+		t.Fatalf("a second call through A while B holds the only channel: %v, want 503", err)
+	}
+	if err := held.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Freed on B, the channel serves a call through A.
+	next, err := ua.Dial(ctx, a.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatalf("a call through A once B's call ended: %v", err)
+	}
+	if err := next.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deleteRedisKeys deletes the keys under prefix.
+func deleteRedisKeys(t *testing.T, url, prefix string) {
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	ctx := context.Background()
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		rdb.Del(ctx, iter.Val())
+	}
+}
