@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -176,6 +178,69 @@ func (l *RedisLimits) Hit(ctx context.Context, key string, limit int, window tim
 	}
 	member := l.id + "-" + strconv.FormatUint(l.seq.Add(1), 10)
 	return l.run(ctx, hitScript, "h:"+key, "counting an event on "+key, limit, micros(max(window, time.Microsecond)), member)
+}
+
+// ReleaseLeasesOf drops every lease named "<node>/…" on every key, and
+// returns how many: what a node does when it starts, since the calls that
+// held them died with its previous run (a reset on start, but per lease:
+// the other nodes' calls keep theirs). It scans every lease key (every
+// primary of a Redis Cluster), so it is for starts, not for the call path.
+// Nodes of a cluster must have names of their own.
+func (l *RedisLimits) ReleaseLeasesOf(ctx context.Context, node string) (int, error) {
+	if err := l.check(ctx, node); err != nil {
+		return 0, err
+	}
+	released := 0
+	scan := func(ctx context.Context, c redis.UniversalClient) error {
+		keys := c.Scan(ctx, 0, globEscape(l.prefix)+"l:*", 1000).Iterator()
+		for keys.Next(ctx) {
+			var names []any
+			members := c.ZScan(ctx, keys.Val(), 0, globEscape(node)+"/*", 1000).Iterator()
+			for i := 0; members.Next(ctx); i++ {
+				if i%2 == 0 { // member, score, member, score…
+					names = append(names, members.Val())
+				}
+			}
+			if err := members.Err(); err != nil {
+				return err
+			}
+			if len(names) > 0 {
+				n, err := c.ZRem(ctx, keys.Val(), names...).Result()
+				if err != nil {
+					return err
+				}
+				released += int(n)
+			}
+		}
+		return keys.Err()
+	}
+	var err error
+	if cc, ok := l.rdb.(*redis.ClusterClient); ok {
+		var mu sync.Mutex // ForEachMaster runs on the primaries at once
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return scan(ctx, c)
+		})
+	} else {
+		err = scan(ctx, l.rdb)
+	}
+	if err != nil {
+		return released, fmt.Errorf("releasing the leases of node %q: %w", node, err)
+	}
+	return released, nil
+}
+
+// globEscape quotes the characters SCAN's MATCH patterns give a meaning.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\^-`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // run runs a script that answers 1 or 0 on the key prefix+key.

@@ -137,3 +137,31 @@ func TestOpenRedisErrors(t *testing.T) {
 		t.Errorf("Leases after Close: %v, want ErrClosed", err)
 	}
 }
+
+// A node that starts drops the leases its previous run held, on every key,
+// and no other node's.
+func TestRedisReleaseLeasesOf(t *testing.T) {
+	rdb := testRedis(t)
+	ctx := t.Context()
+	l := store.NewRedisLimits(rdb, redisPrefix(t, rdb))
+	for _, lease := range [][2]string{
+		{"cust/1", "n[1]*/a"}, {"cust/1", "n[1]*/b"}, {"ip/127.0.0.2", "n[1]*/a"},
+		{"cust/1", "n1/c"}, {"cust/1", "n2/d"}, {"carrier/9", "n[1]*x/e"},
+	} {
+		if ok, err := l.Acquire(ctx, lease[0], lease[1], 10, time.Hour); !ok || err != nil {
+			t.Fatalf("Acquire(%s, %s) = %v, %v", lease[0], lease[1], ok, err)
+		}
+	}
+	n, err := l.ReleaseLeasesOf(ctx, "n[1]*")
+	if err != nil || n != 3 {
+		t.Fatalf("ReleaseLeasesOf = %d, %v; want 3", n, err)
+	}
+	for key, want := range map[string]int{"cust/1": 2, "ip/127.0.0.2": 0, "carrier/9": 1} {
+		if got, err := l.Leases(ctx, key); got != want || err != nil {
+			t.Errorf("Leases(%s) = %d, %v; want %d", key, got, err, want)
+		}
+	}
+	if _, err := l.ReleaseLeasesOf(ctx, ""); !errors.Is(err, store.ErrEmptyKey) {
+		t.Errorf("ReleaseLeasesOf(\"\"): %v, want ErrEmptyKey", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/trunkline/trunkline/sip/siptest"
+	"github.com/trunkline/trunkline/store"
 )
 
 // testRedisURL is the test Redis as a store URL, from TRUNKLINE_TEST_REDIS
@@ -43,11 +44,16 @@ func TestTwoNodesShareRedis(t *testing.T) {
 	}
 	off := false
 	cfgB.Health.Enabled, cfgB.CDR.ClickHouse = &off, ""
+	// Node B's previous run died holding a channel: its start frees it.
+	ghost := ghostLease(t, url, prefix, "e2e-b/ghost-call")
 	nb, err := start(context.Background(), cfgB, testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nb.close)
+	if n, err := ghost.Leases(context.Background(), "ghost-key"); n != 0 || err != nil {
+		t.Errorf("node B started with its dead run's lease still held: %d, %v", n, err)
+	}
 	if nb.Token != "" {
 		t.Error("the second node made an admin token of its own")
 	}
@@ -108,4 +114,20 @@ func deleteRedisKeys(t *testing.T, url, prefix string) {
 	for iter.Next(ctx) {
 		rdb.Del(ctx, iter.Val())
 	}
+}
+
+// ghostLease takes a lease named lease on "ghost-key" in the Redis store
+// under prefix, as a node's run that died would have left it.
+func ghostLease(t *testing.T, url, prefix, lease string) *store.RedisLimits {
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(o)
+	t.Cleanup(func() { rdb.Close() })
+	l := store.NewRedisLimits(rdb, prefix)
+	if ok, err := l.Acquire(context.Background(), "ghost-key", lease, 5, time.Hour); !ok || err != nil {
+		t.Fatalf("ghost lease: %v, %v", ok, err)
+	}
+	return l
 }

@@ -94,6 +94,14 @@ func (n *node) openStore(ctx context.Context, cfg *Config) (store.Limits, error)
 	}
 	n.store, n.credit = r, r.Credit()
 	n.log.Info("store is Redis: configuration, balances and limits shared with the nodes using it", "prefix", cfg.StorePrefix)
+	released, err := r.Limits().ReleaseLeasesOf(ctx, cfg.Node)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	if released > 0 {
+		n.log.Info("released the channels this node held before it restarted", "node", cfg.Node, "leases", released)
+	}
 	return r.Limits(), nil
 }
 
