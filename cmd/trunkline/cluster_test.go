@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/redis/go-redis/v9"
 	"github.com/trunkline/trunkline/sip/siptest"
 	"github.com/trunkline/trunkline/store"
@@ -28,36 +29,85 @@ func testRedisURL(t *testing.T) string {
 	return "redis://" + addr + "/0"
 }
 
-// Two nodes on one Redis are one switch: what is provisioned through one
-// routes calls through the other within a second or two, the admin token
-// works on both, and a channel limit counts the calls of both.
-func TestTwoNodesShareRedis(t *testing.T) {
-	t.Parallel()
+// startCluster starts two nodes, A ("e2e") and B ("e2e-b"), on the test
+// Redis under a prefix of the test's own; B uses A's admin token. With
+// ghost, B's previous run left a lease that its start must free.
+func startCluster(t *testing.T, ghost bool) (a, b *testSwitch) {
+	t.Helper()
 	url := testRedisURL(t)
 	prefix := fmt.Sprintf("trunkline-test-cluster:%d:%d:", os.Getpid(), time.Now().UnixNano())
 	t.Cleanup(func() { deleteRedisKeys(t, url, prefix) })
 	yaml := fmt.Sprintf("store: %q\nstore_prefix: %q\n", url, prefix)
-	a := startSwitchYAML(t, yaml) // first start: creates the admin token in Redis
+	a = startSwitchYAML(t, yaml) // first start: creates the admin token in Redis
 	cfgB, err := ParseConfig([]byte("data: " + t.TempDir() + "\nnode: e2e-b\nsip:\n  listen: 127.0.0.1:0\n  invite_timeout: 2s\nadmin:\n  listen: 127.0.0.1:0\nlog:\n  level: warn\n" + yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
 	off := false
 	cfgB.Health.Enabled, cfgB.CDR.ClickHouse = &off, ""
-	// Node B's previous run died holding a channel: its start frees it.
-	ghost := ghostLease(t, url, prefix, "e2e-b/ghost-call")
+	var l *store.RedisLimits
+	if ghost {
+		// Node B's previous run died holding a channel: its start frees it.
+		l = ghostLease(t, url, prefix, "e2e-b/ghost-call")
+	}
 	nb, err := start(context.Background(), cfgB, testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nb.close)
-	if n, err := ghost.Leases(context.Background(), "ghost-key"); n != 0 || err != nil {
-		t.Errorf("node B started with its dead run's lease still held: %d, %v", n, err)
+	if l != nil {
+		if n, err := l.Leases(context.Background(), "ghost-key"); n != 0 || err != nil {
+			t.Errorf("node B started with its dead run's lease still held: %d, %v", n, err)
+		}
 	}
 	if nb.Token != "" {
 		t.Error("the second node made an admin token of its own")
 	}
-	b := &testSwitch{node: nb, api: &apiClient{t: t, base: "http://" + nb.AdminAddr.String(), token: a.api.token}}
+	return a, &testSwitch{node: nb, api: &apiClient{t: t, base: "http://" + nb.AdminAddr.String(), token: a.api.token}}
+}
+
+// A prepaid balance is one balance on both nodes: with balance for one
+// second, a call through A holds all of it, B refuses the next with 402
+// (not a second grant of the same money), A's call is cut when its second
+// is up, and the balance ends at 0, never below.
+func TestTwoNodesPrepaid(t *testing.T) {
+	t.Parallel()
+	a, b := startCluster(t, false)
+	carrier := siptest.NewCarrier(t, "127.0.0.1", func(*sip.Request) siptest.Script { return siptest.Script{} })
+	customer := provisionMoneyTo(t, a.api, carrier, "60", map[string]any{"credit_limit": "0"}) // 1.00 a second, 1/1
+	pay(a.api, customer, "1.00")
+	time.Sleep(2*configPoll + 500*time.Millisecond) // B follows the configuration version
+	ua := siptest.NewCustomer(t, "127.0.0.2")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	first, err := ua.Dial(ctx, a.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ua.Dial(ctx, b.SIPAddr.String(), numAnswer); siptest.Status(err) != 402 {
+		t.Fatalf("a call through B while A's call holds the whole balance: %v, want 402", err)
+	}
+	if err := first.WaitBye(ctx); err != nil {
+		t.Fatalf("A's call was not cut when its paid second ended: %v", err)
+	}
+	waitUntil(t, 5*time.Second, "the charge", func() bool {
+		st := money(t, b.api, customer) // read through B: the same ledger
+		return len(st.Entries) == 2 && st.Reserved == 0
+	})
+	if st := money(t, b.api, customer); st.Balance != 0 || st.Available != 0 {
+		t.Fatalf("after the only call the balance could pay: %+v, want 0", st)
+	}
+	if _, err := ua.Dial(ctx, b.SIPAddr.String(), numAnswer); siptest.Status(err) != 402 {
+		t.Fatalf("a call through B with nothing left: %v, want 402", err)
+	}
+}
+
+// Two nodes on one Redis are one switch: what is provisioned through one
+// routes calls through the other within a second or two, the admin token
+// works on both, and a channel limit counts the calls of both.
+func TestTwoNodesShareRedis(t *testing.T) {
+	t.Parallel()
+	a, b := startCluster(t, true)
 
 	// Provisioned through A, after both started.
 	carrierA := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
