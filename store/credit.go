@@ -100,3 +100,42 @@ type Posting struct {
 	Posted Entry // the entry appended (Seq 0 when there was none)
 	Err    error // why this posting was refused
 }
+
+// checkCall refuses a call on a closed backend, with a done context, or
+// with an empty name (an account, a hold, a key): what every Credit and
+// Store method checks first.
+func checkCall(ctx context.Context, closed bool, names ...string) error {
+	if closed {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if n == "" {
+			return ErrEmptyKey
+		}
+	}
+	return nil
+}
+
+// resetPostings clears what a PostAll sets in ps and refuses the postings
+// that are wrong on their face (no account: ErrEmptyKey; no kind or key,
+// or an amount out of range: ErrBadAmount). It returns how many are left
+// to apply.
+func resetPostings(ps []Posting) int {
+	todo := 0
+	for i := range ps {
+		p := &ps[i]
+		p.Posted, p.Err = Entry{}, nil
+		switch {
+		case p.Acct == "":
+			p.Err = ErrEmptyKey
+		case p.Entry.Kind == "" || p.Entry.Key == "" || !inRange(p.Entry.Amount):
+			p.Err = ErrBadAmount
+		default:
+			todo++
+		}
+	}
+	return todo
+}

@@ -141,19 +141,7 @@ func (c *EmbeddedCredit) PostAll(ctx context.Context, ps []Posting) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	todo := 0
-	for i := range ps {
-		p := &ps[i]
-		p.Posted, p.Err = Entry{}, nil
-		switch {
-		case p.Acct == "":
-			p.Err = ErrEmptyKey
-		case p.Entry.Kind == "" || p.Entry.Key == "" || !inRange(p.Entry.Amount):
-			p.Err = ErrBadAmount
-		default:
-			todo++
-		}
-	}
+	todo := resetPostings(ps)
 	if todo == 0 {
 		return nil
 	}
@@ -249,16 +237,7 @@ func (c *EmbeddedCredit) Entries(ctx context.Context, acct string, after uint64,
 // check refuses a call on a closed store, with a done context or without
 // an account or name.
 func (c *EmbeddedCredit) check(ctx context.Context, acct, name string) error {
-	if c.closed.Load() {
-		return ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if acct == "" || name == "" {
-		return ErrEmptyKey
-	}
-	return nil
+	return checkCall(ctx, c.closed.Load(), acct, name)
 }
 
 // now is the monotonic time hold expiries are measured in.

@@ -155,16 +155,7 @@ return e`)
 // check refuses a call on a closed backend, with a done context or without
 // an account or name.
 func (c *RedisCredit) check(ctx context.Context, acct, name string) error {
-	if c.closed.Load() {
-		return ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if acct == "" || name == "" {
-		return ErrEmptyKey
-	}
-	return nil
+	return checkCall(ctx, c.closed.Load(), acct, name)
 }
 
 // Account returns acct's balance, the sum of its unexpired holds and the
@@ -263,22 +254,15 @@ func (c *RedisCredit) PostAll(ctx context.Context, ps []Posting) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if resetPostings(ps) == 0 {
+		return nil
+	}
 	cmds := make([]*redis.Cmd, len(ps))
 	pipe := c.rdb.Pipeline()
-	for i := range ps {
-		p := &ps[i]
-		p.Posted, p.Err = Entry{}, nil
-		switch {
-		case p.Acct == "":
-			p.Err = ErrEmptyKey
-		case p.Entry.Kind == "" || p.Entry.Key == "" || !inRange(p.Entry.Amount):
-			p.Err = ErrBadAmount
-		default:
+	for i, p := range ps {
+		if p.Err == nil {
 			cmds[i] = postCreditScript.Eval(ctx, pipe, c.keys(p.Acct), postArgs(p.Hold, p.Entry)...) // EVAL: a pipeline cannot fall back from EVALSHA
 		}
-	}
-	if pipe.Len() == 0 {
-		return nil
 	}
 	_, _ = pipe.Exec(ctx) // each command carries its own result
 	for i, cmd := range cmds {

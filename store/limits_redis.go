@@ -103,18 +103,7 @@ return 1`)
 // check refuses a call on a closed store, with a done context or with
 // an empty name.
 func (l *RedisLimits) check(ctx context.Context, names ...string) error {
-	if l.closed.Load() {
-		return ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	for _, n := range names {
-		if n == "" {
-			return ErrEmptyKey
-		}
-	}
-	return nil
+	return checkCall(ctx, l.closed.Load(), names...)
 }
 
 func (l *RedisLimits) close() { l.closed.Store(true) }

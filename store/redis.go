@@ -88,16 +88,7 @@ func (r *Redis) Credit() *RedisCredit { return r.credit }
 func (r *Redis) Limits() *RedisLimits { return r.limits }
 
 func (r *Redis) check(ctx context.Context, coll, id string) error {
-	if r.closed.Load() {
-		return ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if coll == "" || id == "" {
-		return ErrEmptyKey
-	}
-	return nil
+	return checkCall(ctx, r.closed.Load(), coll, id)
 }
 
 func (r *Redis) collKey(coll string) string { return r.prefix + "d:" + coll }
