@@ -104,7 +104,8 @@ func TestTwoNodesPrepaid(t *testing.T) {
 
 // Two nodes on one Redis are one switch: what is provisioned through one
 // routes calls through the other within a second or two, the admin token
-// works on both, and a channel limit counts the calls of both.
+// works on both, a channel limit counts the calls of both, and a rate
+// changed through A prices B's next call within a second.
 func TestTwoNodesShareRedis(t *testing.T) {
 	t.Parallel()
 	a, b := startCluster(t, true)
@@ -113,7 +114,7 @@ func TestTwoNodesShareRedis(t *testing.T) {
 	carrierA := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
 	carrierB := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
 	customerID, _, _ := provision(t, a, carrierA, carrierB)
-	a.api.do("PUT", "/api/v1/customers/"+customerID, map[string]any{"name": "Acme Telecom", "currency": "USD", "channel_limit": 1}, http.StatusOK, nil)
+	a.api.do("PUT", "/api/v1/customers/"+customerID, map[string]any{"name": "Acme Telecom", "currency": "USD", "channel_limit": 2}, http.StatusOK, nil)
 	var got struct {
 		ID string `json:"id"`
 	}
@@ -129,15 +130,21 @@ func TestTwoNodesShareRedis(t *testing.T) {
 	// two polls. (Dialling it earlier would get 403s, and unknown sources
 	// that fail get banned.)
 	time.Sleep(2*configPoll + 500*time.Millisecond)
-	held, err := ua.Dial(ctx, b.SIPAddr.String(), numAnswer)
+	onB, err := ua.Dial(ctx, b.SIPAddr.String(), numAnswer)
 	if err != nil {
 		t.Fatalf("node B does not route the customer provisioned through A: %v", err)
 	}
-	// The one channel is held on B: A refuses a second call.
-	if _, err := ua.Dial(ctx, a.SIPAddr.String(), numAnswer); siptest.Status(err) != 503 {
-		t.Fatalf("a second call through A while B holds the only channel: %v, want 503", err)
+	onA, err := ua.Dial(ctx, a.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatalf("a second call, through A: %v", err)
 	}
-	if err := held.Hangup(ctx); err != nil {
+	// Both channels are held, one on each node: each node refuses a third.
+	for _, sw := range []*testSwitch{a, b} {
+		if _, err := ua.Dial(ctx, sw.SIPAddr.String(), numAnswer); siptest.Status(err) != 503 {
+			t.Fatalf("a third call through %s while each node holds one of the two channels: %v, want 503", sw.AdminAddr, err)
+		}
+	}
+	if err := onB.Hangup(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// Freed on B, the channel serves a call through A.
@@ -145,8 +152,32 @@ func TestTwoNodesShareRedis(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a call through A once B's call ended: %v", err)
 	}
-	if err := next.Hangup(ctx); err != nil {
+	for _, c := range []*siptest.Call{onA, next} {
+		if err := c.Hangup(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A rate changed through A prices the next call through B within 1 s.
+	var cards struct {
+		RateCards []struct{ ID, Kind string } `json:"ratecards"`
+	}
+	a.api.do("GET", "/api/v1/ratecards", nil, http.StatusOK, &cards)
+	for _, c := range cards.RateCards {
+		if c.Kind == "customer" {
+			a.api.do("PUT", "/api/v1/ratecards/"+c.ID+"/rates", []map[string]any{{"prefix": "44", "description": "United Kingdom", "rate": "0.0300"}}, http.StatusOK, nil)
+		}
+	}
+	time.Sleep(time.Second)
+	priced, err := ua.Dial(ctx, b.SIPAddr.String(), numAnswer)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if err := priced.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rs := b.api.cdrs(priced.CallID, 1); len(rs) != 1 || rs[0].SellRate != 30_000 {
+		t.Fatalf("the call through B a second after the change: %+v, want sell rate 0.0300", rs)
 	}
 }
 

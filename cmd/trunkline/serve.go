@@ -75,7 +75,7 @@ func followConfig(ctx context.Context, rs *store.Redis, seen int64, reload func(
 
 // configPoll is how often a node of a Redis cluster checks the
 // configuration version.
-const configPoll = time.Second
+const configPoll = 250 * time.Millisecond
 
 // openStore opens the embedded store in the data directory, or the Redis
 // of cfg.Store, and returns its Limits.
