@@ -141,7 +141,10 @@ func (e *Exporter) tick(ctx context.Context) {
 		if waiting {
 			continue
 		}
-		run, err := e.RunPeriod(ctx, x.ID, p.Name)
+		run, ran, err := e.runOnce(ctx, x.ID, p.Name)
+		if !ran {
+			continue
+		}
 		e.mu.Lock()
 		if err == nil && run.Status == RunOK {
 			delete(e.retries, x.ID)
@@ -156,6 +159,28 @@ func (e *Exporter) tick(ctx context.Context) {
 		}
 		e.mu.Unlock()
 	}
+}
+
+// runOnce runs period of export id, once in a cluster: on a store shared
+// by nodes (a store.Locker) it runs only with the period's lock, and only
+// if no node has delivered it meanwhile. ran is false when it did not try.
+func (e *Exporter) runOnce(ctx context.Context, id, period string) (run store.ExportRun, ran bool, err error) {
+	if l, ok := e.st.(store.Locker); ok {
+		release, got, lerr := l.TryLock(ctx, "export/"+id+"/"+period, e.cfg.timeout+time.Minute)
+		if lerr != nil {
+			e.log.Warn("export lock unavailable", "export", id, "period", period, "err", lerr)
+			return run, false, nil // the next tick tries again
+		}
+		if !got {
+			return run, false, nil // another node is running it
+		}
+		defer release()
+		if done, derr := e.delivered(ctx, id, period); derr != nil || done {
+			return run, false, nil
+		}
+	}
+	run, err = e.RunPeriod(ctx, id, period)
+	return run, true, err
 }
 
 // delivered reports whether export id has a successful run of period.

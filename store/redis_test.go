@@ -165,3 +165,34 @@ func TestRedisReleaseLeasesOf(t *testing.T) {
 		t.Errorf("ReleaseLeasesOf(\"\"): %v, want ErrEmptyKey", err)
 	}
 }
+
+// A lock is one holder's until it is released or its ttl ends, and a
+// release never frees a lock taken since by someone else.
+func TestRedisTryLock(t *testing.T) {
+	rdb := testRedis(t)
+	ctx := t.Context()
+	r := store.NewRedis(rdb, redisPrefix(t, rdb))
+	release, ok, err := r.TryLock(ctx, "export/x/2026-W11", time.Minute)
+	if !ok || err != nil {
+		t.Fatalf("first TryLock = %v, %v", ok, err)
+	}
+	if _, ok, err := r.TryLock(ctx, "export/x/2026-W11", time.Minute); ok || err != nil {
+		t.Fatalf("TryLock of a held name = %v, %v; want false", ok, err)
+	}
+	release()
+	_, ok, err = r.TryLock(ctx, "export/x/2026-W11", 100*time.Millisecond)
+	if !ok || err != nil {
+		t.Fatalf("TryLock after release = %v, %v", ok, err)
+	}
+	time.Sleep(150 * time.Millisecond) // expired: the next holder takes it
+	if _, ok, err := r.TryLock(ctx, "export/x/2026-W11", time.Minute); !ok || err != nil {
+		t.Fatalf("TryLock after the ttl = %v, %v", ok, err)
+	}
+	release() // the first holder's release again: not the current holder's lock
+	if _, ok, _ := r.TryLock(ctx, "export/x/2026-W11", time.Minute); ok {
+		t.Error("a stale release freed the current holder's lock")
+	}
+	if _, _, err := r.TryLock(ctx, "n", 0); !errors.Is(err, store.ErrBadAmount) {
+		t.Errorf("TryLock with ttl 0: %v, want ErrBadAmount", err)
+	}
+}
