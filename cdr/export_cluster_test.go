@@ -4,48 +4,24 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/trunkline/trunkline/store"
+	"github.com/trunkline/trunkline/store/storetest"
 )
 
 // Nodes that share a Redis store deliver each export period once: four
 // exporters ticking at the same moment make one run and one file.
 func TestExportOncePerCluster(t *testing.T) {
-	addr := os.Getenv("TRUNKLINE_TEST_REDIS")
-	if addr == "" {
-		msg := `TRUNKLINE_TEST_REDIS is not set; start Redis with: eval "$(scripts/services.sh up)"`
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	rdb := storetest.Redis(t)
+	prefix := storetest.RedisPrefix(t, rdb)
 	host, port, user, pw := exportServer(t, ProtocolFTP)
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { rdb.Close() })
-	prefix := fmt.Sprintf("trunkline-test-export:%d:%08x:", os.Getpid(), rand.Uint32())
-	t.Cleanup(func() {
-		iter := rdb.Scan(context.Background(), 0, prefix+"*", 1000).Iterator()
-		for iter.Next(context.Background()) {
-			rdb.Del(context.Background(), iter.Val())
-		}
-	})
 	st := store.NewRedis(rdb, prefix)
 	ctx := context.Background()
 	recs, _ := boundaryRecords()
-	j := openTestJournal(t, t.TempDir())
-	for _, r := range recs {
-		if err := j.Write(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := store.PutJSON(ctx, st, store.Customers, "cust-ny", store.Customer{ID: "cust-ny", Name: "NY", Currency: "USD", Timezone: "Asia/Tokyo"}); err != nil {
-		t.Fatal(err)
-	}
+	j := exportFixtureIn(t, st, "Asia/Tokyo", recs)
 	dir := fmt.Sprintf("tl-test-%08x", rand.Uint32())
 	x := store.Export{ID: "xc", CustomerID: "cust-ny", Protocol: ProtocolFTP, Host: host, Port: port, Username: user, Password: pw,
 		RemoteDir: dir, Format: FormatCSV, Frequency: Weekly}

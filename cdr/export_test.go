@@ -142,6 +142,13 @@ func exportFixture(t *testing.T, tz string, recs []Record) (store.Store, *Journa
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st, exportFixtureIn(t, st, tz, recs)
+}
+
+// exportFixtureIn puts customer cust-ny (in timezone tz) in st and recs in
+// a new journal, which it returns.
+func exportFixtureIn(t *testing.T, st store.Store, tz string, recs []Record) *Journal {
+	t.Helper()
 	ctx := context.Background()
 	if err := store.PutJSON(ctx, st, store.Customers, "cust-ny", store.Customer{ID: "cust-ny", Name: "NY", Currency: "USD", Timezone: tz}); err != nil {
 		t.Fatal(err)
@@ -152,7 +159,7 @@ func exportFixture(t *testing.T, tz string, recs []Record) (store.Store, *Journa
 			t.Fatal(err)
 		}
 	}
-	return st, j
+	return j
 }
 
 // boundaryRecords straddle the New York day 2026-03-09 (EDT, UTC-4, the

@@ -62,13 +62,11 @@ func (c *RedisCredit) keys(acct string) []string {
 	return []string{k, k + ":h", k + ":x", k + ":p", k + ":e"}
 }
 
-// creditLua is what every script shares: the server's time (now, µs),
-// exact sums of decimal strings, sign and magnitude tests, and expiring
-// the holds whose time has passed. KEYS are those of keys().
-const creditLua = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local function int(x) return string.format('%d', x) end
-local MAX = '1000000000000000000'
+// creditLua is what every credit script shares: nowLua (the server's
+// time, now, in µs, and int), exact sums of decimal strings, sign and
+// magnitude tests, and expiring the holds whose time has passed. KEYS are
+// those of keys().
+const creditLua = nowLua + `local MAX = '1000000000000000000'
 local function neg(s)
   if string.sub(s, 1, 1) == '-' then return string.sub(s, 2) end
   if s == '0' then return s end

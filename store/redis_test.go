@@ -1,74 +1,25 @@
 package store_test
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/trunkline/trunkline/store"
 	"github.com/trunkline/trunkline/store/storetest"
 )
 
-// testRedis returns a client of the test Redis from TRUNKLINE_TEST_REDIS.
-// Without it the test is skipped, except in CI, where a missing service is
-// a failure.
-func testRedis(t *testing.T) redis.UniversalClient {
-	t.Helper()
-	addr := testRedisAddr(t)
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}, DialTimeout: 2 * time.Second})
-	t.Cleanup(func() { rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("test Redis at %s: %v", addr, err)
-	}
-	return rdb
-}
-
-// testRedisAddr is the test Redis's address, from TRUNKLINE_TEST_REDIS.
-func testRedisAddr(t *testing.T) string {
-	t.Helper()
-	addr := os.Getenv("TRUNKLINE_TEST_REDIS")
-	if addr == "" {
-		msg := `TRUNKLINE_TEST_REDIS is not set; start Redis with: eval "$(scripts/services.sh up)"`
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return addr
-}
-
-var redisTestSeq atomic.Uint64
-
-// redisPrefix is a key prefix of the test's own; its keys are deleted
-// when the test ends.
-func redisPrefix(t *testing.T, rdb redis.UniversalClient) string {
-	p := fmt.Sprintf("trunkline-test:%d:%d:", time.Now().UnixNano(), redisTestSeq.Add(1))
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, p+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
-	return p
-}
-
 func TestRedisLimits(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := storetest.Redis(t)
 	storetest.RunLimits(t, func(t *testing.T) store.Limits {
-		return store.NewRedisLimits(rdb, redisPrefix(t, rdb))
+		return store.NewRedisLimits(rdb, storetest.RedisPrefix(t, rdb))
 	})
 }
 
 func TestRedisCredit(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := storetest.Redis(t)
 	var mu sync.Mutex
 	prefixes := map[store.Credit]string{}
 	open := func(prefix string) store.Credit {
@@ -79,7 +30,7 @@ func TestRedisCredit(t *testing.T) {
 		return c
 	}
 	storetest.RunCredit(t, func(t *testing.T) store.Credit {
-		return open(redisPrefix(t, rdb))
+		return open(storetest.RedisPrefix(t, rdb))
 	}, storetest.CreditRestart{
 		Reopen: func(t *testing.T, c store.Credit) store.Credit {
 			c.(*store.RedisCredit).Close()
@@ -93,14 +44,14 @@ func TestRedisCredit(t *testing.T) {
 }
 
 func TestRedisStore(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := storetest.Redis(t)
 	var mu sync.Mutex
 	prefixes := map[string]string{} // test name → its prefix, for a reopen
 	storetest.Run(t, func(t *testing.T) store.Store {
 		mu.Lock()
 		p, ok := prefixes[t.Name()]
 		if !ok {
-			p = redisPrefix(t, rdb)
+			p = storetest.RedisPrefix(t, rdb)
 			prefixes[t.Name()] = p
 		}
 		mu.Unlock()
@@ -121,8 +72,8 @@ func TestOpenRedisErrors(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("OpenRedis of a closed port: %v", err)
 	}
-	addr := testRedisAddr(t)
-	r, err := store.OpenRedis(ctx, "redis://"+addr+"/0", redisPrefix(t, testRedis(t)))
+	addr := storetest.RedisAddr(t)
+	r, err := store.OpenRedis(ctx, "redis://"+addr+"/0", storetest.RedisPrefix(t, storetest.Redis(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,9 +92,9 @@ func TestOpenRedisErrors(t *testing.T) {
 // A node that starts drops the leases its previous run held, on every key,
 // and no other node's.
 func TestRedisReleaseLeasesOf(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := storetest.Redis(t)
 	ctx := t.Context()
-	l := store.NewRedisLimits(rdb, redisPrefix(t, rdb))
+	l := store.NewRedisLimits(rdb, storetest.RedisPrefix(t, rdb))
 	for _, lease := range [][2]string{
 		{"cust/1", "n[1]*/a"}, {"cust/1", "n[1]*/b"}, {"ip/127.0.0.2", "n[1]*/a"},
 		{"cust/1", "n1/c"}, {"cust/1", "n2/d"}, {"carrier/9", "n[1]*x/e"},
@@ -169,9 +120,9 @@ func TestRedisReleaseLeasesOf(t *testing.T) {
 // A lock is one holder's until it is released or its ttl ends, and a
 // release never frees a lock taken since by someone else.
 func TestRedisTryLock(t *testing.T) {
-	rdb := testRedis(t)
+	rdb := storetest.Redis(t)
 	ctx := t.Context()
-	r := store.NewRedis(rdb, redisPrefix(t, rdb))
+	r := store.NewRedis(rdb, storetest.RedisPrefix(t, rdb))
 	release, ok, err := r.TryLock(ctx, "export/x/2026-W11", time.Minute)
 	if !ok || err != nil {
 		t.Fatalf("first TryLock = %v, %v", ok, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -12,43 +11,24 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/trunkline/trunkline/sip/siptest"
 	"github.com/trunkline/trunkline/store"
+	"github.com/trunkline/trunkline/store/storetest"
 )
-
-// testRedisURL is the test Redis as a store URL, from TRUNKLINE_TEST_REDIS
-// (skipped without it, failed in CI).
-func testRedisURL(t *testing.T) string {
-	t.Helper()
-	addr := os.Getenv("TRUNKLINE_TEST_REDIS")
-	if addr == "" {
-		msg := `TRUNKLINE_TEST_REDIS is not set; start Redis with: eval "$(scripts/services.sh up)"`
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return "redis://" + addr + "/0"
-}
 
 // startCluster starts two nodes, A ("e2e") and B ("e2e-b"), on the test
 // Redis under a prefix of the test's own; B uses A's admin token. With
 // ghost, B's previous run left a lease that its start must free.
 func startCluster(t *testing.T, ghost bool) (a, b *testSwitch) {
 	t.Helper()
-	url := testRedisURL(t)
-	prefix := fmt.Sprintf("trunkline-test-cluster:%d:%d:", os.Getpid(), time.Now().UnixNano())
-	t.Cleanup(func() { deleteRedisKeys(t, url, prefix) })
+	rdb := storetest.Redis(t)
+	url, prefix := "redis://"+storetest.RedisAddr(t)+"/0", storetest.RedisPrefix(t, rdb)
 	yaml := fmt.Sprintf("store: %q\nstore_prefix: %q\n", url, prefix)
 	a = startSwitchYAML(t, yaml) // first start: creates the admin token in Redis
-	cfgB, err := ParseConfig([]byte("data: " + t.TempDir() + "\nnode: e2e-b\nsip:\n  listen: 127.0.0.1:0\n  invite_timeout: 2s\nadmin:\n  listen: 127.0.0.1:0\nlog:\n  level: warn\n" + yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	off := false
-	cfgB.Health.Enabled, cfgB.CDR.ClickHouse = &off, ""
+	cfgB := testConfig(t, yaml)
+	cfgB.Node = "e2e-b"
 	var l *store.RedisLimits
 	if ghost {
 		// Node B's previous run died holding a channel: its start frees it.
-		l = ghostLease(t, url, prefix, "e2e-b/ghost-call")
+		l = ghostLease(t, rdb, prefix, "e2e-b/ghost-call")
 	}
 	nb, err := start(context.Background(), cfgB, testLogger())
 	if err != nil {
@@ -181,31 +161,9 @@ func TestTwoNodesShareRedis(t *testing.T) {
 	}
 }
 
-// deleteRedisKeys deletes the keys under prefix.
-func deleteRedisKeys(t *testing.T, url, prefix string) {
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	rdb := redis.NewClient(o)
-	defer rdb.Close()
-	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		rdb.Del(ctx, iter.Val())
-	}
-}
-
 // ghostLease takes a lease named lease on "ghost-key" in the Redis store
 // under prefix, as a node's run that died would have left it.
-func ghostLease(t *testing.T, url, prefix, lease string) *store.RedisLimits {
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(o)
-	t.Cleanup(func() { rdb.Close() })
+func ghostLease(t *testing.T, rdb redis.UniversalClient, prefix, lease string) *store.RedisLimits {
 	l := store.NewRedisLimits(rdb, prefix)
 	if ok, err := l.Acquire(context.Background(), "ghost-key", lease, 5, time.Hour); !ok || err != nil {
 		t.Fatalf("ghost lease: %v, %v", ok, err)

@@ -35,6 +35,25 @@ func startSwitch(t *testing.T, tweaks ...func(*Config)) *testSwitch {
 // cdr: section), then tweaks. The node stops when the test ends.
 func startSwitchYAML(t *testing.T, extra string, tweaks ...func(*Config)) *testSwitch {
 	t.Helper()
+	cfg := testConfig(t, extra)
+	for _, tw := range tweaks {
+		tw(cfg)
+	}
+	n, err := start(context.Background(), cfg, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.close)
+	if n.Token == "" {
+		t.Fatal("first start printed no admin token")
+	}
+	return &testSwitch{node: n, api: &apiClient{t: t, base: "http://" + n.AdminAddr.String(), token: n.Token}}
+}
+
+// testConfig is the config of a test node: loopback port 0, a fresh data
+// directory, short timeouts, then extra YAML (top-level keys).
+func testConfig(t *testing.T, extra string) *Config {
+	t.Helper()
 	cfg, err := ParseConfig([]byte(`
 data: ` + t.TempDir() + `
 node: e2e
@@ -61,18 +80,7 @@ log:
 		off := false
 		cfg.Health.Enabled = &off
 	}
-	for _, tw := range tweaks {
-		tw(cfg)
-	}
-	n, err := start(context.Background(), cfg, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.close)
-	if n.Token == "" {
-		t.Fatal("first start printed no admin token")
-	}
-	return &testSwitch{node: n, api: &apiClient{t: t, base: "http://" + n.AdminAddr.String(), token: n.Token}}
+	return cfg
 }
 
 // e2e numbers: the carrier scripts key on them.
