@@ -158,31 +158,46 @@ func (s *Server) onAck(req *gosip.Request) {
 // never see it (it crossed a CANCEL or a timeout, or came after another
 // final answer): an ACK and a BYE on the dialog it set up, so the carrier
 // does not bill a call nobody is on (RFC 3261 §16.7); a retransmission of a
-// 2xx gets its ACK again. It keeps a copy of the leg, not the call. c.mu is
-// held.
+// 2xx gets its ACK again. It keeps a copy of the leg, not the call, and is
+// one object: every answered call's INVITE transaction holds one while it
+// lingers. c.mu is held.
 func (s *Server) strayAnswers(c *call, l *leg) func(*response) {
-	base, id, carrier := l.b, c.id, l.at.CarrierID
-	base.remoteTag = ""
-	var mu sync.Mutex
-	acks := map[string]func(){} // by the 2xx's To: one dialog each
-	return func(res *response) {
-		mu.Lock()
-		defer mu.Unlock()
-		if again, ok := acks[res.to]; ok {
-			again() // the carrier did not get the ACK
-			return
-		}
-		d := base
-		s.learnDialog(&d, res, true)
-		if d.remoteTag == "" {
-			return
-		}
-		ack, _, to := s.legRequest(&d, gosip.ACK, 1, 70, nil, nil)
-		acks[res.to] = func() { _ = s.send(ack, to, nil, nil) }
-		if err := s.send(ack, to, nil, nil); err != nil {
-			s.log.Debug("ACK to carrier failed", "error", err)
-		}
-		s.sendBye(&d)
-		s.log.Info("hung up a carrier answer the customer will not get", "call", id, "carrier", carrier)
+	st := &stray{s: s, base: l.b, id: c.id, carrier: l.at.CarrierID}
+	st.base.remoteTag = ""
+	st.base.routes = nil // a 2xx brings its own (learnDialog)
+	return st.answer
+}
+
+// stray answers the 2xx answers of one attempt nobody waits for.
+type stray struct {
+	s           *Server
+	base        side
+	id, carrier string
+	mu          sync.Mutex
+	acks        map[string]func() // by the 2xx's To: one dialog each
+}
+
+func (st *stray) answer(res *response) {
+	s := st.s
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if again, ok := st.acks[res.to]; ok {
+		again() // the carrier did not get the ACK
+		return
 	}
+	d := st.base
+	s.learnDialog(&d, res, true)
+	if d.remoteTag == "" {
+		return
+	}
+	ack, _, to := s.legRequest(&d, gosip.ACK, 1, 70, nil, nil)
+	if st.acks == nil {
+		st.acks = map[string]func(){}
+	}
+	st.acks[res.to] = func() { _ = s.send(ack, to, nil, nil) }
+	if err := s.send(ack, to, nil, nil); err != nil {
+		s.log.Debug("ACK to carrier failed", "error", err)
+	}
+	s.sendBye(&d)
+	s.log.Info("hung up a carrier answer the customer will not get", "call", st.id, "carrier", st.carrier)
 }

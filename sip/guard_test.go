@@ -135,6 +135,23 @@ func TestServerTransaction(t *testing.T) {
 	if got := read(1500 * time.Millisecond); got != "" {
 		t.Fatalf("answer retransmitted after the ACK: %q", got)
 	}
+	// The ended transaction still answers: the INVITE again gets the same
+	// 403, the ACK again nothing, and the INVITE is not handled again.
+	if _, err := c.Write([]byte(inv)); err != nil {
+		t.Fatal(err)
+	}
+	if again := read(2 * time.Second); again != first {
+		t.Fatalf("INVITE retransmitted after the ACK: want the 403 again, got %q", again)
+	}
+	if _, err := c.Write([]byte(ack)); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(300 * time.Millisecond); got != "" {
+		t.Fatalf("an ACK retransmitted after the ACK got %q", got)
+	}
+	if n := d.n.Load(); n != 1 {
+		t.Fatalf("INVITE handled %d times", n)
+	}
 }
 
 // FuzzReceive feeds datagrams to the switch's receive path (parse, key,

@@ -36,17 +36,24 @@ func (s *Server) onCancel(req *gosip.Request, tx *serverTx) {
 	symmetric(req)
 	k := tx.key
 	k.method = gosip.INVITE
-	inv := s.servers.get(k)
-	if inv == nil {
+	inv, done, found := s.servers.find(k)
+	if !found {
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
-	if !sameIP(inv.from.addr, req.Source()) {
+	from := done.to.addr
+	if inv != nil {
+		from = inv.from.addr
+	}
+	if !sameIP(from, req.Source()) {
 		s.metrics.dropped.WithLabelValues("stranger").Inc()
 		s.reply(tx, req, 403, "Not A Party To This Call") // a CANCEL comes from where its INVITE came
 		return
 	}
 	s.reply(tx, req, 200, "OK")
+	if inv == nil {
+		return // answered already: nothing left to cancel
+	}
 	inv.mu.Lock()
 	run := inv.final == 0 && !inv.cancelled
 	inv.cancelled = true

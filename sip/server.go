@@ -81,6 +81,7 @@ type Server struct {
 	// recovering refuses new calls until the calls a crash left are
 	// charged: their money must be spent before new calls reserve it.
 	recovering atomic.Bool
+	taken      atomic.Uint64 // calls taken since start
 
 	node           string
 	advertise      string // host put in Via and Contact
@@ -220,10 +221,13 @@ func (s *Server) dispatch(msg gosip.Message, src netip.AddrPort, transport strin
 // make the switch send to any address. So is one from another address than
 // the one its request went to: only the party asked answers.
 func (s *Server) onResponse(res *response, src netip.AddrPort) {
-	tx := s.clients.get(txKey{branch: res.branch, method: methodKind(res.method)})
-	if tx == nil {
+	tx, _, found := s.clients.find(txKey{branch: res.branch, method: methodKind(res.method)})
+	if !found {
 		s.metrics.dropped.WithLabelValues("no-transaction").Inc()
 		return
+	}
+	if tx == nil {
+		return // a retransmitted answer to an ended transaction: absorbed
 	}
 	if !s.responder(tx, src.Addr()) {
 		s.metrics.dropped.WithLabelValues("response-stranger").Inc()
@@ -258,8 +262,11 @@ func (s *Server) onRequest(req *gosip.Request, transport string, conn *tcpConn, 
 	if req.Method == gosip.CANCEL {
 		key.method = gosip.CANCEL
 	}
-	if tx := s.servers.get(key); tx != nil {
+	if tx, done, found := s.servers.find(key); tx != nil {
 		s.retransmitted(tx, req)
+		return
+	} else if found {
+		s.retransmittedDone(done, req)
 		return
 	}
 	if req.IsAck() {

@@ -84,10 +84,13 @@ type clientTx struct {
 }
 
 // txTable holds the transactions of one side, and those that have ended and
-// only absorb retransmissions until they are swept.
+// only absorb retransmissions until they are swept: as records in done (see
+// done.go), or, for those that still need their object (a client INVITE,
+// whose 2xx retransmissions go to the call's handlers), in linger.
 type txTable[T any] struct {
 	mu     sync.Mutex
 	txs    map[txKey]*T
+	done   doneTable
 	linger []lingering[T] // oldest first
 }
 
@@ -97,12 +100,25 @@ type lingering[T any] struct {
 	until time.Time
 }
 
-func newTxTable[T any]() *txTable[T] { return &txTable[T]{txs: map[txKey]*T{}} }
+func newTxTable[T any]() *txTable[T] {
+	return &txTable[T]{txs: map[txKey]*T{}, done: newDoneTable()}
+}
 
 func (t *txTable[T]) get(k txKey) *T {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.txs[k]
+}
+
+// find returns the transaction under k, or the record of the ended one.
+func (t *txTable[T]) find(k txKey) (*T, doneTx, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tx := t.txs[k]; tx != nil {
+		return tx, doneTx{}, true
+	}
+	d, ok := t.done.find(k)
+	return nil, d, ok
 }
 
 // add stores tx under k unless a transaction has it; it returns the one
@@ -132,10 +148,21 @@ func (t *txTable[T]) expire(k txKey, tx *T, now time.Time, d time.Duration) {
 	t.linger = append(t.linger, lingering[T]{tx: tx, key: k, until: now.Add(d)})
 }
 
+// retire replaces tx under k by its record d until now+linger.
+func (t *txTable[T]) retire(k txKey, tx *T, d doneTx, now time.Time, linger time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.txs[k] == tx {
+		delete(t.txs, k)
+	}
+	t.done.add(k, d, now.Add(linger))
+}
+
 // sweep removes the lingering transactions whose time is up.
 func (t *txTable[T]) sweep(now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.done.sweep(now)
 	i := 0
 	for ; i < len(t.linger) && !t.linger[i].until.After(now); i++ {
 		l := t.linger[i]
@@ -157,10 +184,11 @@ func (t *txTable[T]) pending() int {
 	return len(t.txs) - len(t.linger)
 }
 
+// len counts the transactions held, ended ones included.
 func (t *txTable[T]) len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.txs)
+	return len(t.txs) + t.done.n
 }
 
 // sweepEvery sweeps both tables until stop closes.
@@ -231,7 +259,7 @@ func (s *Server) respondBytes(tx *serverTx, code int, b []byte) bool {
 			// Timer H: give up waiting for the ACK.
 			time.AfterFunc(s.timer64(), func() { s.ackTimeout(tx) })
 		} else {
-			s.servers.expire(tx.key, tx, s.now(), s.linger)
+			s.retire(tx)
 		}
 	}
 	tx.mu.Unlock()
@@ -274,6 +302,32 @@ func (s *Server) ackTimeout(tx *serverTx) {
 	}
 }
 
+// retire ends server transaction tx, answered (and for a non-2xx answer to
+// an INVITE, acknowledged): its record absorbs retransmissions for
+// s.linger. Over TCP, whose answers go on the request's connection, the
+// transaction itself lingers (TCP peers do not retransmit: they are few).
+// tx.mu is held.
+func (s *Server) retire(tx *serverTx) {
+	if tx.conn != nil {
+		s.servers.expire(tx.key, tx, s.now(), s.linger)
+		return
+	}
+	d := doneTx{final: tx.final, to: tx.from, data: tx.last, ack2xx: tx.method == gosip.INVITE && tx.final < 300}
+	s.servers.retire(tx.key, tx, d, s.now(), s.linger)
+}
+
+// retransmittedDone handles a request that matched the record of an ended
+// server transaction: see retransmitted.
+func (s *Server) retransmittedDone(d doneTx, req *gosip.Request) {
+	switch {
+	case req.IsAck() && d.ack2xx:
+		s.onAck(req)
+	case req.IsAck():
+	case len(d.data) > 0:
+		_ = s.send(d.data, d.to, nil, nil)
+	}
+}
+
 // retransmitted handles a request that matched tx: an ACK ends a non-2xx
 // INVITE transaction (the ACK of a 2xx, which RFC 2543 user agents send
 // with the INVITE's key, goes on to the carrier), anything else gets the
@@ -292,7 +346,7 @@ func (s *Server) retransmitted(tx *serverTx, req *gosip.Request) {
 			if tx.retry != nil {
 				tx.retry.Stop()
 			}
-			s.servers.expire(tx.key, tx, s.now(), s.linger)
+			s.retire(tx)
 		}
 		return
 	}
@@ -472,7 +526,13 @@ func (s *Server) answered(tx *clientTx, res *response) {
 			tx.ack = tx.ackFor(res)
 			_ = s.send(tx.ack, tx.to, nil, nil)
 		}
-		s.clients.expire(tx.key, tx, s.now(), s.linger)
+		if invite {
+			// Its 2xx retransmissions go to what the call set (again).
+			s.clients.expire(tx.key, tx, s.now(), s.linger)
+		} else {
+			// A retransmitted final answer is absorbed.
+			s.clients.retire(tx.key, tx, doneTx{final: res.code, to: tx.to}, s.now(), s.linger)
+		}
 	}
 	handle := tx.handle
 	if res.code >= 200 {
