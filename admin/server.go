@@ -27,6 +27,7 @@ type Server struct {
 	ready    func() error
 	credit   store.Credit // balances and ledgers; nil: no money endpoints
 	live     LiveCalls    // the switch's calls in progress; nil: no /calls
+	nodes    Nodes        // the cluster's nodes; nil: no /nodes, writes do not wait
 
 	mux     *http.ServeMux
 	metrics *metrics
@@ -165,6 +166,8 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"GET /api/v1/customers/{id}/hosts", s.listCustomerHosts},
 		{"DELETE /api/v1/customers/{id}/hosts/{hid}", s.deleteCustomerHost},
 
+		{"GET /api/v1/nodes", s.listNodes},
+
 		{"GET /api/v1/bans", s.listBans},
 		{"DELETE /api/v1/bans/{ip}", s.liftBan},
 
@@ -232,9 +235,22 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 
 // write runs fn with the server's writes held and a context a client
 // disconnect cannot cancel, then calls the OnChange hook. A failing hook
-// yields a 500 carrying its message; what fn wrote stays written.
+// yields a 500 carrying its message; what fn wrote stays written. With
+// ?wait= it then waits until every live node runs the change (504 if some
+// do not in time).
 func (s *Server) write(r *http.Request, fn func(ctx context.Context) error) error {
-	ctx := context.WithoutCancel(r.Context())
+	wait, err := waitParam(r)
+	if err != nil {
+		return err
+	}
+	if err := s.writeNow(context.WithoutCancel(r.Context()), fn); err != nil {
+		return err
+	}
+	return s.waitApplied(r.Context(), wait)
+}
+
+// writeNow is write without the wait.
+func (s *Server) writeNow(ctx context.Context, fn func(ctx context.Context) error) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if err := fn(ctx); err != nil {

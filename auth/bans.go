@@ -2,10 +2,13 @@ package auth
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/trunkline/trunkline/store"
 )
 
 // Ban defaults: 5 failures within a minute ban a source for 1 minute, then
@@ -57,12 +60,21 @@ func ExemptPrefixes(prefixes ...netip.Prefix) Exempter {
 // source that fails Threshold times within Window, for a time that doubles
 // with each ban within the memory period. Exempt sources are never banned.
 // Banned is the fast-path check (a read lock and a map look-up); every
-// method is safe for concurrent use. The table is in memory and per node;
-// Run sweeps it.
+// method is safe for concurrent use. The table is in memory and per node,
+// shared with the other nodes through a board if WithBanBoard gives one
+// (see bans_shared.go); Run sweeps it and follows the board.
 type Bans struct {
 	s      *strikes[netip.Addr]
 	exempt atomic.Pointer[Exempter]
 	banned atomic.Int64 // bans issued, for metrics
+
+	now        func() time.Time
+	maxSources int
+	board      store.BanBoard
+	log        *slog.Logger
+	outbox     chan store.BanEntry                // bans issued here, for the board
+	remote     atomic.Pointer[map[netip.Addr]Ban] // the board's bans, as last read
+	liftMark   int64                              // the board's last lift applied; -1 before the first read (follow's)
 }
 
 // BanOption configures Bans.
@@ -75,6 +87,8 @@ type banConfig struct {
 	maxSources        int
 	now               func() time.Time
 	exempt            Exempter
+	board             store.BanBoard
+	log               *slog.Logger
 }
 
 // WithBanThreshold bans after n failures within window.
@@ -106,7 +120,14 @@ func NewBans(opts ...BanOption) *Bans {
 	for _, o := range opts {
 		o(&c)
 	}
-	b := &Bans{s: newStrikes[netip.Addr](c.threshold, c.window, c.base, c.max, c.memory, c.maxSources, c.now)}
+	b := &Bans{s: newStrikes[netip.Addr](c.threshold, c.window, c.base, c.max, c.memory, c.maxSources, c.now),
+		now: c.now, maxSources: c.maxSources, board: c.board, log: c.log, liftMark: -1}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	if b.board != nil {
+		b.outbox = make(chan store.BanEntry, 1024)
+	}
 	if c.exempt != nil {
 		b.SetExempt(c.exempt)
 	}
@@ -122,10 +143,11 @@ func (b *Bans) isExempt(ip netip.Addr) bool {
 	return e != nil && (*e).Exempt(ip)
 }
 
-// Banned reports whether src is banned now.
+// Banned reports whether src is banned now, here or on the board.
 func (b *Bans) Banned(src netip.Addr) bool {
-	_, ok := b.s.locked(src.Unmap())
-	return ok
+	src = src.Unmap()
+	_, ok := b.s.locked(src)
+	return ok || b.remoteBanned(src)
 }
 
 // Fail records an authentication failure from src and reports whether it
@@ -135,9 +157,13 @@ func (b *Bans) Fail(src netip.Addr) bool {
 	if b.isExempt(src) {
 		return false
 	}
-	_, banned := b.s.fail(src)
+	until, banned := b.s.fail(src)
 	if banned {
 		b.banned.Add(1)
+		if b.board != nil {
+			since, count := b.s.history(src)
+			b.publish(src, since, until, count)
+		}
 	}
 	return banned
 }
@@ -146,12 +172,27 @@ func (b *Bans) Fail(src netip.Addr) bool {
 // authentication), keeping its ban history.
 func (b *Bans) Succeed(src netip.Addr) { b.s.reset(src.Unmap()) }
 
-// List returns the current bans, most recent first.
+// List returns the current bans, here and on the board, most recent
+// first.
 func (b *Bans) List() []Ban {
 	act := b.s.active()
 	out := make([]Ban, 0, len(act))
+	seen := make(map[netip.Addr]int, len(act))
 	for _, a := range act {
+		seen[a.key] = len(out)
 		out = append(out, Ban{IP: a.key, Since: a.since, Until: a.until, Count: a.count})
+	}
+	if m := b.remote.Load(); m != nil {
+		now := b.now()
+		for ip, r := range *m {
+			switch i, ok := seen[ip]; {
+			case !now.Before(r.Until):
+			case !ok:
+				out = append(out, r)
+			case r.Until.After(out[i].Until):
+				out[i] = r
+			}
+		}
 	}
 	slices.SortFunc(out, func(x, y Ban) int {
 		if c := y.Since.Compare(x.Since); c != 0 {
@@ -162,14 +203,23 @@ func (b *Bans) List() []Ban {
 	return out
 }
 
-// Lift ends src's ban at once and forgets its history; it reports whether
-// src was banned.
-func (b *Bans) Lift(src netip.Addr) bool { return b.s.lift(src.Unmap()) }
+// Lift ends src's ban at once, here and on the board, and forgets its
+// history; it reports whether src was banned.
+func (b *Bans) Lift(src netip.Addr) bool {
+	src = src.Unmap()
+	here := b.s.lift(src)
+	there := b.liftRemote(src)
+	return here || there
+}
 
 // Issued returns the number of bans issued since start.
 func (b *Bans) Issued() int64 { return b.banned.Load() }
 
-// Run sweeps forgotten sources every interval until ctx ends.
+// Run sweeps forgotten sources every interval, and follows the board,
+// until ctx ends.
 func (b *Bans) Run(ctx context.Context, interval time.Duration) {
+	if b.board != nil {
+		go b.follow(ctx)
+	}
 	every(ctx, interval, b.s.sweep)
 }

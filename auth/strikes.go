@@ -90,6 +90,17 @@ func (s *strikes[K]) fail(k K) (time.Time, bool) {
 	return e.until, true
 }
 
+// history returns when k's lockout began and how many k had within the
+// memory period.
+func (s *strikes[K]) history(k K) (since time.Time, count int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if e := s.keys[k]; e != nil {
+		return e.since, e.count
+	}
+	return time.Time{}, 0
+}
+
 // reset forgets k's failures (after a success) but not its lockout history.
 func (s *strikes[K]) reset(k K) {
 	s.mu.Lock()

@@ -42,6 +42,14 @@ func WithRecovery() Option { return func(s *Server) { s.recovering.Store(true) }
 // Recovered lets a Server made WithRecovery take calls.
 func (s *Server) Recovered() { s.recovering.Store(false) }
 
+// Recovering reports whether the Server still refuses calls while the
+// calls a crash left are ended.
+func (s *Server) Recovering() bool { return s.recovering.Load() }
+
+// CallsTaken counts the calls taken since start (the customer's INVITE
+// accepted for routing), for the node's calls per second.
+func (s *Server) CallsTaken() uint64 { return s.taken.Load() }
+
 // endAll ends every live call from the switch.
 func (s *Server) endAll() {
 	s.calls.each(func(c *call) {

@@ -72,6 +72,7 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	// Taken: stop the customer's retransmissions now.
 	s.answerInvite(c, 100, "Trying")
 	s.metrics.active.Inc()
+	s.taken.Add(1)
 	// The customer's limits come first: a customer over its calls per
 	// second costs no routing, whatever it dials.
 	var leases *routing.Leases

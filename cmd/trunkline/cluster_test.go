@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,4 +171,144 @@ func ghostLease(t *testing.T, rdb redis.UniversalClient, prefix, lease string) *
 		t.Fatalf("ghost lease: %v, %v", ok, err)
 	}
 	return l
+}
+
+// A ban is the cluster's: a source banned for wrong passwords on A is
+// dropped by B within a second, B lists it, and lifting it through B lets
+// the source call through A again.
+func TestTwoNodesShareBans(t *testing.T) {
+	t.Parallel()
+	a, b := startCluster(t, false)
+	carrier := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
+	customerID, _, _ := provision(t, a, carrier, carrier)
+	a.api.create("/api/v1/customers/"+customerID+"/sip-users", map[string]any{"username": "alice", "password": "correct horse battery"})
+	time.Sleep(2*configPoll + 500*time.Millisecond) // B follows the configuration version
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	attacker := siptest.NewCustomer(t, "127.0.0.7")
+	for i := range 5 {
+		if _, err := attacker.DialAuth(ctx, a.SIPAddr.String(), numAnswer, "alice", "guess"); siptest.Status(err) != 403 {
+			t.Fatalf("wrong password %d through A: %v, want 403", i+1, err)
+		}
+	}
+	// B drops the source's requests unanswered, and answers another's.
+	options := func(p *rawPeer, to net.Addr, branch string) bool {
+		p.send(to, "OPTIONS sip:"+to.String()+" SIP/2.0\r\nVia: SIP/2.0/UDP "+p.addr()+";branch=z9hG4bK"+branch+"\r\n"+
+			"From: <sip:probe@"+p.Host()+">;tag=1\r\nTo: <sip:"+to.String()+">\r\nCall-ID: "+branch+"\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+		_, ok := p.next("SIP/2.0 200", time.Second)
+		return ok
+	}
+	banned, other := newRawPeer(t, "127.0.0.7", nil), newRawPeer(t, "127.0.0.8", nil)
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for i := 0; options(banned, b.SIPAddr, fmt.Sprint("ban", i)); i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("B still answers the source banned on A 1.5 s later")
+		}
+		time.Sleep(200 * time.Millisecond) // below the flood limit
+	}
+	if !options(other, b.SIPAddr, "other") {
+		t.Fatal("B does not answer a source nobody banned")
+	}
+	var bans struct {
+		Bans []struct {
+			IP string `json:"ip"`
+		} `json:"bans"`
+	}
+	b.api.do("GET", "/api/v1/bans", nil, http.StatusOK, &bans)
+	if len(bans.Bans) != 1 || bans.Bans[0].IP != "127.0.0.7" {
+		t.Fatalf("B lists bans %+v", bans)
+	}
+	b.api.do("DELETE", "/api/v1/bans/127.0.0.7", nil, http.StatusNoContent, nil)
+	time.Sleep(time.Second) // A reads the lift
+	if !options(banned, a.SIPAddr, "lifted") {
+		t.Fatal("A does not answer the source whose ban was lifted through B")
+	}
+	call, err := siptest.NewCustomer(t, "127.0.0.7").DialAuth(ctx, a.SIPAddr.String(), numAnswer, "alice", "correct horse battery")
+	if err != nil {
+		t.Fatalf("A after the ban was lifted through B: %v", err)
+	}
+	_ = call.Hangup(ctx)
+}
+
+// GET /api/v1/nodes lists the live nodes with the configuration version
+// each runs; a write with ?wait= answers once every live node runs it, or
+// 504 naming a node that does not; a node that stops drops off the list.
+func TestClusterNodes(t *testing.T) {
+	t.Parallel()
+	a, b := startCluster(t, false)
+	type nodes struct {
+		Nodes []store.NodeState `json:"nodes"`
+	}
+	list := func(sw *testSwitch) []store.NodeState {
+		var ns nodes
+		sw.api.do("GET", "/api/v1/nodes", nil, http.StatusOK, &ns)
+		return ns.Nodes
+	}
+	waitUntil(t, 5*time.Second, "both nodes on the list", func() bool {
+		ns := list(b)
+		return len(ns) == 2 && ns[0].ID == "e2e" && ns[1].ID == "e2e-b" && ns[0].Health == "ready" && ns[1].Health == "ready"
+	})
+
+	// A write through A with ?wait=true answers once B runs it too.
+	carrier := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
+	customerID, _, _ := provision(t, a, carrier, carrier)
+	a.api.do("PUT", "/api/v1/customers/"+customerID+"?wait=true", map[string]any{"name": "Acme", "currency": "USD", "channel_limit": 3}, http.StatusOK, nil)
+	v, err := a.node.store.(*store.Redis).ConfigVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range list(a) {
+		if n.ConfigVersion != v {
+			t.Fatalf("after a write with ?wait=true node %s runs version %d, want %d", n.ID, n.ConfigVersion, v)
+		}
+	}
+	a.api.do("PUT", "/api/v1/customers/"+customerID+"?wait=soon", map[string]any{"name": "Changed", "currency": "USD"}, http.StatusBadRequest, nil)
+	var c struct {
+		Name string `json:"name"`
+	}
+	a.api.do("GET", "/api/v1/customers/"+customerID, nil, http.StatusOK, &c)
+	if c.Name != "Acme" {
+		t.Fatalf("a write refused for its ?wait= was made: name %q", c.Name)
+	}
+
+	// A live node that does not follow: the wait ends in 504 naming it.
+	stuck := store.NodeState{ID: "stuck", ConfigVersion: 1, Health: "ready", Heartbeat: time.Now()}
+	if err := a.node.store.(*store.Redis).Beat(context.Background(), stuck); err != nil {
+		t.Fatal(err)
+	}
+	var e struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	a.api.do("PUT", "/api/v1/customers/"+customerID+"?wait=300ms", map[string]any{"name": "Acme", "currency": "USD"}, http.StatusGatewayTimeout, &e)
+	if e.Error.Code != "not_applied" || !strings.Contains(e.Error.Message, "stuck") {
+		t.Fatalf("504 body %+v", e)
+	}
+
+	// B stops: it leaves the list once its beats are old.
+	b.node.close()
+	waitUntil(t, liveWindow+2*time.Second, "B off the list", func() bool {
+		for _, n := range list(a) {
+			if n.ID == "e2e-b" {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// A node on the embedded store is alone: it lists itself.
+func TestNodesEmbedded(t *testing.T) {
+	t.Parallel()
+	sw := startSwitch(t)
+	var ns struct {
+		Nodes []store.NodeState `json:"nodes"`
+	}
+	sw.api.do("GET", "/api/v1/nodes", nil, http.StatusOK, &ns)
+	if len(ns.Nodes) != 1 || ns.Nodes[0].ID != "e2e" || ns.Nodes[0].Health != "ready" || ns.Nodes[0].SIP != sw.SIPAddr.String() {
+		t.Fatalf("nodes %+v", ns.Nodes)
+	}
+	sw.api.do("PUT", "/api/v1/carriers/none?wait=true", map[string]any{"name": "x"}, http.StatusNotFound, nil)
 }

@@ -39,6 +39,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 var version = "dev"
 
+// buildVersion is version, or for a development build the VCS revision it
+// was built from.
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if version != "dev" || !ok {
+		return version
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return "dev-" + s.Value[:12]
+		}
+	}
+	return version
+}
+
 func serve(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)

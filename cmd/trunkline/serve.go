@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,8 @@ type node struct {
 	live     *cdr.Live // answered calls, for crash recovery
 	ch       *cdr.ClickHouse
 	bans     *auth.Bans
+	running  atomic.Int64       // the configuration version this node runs (Redis)
+	beat     chan struct{}      // asks the heartbeat for a beat now
 	cancel   context.CancelFunc // stops the node's background work
 	shipped  chan struct{}      // closed when the shipper has stopped
 	exported chan struct{}      // closed when the exporter has stopped
@@ -45,10 +48,25 @@ type node struct {
 	log      *slog.Logger
 }
 
+// ranConfig records that the node runs configuration version v (or a
+// later one) and has the heartbeat tell the other nodes at once.
+func (n *node) ranConfig(v int64) {
+	for {
+		old := n.running.Load()
+		if v <= old || n.running.CompareAndSwap(old, v) {
+			break
+		}
+	}
+	select {
+	case n.beat <- struct{}{}:
+	default:
+	}
+}
+
 // followConfig reloads what the node derives from the documents whenever
-// the cluster's configuration version moves past seen, checking every
-// configPoll, until ctx ends.
-func followConfig(ctx context.Context, rs *store.Redis, seen int64, reload func(context.Context) error, log *slog.Logger) {
+// the cluster's configuration version moves past the one it runs, checking
+// every configPoll, until ctx ends; ran records each version applied.
+func followConfig(ctx context.Context, rs *store.Redis, running *atomic.Int64, reload func(context.Context) error, ran func(int64), log *slog.Logger) {
 	tick := time.NewTicker(configPoll)
 	defer tick.Stop()
 	for {
@@ -58,7 +76,7 @@ func followConfig(ctx context.Context, rs *store.Redis, seen int64, reload func(
 		case <-tick.C:
 		}
 		v, err := rs.ConfigVersion(ctx)
-		if err != nil || v == seen {
+		if err != nil || v <= running.Load() {
 			if err != nil && ctx.Err() == nil {
 				log.Warn("configuration version unreadable", "error", err)
 			}
@@ -69,7 +87,7 @@ func followConfig(ctx context.Context, rs *store.Redis, seen int64, reload func(
 			continue // tried again at the next tick
 		}
 		log.Info("configuration reloaded", "version", v)
-		seen = v
+		ran(v)
 	}
 }
 
@@ -113,7 +131,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	n := &node{log: log, cancel: cancel}
+	n := &node{log: log, cancel: cancel, beat: make(chan struct{}, 1)}
 	limits, err := n.openStore(ctx, cfg)
 	if err != nil {
 		cancel()
@@ -187,6 +205,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		return nil
 	}
 	onChange := reload
+	configVersion := func(context.Context) (int64, error) { return 0, nil }
 	if rs, ok := n.store.(*store.Redis); ok {
 		// Another node's change shows as a new configuration version.
 		seen, err := rs.ConfigVersion(ctx)
@@ -194,14 +213,22 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 			n.close()
 			return nil, err
 		}
+		n.running.Store(seen)
+		configVersion = rs.ConfigVersion
 		onChange = func(ctx context.Context) error {
+			before, verr := rs.ConfigVersion(ctx)
 			err := reload(ctx)
-			if _, berr := rs.BumpConfig(ctx); berr != nil {
+			v, berr := rs.BumpConfig(ctx)
+			if berr != nil {
 				log.Error("configuration change not announced to the other nodes", "error", berr)
+			}
+			if verr == nil && berr == nil && v == before+1 && err == nil {
+				// No other node's change came between: this node runs v.
+				n.ranConfig(v)
 			}
 			return err
 		}
-		go followConfig(ctx, rs, seen, reload, log)
+		go followConfig(ctx, rs, &n.running, reload, func(v int64) { n.ranConfig(v) }, log)
 	}
 	if err := reload(ctx); err != nil {
 		n.close()
@@ -210,7 +237,11 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	// Known customers and carriers are never flood-limited nor banned, and
 	// have TCP connection limits of their own.
 	trusted := auth.ExemptFunc(func(ip netip.Addr) bool { return ipAuth.Exempt(ip) || router.IsCarrier(ip) })
-	n.bans = auth.NewBans(auth.WithExempt(trusted))
+	banOpts := []auth.BanOption{auth.WithExempt(trusted)}
+	if board, ok := n.store.(store.BanBoard); ok {
+		banOpts = append(banOpts, auth.WithBanBoard(board, log.With("component", "bans")))
+	}
+	n.bans = auth.NewBans(banOpts...)
 	flood := auth.NewFloodGuard(cfg.SIP.FloodRate, cfg.SIP.FloodBurst, auth.WithFloodExempt(trusted))
 	go ipAuth.Run(ctx)
 	go n.bans.Run(ctx, time.Minute)
@@ -240,8 +271,14 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		n.close()
 		return nil, err
 	}
+	board, _ := n.store.(store.NodeBoard)
+	hb := newHeartbeat(board, configVersion, &n.running, n.sip, n.beat, store.NodeState{
+		ID: cfg.Node, SIP: n.SIPAddr.String(), Build: buildVersion(), Started: time.Now(),
+	}, log.With("component", "nodes"))
+	go hb.run(ctx)
 	n.recover(ctx)
 	n.sip.Recovered()
+	n.ranConfig(0) // beat now: ready
 	if cfg.Health.probing() {
 		prober := sip.NewProber(n.sip, func() []routing.ProbeTarget { return router.Table().ProbeTargets() }, health, cfg.Health.proberOptions()...)
 		go prober.Run(ctx)
@@ -256,7 +293,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		}),
 		admin.WithOnChange(onChange), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithCDRSink(n.journal),
 		admin.WithCredit(n.credit),
-		admin.WithLiveCalls(n.sip),
+		admin.WithLiveCalls(n.sip), admin.WithNodes(hb),
 		admin.WithEndpointHealth(func(e store.Endpoint) any { return health.Snapshot(routing.EndpointKey(e.CarrierID, e.Host, e.Port)) }),
 		admin.WithSimulator(func(ctx context.Context, customerID, number, caller string, at time.Time) (any, error) {
 			sim, err := router.SimulateCall(ctx, routing.Call{CustomerID: customerID, Dialled: number, Caller: caller, At: at})

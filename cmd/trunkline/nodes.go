@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/trunkline/trunkline/sip"
+	"github.com/trunkline/trunkline/store"
+)
+
+// Heartbeats: every node of a cluster publishes its state on the store's
+// NodeBoard every beatInterval (and at once when it applies a new
+// configuration); a node is live while its last beat is younger than
+// liveWindow. GET /api/v1/nodes lists the live nodes, and an admin write
+// with ?wait= waits until every live node runs the configuration version it
+// made. On the embedded store the node is alone: it lists itself.
+const (
+	beatInterval = time.Second
+	liveWindow   = 3*beatInterval + beatInterval/2
+)
+
+// heartbeat publishes and reads the nodes' states.
+type heartbeat struct {
+	board   store.NodeBoard // nil on the embedded store
+	version func(context.Context) (int64, error)
+	running *atomic.Int64 // the configuration version this node runs
+	sip     *sip.Server
+	self    store.NodeState // its fixed fields
+	log     *slog.Logger
+	kick    <-chan struct{} // a beat now: the node runs a new configuration
+
+	mu      sync.Mutex
+	cps     float64
+	taken   uint64
+	takenAt time.Time
+}
+
+func newHeartbeat(board store.NodeBoard, version func(context.Context) (int64, error), running *atomic.Int64, s *sip.Server, kick <-chan struct{}, self store.NodeState, log *slog.Logger) *heartbeat {
+	return &heartbeat{board: board, version: version, running: running, sip: s, self: self, log: log,
+		kick: kick, takenAt: self.Started}
+}
+
+// state returns the node's state at now.
+func (h *heartbeat) state(now time.Time) store.NodeState {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := h.self
+	n.Heartbeat = now
+	n.ConfigVersion = h.running.Load()
+	n.Calls = h.sip.ActiveCalls()
+	switch {
+	case h.sip.Draining():
+		n.Health = "draining"
+	case h.sip.Recovering():
+		n.Health = "recovering"
+	default:
+		n.Health = "ready"
+	}
+	// Calls per second since the previous beat a second or more ago.
+	taken := h.sip.CallsTaken()
+	if d := now.Sub(h.takenAt); d >= beatInterval {
+		h.cps = math.Round(float64(taken-h.taken)/d.Seconds()*10) / 10
+		h.taken, h.takenAt = taken, now
+	}
+	n.CPS = h.cps
+	return n
+}
+
+// run beats until ctx ends.
+func (h *heartbeat) run(ctx context.Context) {
+	if h.board == nil {
+		return
+	}
+	t := time.NewTicker(beatInterval)
+	defer t.Stop()
+	for {
+		bctx, cancel := context.WithTimeout(ctx, beatInterval)
+		if err := h.board.Beat(bctx, h.state(time.Now())); err != nil && ctx.Err() == nil {
+			h.log.Warn("heartbeat not published", "error", err)
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-h.kick:
+		}
+	}
+}
+
+// Nodes returns the live nodes, or this one alone on the embedded store.
+func (h *heartbeat) Nodes(ctx context.Context) ([]store.NodeState, error) {
+	if h.board == nil {
+		return []store.NodeState{h.state(time.Now())}, nil
+	}
+	return h.board.Nodes(ctx, time.Now().Add(-liveWindow))
+}
+
+// WaitConfig waits until every live node runs the cluster's configuration
+// version as it is now, or ctx ends; it returns the nodes still behind.
+func (h *heartbeat) WaitConfig(ctx context.Context) ([]string, error) {
+	if h.board == nil {
+		return nil, nil // the one node applied it before answering
+	}
+	want, err := h.version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var behind []string
+	for {
+		nodes, err := h.Nodes(ctx)
+		if err != nil {
+			if ctx.Err() != nil && behind != nil {
+				return behind, nil // the time ran out during a read
+			}
+			return nil, err
+		}
+		behind = behind[:0]
+		for _, n := range nodes {
+			if n.ConfigVersion < want {
+				behind = append(behind, n.ID)
+			}
+		}
+		if len(behind) == 0 {
+			return nil, nil
+		}
+		select {
+		case <-ctx.Done():
+			return behind, nil
+		case <-tick.C:
+		}
+	}
+}
