@@ -35,8 +35,8 @@ func (c *CreditConfig) validate(bad func(field, format string, args ...any), att
 	if c.BlockSeconds < 1 || c.BlockSeconds > 3600 {
 		bad("credit.block_seconds", "%d is outside 1..3600", c.BlockSeconds)
 	}
-	if c.HoldTTL < time.Minute || c.HoldTTL > 24*time.Hour {
-		bad("credit.hold_ttl", "%s is outside 1m..24h", c.HoldTTL)
+	if c.HoldTTL < 10*time.Second || c.HoldTTL > 24*time.Hour {
+		bad("credit.hold_ttl", "%s is outside 10s..24h", c.HoldTTL)
 	} else if c.HoldTTL <= attempt {
 		bad("credit.hold_ttl", "%s must be longer than sip.invite_timeout plus sip.ring_timeout (%s)", c.HoldTTL, attempt)
 	}
