@@ -105,7 +105,9 @@ func authorize(p principal, pattern string, r *http.Request) error {
 // concurrent use.
 type BanList interface {
 	List() []auth.Ban
-	Lift(ip netip.Addr) bool
+	// Lift reports whether ip was banned; an error means it was lifted on
+	// this node only.
+	Lift(ip netip.Addr) (bool, error)
 }
 
 // identityConfig holds the options and state of users, logins and bans.

@@ -22,7 +22,11 @@ func (s *Server) liftBan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errInvalid("ip", "%q is not an IP address", r.PathValue("ip"))
 	}
-	if !s.idn.bans.Lift(ip) {
+	was, err := s.idn.bans.Lift(ip)
+	if err != nil {
+		return errStatus(http.StatusServiceUnavailable, CodeUnavailable, "ban of %s: %v", ip, err)
+	}
+	if !was {
 		return errNotFound("ban", ip.String())
 	}
 	s.log.Info("ban lifted", "ip", ip.String(), "token", principalOf(r).tokenID)

@@ -18,7 +18,6 @@ const (
 	CodeTooLarge         = "too_large"
 	CodeUnavailable      = "unavailable"
 	CodeOnChange         = "reload_failed"
-	CodeNotApplied       = "not_applied" // a write with ?wait= that some nodes do not run in time
 	CodeInternal         = "internal"
 )
 

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"strings"
@@ -29,6 +30,13 @@ const (
 	maxWait     = 30 * time.Second
 )
 
+// Headers of a write with ?wait=: whether every live node runs it, and
+// which do not.
+const (
+	headerApplied = "Trunkline-Config-Applied"
+	headerBehind  = "Trunkline-Nodes-Behind"
+)
+
 // listNodes serves GET /api/v1/nodes: the live nodes, by id.
 func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) error {
 	if s.nodes == nil {
@@ -42,11 +50,15 @@ func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// waitParam reads ?wait= of a write: 0 for none.
+// waitParam reads ?wait= of a write (any method but GET and HEAD): 0 for
+// none.
 func waitParam(r *http.Request) (time.Duration, error) {
 	v := r.URL.Query().Get("wait")
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return 0, nil
+	}
 	switch strings.ToLower(v) {
-	case "", "false", "0":
+	case "", "false", "0", "0s":
 		return 0, nil
 	case "true", "1":
 		return defaultWait, nil
@@ -58,21 +70,52 @@ func waitParam(r *http.Request) (time.Duration, error) {
 	return d, nil
 }
 
-// waitApplied waits up to d for every live node to run the configuration a
-// write made; nodes still behind then make a 504 (the write is kept and
-// they apply it when they can).
-func (s *Server) waitApplied(ctx context.Context, d time.Duration) error {
-	if d == 0 || s.nodes == nil {
-		return nil
+// waitingWrite runs write handler h for ?wait=: its answer is held until
+// every live node runs the configuration as it is after the write, or d
+// passes, then sent as it was with headers that say which: the answer of a
+// write (an id, a token's secret) is never lost to a slow node.
+func (s *Server) waitingWrite(w http.ResponseWriter, r *http.Request, h handlerFunc, d time.Duration) {
+	held := &heldResponse{header: w.Header()}
+	if err := h(held, r); err != nil {
+		writeError(w, asError(err))
+		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	behind, err := s.nodes.WaitConfig(ctx)
-	if err != nil {
-		return errStatus(http.StatusGatewayTimeout, CodeNotApplied, "saved, but the nodes could not be asked whether they run it: %v", err)
+	if held.code() < 300 && s.nodes != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		behind, err := s.nodes.WaitConfig(ctx)
+		cancel()
+		switch {
+		case err != nil:
+			w.Header().Set(headerApplied, "unknown")
+		case len(behind) > 0:
+			w.Header().Set(headerApplied, "false")
+			w.Header().Set(headerBehind, strings.Join(behind, ", "))
+		default:
+			w.Header().Set(headerApplied, "true")
+		}
 	}
-	if len(behind) > 0 {
-		return errStatus(http.StatusGatewayTimeout, CodeNotApplied, "saved, but after %s these nodes do not run it yet: %s", d, strings.Join(behind, ", "))
+	w.WriteHeader(held.code())
+	_, _ = w.Write(held.body.Bytes())
+}
+
+// heldResponse keeps what a handler writes.
+type heldResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldResponse) Header() http.Header         { return h.header }
+func (h *heldResponse) Write(b []byte) (int, error) { return h.body.Write(b) }
+func (h *heldResponse) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
 	}
-	return nil
+}
+
+func (h *heldResponse) code() int {
+	if h.status == 0 {
+		return http.StatusOK
+	}
+	return h.status
 }

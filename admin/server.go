@@ -223,6 +223,15 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wait, err := waitParam(r)
+		if err != nil {
+			writeError(w, asError(err))
+			return
+		}
+		if wait > 0 {
+			s.waitingWrite(w, r, h, wait)
+			return
+		}
 		if err := h(w, r); err != nil {
 			e := asError(err)
 			if e.Status >= 500 {
@@ -235,22 +244,9 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 
 // write runs fn with the server's writes held and a context a client
 // disconnect cannot cancel, then calls the OnChange hook. A failing hook
-// yields a 500 carrying its message; what fn wrote stays written. With
-// ?wait= it then waits until every live node runs the change (504 if some
-// do not in time).
+// yields a 500 carrying its message; what fn wrote stays written.
 func (s *Server) write(r *http.Request, fn func(ctx context.Context) error) error {
-	wait, err := waitParam(r)
-	if err != nil {
-		return err
-	}
-	if err := s.writeNow(context.WithoutCancel(r.Context()), fn); err != nil {
-		return err
-	}
-	return s.waitApplied(r.Context(), wait)
-}
-
-// writeNow is write without the wait.
-func (s *Server) writeNow(ctx context.Context, fn func(ctx context.Context) error) error {
+	ctx := context.WithoutCancel(r.Context())
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if err := fn(ctx); err != nil {

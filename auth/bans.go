@@ -74,7 +74,8 @@ type Bans struct {
 	log        *slog.Logger
 	outbox     chan store.BanEntry                // bans issued here, for the board
 	remote     atomic.Pointer[map[netip.Addr]Ban] // the board's bans, as last read
-	liftMark   int64                              // the board's last lift applied; -1 before the first read (follow's)
+	liftMark   int64                              // the board's last lift read (follow's)
+	unshared   atomic.Int64                       // bans dropped from a full outbox, not yet logged
 }
 
 // BanOption configures Bans.
@@ -121,7 +122,7 @@ func NewBans(opts ...BanOption) *Bans {
 		o(&c)
 	}
 	b := &Bans{s: newStrikes[netip.Addr](c.threshold, c.window, c.base, c.max, c.memory, c.maxSources, c.now),
-		now: c.now, maxSources: c.maxSources, board: c.board, log: c.log, liftMark: -1}
+		now: c.now, maxSources: c.maxSources, board: c.board, log: c.log}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
@@ -204,12 +205,13 @@ func (b *Bans) List() []Ban {
 }
 
 // Lift ends src's ban at once, here and on the board, and forgets its
-// history; it reports whether src was banned.
-func (b *Bans) Lift(src netip.Addr) bool {
+// history; it reports whether src was banned. An error means the board
+// could not be told: src is free on this node only.
+func (b *Bans) Lift(src netip.Addr) (bool, error) {
 	src = src.Unmap()
 	here := b.s.lift(src)
-	there := b.liftRemote(src)
-	return here || there
+	there, err := b.liftRemote(src)
+	return here || there, err
 }
 
 // Issued returns the number of bans issued since start.

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/netip"
@@ -38,7 +39,8 @@ func (b *Bans) remoteBanned(src netip.Addr) bool {
 }
 
 // publish queues a ban this node issued for the board; a full queue drops
-// it (the node still holds it; others learn of the source's next ban).
+// it (the node still holds it; others learn of the source's next ban) and
+// counts it, logged with the next ban published.
 func (b *Bans) publish(ip netip.Addr, since, until time.Time, count int) {
 	if b.board == nil {
 		return
@@ -46,14 +48,15 @@ func (b *Bans) publish(ip netip.Addr, since, until time.Time, count int) {
 	select {
 	case b.outbox <- store.BanEntry{IP: ip, Since: since, Until: until, Count: count}:
 	default:
-		b.log.Warn("ban not shared: too many at once", "source", ip)
+		b.unshared.Add(1)
 	}
 }
 
-// liftRemote lifts src on the board and drops it from the board's copy.
-func (b *Bans) liftRemote(src netip.Addr) bool {
+// liftRemote lifts src on the board and drops it from the board's copy;
+// it reports whether the board's copy banned src.
+func (b *Bans) liftRemote(src netip.Addr) (bool, error) {
 	if b.board == nil {
-		return false
+		return false, nil
 	}
 	was := b.remoteBanned(src)
 	for {
@@ -73,9 +76,9 @@ func (b *Bans) liftRemote(src netip.Addr) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), boardTimeout)
 	defer cancel()
 	if err := b.board.LiftBan(ctx, src); err != nil {
-		b.log.Warn("ban not lifted on the other nodes", "source", src, "error", err)
+		return was, fmt.Errorf("lifted on this node, not on the others: %w", err)
 	}
-	return was
+	return was, nil
 }
 
 // follow publishes this node's bans and reads the board's until ctx ends.
@@ -88,6 +91,12 @@ func (b *Bans) follow(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case e := <-b.outbox:
+			if _, ok := b.s.locked(e.IP); !ok {
+				continue // lifted (or over) while it waited: publishing it would undo the lift
+			}
+			if n := b.unshared.Swap(0); n > 0 {
+				b.log.Warn("bans not shared with the other nodes: too many at once", "dropped", n)
+			}
 			bctx, cancel := context.WithTimeout(ctx, boardTimeout)
 			if err := b.board.PutBan(bctx, e); err != nil {
 				b.log.Warn("ban not shared with the other nodes", "source", e.IP, "error", err)
@@ -117,16 +126,17 @@ func (b *Bans) read(ctx context.Context, seen int64) int64 {
 		b.log.Warn("reading the shared bans failed", "error", err)
 		return seen
 	}
-	lifted, mark, err := b.board.Lifts(ctx, max(b.liftMark, 0))
+	lifted, mark, err := b.board.Lifts(ctx, b.liftMark)
 	if err != nil {
 		b.log.Warn("reading the shared bans failed", "error", err)
 		return seen
 	}
-	if b.liftMark >= 0 {
-		// Lifted on another node: a ban issued here goes too. (At the
-		// first read there is nothing here to lift.)
-		for _, ip := range lifted {
-			b.s.lift(ip.Unmap())
+	// Lifted on another node: a ban issued here goes too, unless it began
+	// after the lift (the source offended again).
+	for _, l := range lifted {
+		ip := l.IP.Unmap()
+		if since, _ := b.s.history(ip); !since.IsZero() && !l.At.Before(since.Truncate(time.Millisecond)) {
+			b.s.lift(ip)
 		}
 	}
 	b.liftMark = mark

@@ -65,10 +65,10 @@ func TestBansLift(t *testing.T) {
 	if !b.Banned(mustAddr("::ffff:203.0.113.5")) {
 		t.Fatal("mapped address not banned")
 	}
-	if !b.Lift(src) || b.Banned(src) || len(b.List()) != 0 {
+	if was, err := b.Lift(src); !was || err != nil || b.Banned(src) || len(b.List()) != 0 {
 		t.Fatal("Lift did not lift")
 	}
-	if b.Lift(src) {
+	if was, _ := b.Lift(src); was {
 		t.Fatal("second Lift reported a ban")
 	}
 }

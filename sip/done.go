@@ -22,10 +22,10 @@ import (
 type doneTx struct {
 	final int
 	to    hop // server: where its answers went; client: where its request went
-	// data is, for a server transaction, its last response (sent again for
-	// a retransmitted request); for a client INVITE with a non-2xx final
-	// answer, the ACK sent for it (sent again for a retransmitted answer).
-	// It points into a slab, which is never written again: read only.
+	// data is a server transaction's last response, sent again for a
+	// retransmitted request (none for a client transaction: a
+	// retransmitted answer to it is absorbed). It points into a slab,
+	// which is never written again: read only.
 	data []byte
 	// ack2xx: a server INVITE answered with a 2xx; an ACK with its key
 	// (RFC 2543 style) goes on to the dialog.
@@ -42,6 +42,10 @@ const slabSize = 256 << 10
 // doneTable holds the records of one side's ended transactions, oldest
 // first. Its caller holds the lock that guards it.
 type doneTable struct {
+	// base is when the table was made: times are kept as durations since
+	// it, so that they follow the monotonic clock, not the wall clock (a
+	// clock stepped back an hour must not keep an hour of records).
+	base  time.Time
 	seed  maphash.Seed
 	index map[uint64]doneRef // hash of the key → its newest record
 	slabs [][]byte           // oldest first; records never straddle two
@@ -51,13 +55,13 @@ type doneTable struct {
 }
 
 func newDoneTable() doneTable {
-	return doneTable{seed: maphash.MakeSeed(), index: map[uint64]doneRef{}}
+	return doneTable{base: time.Now(), seed: maphash.MakeSeed(), index: map[uint64]doneRef{}}
 }
 
 func (d *doneTable) hash(k txKey) uint64 { return maphash.Comparable(d.seed, k) }
 
-// Record layout, little endian: size u32 (whole record), until i64 (Unix
-// ns), hash u64, final u16, flags u8, then four length-prefixed fields:
+// Record layout, little endian: size u32 (whole record), until i64 (ns
+// since base), hash u64, final u16, flags u8, then four length-prefixed fields:
 // branch, sent-by, method (u16 lengths), to's address (u16), to's
 // transport (u16) and data (u32).
 const (
@@ -81,7 +85,7 @@ func (d *doneTable) add(k txKey, tx doneTx, until time.Time) {
 	ref := doneRef{slab: d.first + uint32(last), off: uint32(len(b))}
 	h := d.hash(k)
 	b = binary.LittleEndian.AppendUint32(b, uint32(size))
-	b = binary.LittleEndian.AppendUint64(b, uint64(until.UnixNano()))
+	b = binary.LittleEndian.AppendUint64(b, uint64(until.Sub(d.base)))
 	b = binary.LittleEndian.AppendUint64(b, h)
 	b = binary.LittleEndian.AppendUint16(b, uint16(tx.final))
 	var flags byte
@@ -156,7 +160,7 @@ func (d *doneTable) record(ref doneRef) []byte {
 
 // sweep drops the records whose time is up, oldest first.
 func (d *doneTable) sweep(now time.Time) {
-	t := now.UnixNano()
+	t := int64(now.Sub(d.base))
 	for len(d.slabs) > 0 {
 		s := d.slabs[0]
 		for d.read < len(s) {

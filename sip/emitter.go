@@ -144,12 +144,12 @@ func (s *Server) emitBatch(recs []cdr.Record, ends []ending, inline bool) {
 	switch {
 	case len(retry) == 0:
 	case inline:
-		s.retryCharges(retry)
+		s.retryCharges(retry, chargeTriesClosing, nil)
 	default:
 		s.emitter.retries.Add(1) // before the loop can exit: Close's Wait follows
 		go func() {
 			defer s.emitter.retries.Done()
-			s.retryCharges(retry)
+			s.retryCharges(retry, chargeTries, s.stop)
 		}()
 	}
 }
@@ -169,13 +169,20 @@ type retryCharge struct {
 }
 
 // retryCharges tries refused charges again, each on its own (one bad
-// account must not fail the others), chargeTries times in all, chargeRetry,
-// then twice as long, apart. A call whose charge went through leaves the
-// register; one whose charge never did stays there, and a restart charges
-// it.
-func (s *Server) retryCharges(rs []retryCharge) {
-	for try := 1; try < chargeTries && len(rs) > 0; try++ {
-		time.Sleep(chargeRetry << (try - 1))
+// account must not fail the others), tries times in all, chargeRetry, then
+// twice as long (at most chargeRetryMax), apart; once stop closes (the
+// switch closes), at most chargeTriesClosing times. A call whose charge
+// went through leaves the register; one whose charge never did stays
+// there, and a restart charges it.
+func (s *Server) retryCharges(rs []retryCharge, tries int, stop <-chan struct{}) {
+	wait := s.chargeRetry
+	for try := 1; try < tries && len(rs) > 0; try++ {
+		select {
+		case <-time.After(wait):
+			wait = min(2*wait, chargeRetryMax)
+		case <-stop:
+			stop, tries = nil, min(tries, chargeTriesClosing)
+		}
 		left := rs[:0]
 		for _, r := range rs {
 			if r.err = s.chargeErrors(context.Background(), []routing.Charge{r.charge})[0]; r.err != nil {
@@ -187,7 +194,7 @@ func (s *Server) retryCharges(rs []retryCharge) {
 		rs = left
 	}
 	for _, r := range rs {
-		s.log.Error("call not charged", "call", r.charge.CallID, "customer", r.charge.CustomerID, "tries", chargeTries, "error", r.err)
+		s.log.Error("call not charged: its node's next start charges it", "call", r.charge.CallID, "customer", r.charge.CustomerID, "tries", tries, "error", r.err)
 		s.metrics.chargeFailures.Inc()
 	}
 }
@@ -235,8 +242,12 @@ func (s *Server) writeAll(recs []cdr.Record) []bool {
 }
 
 // A charge the store refuses is tried chargeTries times, chargeRetry,
-// then twice as long, apart (a Post is idempotent: a retry never doubles).
+// then twice as long, apart, at most chargeRetryMax: about four minutes,
+// through a store's restart or failover (a Post is idempotent: a retry
+// never doubles). While the switch closes, chargeTriesClosing times.
 const (
-	chargeTries = 4
-	chargeRetry = 250 * time.Millisecond
+	chargeTries        = 12
+	chargeTriesClosing = 4
+	chargeRetry        = 250 * time.Millisecond
+	chargeRetryMax     = 30 * time.Second
 )

@@ -132,7 +132,7 @@ func TestEmitterRetriesApart(t *testing.T) {
 // charges it) and is counted.
 func TestEmitterChargeGivesUp(t *testing.T) {
 	sink := &emitSink{at: map[string]time.Time{}, ack: make(chan string, 16)}
-	credit := &flakyCredit{refusals: map[string]int{"bad": chargeTries}, charged: map[string]int{}}
+	credit := &flakyCredit{refusals: map[string]int{"bad": chargeTriesClosing}, charged: map[string]int{}}
 	live := &downs{keys: map[string]time.Time{}}
 	s, err := New(nil, nil, sink, WithCredit(credit), WithLiveCalls(live))
 	if err != nil {
@@ -148,6 +148,6 @@ func TestEmitterChargeGivesUp(t *testing.T) {
 		t.Errorf("charge failures counted: %v, want 1", got)
 	}
 	if credit.refusals["bad"] != 0 {
-		t.Errorf("tried %d times, want %d", chargeTries-credit.refusals["bad"], chargeTries)
+		t.Errorf("tried %d times, want %d", chargeTriesClosing-credit.refusals["bad"], chargeTriesClosing)
 	}
 }

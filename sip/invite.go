@@ -80,7 +80,10 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	limited := false
 	if s.limits != nil {
 		entry := routing.Entry{ID: ident.Entry, Channels: ident.EntryChannels, CPS: ident.EntryCPS}
-		if leases, err = s.limits.Admit(context.Background(), ident.CustomerID, entry, c.id); err != nil {
+		ctx, cancel := s.setupContext()
+		leases, err = s.limits.Admit(ctx, ident.CustomerID, entry, c.id)
+		cancel()
+		if err != nil {
 			_, reason := routing.Status(err)
 			s.metrics.limitRefusals.WithLabelValues(limitLabel(reason)).Inc()
 			limited = true
@@ -94,7 +97,10 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	}
 	var grant *routing.Grant
 	if err == nil && s.credit != nil {
-		if grant, err = s.credit.Open(context.Background(), plan, c.id); err != nil {
+		ctx, cancel := s.setupContext()
+		grant, err = s.credit.Open(ctx, plan, c.id)
+		cancel()
+		if err != nil {
 			code, _ := routing.Status(err)
 			s.metrics.creditRefusals.WithLabelValues(strconv.Itoa(code)).Inc()
 		}

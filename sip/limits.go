@@ -65,7 +65,9 @@ func (s *Server) attemptLimit(c *call, a routing.Attempt) string {
 	if c.leases == nil {
 		return ""
 	}
-	why := s.limits.Attempt(context.Background(), c.leases, a)
+	ctx, cancel := s.setupContext()
+	why := s.limits.Attempt(ctx, c.leases, a)
+	cancel()
 	if why != "" {
 		s.metrics.limitRefusals.WithLabelValues(limitLabel(why)).Inc()
 		s.log.Debug("carrier skipped: at its limit", "call", c.id, "carrier", a.CarrierID, "addr", a.Addr, "reason", why)

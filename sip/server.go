@@ -83,6 +83,9 @@ type Server struct {
 	recovering atomic.Bool
 	taken      atomic.Uint64 // calls taken since start
 
+	storeTimeout time.Duration // longest a set-up step waits on the store; 0: the store's own
+	chargeRetry  time.Duration // first wait before a refused charge is tried again
+
 	node           string
 	advertise      string // host put in Via and Contact
 	port           int    // SIP port (UDP and TCP)
@@ -135,6 +138,20 @@ func WithUDPReadBuffer(bytes int) Option { return func(s *Server) { s.udpBuffer 
 // GOMAXPROCS): each handles the messages it reads to the end.
 func WithReaders(n int) Option { return func(s *Server) { s.readers = n } }
 
+// WithStoreTimeout bounds how long a call's set-up waits on the shared
+// store (its limits and its credit, on Redis): past d the check fails, and
+// the call goes as the policy for a failed store says (refused, or
+// admitted without limits). 0, the default, leaves it to the store.
+func WithStoreTimeout(d time.Duration) Option { return func(s *Server) { s.storeTimeout = d } }
+
+// setupContext is the context of a set-up step that waits on the store.
+func (s *Server) setupContext() (context.Context, context.CancelFunc) {
+	if s.storeTimeout <= 0 {
+		return context.Background(), func() {}
+	}
+	return context.WithTimeout(context.Background(), s.storeTimeout)
+}
+
 // WithRegistry registers the SIP metrics on reg.
 func WithRegistry(reg prometheus.Registerer) Option {
 	return func(s *Server) { s.metrics, s.reg = newMetrics(reg), reg }
@@ -156,6 +173,7 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 		t1:             defaultT1,
 		policy:         border.Default(),
 		linger:         defaultLinger,
+		chargeRetry:    chargeRetry,
 		now:            time.Now,
 	}
 	for _, o := range opts {

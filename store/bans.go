@@ -26,11 +26,17 @@ type BanBoard interface {
 	// Bans returns the bans in force at now, at most limit of them (those
 	// that last longest).
 	Bans(ctx context.Context, now time.Time, limit int) ([]BanEntry, error)
-	// Lifts returns the addresses whose bans were lifted after the mark
-	// after (0 for all kept: a day's), with the mark of the last one, or
-	// after itself when there are none. A node that issued a ban lifts it
-	// when it sees it here.
-	Lifts(ctx context.Context, after int64) ([]netip.Addr, int64, error)
+	// Lifts returns the lifts after the mark after (0 for all kept), with
+	// the mark of the last one, or after itself when there are none. A
+	// node that issued a ban lifts it when it sees a lift of its address
+	// made after the ban began.
+	Lifts(ctx context.Context, after int64) ([]BanLift, int64, error)
+}
+
+// BanLift is one lift of a ban: the address and when (the store's clock).
+type BanLift struct {
+	IP netip.Addr
+	At time.Time
 }
 
 // BanEntry is one published ban.
@@ -43,27 +49,42 @@ type BanEntry struct {
 
 var _ BanBoard = (*Redis)(nil)
 
-// Keys: <prefix>bans is a sorted set of addresses scored by the end of
-// their ban (Unix ms), <prefix>bans:i a hash address → "since count",
-// <prefix>bans:v the version, <prefix>bans:l a sorted set of lifted
-// addresses scored by when (the server's Unix ms).
+// Keys: <prefix>{bans} is a sorted set of addresses scored by the end of
+// their ban (Unix ms), …:i a hash address → "since count", …:v the
+// version, …:l a sorted set of lifted addresses scored by a lift sequence
+// (…:s), …:t a hash address → when it was last lifted (the server's Unix
+// ms).
 func (r *Redis) banKeys() []string {
-	return []string{r.prefix + "bans", r.prefix + "bans:i", r.prefix + "bans:v", r.prefix + "bans:l"}
+	p := r.prefix + "{bans}" // one hash slot: a Redis Cluster runs the scripts
+	return []string{p, p + ":i", p + ":v", p + ":l", p + ":s", p + ":t"}
 }
 
-// putBanScript publishes a ban unless a longer one is there, drops ended
-// bans (ARGV[4] is now) and keeps at most ARGV[5] bans: those that end
-// soonest go.
-var putBanScript = redis.NewScript(`
-local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not old or tonumber(old) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+// nowMsLua sets ms to the Redis server's time in Unix ms: one clock for
+// every node.
+const nowMsLua = `local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+// putBanScript publishes a ban (ARGV: address, until, "since count",
+// since, the most bans kept) unless a longer one is there or the address
+// was lifted since the ban began (a ban published late must not undo an
+// operator's lift); it drops ended bans and keeps at most ARGV[5]: those
+// that end soonest go. The version moves only when the board changed.
+var putBanScript = redis.NewScript(nowMsLua + `
+local lifted = redis.call('HGET', KEYS[6], ARGV[1])
+if lifted and tonumber(lifted) >= tonumber(ARGV[4]) then
+  return 0
 end
-local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
+local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if old and tonumber(old) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ms)
 local n = redis.call('ZCARD', KEYS[1]) - #gone - tonumber(ARGV[5])
 if n > 0 then
-  local more = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[4], '+inf', 'LIMIT', 0, n)
+  local more = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ms, '+inf', 'LIMIT', 0, n)
   for _, m in ipairs(more) do gone[#gone + 1] = m end
 end
 for _, m in ipairs(gone) do
@@ -72,18 +93,23 @@ for _, m in ipairs(gone) do
 end
 return redis.call('INCR', KEYS[3])`)
 
-// liftBanScript removes a ban and records the lift for a day.
-var liftBanScript = redis.NewScript(`
+// liftBanScript removes a ban and records the lift, by sequence and time;
+// the last ARGV[2] lifts are kept.
+var liftBanScript = redis.NewScript(nowMsLua + `
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-local t = redis.call('TIME')
-local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[4], ms, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ms - 86400000)
+redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[5]), ARGV[1])
+redis.call('HSET', KEYS[6], ARGV[1], ms)
+local old = redis.call('ZRANGE', KEYS[4], 0, -(tonumber(ARGV[2]) + 1))
+for _, m in ipairs(old) do
+  redis.call('ZREM', KEYS[4], m)
+  redis.call('HDEL', KEYS[6], m)
+end
 return redis.call('INCR', KEYS[3])`)
 
-// maxBoardBans bounds the bans kept on the board.
-const maxBoardBans = 100_000
+// maxBoardBans bounds the bans kept on the board (each node reads them all
+// when the board changes), and the lifts kept.
+const maxBoardBans = 20_000
 
 // PutBan publishes b.
 func (r *Redis) PutBan(ctx context.Context, b BanEntry) error {
@@ -95,7 +121,7 @@ func (r *Redis) PutBan(ctx context.Context, b BanEntry) error {
 	}
 	info := strconv.FormatInt(b.Since.UnixMilli(), 10) + " " + strconv.Itoa(b.Count)
 	err := putBanScript.Run(ctx, r.rdb, r.banKeys(), b.IP.Unmap().String(), b.Until.UnixMilli(), info,
-		time.Now().UnixMilli(), maxBoardBans).Err()
+		b.Since.UnixMilli(), maxBoardBans).Err()
 	if err != nil {
 		return fmt.Errorf("publishing the ban of %s: %w", b.IP, err)
 	}
@@ -107,7 +133,7 @@ func (r *Redis) LiftBan(ctx context.Context, ip netip.Addr) error {
 	if err := r.check(ctx, "bans", "-"); err != nil {
 		return err
 	}
-	if err := liftBanScript.Run(ctx, r.rdb, r.banKeys(), ip.Unmap().String()).Err(); err != nil {
+	if err := liftBanScript.Run(ctx, r.rdb, r.banKeys(), ip.Unmap().String(), maxBoardBans).Err(); err != nil {
 		return fmt.Errorf("lifting the ban of %s: %w", ip, err)
 	}
 	return nil
@@ -170,23 +196,38 @@ func (r *Redis) Bans(ctx context.Context, now time.Time, limit int) ([]BanEntry,
 }
 
 // Lifts returns the lifts after the mark after.
-func (r *Redis) Lifts(ctx context.Context, after int64) ([]netip.Addr, int64, error) {
+func (r *Redis) Lifts(ctx context.Context, after int64) ([]BanLift, int64, error) {
 	if err := r.check(ctx, "bans", "-"); err != nil {
 		return nil, after, err
 	}
-	zs, err := r.rdb.ZRangeByScoreWithScores(ctx, r.banKeys()[3], &redis.ZRangeBy{
+	keys := r.banKeys()
+	zs, err := r.rdb.ZRangeByScoreWithScores(ctx, keys[3], &redis.ZRangeBy{
 		Min: "(" + strconv.FormatInt(after, 10), Max: "+inf",
 	}).Result()
+	if err != nil || len(zs) == 0 {
+		if err != nil {
+			err = fmt.Errorf("reading the lifted bans: %w", err)
+		}
+		return nil, after, err
+	}
+	ips := make([]string, len(zs))
+	for i, z := range zs {
+		ips[i], _ = z.Member.(string)
+		after = max(after, int64(z.Score))
+	}
+	ats, err := r.rdb.HMGet(ctx, keys[5], ips...).Result()
 	if err != nil {
 		return nil, after, fmt.Errorf("reading the lifted bans: %w", err)
 	}
-	var ips []netip.Addr
-	for _, z := range zs {
-		m, _ := z.Member.(string)
-		if ip, err := netip.ParseAddr(m); err == nil {
-			ips = append(ips, ip)
+	var lifts []BanLift
+	for i, m := range ips {
+		ip, err := netip.ParseAddr(m)
+		if err != nil {
+			continue
 		}
-		after = max(after, int64(z.Score))
+		at, _ := ats[i].(string)
+		ms, _ := strconv.ParseInt(at, 10, 64)
+		lifts = append(lifts, BanLift{IP: ip, At: time.UnixMilli(ms)})
 	}
-	return ips, after, nil
+	return lifts, after, nil
 }

@@ -16,10 +16,11 @@ import (
 // its last beat is recent. Only the Redis store is one. Methods are safe
 // for concurrent use.
 type NodeBoard interface {
-	// Beat publishes n (its Heartbeat is set by the caller).
+	// Beat publishes n (its Heartbeat is the node's own clock, for
+	// people; liveness goes by the store's clock).
 	Beat(ctx context.Context, n NodeState) error
-	// Nodes returns the nodes whose last beat is after since, by id.
-	Nodes(ctx context.Context, since time.Time) ([]NodeState, error)
+	// Nodes returns the nodes that beat within the last window, by id.
+	Nodes(ctx context.Context, window time.Duration) ([]NodeState, error)
 }
 
 // NodeState is what a node tells the others about itself.
@@ -40,19 +41,21 @@ var _ NodeBoard = (*Redis)(nil)
 // nodeForget is how long a node that stopped beating stays on the board.
 const nodeForget = time.Hour
 
-// beatScript stores a node's state (ARGV[2]) and beat time (ARGV[3], Unix
-// ms) and forgets nodes silent since ARGV[4].
-var beatScript = redis.NewScript(`
+// beatScript stores a node's state (ARGV[2]) and beat, at the server's
+// time (one clock for every node), and forgets nodes silent for ARGV[3] ms.
+var beatScript = redis.NewScript(nowMsLua + `
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
+redis.call('ZADD', KEYS[2], ms, ARGV[1])
+local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. (ms - tonumber(ARGV[3])))
 for _, id in ipairs(gone) do
   redis.call('ZREM', KEYS[2], id)
   redis.call('HDEL', KEYS[1], id)
 end
 return #gone`)
 
-func (r *Redis) nodeKeys() []string { return []string{r.prefix + "nodes", r.prefix + "nodes:t"} }
+// nodeKeys: a hash id → state and a sorted set id → last beat (the
+// server's Unix ms), in one hash slot for Redis Cluster.
+func (r *Redis) nodeKeys() []string { return []string{r.prefix + "{nodes}", r.prefix + "{nodes}:t"} }
 
 // Beat publishes n.
 func (r *Redis) Beat(ctx context.Context, n NodeState) error {
@@ -63,41 +66,40 @@ func (r *Redis) Beat(ctx context.Context, n NodeState) error {
 	if err != nil {
 		return fmt.Errorf("encoding node %q: %w", n.ID, err)
 	}
-	err = beatScript.Run(ctx, r.rdb, r.nodeKeys(), n.ID, b, n.Heartbeat.UnixMilli(), n.Heartbeat.Add(-nodeForget).UnixMilli()).Err()
+	err = beatScript.Run(ctx, r.rdb, r.nodeKeys(), n.ID, b, nodeForget.Milliseconds()).Err()
 	if err != nil {
 		return fmt.Errorf("heartbeat of node %q: %w", n.ID, err)
 	}
 	return nil
 }
 
-// Nodes returns the nodes that beat after since.
-func (r *Redis) Nodes(ctx context.Context, since time.Time) ([]NodeState, error) {
+// nodesScript returns the states of the nodes that beat within ARGV[1] ms
+// of the server's time.
+var nodesScript = redis.NewScript(nowMsLua + `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (ms - tonumber(ARGV[1])), '+inf')
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[1], unpack(ids))`)
+
+// Nodes returns the nodes that beat within window. A state this build
+// cannot read (a newer node's, mid-upgrade) is left out.
+func (r *Redis) Nodes(ctx context.Context, window time.Duration) ([]NodeState, error) {
 	if err := r.check(ctx, "nodes", "-"); err != nil {
 		return nil, err
 	}
-	keys := r.nodeKeys()
-	ids, err := r.rdb.ZRangeByScore(ctx, keys[1], &redis.ZRangeBy{Min: fmt.Sprintf("(%d", since.UnixMilli()), Max: "+inf"}).Result()
+	vals, err := nodesScript.Run(ctx, r.rdb, r.nodeKeys(), window.Milliseconds()).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("listing nodes: %w", err)
 	}
-	if len(ids) == 0 {
-		return []NodeState{}, nil
-	}
-	vals, err := r.rdb.HMGet(ctx, keys[0], ids...).Result()
-	if err != nil {
-		return nil, fmt.Errorf("listing nodes: %w", err)
-	}
-	out := make([]NodeState, 0, len(ids))
+	out := make([]NodeState, 0, len(vals))
 	for _, v := range vals {
 		s, ok := v.(string)
 		if !ok {
 			continue // forgotten between the two reads
 		}
 		var n NodeState
-		if err := json.Unmarshal([]byte(s), &n); err != nil {
-			return nil, fmt.Errorf("decoding a node: %w", err)
+		if err := json.Unmarshal([]byte(s), &n); err == nil && n.ID != "" {
+			out = append(out, n)
 		}
-		out = append(out, n)
 	}
 	slices.SortFunc(out, func(a, b NodeState) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil

@@ -29,12 +29,16 @@ type Config struct {
 	Store string `yaml:"store"`
 	// StorePrefix starts every key of this switch in a Redis store
 	// (default "trunkline:"): clusters sharing one Redis need their own.
-	StorePrefix string      `yaml:"store_prefix"`
-	Node        string      `yaml:"node"` // node name in CDRs and logs
-	SIP         SIPConfig   `yaml:"sip"`
-	Admin       AdminConfig `yaml:"admin"`
-	CDR         CDRConfig   `yaml:"cdr"`
-	Log         LogConfig   `yaml:"log"`
+	StorePrefix string `yaml:"store_prefix"`
+	// StoreTimeout is the longest a call's set-up waits on a Redis store
+	// (its limits and credit) before the check counts as failed (default
+	// 50ms): a slow store must not hold calls. See limits.on_store_error.
+	StoreTimeout time.Duration `yaml:"store_timeout"`
+	Node         string        `yaml:"node"` // node name in CDRs and logs
+	SIP          SIPConfig     `yaml:"sip"`
+	Admin        AdminConfig   `yaml:"admin"`
+	CDR          CDRConfig     `yaml:"cdr"`
+	Log          LogConfig     `yaml:"log"`
 	// Credit configures credit control (config_credit.go).
 	Credit CreditConfig `yaml:"credit"`
 	// Margin is margin protection: which carriers may carry a call.
@@ -127,6 +131,7 @@ const (
 	DefaultAdminListen   = "127.0.0.1:8080"
 	DefaultInviteTimeout = 8 * time.Second
 	DefaultRingTimeout   = 120 * time.Second
+	DefaultStoreTimeout  = 50 * time.Millisecond
 	DefaultMaxCall       = 3 * time.Hour
 	DefaultRealm         = "trunkline"
 	DefaultFloodRate     = 50
@@ -221,6 +226,9 @@ func (c *Config) Defaults() {
 	if c.StorePrefix == "" {
 		c.StorePrefix = store.DefaultRedisPrefix
 	}
+	if c.StoreTimeout == 0 {
+		c.StoreTimeout = DefaultStoreTimeout
+	}
 	if v := os.Getenv("TRUNKLINE_CLICKHOUSE"); v != "" {
 		c.CDR.ClickHouse = v
 	}
@@ -256,6 +264,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Store != "" && !strings.HasPrefix(c.Store, "redis://") && !strings.HasPrefix(c.Store, "rediss://") {
 		bad("store", "want empty (the embedded store) or a redis:// or rediss:// URL")
+	}
+	if c.StoreTimeout < 5*time.Millisecond || c.StoreTimeout > 5*time.Second {
+		bad("store_timeout", "%s is outside 5ms..5s", c.StoreTimeout)
 	}
 	if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 		bad("admin.listen", "%q is not host:port", c.Admin.Listen)

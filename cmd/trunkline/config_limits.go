@@ -17,6 +17,11 @@ type LimitsConfig struct {
 	// LeaseTTL is how long a call's channel outlives its node's last sign
 	// of life: a crashed node's channels free themselves after it.
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// OnStoreError is what a call gets when its limits cannot be checked
+	// (the cluster's Redis down or slow): "refuse" (default: 503 "Limits
+	// Unavailable", the limits hold) or "admit" (the calls flow, unlimited
+	// until the store is back).
+	OnStoreError string `yaml:"on_store_error"`
 }
 
 func (c *LimitsConfig) defaults() {
@@ -28,6 +33,9 @@ func (c *LimitsConfig) defaults() {
 	}
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = routing.DefaultLeaseTTL
+	}
+	if c.OnStoreError == "" {
+		c.OnStoreError = "refuse"
 	}
 }
 
@@ -41,10 +49,18 @@ func (c *LimitsConfig) validate(bad func(field, format string, args ...any)) {
 	if c.LeaseTTL < 10*time.Second || c.LeaseTTL > time.Hour {
 		bad("limits.lease_ttl", "%s is outside 10s..1h", c.LeaseTTL)
 	}
+	if c.OnStoreError != "refuse" && c.OnStoreError != "admit" {
+		bad("limits.on_store_error", "%q is not refuse or admit", c.OnStoreError)
+	}
 }
 
-// limiterOptions are the routing.Limiter options the section describes.
-func (c LimitsConfig) limiterOptions() []routing.LimiterOption {
+// limiterOptions are the routing.Limiter options the section describes;
+// onErr hears of the store failures an "admit" policy lets pass.
+func (c LimitsConfig) limiterOptions(onErr func(op string, err error)) []routing.LimiterOption {
 	channels := max(c.DefaultCustomerChannels, 0) // -1: unlimited
-	return []routing.LimiterOption{routing.WithDefaultChannels(channels), routing.WithChannelCode(c.ChannelCode), routing.WithLeaseTTL(c.LeaseTTL)}
+	opts := []routing.LimiterOption{routing.WithDefaultChannels(channels), routing.WithChannelCode(c.ChannelCode), routing.WithLeaseTTL(c.LeaseTTL)}
+	if c.OnStoreError == "admit" {
+		opts = append(opts, routing.WithFailOpen(onErr))
+	}
+	return opts
 }

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"math"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/trunkline/trunkline/sip"
@@ -27,7 +26,7 @@ const (
 type heartbeat struct {
 	board   store.NodeBoard // nil on the embedded store
 	version func(context.Context) (int64, error)
-	running *atomic.Int64 // the configuration version this node runs
+	running func() int64 // the configuration version this node runs
 	sip     *sip.Server
 	self    store.NodeState // its fixed fields
 	log     *slog.Logger
@@ -39,7 +38,7 @@ type heartbeat struct {
 	takenAt time.Time
 }
 
-func newHeartbeat(board store.NodeBoard, version func(context.Context) (int64, error), running *atomic.Int64, s *sip.Server, kick <-chan struct{}, self store.NodeState, log *slog.Logger) *heartbeat {
+func newHeartbeat(board store.NodeBoard, version func(context.Context) (int64, error), running func() int64, s *sip.Server, kick <-chan struct{}, self store.NodeState, log *slog.Logger) *heartbeat {
 	return &heartbeat{board: board, version: version, running: running, sip: s, self: self, log: log,
 		kick: kick, takenAt: self.Started}
 }
@@ -50,7 +49,7 @@ func (h *heartbeat) state(now time.Time) store.NodeState {
 	defer h.mu.Unlock()
 	n := h.self
 	n.Heartbeat = now
-	n.ConfigVersion = h.running.Load()
+	n.ConfigVersion = h.running()
 	n.Calls = h.sip.ActiveCalls()
 	switch {
 	case h.sip.Draining():
@@ -97,7 +96,7 @@ func (h *heartbeat) Nodes(ctx context.Context) ([]store.NodeState, error) {
 	if h.board == nil {
 		return []store.NodeState{h.state(time.Now())}, nil
 	}
-	return h.board.Nodes(ctx, time.Now().Add(-liveWindow))
+	return h.board.Nodes(ctx, liveWindow)
 }
 
 // WaitConfig waits until every live node runs the cluster's configuration

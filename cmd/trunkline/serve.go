@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,7 +37,6 @@ type node struct {
 	live     *cdr.Live // answered calls, for crash recovery
 	ch       *cdr.ClickHouse
 	bans     *auth.Bans
-	running  atomic.Int64       // the configuration version this node runs (Redis)
 	beat     chan struct{}      // asks the heartbeat for a beat now
 	cancel   context.CancelFunc // stops the node's background work
 	shipped  chan struct{}      // closed when the shipper has stopped
@@ -47,53 +45,6 @@ type node struct {
 	http     *http.Server
 	log      *slog.Logger
 }
-
-// ranConfig records that the node runs configuration version v (or a
-// later one) and has the heartbeat tell the other nodes at once.
-func (n *node) ranConfig(v int64) {
-	for {
-		old := n.running.Load()
-		if v <= old || n.running.CompareAndSwap(old, v) {
-			break
-		}
-	}
-	select {
-	case n.beat <- struct{}{}:
-	default:
-	}
-}
-
-// followConfig reloads what the node derives from the documents whenever
-// the cluster's configuration version moves past the one it runs, checking
-// every configPoll, until ctx ends; ran records each version applied.
-func followConfig(ctx context.Context, rs *store.Redis, running *atomic.Int64, reload func(context.Context) error, ran func(int64), log *slog.Logger) {
-	tick := time.NewTicker(configPoll)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		v, err := rs.ConfigVersion(ctx)
-		if err != nil || v <= running.Load() {
-			if err != nil && ctx.Err() == nil {
-				log.Warn("configuration version unreadable", "error", err)
-			}
-			continue
-		}
-		if err := reload(ctx); err != nil {
-			log.Error("configuration of another node not applied", "version", v, "error", err)
-			continue // tried again at the next tick
-		}
-		log.Info("configuration reloaded", "version", v)
-		ran(v)
-	}
-}
-
-// configPoll is how often a node of a Redis cluster checks the
-// configuration version.
-const configPoll = 250 * time.Millisecond
 
 // openStore opens the embedded store in the data directory, or the Redis
 // of cfg.Store, and returns its Limits.
@@ -189,7 +140,8 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		auth.WithAlgorithms(cfg.SIP.DigestAlgorithms...))
 	health := cfg.Health.health()
 	router := routing.NewRouter(n.store, append(cfg.routerOptions(), routing.WithHealth(health))...)
-	limiter := routing.NewLimiter(limits, cfg.Node, router.Customer, cfg.Limits.limiterOptions()...)
+	failures := newStoreFailures(reg, log.With("component", "limits"))
+	limiter := routing.NewLimiter(limits, cfg.Node, router.Customer, cfg.Limits.limiterOptions(failures.passedLimit)...)
 	n.wallet = routing.NewWallet(n.credit, routing.WithCreditBlock(cfg.Credit.BlockSeconds), routing.WithHoldTTL(cfg.Credit.HoldTTL),
 		routing.WithCustomers(router.Customer))
 	reload := func(ctx context.Context) error {
@@ -206,29 +158,16 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 	onChange := reload
 	configVersion := func(context.Context) (int64, error) { return 0, nil }
+	running := func() int64 { return 0 }
 	if rs, ok := n.store.(*store.Redis); ok {
 		// Another node's change shows as a new configuration version.
-		seen, err := rs.ConfigVersion(ctx)
+		cs, err := newConfigState(ctx, rs, reload, n.beat, log)
 		if err != nil {
 			n.close()
 			return nil, err
 		}
-		n.running.Store(seen)
-		configVersion = rs.ConfigVersion
-		onChange = func(ctx context.Context) error {
-			before, verr := rs.ConfigVersion(ctx)
-			err := reload(ctx)
-			v, berr := rs.BumpConfig(ctx)
-			if berr != nil {
-				log.Error("configuration change not announced to the other nodes", "error", berr)
-			}
-			if verr == nil && berr == nil && v == before+1 && err == nil {
-				// No other node's change came between: this node runs v.
-				n.ranConfig(v)
-			}
-			return err
-		}
-		go followConfig(ctx, rs, &n.running, reload, func(v int64) { n.ranConfig(v) }, log)
+		onChange, configVersion, running = cs.change, rs.ConfigVersion, cs.running.Load
+		go cs.follow(ctx)
 	}
 	if err := reload(ctx); err != nil {
 		n.close()
@@ -247,6 +186,10 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	go n.bans.Run(ctx, time.Minute)
 	go flood.Run(ctx, time.Minute)
 
+	var storeTimeout time.Duration // the embedded store answers from memory and its own disk
+	if _, ok := n.store.(*store.Redis); ok {
+		storeTimeout = cfg.StoreTimeout
+	}
 	policy, err := cfg.SIP.headerPolicy()
 	if err != nil {
 		n.close()
@@ -258,7 +201,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		sip.WithSessionTimer(*cfg.SIP.SessionExpires, cfg.SIP.MinSE), sip.WithRegistry(reg),
 		sip.WithUDPReadBuffer(cfg.SIP.UDPReadBuffer), sip.WithDigest(digest, cfg.SIP.Realm), sip.WithSourceGuard(n.bans), sip.WithFloodLimit(flood),
 		sip.WithLiveCalls(n.live), sip.WithCredit(n.wallet), sip.WithLimits(limiter), sip.WithRecovery(), sip.WithAttemptSink(health),
-		sip.WithKnownSource(trusted), sip.WithTCPLimits(sip.TCPLimits{
+		sip.WithKnownSource(trusted), sip.WithStoreTimeout(storeTimeout), sip.WithTCPLimits(sip.TCPLimits{
 			IdleTimeout: cfg.SIP.TCPIdleTimeout, PartialTimeout: cfg.SIP.TCPPartialTimeout,
 			PerSource: cfg.SIP.TCPPerSource, PerUnknownSource: cfg.SIP.TCPPerUnknownSource,
 			UnknownTotal: cfg.SIP.TCPUnknownTotal, KnownTotal: cfg.SIP.TCPKnownTotal,
@@ -272,13 +215,13 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		return nil, err
 	}
 	board, _ := n.store.(store.NodeBoard)
-	hb := newHeartbeat(board, configVersion, &n.running, n.sip, n.beat, store.NodeState{
+	hb := newHeartbeat(board, configVersion, running, n.sip, n.beat, store.NodeState{
 		ID: cfg.Node, SIP: n.SIPAddr.String(), Build: buildVersion(), Started: time.Now(),
 	}, log.With("component", "nodes"))
 	go hb.run(ctx)
 	n.recover(ctx)
 	n.sip.Recovered()
-	n.ranConfig(0) // beat now: ready
+	n.beat <- struct{}{} // beat now: ready
 	if cfg.Health.probing() {
 		prober := sip.NewProber(n.sip, func() []routing.ProbeTarget { return router.Table().ProbeTargets() }, health, cfg.Health.proberOptions()...)
 		go prober.Run(ctx)

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/redis/go-redis/v9"
+	"github.com/trunkline/trunkline/rating"
+	"github.com/trunkline/trunkline/sip/siptest"
+)
+
+// redisProc is a redis-server of the test's own on a loopback port,
+// writing every change to its append-only file before it answers
+// (appendfsync always), so that a restart loses nothing acknowledged.
+type redisProc struct {
+	t    *testing.T
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startRedis(t *testing.T) *redisProc {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("no redis-server: scripts/services.sh installs it")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	r := &redisProc{t: t, port: port, dir: t.TempDir()}
+	r.start()
+	t.Cleanup(func() { r.kill() })
+	return r
+}
+
+func (r *redisProc) url() string { return "redis://127.0.0.1:" + strconv.Itoa(r.port) + "/0" }
+
+func (r *redisProc) start() {
+	r.t.Helper()
+	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no",
+		"--logfile", filepath.Join(r.dir, "redis.log"))
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.done = make(chan struct{})
+	go func(c *exec.Cmd, done chan struct{}) { _ = c.Wait(); close(done) }(r.cmd, r.done)
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(r.port)})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			r.t.Fatal("redis-server did not answer within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// kill SIGKILLs the server and waits for it.
+func (r *redisProc) kill() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		_ = r.cmd.Process.Kill()
+		<-r.done
+	}
+}
+
+// A node's Redis goes away during calls and comes back: calls that need
+// the store get their answer within a fraction of a second (a prepaid
+// call is refused, a limit check refused or let pass as the node's
+// policy says), calls up keep going, and every call that ended while Redis
+// was away is charged once it is back: the ledger ends at the payment less
+// every CDR's price.
+func TestRedisOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a redis-server")
+	}
+	t.Parallel()
+	r := startRedis(t)
+	yaml := fmt.Sprintf("store: %q\n", r.url())
+	a := startSwitchYAML(t, yaml+"limits:\n  on_store_error: refuse\n")
+	cfgB := testConfig(t, yaml+"limits:\n  on_store_error: admit\n")
+	cfgB.Node = "e2e-b"
+	nb, err := start(context.Background(), cfgB, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nb.close)
+	b := &testSwitch{node: nb, api: &apiClient{t: t, base: "http://" + nb.AdminAddr.String(), token: a.api.token}}
+
+	carrier := siptest.NewCarrier(t, "127.0.0.1", func(*sip.Request) siptest.Script { return siptest.Script{} })
+	prepaid := provisionMoneyTo(t, a.api, carrier, "0.6", map[string]any{"credit_limit": "0"}) // 127.0.0.2, 0.01 a second
+	pay(a.api, prepaid, "10.00")
+	var routes struct {
+		Routes []struct {
+			CardID string `json:"card_id"`
+		} `json:"routes"`
+	}
+	a.api.do("GET", "/api/v1/customers/"+prepaid+"/routes", nil, http.StatusOK, &routes)
+	postpaid := a.api.create("/api/v1/customers", map[string]any{"name": "Postpaid Ltd", "currency": "USD"})
+	a.api.create("/api/v1/customers/"+postpaid+"/ips", map[string]any{"cidr": "127.0.0.3"})
+	a.api.create("/api/v1/customers/"+postpaid+"/routes", map[string]any{"prefix": "", "card_id": routes.Routes[0].CardID})
+	time.Sleep(2*configPoll + 500*time.Millisecond) // B follows the configuration version
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	pre, post := siptest.NewCustomer(t, "127.0.0.2"), siptest.NewCustomer(t, "127.0.0.3")
+	var up []*siptest.Call
+	for _, d := range []struct {
+		ua *siptest.Customer
+		sw *testSwitch
+	}{{pre, a}, {pre, b}, {post, a}} {
+		c, err := d.ua.Dial(ctx, d.sw.SIPAddr.String(), numAnswer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		up = append(up, c)
+	}
+
+	r.kill()
+	quick := func(what string, ua *siptest.Customer, sw *testSwitch, want int) *siptest.Call {
+		t.Helper()
+		start := time.Now()
+		c, err := ua.Dial(ctx, sw.SIPAddr.String(), numAnswer)
+		if got := siptest.Status(err); got != want && !(want == 200 && err == nil) {
+			t.Fatalf("%s with Redis down: %v, want %d", what, err, want)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Fatalf("%s with Redis down took %s", what, took)
+		}
+		return c
+	}
+	quick("a prepaid call through the node that refuses", pre, a, 503)
+	quick("a prepaid call through the node that admits (credit never fails open)", pre, b, 503)
+	quick("a postpaid call through the node that refuses", post, a, 503)
+	up = append(up, quick("a postpaid call through the node that admits", post, b, 200))
+	time.Sleep(time.Second)
+	for _, c := range up {
+		if err := c.Hangup(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(6 * time.Second) // the charges are refused and wait: longer than a few quick retries
+	r.start()
+	// The nodes' clients dial again within a second (go-redis retries a
+	// pool that failed to dial once a second).
+	for _, sw := range []*testSwitch{a, b} {
+		waitUntil(t, 5*time.Second, "the API after Redis came back", func() bool {
+			req, _ := http.NewRequest("GET", sw.api.base+"/api/v1/customers", nil)
+			req.Header.Set("Authorization", "Bearer "+sw.api.token)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false
+			}
+			res.Body.Close()
+			return res.StatusCode == http.StatusOK
+		})
+	}
+
+	// Every call is charged once Redis is back.
+	var want rating.Money
+	ids := map[string]bool{}
+	for _, sw := range []*testSwitch{a, b} {
+		var out struct {
+			CDRs []struct {
+				CallID     string       `json:"call_id"`
+				CustomerID string       `json:"customer_id"`
+				AnswerMs   int64        `json:"answer_ms"`
+				SellCost   rating.Money `json:"sell_cost"`
+			} `json:"cdrs"`
+		}
+		sw.api.do("GET", "/api/v1/cdrs?limit=1000", nil, http.StatusOK, &out)
+		for _, rec := range out.CDRs {
+			if rec.CustomerID == prepaid && rec.AnswerMs > 0 {
+				want += rec.SellCost
+				ids[rec.CallID] = true
+			}
+		}
+	}
+	if len(ids) != 2 {
+		t.Fatalf("%d answered prepaid CDRs, want 2", len(ids))
+	}
+	paid := mustMoney(t, "10.00")
+	waitUntil(t, 30*time.Second, "the prepaid calls' charges after Redis came back", func() bool {
+		st := money(t, a.api, prepaid)
+		return len(st.Entries) == 3 && st.Reserved == 0
+	})
+	if st := money(t, b.api, prepaid); st.Balance != paid-want || want <= 0 {
+		t.Fatalf("balance %s, want 10.00 less the CDRs' %s", st.Balance, want)
+	}
+	waitUntil(t, 30*time.Second, "the postpaid calls' charges", func() bool {
+		return len(money(t, a.api, postpaid).Entries) == 2
+	})
+}
