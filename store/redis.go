@@ -42,18 +42,26 @@ const (
 	redisIOTimeout   = 200 * time.Millisecond
 )
 
-// OpenRedis connects to the Redis at url (redis://[user:password@]host:port[/db],
-// rediss:// for TLS) and checks that it answers.
+// OpenRedis connects to the Redis at url and checks that it answers. The
+// URL is one of go-redis's:
+//
+//	redis://[user:password@]host:port[/db]              one server (rediss:// for TLS)
+//	redis://[user:password@]sentinel:port[/db]?master_name=NAME&addr=sentinel2:port&password=P
+//	                                                     Sentinel: the primary NAME and its failovers
+//	redis://[user:password@]node:port?addr=node2:port   Redis Cluster
+//
+// For Sentinel the user and password are the sentinels', password= the
+// primary's. Set by the URL or not, a call's context bounds each command
+// (its deadline closes the connection), and a command is never sent twice.
 func OpenRedis(ctx context.Context, url, prefix string) (*Redis, error) {
-	o, err := redis.ParseURL(url)
+	o, err := redisOptions(url)
 	if err != nil {
 		return nil, fmt.Errorf("store URL: %w", err)
 	}
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig,
-		DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout,
-		MaxRetries: -1, // a script whose reply was lost must not run twice (see RedisCredit)
-	})
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = redisDialTimeout, redisIOTimeout, redisIOTimeout
+	o.ContextTimeoutEnabled = true
+	o.MaxRetries = -1 // a script whose reply was lost must not run twice (see RedisCredit)
+	rdb := redis.NewUniversalClient(o)
 	ping, cancel := context.WithTimeout(ctx, redisDialTimeout)
 	defer cancel()
 	if err := rdb.Ping(ping).Err(); err != nil {
@@ -65,14 +73,62 @@ func OpenRedis(ctx context.Context, url, prefix string) (*Redis, error) {
 	return r, nil
 }
 
-// redactURL hides a password in url.
+// redisOptions reads a store URL (see OpenRedis) into the options of a
+// single, Sentinel or Cluster client.
+func redisOptions(url string) (*redis.UniversalOptions, error) {
+	switch q := urlQuery(url); {
+	case strings.Contains(q, "master_name="):
+		f, err := redis.ParseFailoverURL(url)
+		if err != nil {
+			return nil, err
+		}
+		if f.MasterName == "" {
+			return nil, errors.New("master_name is empty")
+		}
+		return &redis.UniversalOptions{Addrs: f.SentinelAddrs, MasterName: f.MasterName, SentinelUsername: f.SentinelUsername,
+			SentinelPassword: f.SentinelPassword, Username: f.Username, Password: f.Password, DB: f.DB, TLSConfig: f.TLSConfig}, nil
+	case strings.Contains(q, "addr="):
+		c, err := redis.ParseClusterURL(url)
+		if err != nil {
+			return nil, err
+		}
+		if len(c.Addrs) < 2 {
+			return nil, errors.New("a cluster URL names its nodes with addr=")
+		}
+		return &redis.UniversalOptions{Addrs: c.Addrs, Username: c.Username, Password: c.Password, TLSConfig: c.TLSConfig, IsClusterMode: true}, nil
+	}
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	return &redis.UniversalOptions{Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig}, nil
+}
+
+// urlQuery returns the query of url, "" if none.
+func urlQuery(url string) string {
+	_, q, _ := strings.Cut(url, "?")
+	return q
+}
+
+// redactURL hides the passwords in url: its user info's and a password=
+// in its query.
 func redactURL(url string) string {
-	scheme, rest, ok := strings.Cut(url, "://")
-	at := strings.LastIndexByte(rest, '@')
-	if !ok || at < 0 {
+	if scheme, rest, ok := strings.Cut(url, "://"); ok {
+		if at := strings.LastIndexByte(strings.SplitN(rest, "?", 2)[0], '@'); at >= 0 {
+			url = scheme + "://…@" + rest[at+1:]
+		}
+	}
+	base, q, ok := strings.Cut(url, "?")
+	if !ok {
 		return url
 	}
-	return scheme + "://…@" + rest[at+1:]
+	params := strings.Split(q, "&")
+	for i, p := range params {
+		if k, _, _ := strings.Cut(p, "="); strings.HasSuffix(k, "password") {
+			params[i] = k + "=…"
+		}
+	}
+	return base + "?" + strings.Join(params, "&")
 }
 
 // NewRedis returns the store kept in rdb under prefix; rdb stays its

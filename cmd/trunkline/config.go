@@ -24,8 +24,9 @@ type Config struct {
 	Data string `yaml:"data"` // data directory: store, CDR journal
 	// Store is where configuration, balances and limits live: "" for the
 	// embedded store in the data directory, or redis://[user:password@]host:port[/db]
-	// (rediss:// for TLS) for a Redis that several nodes share. The
-	// TRUNKLINE_STORE environment variable overrides it.
+	// (rediss:// for TLS) for a Redis that several nodes share, with
+	// ?master_name=… for Sentinel or ?addr=… for Redis Cluster (see
+	// store.OpenRedis). The TRUNKLINE_STORE environment variable overrides it.
 	Store string `yaml:"store"`
 	// StorePrefix starts every key of this switch in a Redis store
 	// (default "trunkline:"): clusters sharing one Redis need their own.

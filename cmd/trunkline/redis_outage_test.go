@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -24,34 +25,45 @@ type redisProc struct {
 	t    *testing.T
 	port int
 	dir  string
+	args []string // more redis-server arguments
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-func startRedis(t *testing.T) *redisProc {
+// startRedis starts a redis-server with args added to its own.
+func startRedis(t *testing.T, args ...string) *redisProc {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no redis-server: scripts/services.sh installs it")
+		}
 		t.Skip("no redis-server: scripts/services.sh installs it")
 	}
+	port := freePort(t)
+	r := &redisProc{t: t, port: port, dir: t.TempDir(), args: args}
+	r.start()
+	t.Cleanup(func() { r.kill() })
+	return r
+}
+
+// freePort returns a TCP port free on 127.0.0.1 a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	r := &redisProc{t: t, port: port, dir: t.TempDir()}
-	r.start()
-	t.Cleanup(func() { r.kill() })
-	return r
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 func (r *redisProc) url() string { return "redis://127.0.0.1:" + strconv.Itoa(r.port) + "/0" }
 
 func (r *redisProc) start() {
 	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
+	r.cmd = exec.Command("redis-server", append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
 		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no",
-		"--logfile", filepath.Join(r.dir, "redis.log"))
+		"--logfile", filepath.Join(r.dir, "redis.log")}, r.args...)...)
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
@@ -87,7 +99,7 @@ func TestRedisOutage(t *testing.T) {
 		t.Skip("runs a redis-server")
 	}
 	t.Parallel()
-	r := startRedis(t)
+	r := startRedis(t, "--enable-debug-command", "local")
 	yaml := fmt.Sprintf("store: %q\n", r.url())
 	a := startSwitchYAML(t, yaml+"limits:\n  on_store_error: refuse\n")
 	cfgB := testConfig(t, yaml+"limits:\n  on_store_error: admit\n")
@@ -126,6 +138,28 @@ func TestRedisOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 		up = append(up, c)
+	}
+
+	// A slow Redis (busy for a second): a call's set-up does not wait for
+	// it past the store timeout (50 ms a step).
+	slow := make(chan error, 1)
+	go func() {
+		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(r.port), ReadTimeout: 5 * time.Second})
+		defer rdb.Close()
+		slow <- rdb.Do(ctx, "DEBUG", "SLEEP", "1.5").Err()
+	}()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	if _, err := pre.Dial(ctx, a.SIPAddr.String(), numAnswer); siptest.Status(err) != 503 {
+		t.Fatalf("a prepaid call while Redis is busy: %v, want 503", err)
+	}
+	// 50 ms and a loopback exchange; the client's own read timeout (200 ms)
+	// would show here if the call's deadline did not bound the command.
+	if took := time.Since(start); took > 175*time.Millisecond {
+		t.Fatalf("a call's set-up waited %s on a busy Redis", took)
+	}
+	if err := <-slow; err != nil {
+		t.Fatal(err)
 	}
 
 	r.kill()
