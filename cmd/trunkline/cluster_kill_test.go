@@ -17,12 +17,12 @@ import (
 	"github.com/trunkline/trunkline/store/storetest"
 )
 
-// Two switch processes on one Redis: a customer with 10 channels gets
+// Two switch processes on one Redis and one ClickHouse: a customer with 10 channels gets
 // exactly 10 calls spread over both; SIGKILL of node A frees its channels
 // and its credit holds within their TTLs (10 s here) while B's calls go on;
 // A restarted on its data directory writes and charges the CDRs of the
 // calls it had up, and the ledger ends at the payment less every CDR's
-// price.
+// price; ClickHouse holds both nodes' CDRs, each once.
 func TestSIGKILLNodeOnRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -30,6 +30,7 @@ func TestSIGKILLNodeOnRedis(t *testing.T) {
 	t.Parallel()
 	rdb := storetest.Redis(t)
 	url, prefix := "redis://"+storetest.RedisAddr(t)+"/0", storetest.RedisPrefix(t, rdb)
+	chAddr, db, conn := testClickHouseDB(t)
 	bin, dir := testBinary(t), t.TempDir()
 	config := func(name string) string {
 		cfg := filepath.Join(dir, name+".yaml")
@@ -50,9 +51,12 @@ credit:
   block_seconds: 300
 health:
   enabled: false
+cdr:
+  clickhouse: clickhouse://%s/%s
+  batch_interval: 50ms
 log:
   level: info
-`, filepath.Join(dir, name), name, url, prefix)
+`, filepath.Join(dir, name), name, url, prefix, chAddr, db)
 		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -161,26 +165,34 @@ log:
 		}
 	}
 	// Every CDR is charged once: the ledger ends at the payment less the
-	// price of every call, nothing held.
-	var want rating.Money
-	collect := func(api *apiClient) {
-		var out struct {
-			CDRs []struct {
-				CallID   string       `json:"call_id"`
-				SellCost rating.Money `json:"sell_cost"`
-			} `json:"cdrs"`
-		}
-		api.do("GET", "/api/v1/cdrs?limit=1000", nil, http.StatusOK, &out)
-		for _, r := range out.CDRs {
-			want += r.SellCost
-		}
-	}
+	// price of every call, nothing held. The CDRs are read from ClickHouse,
+	// where both nodes ship theirs.
 	waitUntil(t, 10*time.Second, "every charge", func() bool {
 		st := money(t, apiB, customer)
 		return st.Reserved == 0 && len(st.Entries) == 1+6+4+6
 	})
-	collect(apiA)
-	collect(apiB)
+	var want rating.Money
+	waitUntil(t, 10*time.Second, "both nodes' answered CDRs in ClickHouse", func() bool {
+		var out struct {
+			CDRs []struct {
+				AnswerMs int64        `json:"answer_ms"`
+				SellCost rating.Money `json:"sell_cost"`
+			} `json:"cdrs"`
+		}
+		apiB.do("GET", "/api/v1/cdrs?limit=1000", nil, http.StatusOK, &out)
+		want = 0
+		answered := 0
+		for _, r := range out.CDRs {
+			if r.AnswerMs > 0 {
+				want += r.SellCost
+				answered++
+			}
+		}
+		return answered == 6+4+6
+	})
+	if _, final, distinct, doubled := chCounts(t, conn, db); final != distinct || doubled != 0 {
+		t.Fatalf("ClickHouse: %d CDRs, %d distinct, %d doubled", final, distinct, doubled)
+	}
 	paid := mustMoney(t, "100.00")
 	if st := money(t, apiB, customer); st.Balance != paid-want {
 		var kinds []string
