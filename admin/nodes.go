@@ -77,7 +77,7 @@ func waitParam(r *http.Request) (time.Duration, error) {
 func (s *Server) waitingWrite(w http.ResponseWriter, r *http.Request, h handlerFunc, d time.Duration) {
 	held := &heldResponse{header: w.Header()}
 	if err := h(held, r); err != nil {
-		writeError(w, asError(err))
+		s.fail(w, r, err)
 		return
 	}
 	if held.code() < 300 && s.nodes != nil {

@@ -225,7 +225,7 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		wait, err := waitParam(r)
 		if err != nil {
-			writeError(w, asError(err))
+			s.fail(w, r, err)
 			return
 		}
 		if wait > 0 {
@@ -233,13 +233,18 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 			return
 		}
 		if err := h(w, r); err != nil {
-			e := asError(err)
-			if e.Status >= 500 {
-				s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-			}
-			writeError(w, e)
+			s.fail(w, r, err)
 		}
 	})
+}
+
+// fail answers r with err, logging server errors.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := asError(err)
+	if e.Status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeError(w, e)
 }
 
 // write runs fn with the server's writes held and a context a client

@@ -23,6 +23,11 @@ const boardPoll = 250 * time.Millisecond
 // boardTimeout bounds one exchange with the board.
 const boardTimeout = time.Second
 
+// clockSlack is how far apart the store's clock and a node's may be when a
+// lift is weighed against a ban (a source that offends again that soon
+// after a lift is banned again on its next failures).
+const clockSlack = store.BanClockSlack
+
 // WithBanBoard shares the bans through board.
 func WithBanBoard(board store.BanBoard, log *slog.Logger) BanOption {
 	return func(c *banConfig) { c.board, c.log = board, log }
@@ -121,6 +126,12 @@ func (b *Bans) read(ctx context.Context, seen int64) int64 {
 	if v == seen {
 		return seen
 	}
+	if v < seen {
+		// The board went back (Redis lost its data, or failed over to a
+		// replica without the last writes): its lift sequence starts
+		// again too.
+		b.liftMark = 0
+	}
 	es, err := b.board.Bans(ctx, b.now(), b.maxSources)
 	if err != nil {
 		b.log.Warn("reading the shared bans failed", "error", err)
@@ -132,10 +143,12 @@ func (b *Bans) read(ctx context.Context, seen int64) int64 {
 		return seen
 	}
 	// Lifted on another node: a ban issued here goes too, unless it began
-	// after the lift (the source offended again).
+	// after the lift (the source offended again). The lift's time is the
+	// store's clock and the ban's this node's: within clockSlack of each
+	// other the lift wins.
 	for _, l := range lifted {
 		ip := l.IP.Unmap()
-		if since, _ := b.s.history(ip); !since.IsZero() && !l.At.Before(since.Truncate(time.Millisecond)) {
+		if since, _ := b.s.history(ip); !since.IsZero() && l.At.Add(clockSlack).After(since) {
 			b.s.lift(ip)
 		}
 	}

@@ -194,3 +194,49 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A node whose clock runs ahead of the store's still takes a lift made
+// after its ban; and after the board lost its data (its lift sequence
+// starts again) a lift still reaches the node that issued the ban.
+func TestBansLiftSkewAndReset(t *testing.T) {
+	rdb := storetest.Redis(t)
+	prefix := storetest.RedisPrefix(t, rdb)
+	board := store.NewRedis(rdb, prefix)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ahead := func() time.Time { return time.Now().Add(2 * time.Second) }
+	a := NewBans(WithBanThreshold(1, time.Minute), WithBanBoard(board, nil), WithBanClock(ahead))
+	go a.Run(ctx, time.Minute)
+	src := mustAddr("203.0.113.40")
+	a.Fail(src)
+	time.Sleep(3 * boardPoll)
+	if err := board.LiftBan(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a node 2 s ahead to take the lift", func() bool { return !a.Banned(src) })
+
+	for i := range 5 {
+		if err := board.LiftBan(ctx, netip.AddrFrom4([4]byte{192, 0, 2, byte(i)})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(3 * boardPoll)
+	// The board's data is lost (a Redis restored empty).
+	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) > 0 {
+		if err := rdb.Del(ctx, keys...).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(3 * boardPoll)
+	other := mustAddr("203.0.113.41")
+	a.Fail(other)
+	time.Sleep(3 * boardPoll)
+	if err := board.LiftBan(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the lift after the board was reset", func() bool { return !a.Banned(other) })
+}

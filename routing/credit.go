@@ -238,6 +238,8 @@ func (w *Wallet) reserve(ctx context.Context, g *Grant, amount rating.Money) (bo
 func (w *Wallet) Release(ctx context.Context, g *Grant) { w.release(ctx, g, len(g.holds)) }
 
 func (w *Wallet) release(ctx context.Context, g *Grant, n int) {
+	ctx, cancel := releaseContext(ctx)
+	defer cancel()
 	for _, h := range g.holds[:n] {
 		_ = w.st.Release(ctx, h.acct, g.hold) // holds in memory: cannot fail; in a shared store they expire
 	}

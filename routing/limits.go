@@ -199,6 +199,8 @@ func (l *Limiter) Attempt(ctx context.Context, ls *Leases, a Attempt) string {
 
 // endAttempt releases the leases of the attempt that ended.
 func (l *Limiter) endAttempt(ctx context.Context, ls *Leases) {
+	ctx, cancel := releaseContext(ctx)
+	defer cancel()
 	for _, k := range ls.attempt {
 		_ = l.st.Release(ctx, k, ls.name) // a lease not released expires
 	}
@@ -232,6 +234,8 @@ func (l *Limiter) Refresh(ctx context.Context, ls *Leases) (retaken int) {
 // Release frees every lease of a call that ended.
 func (l *Limiter) Release(ctx context.Context, ls *Leases) {
 	l.endAttempt(ctx, ls)
+	ctx, cancel := releaseContext(ctx)
+	defer cancel()
 	for _, k := range ls.held {
 		_ = l.st.Release(ctx, k, ls.name)
 	}
@@ -267,4 +271,15 @@ func (l *Limiter) Explain(ctx context.Context, sim *Simulation, c store.Customer
 			sim.Carriers[i].ChannelsInUse = &n
 		}
 	}
+}
+
+// releaseTimeout bounds giving back what a call held.
+const releaseTimeout = time.Second
+
+// releaseContext is ctx for giving back what a call held: not cut short by
+// ctx's end (a set-up step that timed out must still give back what the
+// steps before it took, or it stays taken until its TTL), with a bound of
+// its own.
+func releaseContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 }

@@ -3,6 +3,7 @@ package routing
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/trunkline/trunkline/store"
 )
@@ -37,5 +38,30 @@ func TestLimiterStoreDown(t *testing.T) {
 	open.Release(ctx, ls)
 	if len(failed) < 4 {
 		t.Fatalf("failures told: %v", failed)
+	}
+}
+
+// slowHit is a store whose call-rate checks never answer before their
+// context ends (a busy Redis).
+type slowHit struct{ store.Limits }
+
+func (slowHit) Hit(ctx context.Context, _ string, _ int, _ time.Duration) (bool, error) {
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+// A set-up step that times out still gives back what the steps before it
+// took: the entry's channel is free again, not held for the lease TTL.
+func TestLimiterTimeoutReleases(t *testing.T) {
+	lim := testLimits(t)
+	l := NewLimiter(slowHit{lim}, "n1", customers(store.Customer{ID: "c", CPSLimit: 5}))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	_, err := l.Admit(ctx, "c", Entry{ID: "e1", Channels: 1}, "call1")
+	cancel()
+	if err == nil {
+		t.Fatal("a timed-out call-rate check admitted the call")
+	}
+	if n, err := lim.Leases(context.Background(), "channels/entry/e1"); n != 0 || err != nil {
+		t.Fatalf("the refused call still holds %d lease(s) (%v)", n, err)
 	}
 }

@@ -66,13 +66,14 @@ local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
 // putBanScript publishes a ban (ARGV: address, until, "since count",
-// since, the most bans kept) unless a longer one is there or the address
-// was lifted since the ban began (a ban published late must not undo an
-// operator's lift); it drops ended bans and keeps at most ARGV[5]: those
+// since, the most bans kept, the clocks' slack in ms) unless a longer one
+// is there or the address was lifted after the ban began, give or take the
+// slack between the node's clock and the server's (a ban published late
+// must not undo an operator's lift); it drops ended bans and keeps at most ARGV[5]: those
 // that end soonest go. The version moves only when the board changed.
 var putBanScript = redis.NewScript(nowMsLua + `
 local lifted = redis.call('HGET', KEYS[6], ARGV[1])
-if lifted and tonumber(lifted) >= tonumber(ARGV[4]) then
+if lifted and tonumber(lifted) + tonumber(ARGV[6]) > tonumber(ARGV[4]) then
   return 0
 end
 local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -107,6 +108,11 @@ for _, m in ipairs(old) do
 end
 return redis.call('INCR', KEYS[3])`)
 
+// BanClockSlack is how far apart a node's clock and the store's may be
+// when a lift is weighed against a ban: a ban that began less than this
+// after a lift of its address is taken as lifted.
+const BanClockSlack = 5 * time.Second
+
 // maxBoardBans bounds the bans kept on the board (each node reads them all
 // when the board changes), and the lifts kept.
 const maxBoardBans = 20_000
@@ -121,7 +127,7 @@ func (r *Redis) PutBan(ctx context.Context, b BanEntry) error {
 	}
 	info := strconv.FormatInt(b.Since.UnixMilli(), 10) + " " + strconv.Itoa(b.Count)
 	err := putBanScript.Run(ctx, r.rdb, r.banKeys(), b.IP.Unmap().String(), b.Until.UnixMilli(), info,
-		b.Since.UnixMilli(), maxBoardBans).Err()
+		b.Since.UnixMilli(), maxBoardBans, BanClockSlack.Milliseconds()).Err()
 	if err != nil {
 		return fmt.Errorf("publishing the ban of %s: %w", b.IP, err)
 	}

@@ -52,7 +52,11 @@ const (
 //
 // For Sentinel the user and password are the sentinels', password= the
 // primary's. Set by the URL or not, a call's context bounds each command
-// (its deadline closes the connection), and a command is never sent twice.
+// (its deadline closes the connection), and a single or Sentinel client
+// never sends a command twice. A Redis Cluster client does resend one
+// whose connection failed (up to its redirect limit, which MOVED answers
+// need): on Redis Cluster a reservation or lease whose reply was lost may
+// be taken twice, and holds too much until its TTL.
 func OpenRedis(ctx context.Context, url, prefix string) (*Redis, error) {
 	o, err := redisOptions(url)
 	if err != nil {

@@ -105,22 +105,27 @@ func (h *heartbeat) WaitConfig(ctx context.Context) ([]string, error) {
 	if h.board == nil {
 		return nil, nil // the one node applied it before answering
 	}
-	want, err := h.version(ctx)
+	// Each read gets readTimeout of its own, however little of the wait is
+	// left: a short wait on a busy store still says which nodes are behind.
+	read := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), readTimeout)
+	}
+	rctx, cancel := read()
+	want, err := h.version(rctx)
+	cancel()
 	if err != nil {
 		return nil, err
 	}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	var behind []string
 	for {
-		nodes, err := h.Nodes(ctx)
+		rctx, cancel := read()
+		nodes, err := h.Nodes(rctx)
+		cancel()
 		if err != nil {
-			if ctx.Err() != nil && behind != nil {
-				return behind, nil // the time ran out during a read
-			}
 			return nil, err
 		}
-		behind = behind[:0]
+		var behind []string
 		for _, n := range nodes {
 			if n.ConfigVersion < want {
 				behind = append(behind, n.ID)
@@ -136,3 +141,6 @@ func (h *heartbeat) WaitConfig(ctx context.Context) ([]string, error) {
 		}
 	}
 }
+
+// readTimeout bounds one read of the node board.
+const readTimeout = time.Second

@@ -100,7 +100,7 @@ func TestRedisOutage(t *testing.T) {
 	}
 	t.Parallel()
 	r := startRedis(t, "--enable-debug-command", "local")
-	yaml := fmt.Sprintf("store: %q\n", r.url())
+	yaml := fmt.Sprintf("store: %q\nstore_timeout: 20ms\n", r.url())
 	a := startSwitchYAML(t, yaml+"limits:\n  on_store_error: refuse\n")
 	cfgB := testConfig(t, yaml+"limits:\n  on_store_error: admit\n")
 	cfgB.Node = "e2e-b"
@@ -140,23 +140,26 @@ func TestRedisOutage(t *testing.T) {
 		up = append(up, c)
 	}
 
-	// A slow Redis (busy for a second): a call's set-up does not wait for
-	// it past the store timeout (50 ms a step).
+	// A busy Redis (DEBUG SLEEP): a call's set-up waits on it at most the
+	// store timeout (20 ms) a step, for its limits and for its credit: A
+	// refuses at its limits; B lets its limits pass and refuses at the
+	// credit. Either would take the client's read timeout (200 ms) a step
+	// if the call's deadline did not bound the command.
 	slow := make(chan error, 1)
 	go func() {
 		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(r.port), ReadTimeout: 5 * time.Second})
 		defer rdb.Close()
-		slow <- rdb.Do(ctx, "DEBUG", "SLEEP", "1.5").Err()
+		slow <- rdb.Do(ctx, "DEBUG", "SLEEP", "2").Err()
 	}()
-	time.Sleep(100 * time.Millisecond)
-	start := time.Now()
-	if _, err := pre.Dial(ctx, a.SIPAddr.String(), numAnswer); siptest.Status(err) != 503 {
-		t.Fatalf("a prepaid call while Redis is busy: %v, want 503", err)
-	}
-	// 50 ms and a loopback exchange; the client's own read timeout (200 ms)
-	// would show here if the call's deadline did not bound the command.
-	if took := time.Since(start); took > 175*time.Millisecond {
-		t.Fatalf("a call's set-up waited %s on a busy Redis", took)
+	time.Sleep(200 * time.Millisecond)
+	for _, sw := range []*testSwitch{a, b} {
+		start := time.Now()
+		if _, err := pre.Dial(ctx, sw.SIPAddr.String(), numAnswer); siptest.Status(err) != 503 {
+			t.Fatalf("a prepaid call while Redis is busy: %v, want 503", err)
+		}
+		if took := time.Since(start); took > 150*time.Millisecond {
+			t.Fatalf("a call's set-up waited %s on a busy Redis", took)
+		}
 	}
 	if err := <-slow; err != nil {
 		t.Fatal(err)

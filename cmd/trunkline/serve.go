@@ -159,6 +159,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	onChange := reload
 	configVersion := func(context.Context) (int64, error) { return 0, nil }
 	running := func() int64 { return 0 }
+	var follow func(context.Context)
 	if rs, ok := n.store.(*store.Redis); ok {
 		// Another node's change shows as a new configuration version.
 		cs, err := newConfigState(ctx, rs, reload, n.beat, log)
@@ -166,12 +167,16 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 			n.close()
 			return nil, err
 		}
-		onChange, configVersion, running = cs.change, rs.ConfigVersion, cs.running.Load
-		go cs.follow(ctx)
+		onChange, configVersion, running, follow = cs.change, rs.ConfigVersion, cs.running.Load, cs.follow
 	}
+	// The first load comes before the node follows the others' changes:
+	// it must not install its tables after a newer version's.
 	if err := reload(ctx); err != nil {
 		n.close()
 		return nil, err
+	}
+	if follow != nil {
+		go follow(ctx)
 	}
 	// Known customers and carriers are never flood-limited nor banned, and
 	// have TCP connection limits of their own.
