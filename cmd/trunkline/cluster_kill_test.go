@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,21 +172,8 @@ log:
 	})
 	var want rating.Money
 	waitUntil(t, 10*time.Second, "both nodes' answered CDRs in ClickHouse", func() bool {
-		var out struct {
-			CDRs []struct {
-				AnswerMs int64        `json:"answer_ms"`
-				SellCost rating.Money `json:"sell_cost"`
-			} `json:"cdrs"`
-		}
-		apiB.do("GET", "/api/v1/cdrs?limit=1000", nil, http.StatusOK, &out)
-		want = 0
-		answered := 0
-		for _, r := range out.CDRs {
-			if r.AnswerMs > 0 {
-				want += r.SellCost
-				answered++
-			}
-		}
+		var answered int
+		answered, want = answeredCDRs(apiB, "")
 		return answered == 6+4+6
 	})
 	if _, final, distinct, doubled := chCounts(t, conn, db); final != distinct || doubled != 0 {

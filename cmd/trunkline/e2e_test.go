@@ -368,3 +368,18 @@ func testLogger() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
+
+// anotherCustomer creates a customer named name calling from cidr and
+// routed to the card of like's first route.
+func anotherCustomer(api *apiClient, like, name, cidr string) string {
+	var routes struct {
+		Routes []struct {
+			CardID string `json:"card_id"`
+		} `json:"routes"`
+	}
+	api.do("GET", "/api/v1/customers/"+like+"/routes", nil, http.StatusOK, &routes)
+	id := api.create("/api/v1/customers", map[string]any{"name": name, "currency": "USD"})
+	api.create("/api/v1/customers/"+id+"/ips", map[string]any{"cidr": cidr})
+	api.create("/api/v1/customers/"+id+"/routes", map[string]any{"prefix": "", "card_id": routes.Routes[0].CardID})
+	return id
+}

@@ -66,15 +66,7 @@ func TestLiveCallsAPI(t *testing.T) {
 	carrierA := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
 	carrierB := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
 	acme, carrierAID, _ := provision(t, sw, carrierA, carrierB)
-	var routes struct {
-		Routes []struct {
-			CardID string `json:"card_id"`
-		} `json:"routes"`
-	}
-	sw.api.do("GET", "/api/v1/customers/"+acme+"/routes", nil, http.StatusOK, &routes)
-	other := sw.api.create("/api/v1/customers", map[string]any{"name": "Other Telecom", "currency": "USD"})
-	sw.api.create("/api/v1/customers/"+other+"/ips", map[string]any{"cidr": "127.0.0.3"})
-	sw.api.create("/api/v1/customers/"+other+"/routes", map[string]any{"prefix": "", "card_id": routes.Routes[0].CardID})
+	other := anotherCustomer(sw.api, acme, "Other Telecom", "127.0.0.3")
 	acmeUA, otherUA := siptest.NewCustomer(t, "127.0.0.2"), siptest.NewCustomer(t, "127.0.0.3")
 	portal := &apiClient{t: t, base: sw.api.base, token: customerToken(t, sw.api, acme)}
 	target := sw.SIPAddr.String()

@@ -415,3 +415,23 @@ func TestSippPrepaid(t *testing.T) {
 		"127.0.0.2", freeUDPPort(t, "127.0.0.2"), "-s", "442071234567", sw.SIPAddr.String())
 	refused.wait(t, "customer without balance")
 }
+
+// answeredCDRs reads the CDRs api serves and returns how many answered
+// calls of customer ("" for any) they hold and what those calls cost it.
+func answeredCDRs(api *apiClient, customer string) (n int, cost rating.Money) {
+	var out struct {
+		CDRs []struct {
+			CustomerID string       `json:"customer_id"`
+			AnswerMs   int64        `json:"answer_ms"`
+			SellCost   rating.Money `json:"sell_cost"`
+		} `json:"cdrs"`
+	}
+	api.do("GET", "/api/v1/cdrs?limit=1000", nil, http.StatusOK, &out)
+	for _, r := range out.CDRs {
+		if r.AnswerMs > 0 && (customer == "" || r.CustomerID == customer) {
+			n++
+			cost += r.SellCost
+		}
+	}
+	return n, cost
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,22 +86,8 @@ func TestSentinelFailover(t *testing.T) {
 	}
 	var want rating.Money
 	var answered int
-	var out struct {
-		CDRs []struct {
-			CustomerID string       `json:"customer_id"`
-			AnswerMs   int64        `json:"answer_ms"`
-			SellCost   rating.Money `json:"sell_cost"`
-		} `json:"cdrs"`
-	}
 	waitUntil(t, 40*time.Second, "every call to be charged", func() bool {
-		sw.api.do("GET", "/api/v1/cdrs?limit=1000", nil, http.StatusOK, &out)
-		want, answered = 0, 0
-		for _, r := range out.CDRs {
-			if r.CustomerID == customer && r.AnswerMs > 0 {
-				want += r.SellCost
-				answered++
-			}
-		}
+		answered, want = answeredCDRs(sw.api, customer)
 		st := money(t, sw.api, customer)
 		return answered == len(calls) && len(st.Entries) == 1+answered && st.Reserved == 0
 	})
