@@ -27,7 +27,12 @@ type ending struct {
 }
 
 type emitter struct {
-	retries sync.WaitGroup // charges being tried again, apart from the batches
+	retries sync.WaitGroup // the retry goroutine, while it runs
+
+	retryMu  sync.Mutex
+	retryQ   []retryCharge // refused charges waiting for their next try
+	retrying bool          // the retry goroutine runs
+
 	mu      sync.Mutex
 	recs    []cdr.Record // queued, with ends
 	ends    []ending
@@ -146,11 +151,7 @@ func (s *Server) emitBatch(recs []cdr.Record, ends []ending, inline bool) {
 	case inline:
 		s.retryCharges(retry, chargeTriesClosing, nil)
 	default:
-		s.emitter.retries.Add(1) // before the loop can exit: Close's Wait follows
-		go func() {
-			defer s.emitter.retries.Done()
-			s.retryCharges(retry, chargeTries, s.stop)
-		}()
+		s.queueRetries(retry)
 	}
 }
 
@@ -166,6 +167,116 @@ type retryCharge struct {
 	charge routing.Charge
 	up     bool
 	err    error
+	tries  int           // made so far
+	limit  int           // most tries in all
+	wait   time.Duration // before the next
+	next   time.Time
+}
+
+// queueRetries hands refused charges to the one goroutine that tries them
+// again (however long the store is away and however many calls end
+// meanwhile, one goroutine, not one per batch).
+func (s *Server) queueRetries(rs []retryCharge) {
+	e := &s.emitter
+	now := time.Now()
+	for i := range rs {
+		rs[i].tries, rs[i].limit, rs[i].wait, rs[i].next = 1, chargeTries, s.chargeRetry, now.Add(s.chargeRetry)
+	}
+	e.retryMu.Lock()
+	defer e.retryMu.Unlock()
+	e.retryQ = append(e.retryQ, rs...)
+	if !e.retrying {
+		e.retrying = true
+		e.retries.Add(1) // before Close can wait
+		go s.retryLoop()
+	}
+}
+
+// retryLoop tries the queued charges again when each is due (chargeRetry,
+// then twice as long, at most chargeRetryMax, apart; chargeTries in all),
+// each on its own: one bad account must not fail the others. Once the
+// switch closes, each gets at most chargeTriesClosing tries, quickly. A
+// call whose charge went through leaves the register; one whose charge
+// never did stays there, and the node's next start charges it.
+func (s *Server) retryLoop() {
+	e := &s.emitter
+	defer e.retries.Done()
+	closing := false
+	for {
+		e.retryMu.Lock()
+		if len(e.retryQ) == 0 {
+			e.retrying = false
+			e.retryMu.Unlock()
+			return
+		}
+		next := e.retryQ[0].next
+		for _, r := range e.retryQ[1:] {
+			if r.next.Before(next) {
+				next = r.next
+			}
+		}
+		e.retryMu.Unlock()
+		wait := time.NewTimer(time.Until(next))
+		select {
+		case <-wait.C:
+		case <-s.stopOnClose(closing):
+			wait.Stop()
+			closing = true
+			e.retryMu.Lock()
+			for i := range e.retryQ {
+				r := &e.retryQ[i]
+				r.limit, r.next = min(r.limit, max(r.tries+1, chargeTriesClosing)), time.Now()
+			}
+			e.retryMu.Unlock()
+			continue
+		}
+		e.retryMu.Lock()
+		q := e.retryQ
+		e.retryQ = nil
+		e.retryMu.Unlock()
+		now := time.Now()
+		var keep []retryCharge
+		for _, r := range q {
+			if r.next.After(now) {
+				keep = append(keep, r)
+				continue
+			}
+			r.tries++
+			if r.err = s.chargeErrors(context.Background(), []routing.Charge{r.charge})[0]; r.err == nil {
+				if r.up {
+					s.down(r.charge.CallID)
+				}
+				continue
+			}
+			if r.tries >= r.limit {
+				s.giveUpCharge(r)
+				continue
+			}
+			if !closing {
+				r.wait = min(2*r.wait, chargeRetryMax)
+			}
+			r.next = now.Add(r.wait)
+			keep = append(keep, r)
+		}
+		e.retryMu.Lock()
+		e.retryQ = append(keep, e.retryQ...)
+		e.retryMu.Unlock()
+	}
+}
+
+// stopOnClose is what the retry loop waits on besides its timer: the
+// switch closing, until it has.
+func (s *Server) stopOnClose(closing bool) <-chan struct{} {
+	if closing {
+		return nil
+	}
+	return s.stop
+}
+
+// giveUpCharge logs and counts a charge tried its last time.
+func (s *Server) giveUpCharge(r retryCharge) {
+	s.log.Error("call not charged: its node's next start charges it", "call", r.charge.CallID, "customer", r.charge.CustomerID, "tries", r.tries, "error", r.err)
+	s.metrics.chargeFailures.Inc()
 }
 
 // retryCharges tries refused charges again, each on its own (one bad
@@ -194,8 +305,8 @@ func (s *Server) retryCharges(rs []retryCharge, tries int, stop <-chan struct{})
 		rs = left
 	}
 	for _, r := range rs {
-		s.log.Error("call not charged: its node's next start charges it", "call", r.charge.CallID, "customer", r.charge.CustomerID, "tries", tries, "error", r.err)
-		s.metrics.chargeFailures.Inc()
+		r.tries = tries
+		s.giveUpCharge(r)
 	}
 }
 

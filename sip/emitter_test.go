@@ -3,6 +3,8 @@ package sip
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -149,5 +151,53 @@ func TestEmitterChargeGivesUp(t *testing.T) {
 	}
 	if credit.refusals["bad"] != 0 {
 		t.Errorf("tried %d times, want %d", chargeTriesClosing-credit.refusals["bad"], chargeTriesClosing)
+	}
+}
+
+// However many batches have a charge refused (a store away for minutes
+// while thousands of calls end), one goroutine tries them again, and each
+// is charged once when the store takes it.
+func TestEmitterOneRetryGoroutine(t *testing.T) {
+	sink := &emitSink{at: map[string]time.Time{}, ack: make(chan string, 64)}
+	credit := &flakyCredit{refusals: map[string]int{}, charged: map[string]int{}}
+	live := &downs{keys: map[string]time.Time{}}
+	s, err := New(nil, nil, sink, WithCredit(credit), WithLiveCalls(live))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.chargeRetry = 100 * time.Millisecond
+	const n = 40
+	credit.mu.Lock()
+	for i := range n {
+		credit.refusals[fmt.Sprint("c", i)] = 3
+	}
+	credit.mu.Unlock()
+	before := runtime.NumGoroutine()
+	for i := range n {
+		id := fmt.Sprint("c", i)
+		s.emit(cdr.Record{CallID: id}, &routing.Charge{CallID: id, CustomerID: "c1", Cost: 5}, true)
+		<-sink.ack // its own batch
+	}
+	if g := runtime.NumGoroutine(); g > before+4 {
+		t.Fatalf("%d goroutines with %d refused batches retrying, %d before", g, n, before)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; i < n; {
+		if live.has(fmt.Sprint("c", i)) {
+			i++
+			continue
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("call c%d not charged and removed after its retries", i)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.Close()
+	credit.mu.Lock()
+	defer credit.mu.Unlock()
+	for i := range n {
+		if c := credit.charged[fmt.Sprint("c", i)]; c != 1 {
+			t.Fatalf("c%d charged %d times", i, c)
+		}
 	}
 }
