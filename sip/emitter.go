@@ -29,9 +29,10 @@ type ending struct {
 type emitter struct {
 	retries sync.WaitGroup // the retry goroutine, while it runs
 
-	retryMu  sync.Mutex
-	retryQ   []retryCharge // refused charges waiting for their next try
-	retrying bool          // the retry goroutine runs
+	retryMu   sync.Mutex
+	retryQ    []retryCharge // refused charges waiting for their next try
+	retrying  bool          // the retry goroutine runs
+	retryKick chan struct{} // wakes it for a charge queued meanwhile
 
 	mu      sync.Mutex
 	recs    []cdr.Record // queued, with ends
@@ -179,26 +180,39 @@ type retryCharge struct {
 func (s *Server) queueRetries(rs []retryCharge) {
 	e := &s.emitter
 	now := time.Now()
+	limit := chargeTries
+	select {
+	case <-s.stop:
+		limit = chargeTriesClosing
+	default:
+	}
 	for i := range rs {
-		rs[i].tries, rs[i].limit, rs[i].wait, rs[i].next = 1, chargeTries, s.chargeRetry, now.Add(s.chargeRetry)
+		rs[i].tries, rs[i].limit, rs[i].wait, rs[i].next = 1, limit, s.chargeRetry, now.Add(s.chargeRetry)
 	}
 	e.retryMu.Lock()
 	defer e.retryMu.Unlock()
 	e.retryQ = append(e.retryQ, rs...)
 	if !e.retrying {
 		e.retrying = true
+		e.retryKick = make(chan struct{}, 1)
 		e.retries.Add(1) // before Close can wait
-		go s.retryLoop()
+		go s.retryLoop(e.retryKick)
+		return
+	}
+	select {
+	case e.retryKick <- struct{}{}: // the loop may be waiting for a later charge
+	default:
 	}
 }
 
 // retryLoop tries the queued charges again when each is due (chargeRetry,
 // then twice as long, at most chargeRetryMax, apart; chargeTries in all),
-// each on its own: one bad account must not fail the others. Once the
-// switch closes, each gets at most chargeTriesClosing tries, quickly. A
-// call whose charge went through leaves the register; one whose charge
-// never did stays there, and the node's next start charges it.
-func (s *Server) retryLoop() {
+// all those due in one ChargeAll, which refuses or takes each on its own:
+// one bad account does not fail the others. Once the switch closes, each
+// gets at most chargeTriesClosing tries, quickly. A call whose charge went
+// through leaves the register; one whose charge never did stays there, and
+// the node's next start charges it.
+func (s *Server) retryLoop(kick <-chan struct{}) {
 	e := &s.emitter
 	defer e.retries.Done()
 	closing := false
@@ -210,7 +224,11 @@ func (s *Server) retryLoop() {
 			return
 		}
 		next := e.retryQ[0].next
-		for _, r := range e.retryQ[1:] {
+		for i := range e.retryQ {
+			r := &e.retryQ[i]
+			if closing {
+				r.limit = min(r.limit, max(r.tries+1, chargeTriesClosing))
+			}
 			if r.next.Before(next) {
 				next = r.next
 			}
@@ -219,30 +237,40 @@ func (s *Server) retryLoop() {
 		wait := time.NewTimer(time.Until(next))
 		select {
 		case <-wait.C:
+		case <-kick:
+			wait.Stop()
+			continue // a new charge: its time may come first
 		case <-s.stopOnClose(closing):
 			wait.Stop()
 			closing = true
 			e.retryMu.Lock()
 			for i := range e.retryQ {
-				r := &e.retryQ[i]
-				r.limit, r.next = min(r.limit, max(r.tries+1, chargeTriesClosing)), time.Now()
+				e.retryQ[i].next = time.Now()
 			}
 			e.retryMu.Unlock()
 			continue
 		}
-		e.retryMu.Lock()
-		q := e.retryQ
-		e.retryQ = nil
-		e.retryMu.Unlock()
 		now := time.Now()
-		var keep []retryCharge
-		for _, r := range q {
+		var due, later []retryCharge
+		e.retryMu.Lock()
+		for _, r := range e.retryQ {
 			if r.next.After(now) {
-				keep = append(keep, r)
-				continue
+				later = append(later, r)
+			} else {
+				due = append(due, r)
 			}
+		}
+		e.retryQ = later
+		e.retryMu.Unlock()
+		charges := make([]routing.Charge, len(due))
+		for i, r := range due {
+			charges[i] = r.charge
+		}
+		var keep []retryCharge
+		for i, err := range s.chargeErrors(context.Background(), charges) {
+			r := due[i]
 			r.tries++
-			if r.err = s.chargeErrors(context.Background(), []routing.Charge{r.charge})[0]; r.err == nil {
+			if r.err = err; err == nil {
 				if r.up {
 					s.down(r.charge.CallID)
 				}
@@ -259,7 +287,7 @@ func (s *Server) retryLoop() {
 			keep = append(keep, r)
 		}
 		e.retryMu.Lock()
-		e.retryQ = append(keep, e.retryQ...)
+		e.retryQ = append(e.retryQ, keep...)
 		e.retryMu.Unlock()
 	}
 }

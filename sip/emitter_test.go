@@ -37,11 +37,20 @@ type flakyCredit struct {
 	charged   map[string]int
 	allNilOK  bool // answer nil when every charge went through
 	batchSize []int
+	delay     time.Duration // each ChargeAll takes this long (a slow store)
+	tries     map[string]int
 }
 
 func (f *flakyCredit) ChargeAll(_ context.Context, cs []routing.Charge) []error {
+	time.Sleep(f.delay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.tries == nil {
+		f.tries = map[string]int{}
+	}
+	for _, c := range cs {
+		f.tries[c.CallID]++
+	}
 	f.batchSize = append(f.batchSize, len(cs))
 	errs := make([]error, len(cs))
 	failed := false
@@ -199,5 +208,62 @@ func TestEmitterOneRetryGoroutine(t *testing.T) {
 		if c := credit.charged[fmt.Sprint("c", i)]; c != 1 {
 			t.Fatalf("c%d charged %d times", i, c)
 		}
+	}
+}
+
+// The retry queue keeps each charge on its own schedule: a charge refused
+// once is tried again a moment later even while another waits long; Close
+// with many charges queued on a slow store takes a few quick passes, not a
+// pass per charge; and a charge queued while the switch closes gets the
+// closing budget.
+func TestEmitterRetrySchedule(t *testing.T) {
+	sink := &emitSink{at: map[string]time.Time{}, ack: make(chan string, 256)}
+	credit := &flakyCredit{refusals: map[string]int{"old": 1000, "new": 1}, charged: map[string]int{}}
+	live := &downs{keys: map[string]time.Time{}}
+	s, err := New(nil, nil, sink, WithCredit(credit), WithLiveCalls(live))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.chargeRetry = 50 * time.Millisecond
+	charge := func(id string) *routing.Charge { return &routing.Charge{CallID: id, CustomerID: "c1", Cost: 5} }
+	s.emit(cdr.Record{CallID: "old"}, charge("old"), true)
+	<-sink.ack
+	time.Sleep(800 * time.Millisecond) // old now waits 400 ms and more between tries
+	start := time.Now()
+	s.emit(cdr.Record{CallID: "new"}, charge("new"), true)
+	<-sink.ack
+	for !live.has("new") {
+		if time.Since(start) > 300*time.Millisecond {
+			t.Fatal("a charge refused once waited behind another charge's longer wait")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	credit.mu.Lock()
+	credit.delay = 20 * time.Millisecond
+	for i := range 50 {
+		credit.refusals[fmt.Sprint("slow", i)] = 1000
+	}
+	credit.mu.Unlock()
+	for i := range 50 {
+		id := fmt.Sprint("slow", i)
+		s.emit(cdr.Record{CallID: id}, charge(id), true)
+		<-sink.ack
+	}
+	credit.mu.Lock()
+	credit.refusals["late"] = 1000
+	credit.mu.Unlock()
+	s.stopOnce.Do(func() { close(s.stop) }) // Close begins
+	s.emit(cdr.Record{CallID: "late"}, charge("late"), true)
+	<-sink.ack
+	start = time.Now()
+	s.Close()
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("Close took %s with 50 charges queued on a slow store", took)
+	}
+	credit.mu.Lock()
+	defer credit.mu.Unlock()
+	if n := credit.tries["late"]; n == 0 || n > chargeTriesClosing {
+		t.Fatalf("a charge queued while closing was tried %d times, the closing budget is %d", n, chargeTriesClosing)
 	}
 }
