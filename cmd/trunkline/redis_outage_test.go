@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/redis/go-redis/v9"
 	"github.com/trunkline/trunkline/sip/siptest"
+	"github.com/trunkline/trunkline/store/storetest"
 )
 
 // redisProc is a redis-server of the test's own on a loopback port,
@@ -33,10 +33,7 @@ type redisProc struct {
 func startRedis(t *testing.T, args ...string) *redisProc {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no redis-server: scripts/services.sh installs it")
-		}
-		t.Skip("no redis-server: scripts/services.sh installs it")
+		storetest.Missing(t, "no redis-server: scripts/services.sh installs it")
 	}
 	port := freePort(t)
 	r := &redisProc{t: t, port: port, dir: t.TempDir(), args: args}
