@@ -150,7 +150,7 @@ func (s *Server) emitBatch(recs []cdr.Record, ends []ending, inline bool) {
 	switch {
 	case len(retry) == 0:
 	case inline:
-		s.retryCharges(retry, chargeTriesClosing, nil)
+		s.retryCharges(retry)
 	default:
 		s.queueRetries(retry)
 	}
@@ -307,21 +307,16 @@ func (s *Server) giveUpCharge(r retryCharge) {
 	s.metrics.chargeFailures.Inc()
 }
 
-// retryCharges tries refused charges again, each on its own (one bad
-// account must not fail the others), tries times in all, chargeRetry, then
-// twice as long (at most chargeRetryMax), apart; once stop closes (the
-// switch closes), at most chargeTriesClosing times. A call whose charge
-// went through leaves the register; one whose charge never did stays
-// there, and a restart charges it.
-func (s *Server) retryCharges(rs []retryCharge, tries int, stop <-chan struct{}) {
+// retryCharges tries refused charges again before it returns, for calls
+// ended after Close: each on its own (one bad account must not fail the
+// others), chargeTriesClosing times in all, chargeRetry, then twice as
+// long, apart. A call whose charge went through leaves the register; one
+// whose charge never did stays there, and a restart charges it.
+func (s *Server) retryCharges(rs []retryCharge) {
 	wait := s.chargeRetry
-	for try := 1; try < tries && len(rs) > 0; try++ {
-		select {
-		case <-time.After(wait):
-			wait = min(2*wait, chargeRetryMax)
-		case <-stop:
-			stop, tries = nil, min(tries, chargeTriesClosing)
-		}
+	for try := 1; try < chargeTriesClosing && len(rs) > 0; try++ {
+		time.Sleep(wait)
+		wait *= 2
 		left := rs[:0]
 		for _, r := range rs {
 			if r.err = s.chargeErrors(context.Background(), []routing.Charge{r.charge})[0]; r.err != nil {
@@ -333,7 +328,7 @@ func (s *Server) retryCharges(rs []retryCharge, tries int, stop <-chan struct{})
 		rs = left
 	}
 	for _, r := range rs {
-		r.tries = tries
+		r.tries = chargeTriesClosing
 		s.giveUpCharge(r)
 	}
 }
