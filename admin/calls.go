@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -8,14 +9,16 @@ import (
 )
 
 // LiveCalls is the switch's table of calls in progress, as the admin API
-// lists and ends them; sip's *Server implements it. Both methods must be
-// safe for concurrent use and must not block the call path for long.
-// Calls returns a snapshot, newest first. Hangup ends the call with the
-// switch's id from the switch (CDR hangup side "admin"); false means there
-// is no such call (any more), an error that the switch could not end it.
+// lists and ends them: those of every node of a cluster. Both methods must
+// be safe for concurrent use and must not block the call path for long.
+// Calls returns a snapshot, newest first, and how many nodes did not
+// answer in time (their calls are not in it). Hangup ends the call with
+// the switch's id from the switch (CDR hangup side "admin"); false means
+// there is no such call (any more), an error that the switch could not end
+// it or could not ask every node.
 type LiveCalls interface {
-	Calls(f cdr.CallFilter) []cdr.ActiveCall
-	Hangup(id string) (bool, error)
+	Calls(ctx context.Context, f cdr.CallFilter) (calls []cdr.ActiveCall, missing int)
+	Hangup(ctx context.Context, id string) (bool, error)
 }
 
 // WithLiveCalls serves GET /api/v1/calls and DELETE /api/v1/calls/{id}
@@ -28,8 +31,12 @@ const (
 	maxCallLimit     = 10000
 )
 
+// headerNodesMissing says how many nodes did not answer a listing of live
+// calls in time.
+const headerNodesMissing = "Trunkline-Nodes-Missing"
+
 // listCalls serves GET /api/v1/calls?customer=&carrier=&limit=: the calls
-// in progress on this node, newest first. A customer token's query is
+// in progress on every node, newest first. A customer token's query is
 // narrowed to its customer by authorize.
 func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) error {
 	if s.live == nil {
@@ -44,11 +51,17 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Limit = n
 	}
-	calls := s.live.Calls(f)
+	calls, missing := s.live.Calls(r.Context(), f)
 	if calls == nil {
 		calls = []cdr.ActiveCall{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"calls": calls})
+	body := map[string]any{"calls": calls}
+	if missing > 0 {
+		// Partial: say so rather than pass a node's calls off as none.
+		w.Header().Set(headerNodesMissing, strconv.Itoa(missing))
+		body["nodes_missing"] = missing
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 
@@ -61,10 +74,16 @@ func (s *Server) hangupCall(w http.ResponseWriter, r *http.Request) error {
 	}
 	id := r.PathValue("id")
 	customer := r.URL.Query().Get("customer")
-	if customer != "" && len(s.live.Calls(cdr.CallFilter{CallID: id, CustomerID: customer})) == 0 {
-		return errNotFound("call", id)
+	if customer != "" {
+		calls, missing := s.live.Calls(r.Context(), cdr.CallFilter{CallID: id, CustomerID: customer})
+		if len(calls) == 0 && missing > 0 {
+			return errStatus(http.StatusServiceUnavailable, CodeUnavailable, "not every node answered; try again")
+		}
+		if len(calls) == 0 {
+			return errNotFound("call", id)
+		}
 	}
-	ok, err := s.live.Hangup(id)
+	ok, err := s.live.Hangup(r.Context(), id)
 	if err != nil {
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the call could not be hung up: " + err.Error(), Err: err}
 	}

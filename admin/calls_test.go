@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -14,13 +15,14 @@ import (
 // fakeCalls is a switch's call table: Calls filters its calls as sip's
 // does, Hangup removes one.
 type fakeCalls struct {
-	mu    sync.Mutex
-	calls []cdr.ActiveCall // newest first
-	hung  []string
-	err   error
+	mu      sync.Mutex
+	calls   []cdr.ActiveCall // newest first
+	hung    []string
+	err     error
+	missing int // nodes that did not answer
 }
 
-func (f *fakeCalls) Calls(flt cdr.CallFilter) []cdr.ActiveCall {
+func (f *fakeCalls) Calls(_ context.Context, flt cdr.CallFilter) ([]cdr.ActiveCall, int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []cdr.ActiveCall
@@ -30,10 +32,10 @@ func (f *fakeCalls) Calls(flt cdr.CallFilter) []cdr.ActiveCall {
 			out = append(out, c)
 		}
 	}
-	return out
+	return out, f.missing
 }
 
-func (f *fakeCalls) Hangup(id string) (bool, error) {
+func (f *fakeCalls) Hangup(_ context.Context, id string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
@@ -122,6 +124,23 @@ func TestCallsAPI(t *testing.T) {
 	}
 	calls.err = errors.New("switch closed")
 	wantError(t, e.req("DELETE", "/api/v1/calls/a2", nil), http.StatusServiceUnavailable, admin.CodeUnavailable, "")
+
+	// A node that did not answer: the listing says it is partial, and a
+	// customer's hangup of a call not found is not a 404.
+	calls.mu.Lock()
+	calls.missing, calls.err = 1, nil
+	calls.mu.Unlock()
+	w = e.req("GET", "/api/v1/calls", nil)
+	wantStatus(t, w, http.StatusOK)
+	var partial struct {
+		Calls        []map[string]any
+		NodesMissing int `json:"nodes_missing"`
+	}
+	decode(t, w, &partial)
+	if w.Header().Get("Trunkline-Nodes-Missing") != "1" || partial.NodesMissing != 1 || len(partial.Calls) != 1 {
+		t.Fatalf("partial listing: header %q, body %+v", w.Header().Get("Trunkline-Nodes-Missing"), partial)
+	}
+	wantError(t, e.send("DELETE", "/api/v1/calls/gone", nil, "Bearer "+cu, ""), http.StatusServiceUnavailable, admin.CodeUnavailable, "")
 }
 
 func TestCallsAPIWithoutSwitch(t *testing.T) {

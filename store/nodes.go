@@ -31,6 +31,8 @@ type NodeState struct {
 	CPS           float64   `json:"cps"`            // new calls a second, over the last beats
 	Health        string    `json:"health"`         // "ready", "recovering" or "draining"
 	SIP           string    `json:"sip,omitempty"`  // its SIP address
+	Host          string    `json:"host,omitempty"` // the machine's host name
+	PID           int       `json:"pid,omitempty"`  // the process id on it
 	Build         string    `json:"build,omitempty"`
 	Started       time.Time `json:"started"`
 	Heartbeat     time.Time `json:"heartbeat"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,9 @@ type Redis struct {
 	closed atomic.Bool
 	credit *RedisCredit
 	limits *RedisLimits
+
+	busMu     sync.Mutex
+	busTopics map[string]int // topic → this store's Answer loops on it
 }
 
 var _ Store = (*Redis)(nil)

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/redis/go-redis/v9"
+	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/sip/siptest"
 	"github.com/trunkline/trunkline/store"
 	"github.com/trunkline/trunkline/store/storetest"
@@ -327,4 +330,103 @@ func TestNodesEmbedded(t *testing.T) {
 		t.Fatalf("nodes %+v", ns.Nodes)
 	}
 	sw.api.do("PUT", "/api/v1/carriers/none?wait=true", map[string]any{"name": "x"}, http.StatusNotFound, nil)
+}
+
+// Calls in progress are listed and hung up through any node: A's API
+// lists the call B carries (with B's node id) and A's own, a customer's
+// token on A sees its call on B, and A hangs up B's call (BYE on both
+// legs, CDR on B with the admin as the side).
+func TestTwoNodesLiveCalls(t *testing.T) {
+	t.Parallel()
+	a, b := startCluster(t, false)
+	carrier := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
+	spare := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
+	customerID, _, _ := provision(t, a, carrier, spare)
+	portal := &apiClient{t: t, base: a.api.base, token: customerToken(t, a.api, customerID)}
+	time.Sleep(2*configPoll + 500*time.Millisecond) // B follows the configuration version
+	ua := siptest.NewCustomer(t, "127.0.0.2")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	onB, err := ua.Dial(ctx, b.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onA, err := ua.Dial(ctx, a.SIPAddr.String(), numAnswer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeOf := map[string]string{} // customer Call-ID → node
+	for _, c := range a.api.liveCalls("") {
+		nodeOf[c.SIPCallID] = c.Node
+	}
+	if len(nodeOf) != 2 || nodeOf[onB.CallID] != "e2e-b" || nodeOf[onA.CallID] != "e2e" {
+		t.Fatalf("A lists calls on nodes %v, want B's call on e2e-b and A's on e2e", nodeOf)
+	}
+	var bCall cdr.ActiveCall
+	for _, c := range portal.liveCalls("") {
+		if c.SIPCallID == onB.CallID {
+			bCall = c
+		}
+	}
+	if bCall.ID == "" || bCall.CustomerID != customerID || bCall.State != "answered" {
+		t.Fatalf("the customer's token on A lists B's call as %+v", bCall)
+	}
+	if got := a.api.liveCalls("?limit=1"); len(got) != 1 || got[0].SIPCallID != onA.CallID {
+		t.Fatalf("?limit=1 through A lists %+v, want the newest call (A's)", got)
+	}
+	portal.do("DELETE", "/api/v1/calls/"+bCall.ID, nil, http.StatusNoContent, nil)
+	if err := onB.WaitBye(ctx); err != nil {
+		t.Fatalf("B's call hung up through A: the customer got no BYE: %v", err)
+	}
+	if err := carrier.WaitBye(ctx, bCall.ID); err != nil {
+		t.Fatalf("B's call hung up through A: the carrier got no BYE: %v", err)
+	}
+	if rs := b.api.cdrs(bCall.ID, 1); len(rs) != 1 || rs[0].HangupSide != "admin" || rs[0].Reason != "Admin Hangup" {
+		t.Fatalf("B's CDRs of the call hung up through A: %+v", rs)
+	}
+	a.api.do("DELETE", "/api/v1/calls/"+bCall.ID, nil, http.StatusNotFound, nil)
+	if err := onA.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A node does not start under the id of a live node on another machine or
+// of another live process on this one (they would free each other's
+// channels); the same node restarted after its process died does.
+func TestNodeIDInUse(t *testing.T) {
+	t.Parallel()
+	rdb := storetest.Redis(t)
+	url, prefix := "redis://"+storetest.RedisAddr(t)+"/0", storetest.RedisPrefix(t, rdb)
+	board := store.NewRedis(rdb, prefix)
+	ctx := context.Background()
+	host, _ := os.Hostname()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		other store.NodeState
+		fails bool
+	}{
+		{"another machine", store.NodeState{Host: "elsewhere", PID: os.Getpid()}, true},
+		{"another live process here", store.NodeState{Host: host, PID: os.Getppid()}, true},
+		{"this node's dead process", store.NodeState{Host: host, PID: dead.Process.Pid}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.other.ID = "twin"
+			if err := board.Beat(ctx, tt.other); err != nil {
+				t.Fatal(err)
+			}
+			cfg := testConfig(t, fmt.Sprintf("store: %q\nstore_prefix: %q\n", url, prefix))
+			cfg.Node = "twin"
+			n, err := start(ctx, cfg, testLogger())
+			if err == nil {
+				n.close()
+			}
+			if tt.fails != (err != nil) || (err != nil && !strings.Contains(err.Error(), `node id "twin" is in use`)) {
+				t.Fatalf("start beside %+v: %v", tt.other, err)
+			}
+		})
+	}
 }

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/trunkline/trunkline/sip"
@@ -144,3 +148,43 @@ func (h *heartbeat) WaitConfig(ctx context.Context) ([]string, error) {
 
 // readTimeout bounds one read of the node board.
 const readTimeout = time.Second
+
+// checkNodeID refuses to start a node whose id a live node on another
+// machine, or another live process on this one, already has: the two
+// would free each other's channels (leases are named by node id) and
+// mix their calls. The same node restarted (its old process dead) is
+// itself.
+func checkNodeID(ctx context.Context, board store.NodeBoard, id string) error {
+	rctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	nodes, err := board.Nodes(rctx, liveWindow)
+	if err != nil {
+		return fmt.Errorf("reading the live nodes: %w", err)
+	}
+	for _, n := range nodes {
+		if n.ID != id {
+			continue
+		}
+		if n.Host == hostname() && (n.PID == os.Getpid() || !processAlive(n.PID)) {
+			return nil
+		}
+		return fmt.Errorf("node id %q is in use by a live node (host %q, pid %d, SIP %s): give each node its own id (node: in the config)",
+			id, n.Host, n.PID, n.SIP)
+	}
+	return nil
+}
+
+// hostname is this machine's name, "" if unknown.
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// processAlive tells whether a process with id pid runs on this machine.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

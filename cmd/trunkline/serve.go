@@ -63,6 +63,10 @@ func (n *node) openStore(ctx context.Context, cfg *Config) (store.Limits, error)
 	}
 	n.store, n.credit = r, r.Credit()
 	n.log.Info("store is Redis: configuration, balances and limits shared with the nodes using it", "prefix", cfg.StorePrefix)
+	if err := checkNodeID(ctx, r, cfg.Node); err != nil {
+		r.Close()
+		return nil, err
+	}
 	released, err := r.Limits().ReleaseLeasesOf(ctx, cfg.Node)
 	if err != nil {
 		r.Close()
@@ -221,9 +225,23 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 	board, _ := n.store.(store.NodeBoard)
 	hb := newHeartbeat(board, configVersion, running, n.sip, n.beat, store.NodeState{
-		ID: cfg.Node, SIP: n.SIPAddr.String(), Build: buildVersion(), Started: time.Now(),
+		ID: cfg.Node, SIP: n.SIPAddr.String(), Host: hostname(), PID: os.Getpid(), Build: buildVersion(), Started: time.Now(),
 	}, log.With("component", "nodes"))
 	go hb.run(ctx)
+	calls := &clusterCalls{sip: n.sip, node: cfg.Node, log: log.With("component", "calls"), live: func(ctx context.Context) int {
+		nodes, err := hb.Nodes(ctx)
+		if err != nil {
+			return 1
+		}
+		return len(nodes)
+	}}
+	if bus, ok := n.store.(store.Bus); ok {
+		calls.bus = bus
+	}
+	if err := calls.serve(ctx); err != nil {
+		n.close()
+		return nil, err
+	}
 	n.recover(ctx)
 	n.sip.Recovered()
 	n.beat <- struct{}{} // beat now: ready
@@ -241,7 +259,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		}),
 		admin.WithOnChange(onChange), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithCDRSink(n.journal),
 		admin.WithCredit(n.credit),
-		admin.WithLiveCalls(n.sip), admin.WithNodes(hb),
+		admin.WithLiveCalls(calls), admin.WithNodes(hb),
 		admin.WithEndpointHealth(func(e store.Endpoint) any { return health.Snapshot(routing.EndpointKey(e.CarrierID, e.Host, e.Port)) }),
 		admin.WithSimulator(func(ctx context.Context, customerID, number, caller string, at time.Time) (any, error) {
 			sim, err := router.SimulateCall(ctx, routing.Call{CustomerID: customerID, Dialled: number, Caller: caller, At: at})
