@@ -12,6 +12,9 @@ import (
 	"github.com/trunkline/trunkline/store"
 )
 
+// hashWait is how long a password check waits for its turn to hash.
+const hashWait = 5 * time.Second
+
 // dummyHash is checked when the username is unknown, so that a login
 // takes as long whether or not the user exists.
 var dummyHash = auth.HashPassword("trunkline-no-such-user", auth.DefaultArgon2)
@@ -49,18 +52,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := validTTL(in.TTL); err != nil {
 		return err
 	}
-	th := s.loginThrottle()
-	keys := []string{"user:" + in.Username, "ip:" + clientIP(r)}
-	for _, k := range keys {
-		if wait, locked := th.Locked(k); locked {
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			return errStatus(http.StatusTooManyRequests, CodeTooMany, "too many failed logins; try again later")
-		}
+	// The attempt counts before its password is checked: guesses sent at
+	// once are throttled as if each had failed until it has not.
+	attempt, wait, ok := s.loginThrottle().Begin(in.Username, clientIP(r))
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return errStatus(http.StatusTooManyRequests, CodeTooMany, "too many failed logins; try again later")
 	}
+	outcome := auth.Aborted
+	defer func() { attempt.End(outcome) }()
 	fail := func(code, msg string) error {
-		for _, k := range keys {
-			th.Fail(k)
-		}
+		outcome = auth.Failed
 		s.log.Info("login failed", "username", in.Username, "client", clientIP(r), "reason", code)
 		return errStatus(http.StatusUnauthorized, code, "%s", msg)
 	}
@@ -73,7 +75,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if found {
 		hash = u.PasswordHash
 	}
-	if err := auth.CheckPassword(in.Password, hash); err != nil || !found {
+	ctx, cancel := context.WithTimeout(r.Context(), hashWait)
+	err = auth.CheckPassword(ctx, in.Password, hash)
+	cancel()
+	if errors.Is(err, auth.ErrBusy) {
+		w.Header().Set("Retry-After", "1")
+		return errStatus(http.StatusServiceUnavailable, CodeUnavailable, "too many logins at once; try again")
+	}
+	if err != nil || !found {
 		if err != nil && !errors.Is(err, auth.ErrBadPassword) {
 			s.log.Error("checking a password hash", "user", u.ID, "err", err)
 		}
@@ -119,9 +128,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
-		th.Succeed(k)
-	}
+	outcome = auth.Succeeded
 	v := viewToken(tok)
 	v.Token = secret
 	writeJSON(w, http.StatusCreated, v)

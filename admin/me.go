@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/trunkline/trunkline/auth"
@@ -37,8 +38,10 @@ func needUser(p principal) error {
 	return nil
 }
 
-// changePassword sets a new password for the caller, given the old one.
-// Wrong old passwords count towards the login throttle.
+// changePassword sets a new password for the caller, given the old one,
+// and revokes the caller's other tokens (a password change is what one
+// does when a token or the password may have leaked). Wrong old passwords
+// count towards the login throttle.
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
 	if err := needUser(p); err != nil {
@@ -54,31 +57,54 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := validPassword("new_password", in.New); err != nil {
 		return err
 	}
-	key := "user:" + p.username
-	if _, locked := s.loginThrottle().Locked(key); locked {
+	attempt, wait, ok := s.loginThrottle().Begin(p.username, clientIP(r))
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return errStatus(http.StatusTooManyRequests, CodeTooMany, "too many failed attempts; try again later")
 	}
+	outcome := auth.Aborted
+	defer func() { attempt.End(outcome) }()
+	u, err := load[store.User](r.Context(), s.st, store.Users, "user", p.userID)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), hashWait)
+	err = auth.CheckPassword(ctx, in.Old, u.PasswordHash)
+	cancel()
+	switch {
+	case errors.Is(err, auth.ErrBadPassword):
+		outcome = auth.Failed
+		e := errStatus(http.StatusForbidden, CodeForbidden, "old_password is wrong")
+		e.Field = "old_password"
+		return e
+	case errors.Is(err, auth.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		return errStatus(http.StatusServiceUnavailable, CodeUnavailable, "too many password checks at once; try again")
+	case err != nil:
+		return err
+	}
+	outcome = auth.Succeeded
 	hash := auth.HashPassword(in.New, s.argon())
-	err := s.write(r, func(ctx context.Context) error {
-		u, err := load[store.User](ctx, s.st, store.Users, "user", p.userID)
+	revoked := 0
+	err = s.write(r, func(ctx context.Context) error {
+		cur, err := load[store.User](ctx, s.st, store.Users, "user", p.userID)
 		if err != nil {
 			return err
 		}
-		if err := auth.CheckPassword(in.Old, u.PasswordHash); err != nil {
-			if errors.Is(err, auth.ErrBadPassword) {
-				s.loginThrottle().Fail(key)
-				e := errStatus(http.StatusForbidden, CodeForbidden, "old_password is wrong")
-				e.Field = "old_password"
-				return e
-			}
+		if cur.PasswordHash != u.PasswordHash {
+			return errConflict("old_password", "the password changed meanwhile; try again")
+		}
+		cur.PasswordHash = hash
+		if err := store.PutJSON(ctx, s.st, store.Users, cur.ID, cur); err != nil {
 			return err
 		}
-		u.PasswordHash = hash
-		return store.PutJSON(ctx, s.st, store.Users, u.ID, u)
+		revoked, err = s.revokeTokens(ctx, cur.ID, p.tokenID)
+		return err
 	})
 	if err != nil {
 		return err
 	}
+	s.log.Info("password changed; the user's other tokens revoked", "user", p.userID, "tokens", revoked)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -145,7 +171,12 @@ func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request) error {
 		var hashes []string
 		codes, hashes = auth.NewRecoveryCodes(recoveryCodeCount)
 		u.TOTPEnabled, u.TOTPLastStep, u.RecoveryCodes = true, step, hashes
-		return store.PutJSON(ctx, s.st, store.Users, u.ID, u)
+		if err := store.PutJSON(ctx, s.st, store.Users, u.ID, u); err != nil {
+			return err
+		}
+		// Tokens issued on the password alone are not two-factor ones.
+		_, err = s.revokeTokens(ctx, u.ID, p.tokenID)
+		return err
 	})
 	if err != nil {
 		return err

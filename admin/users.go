@@ -137,11 +137,23 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// userPatch is the body of PUT /users/{id}: only the fields sent change.
+// An empty password keeps the old one, and reset_totp turns two-factor
+// off.
+type userPatch struct {
+	Username   *string `json:"username"`
+	Password   string  `json:"password,omitempty"`
+	Role       *string `json:"role"`
+	CustomerID *string `json:"customer_id"`
+	ResetTOTP  bool    `json:"reset_totp,omitempty"`
+}
+
 // putUser changes a user's role, customer, password (when given) and can
-// reset two-factor. The username cannot change.
+// reset two-factor; fields not sent keep their values. The username cannot
+// change. A new password or a two-factor reset revokes the user's tokens.
 func (s *Server) putUser(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	var in userInput
+	var in userPatch
 	if err := decodeBody(w, r, maxJSONBody, &in); err != nil {
 		return err
 	}
@@ -153,31 +165,67 @@ func (s *Server) putUser(w http.ResponseWriter, r *http.Request) error {
 		hash = auth.HashPassword(in.Password, s.argon())
 	}
 	var u store.User
+	revoked := 0
 	err := s.write(r, func(ctx context.Context) error {
 		var err error
 		if u, err = load[store.User](ctx, s.st, store.Users, "user", id); err != nil {
 			return err
 		}
-		if in.Username != "" && in.Username != u.Username {
+		if in.Username != nil && *in.Username != u.Username {
 			return errInvalid("username", "cannot change")
 		}
-		if err := s.checkRole(ctx, &in); err != nil {
+		role := userInput{Role: u.Role, CustomerID: u.CustomerID}
+		if in.Role != nil {
+			role.Role = *in.Role
+			if role.Role != RoleCustomer && in.CustomerID == nil {
+				role.CustomerID = "" // leaving the customer role leaves its customer
+			}
+		}
+		if in.CustomerID != nil {
+			role.CustomerID = *in.CustomerID
+		}
+		if err := s.checkRole(ctx, &role); err != nil {
 			return err
 		}
-		u.Role, u.CustomerID = in.Role, in.CustomerID
+		u.Role, u.CustomerID = role.Role, role.CustomerID
 		if hash != "" {
 			u.PasswordHash = hash
 		}
 		if in.ResetTOTP {
 			u.TOTPSecret, u.TOTPEnabled, u.RecoveryCodes, u.TOTPLastStep = "", false, nil, 0
 		}
-		return store.PutJSON(ctx, s.st, store.Users, u.ID, u)
+		if err := store.PutJSON(ctx, s.st, store.Users, u.ID, u); err != nil {
+			return err
+		}
+		if hash != "" || in.ResetTOTP {
+			revoked, err = s.revokeTokens(ctx, u.ID, principalOf(r).tokenID)
+		}
+		return err
 	})
 	if err != nil {
 		return err
 	}
+	if revoked > 0 {
+		s.log.Info("user's tokens revoked: credentials changed", "user", u.ID, "tokens", revoked)
+	}
 	writeJSON(w, http.StatusOK, viewUser(u))
 	return nil
+}
+
+// revokeTokens deletes the tokens of user userID but the one with id
+// except (the caller's own, when it changed its own credentials), and
+// returns how many. Called inside s.write.
+func (s *Server) revokeTokens(ctx context.Context, userID, except string) (int, error) {
+	toks, err := listWhere(ctx, s.st, store.Tokens, func(t store.Token) bool { return t.UserID == userID && t.ID != except })
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range toks {
+		if err := s.st.Delete(ctx, store.Tokens, t.ID); err != nil && !isNotFound(err) {
+			return 0, err
+		}
+	}
+	return len(toks), nil
 }
 
 // deleteUser removes a user and revokes its tokens.
@@ -187,16 +235,8 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 		if err := remove(ctx, s.st, store.Users, "user", id); err != nil {
 			return err
 		}
-		toks, err := listWhere(ctx, s.st, store.Tokens, func(t store.Token) bool { return t.UserID == id })
-		if err != nil {
-			return err
-		}
-		for _, t := range toks {
-			if err := s.st.Delete(ctx, store.Tokens, t.ID); err != nil && !isNotFound(err) {
-				return err
-			}
-		}
-		return nil
+		_, err := s.revokeTokens(ctx, id, "")
+		return err
 	})
 	if err != nil {
 		return err

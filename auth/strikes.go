@@ -90,6 +90,25 @@ func (s *strikes[K]) fail(k K) (time.Time, bool) {
 	return e.until, true
 }
 
+// recent returns how many failures k had within the window (none while
+// it is locked: a lockout clears them).
+func (s *strikes[K]) recent(k K) int {
+	cut := s.now().Add(-s.window)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e := s.keys[k]
+	if e == nil {
+		return 0
+	}
+	n := 0
+	for _, f := range e.fails {
+		if f.After(cut) {
+			n++
+		}
+	}
+	return n
+}
+
 // history returns when k's lockout began and how many k had within the
 // memory period.
 func (s *strikes[K]) history(k K) (since time.Time, count int) {
