@@ -391,3 +391,96 @@ func sha(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
 }
+
+// A password change revokes the user's other tokens (not the one that
+// made it); an admin's password reset or two-factor reset revokes all of
+// them; confirming two-factor revokes the tokens issued on the password
+// alone.
+func TestCredentialChangesRevokeTokens(t *testing.T) {
+	e := newEnv(t, cheapArgon)
+	id := e.newUser("erin", "read-only", "")
+	mine, other := e.tokenFor("erin"), e.tokenFor("erin")
+	if c := e.as(mine, "PUT", "/api/v1/me/password", map[string]any{"old_password": "long enough pw", "new_password": "a new long password"}); c != 204 {
+		t.Fatalf("change: %d", c)
+	}
+	if c := e.as(other, "GET", "/api/v1/me", nil); c != 401 {
+		t.Fatalf("another token of the user after a password change: %d, want 401", c)
+	}
+	if c := e.as(mine, "GET", "/api/v1/me", nil); c != 200 {
+		t.Fatalf("the token that changed the password: %d, want 200", c)
+	}
+
+	// An admin sets a new password: every token of the user goes.
+	if c := e.req("PUT", "/api/v1/users/"+id, map[string]any{"password": "set by the admin"}).Code; c != 200 {
+		t.Fatalf("admin reset: %d", c)
+	}
+	if c := e.as(mine, "GET", "/api/v1/me", nil); c != 401 {
+		t.Fatalf("the user's token after an admin's password reset: %d, want 401", c)
+	}
+
+	// Two-factor confirmed: the password-only tokens go, the caller's stays.
+	c, v := e.login(map[string]any{"username": "erin", "password": "set by the admin"})
+	if c != 201 {
+		t.Fatalf("login: %d", c)
+	}
+	tok := v["token"].(string)
+	_, v = e.login(map[string]any{"username": "erin", "password": "set by the admin"})
+	stale := v["token"].(string)
+	w := e.send("POST", "/api/v1/me/totp", nil, "Bearer "+tok, "")
+	var setup struct{ Secret string }
+	decode(t, w, &setup)
+	code, _ := auth.TOTPCode(setup.Secret, time.Now())
+	if c := e.as(tok, "POST", "/api/v1/me/totp/confirm", map[string]any{"code": code}); c != 200 {
+		t.Fatalf("confirm: %d", c)
+	}
+	if c := e.as(stale, "GET", "/api/v1/me", nil); c != 401 {
+		t.Fatalf("a password-only token after two-factor was enabled: %d, want 401", c)
+	}
+	if c := e.as(tok, "GET", "/api/v1/me", nil); c != 200 {
+		t.Fatalf("the token that enabled two-factor: %d, want 200", c)
+	}
+	// The admin resets two-factor: all tokens go.
+	if c := e.req("PUT", "/api/v1/users/"+id, map[string]any{"reset_totp": true}).Code; c != 200 {
+		t.Fatalf("reset_totp: %d", c)
+	}
+	if c := e.as(tok, "GET", "/api/v1/me", nil); c != 401 {
+		t.Fatalf("the user's token after a two-factor reset: %d, want 401", c)
+	}
+}
+
+// PUT /users/{id} changes only the fields sent: {} demotes nobody.
+func TestPutUserPartial(t *testing.T) {
+	e := newEnv(t, cheapArgon)
+	cust := e.create("/api/v1/customers", map[string]any{"name": "A", "currency": "EUR"})
+	admin1 := e.newUser("root2", "admin", "")
+	portal := e.newUser("portal", "customer", cust)
+	get := func(id string) map[string]any {
+		t.Helper()
+		var v map[string]any
+		decode(t, e.req("GET", "/api/v1/users/"+id, nil), &v)
+		return v
+	}
+	for _, body := range []map[string]any{{}, {"username": "root2"}} {
+		if c := e.req("PUT", "/api/v1/users/"+admin1, body).Code; c != 200 {
+			t.Fatalf("PUT %v: %d", body, c)
+		}
+		if u := get(admin1); u["role"] != "admin" {
+			t.Fatalf("PUT %v made the admin %v", body, u["role"])
+		}
+	}
+	if c := e.req("PUT", "/api/v1/users/"+portal, map[string]any{}).Code; c != 200 {
+		t.Fatal(c)
+	}
+	if u := get(portal); u["role"] != "customer" || u["customer_id"] != cust {
+		t.Fatalf("PUT {} changed a customer user: %v", u)
+	}
+	// Leaving the customer role leaves the customer; joining it needs one.
+	if c := e.req("PUT", "/api/v1/users/"+portal, map[string]any{"role": "read-only"}).Code; c != 200 {
+		t.Fatal(c)
+	}
+	if u := get(portal); u["role"] != "read-only" || u["customer_id"] != nil {
+		t.Fatalf("role read-only: %v", u)
+	}
+	wantError(t, e.req("PUT", "/api/v1/users/"+portal, map[string]any{"role": "customer"}), 400, "invalid", "customer_id")
+	wantError(t, e.req("PUT", "/api/v1/users/"+portal, map[string]any{"role": "owner"}), 400, "invalid", "role")
+}
