@@ -71,6 +71,9 @@ func (s *Server) authenticate(pattern string, next http.Handler) http.Handler {
 			writeError(w, asError(err))
 			return
 		}
+		if p.role == RoleCustomer {
+			w = &customerWriter{w}
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
 }

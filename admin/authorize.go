@@ -86,6 +86,9 @@ func authorize(p principal, pattern string, r *http.Request) error {
 			if c := q.Get("customer"); c != "" && c != p.customerID {
 				return forbidden
 			}
+			if q.Has("carrier") { // which calls took which carrier is the operator's
+				return errStatus(http.StatusForbidden, CodeForbidden, "a customer token may not select by carrier")
+			}
 			q.Set("customer", p.customerID)
 			r.URL.RawQuery = q.Encode()
 			return nil

@@ -78,6 +78,9 @@ func (s *Server) cdrCSV(w http.ResponseWriter, r *http.Request, q cdr.Query) err
 			}
 		}
 	}
+	if forCustomer(w) {
+		fields = customerColumns(fields, cdr.Fields())
+	}
 	// Check the query before the 200 goes out.
 	probe := q
 	probe.Limit = 1

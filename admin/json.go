@@ -108,6 +108,9 @@ func jsonKind(t reflect.Type) string {
 // writeJSON sends v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
+	if err == nil && forCustomer(w) {
+		b, err = hideBuySide(b)
+	}
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":{"code":"internal","message":"encoding the response failed"}}`)
