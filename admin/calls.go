@@ -12,12 +12,13 @@ import (
 // lists and ends them: those of every node of a cluster. Both methods must
 // be safe for concurrent use and must not block the call path for long.
 // Calls returns a snapshot, newest first, and how many nodes did not
-// answer in time (their calls are not in it). Hangup ends the call with
+// answer in time (their calls are not in it); an error that the other
+// nodes could not be asked. Hangup ends the call with
 // the switch's id from the switch (CDR hangup side "admin"); false means
 // there is no such call (any more), an error that the switch could not end
 // it or could not ask every node.
 type LiveCalls interface {
-	Calls(ctx context.Context, f cdr.CallFilter) (calls []cdr.ActiveCall, missing int)
+	Calls(ctx context.Context, f cdr.CallFilter) (calls []cdr.ActiveCall, missing int, err error)
 	Hangup(ctx context.Context, id string) (bool, error)
 }
 
@@ -51,13 +52,17 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Limit = n
 	}
-	calls, missing := s.live.Calls(r.Context(), f)
+	calls, missing, err := s.live.Calls(r.Context(), f)
+	if err != nil {
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: err.Error(), Err: err}
+	}
 	if calls == nil {
 		calls = []cdr.ActiveCall{}
 	}
 	body := map[string]any{"calls": calls}
-	if missing > 0 {
-		// Partial: say so rather than pass a node's calls off as none.
+	if missing > 0 && !forCustomer(w) {
+		// Partial: say so rather than pass a node's calls off as none
+		// (the cluster's health is not a customer's business).
 		w.Header().Set(headerNodesMissing, strconv.Itoa(missing))
 		body["nodes_missing"] = missing
 	}
@@ -75,7 +80,10 @@ func (s *Server) hangupCall(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	customer := r.URL.Query().Get("customer")
 	if customer != "" {
-		calls, missing := s.live.Calls(r.Context(), cdr.CallFilter{CallID: id, CustomerID: customer})
+		calls, missing, err := s.live.Calls(r.Context(), cdr.CallFilter{CallID: id, CustomerID: customer})
+		if err != nil {
+			return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: err.Error(), Err: err}
+		}
 		if len(calls) == 0 && missing > 0 {
 			return errStatus(http.StatusServiceUnavailable, CodeUnavailable, "not every node answered; try again")
 		}

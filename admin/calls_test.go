@@ -22,7 +22,7 @@ type fakeCalls struct {
 	missing int // nodes that did not answer
 }
 
-func (f *fakeCalls) Calls(_ context.Context, flt cdr.CallFilter) ([]cdr.ActiveCall, int) {
+func (f *fakeCalls) Calls(_ context.Context, flt cdr.CallFilter) ([]cdr.ActiveCall, int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []cdr.ActiveCall
@@ -32,7 +32,7 @@ func (f *fakeCalls) Calls(_ context.Context, flt cdr.CallFilter) ([]cdr.ActiveCa
 			out = append(out, c)
 		}
 	}
-	return out, f.missing
+	return out, f.missing, nil
 }
 
 func (f *fakeCalls) Hangup(_ context.Context, id string) (bool, error) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,51 +23,46 @@ type Bus interface {
 	// put to it). It returns once it listens.
 	Answer(ctx context.Context, topic, node string, answer func(ctx context.Context, question []byte) []byte) error
 	// Ask puts question to the nodes that answer topic, other than node,
-	// and returns their answers as they come until all of them answered
-	// or ctx ends; expect is how many nodes should answer where the store
-	// cannot count its listeners (Redis Cluster). missing is how many did
-	// not answer in time.
-	Ask(ctx context.Context, topic, node string, question []byte, expect int) (answers [][]byte, missing int, err error)
+	// and returns the answers of the nodes named in peers, by node, as
+	// they come until all of them answered or ctx ends; missing names the
+	// peers that did not answer in time. Answers from nodes not in peers
+	// are dropped.
+	Ask(ctx context.Context, topic, node string, question []byte, peers []string) (answers map[string][]byte, missing []string, err error)
 }
 
 var _ Bus = (*Redis)(nil)
 
 // Bus limits.
 const (
-	busAnswerTime  = 2 * time.Second  // an answerer's time for one question
+	busListen      = 2 * time.Second  // to subscribe, at start
 	busReplyTTL    = 10 * time.Second // a reply list outlives a late answer this long
-	busPoll        = "0.1"            // seconds a BLPOP for answers waits
-	busConcurrency = 4                // questions one node answers at once
+	busPoll        = 20 * time.Millisecond
+	busConcurrency = 4 // questions one node answers at once
 )
 
 // A question is published on <prefix>bus:<topic> as the asker's node id,
-// the key of the list its answers go to, then the question, one per line
-// (ids and keys have no newline: checkCall and the key's form see to it).
+// the key of the list its answers go to, the Unix ms after which nobody
+// waits for the answer, then the question, one per line (node ids have
+// no newline: the config refuses them). An answer is the answering node's
+// id, a newline, then the answer.
 func (r *Redis) busChannel(topic string) string { return r.prefix + "bus:" + topic }
 
 // Answer subscribes to topic and answers each question in a goroutine of
-// its own (at most busConcurrency at once; more wait their turn).
+// its own (at most busConcurrency at once; more wait their turn, and a
+// question whose asker stopped waiting is dropped).
 func (r *Redis) Answer(ctx context.Context, topic, node string, answer func(context.Context, []byte) []byte) error {
 	if err := r.check(ctx, topic, node); err != nil {
 		return err
 	}
 	ps := r.rdb.Subscribe(ctx, r.busChannel(topic))
-	if _, err := ps.Receive(ctx); err != nil { // the subscription's confirmation
+	lctx, cancel := context.WithTimeout(ctx, busListen)
+	_, err := ps.Receive(lctx) // the subscription's confirmation
+	cancel()
+	if err != nil {
 		ps.Close()
 		return fmt.Errorf("listening on %q: %w", topic, err)
 	}
-	r.busMu.Lock()
-	if r.busTopics == nil {
-		r.busTopics = map[string]int{}
-	}
-	r.busTopics[topic]++
-	r.busMu.Unlock()
 	go func() {
-		defer func() {
-			r.busMu.Lock()
-			r.busTopics[topic]--
-			r.busMu.Unlock()
-		}()
 		defer ps.Close()
 		turn := make(chan struct{}, busConcurrency)
 		var wg sync.WaitGroup
@@ -79,9 +76,13 @@ func (r *Redis) Answer(ctx context.Context, topic, node string, answer func(cont
 				if !ok {
 					return
 				}
-				from, rest, _ := strings.Cut(m.Payload, "\n")
-				reply, q, ok := strings.Cut(rest, "\n")
-				if !ok || from == node || !strings.HasPrefix(reply, r.prefix+"bus:r:") {
+				parts := strings.SplitN(m.Payload, "\n", 4)
+				if len(parts) != 4 || parts[0] == node || !strings.HasPrefix(parts[1], r.prefix+"bus:r:") {
+					continue
+				}
+				reply, q := parts[1], parts[3]
+				until, err := strconv.ParseInt(parts[2], 10, 64)
+				if err != nil {
 					continue
 				}
 				select {
@@ -89,16 +90,20 @@ func (r *Redis) Answer(ctx context.Context, topic, node string, answer func(cont
 				case <-ctx.Done():
 					return
 				}
+				if time.Now().UnixMilli() >= until {
+					<-turn // nobody waits for this one any more
+					continue
+				}
 				wg.Add(1)
 				go func() {
 					defer func() { <-turn; wg.Done() }()
-					actx, cancel := context.WithTimeout(ctx, busAnswerTime)
+					actx, cancel := context.WithDeadline(ctx, time.UnixMilli(until))
 					defer cancel()
 					a := answer(actx, []byte(q))
 					p := r.rdb.TxPipeline()
-					p.RPush(actx, reply, a)
+					p.RPush(actx, reply, append([]byte(node+"\n"), a...))
 					p.PExpire(actx, reply, busReplyTTL)
-					p.Exec(actx) // an answer lost is counted missing by the asker
+					p.Exec(actx) // an answer lost shows as the node missing
 				}()
 			}
 		}
@@ -106,46 +111,63 @@ func (r *Redis) Answer(ctx context.Context, topic, node string, answer func(cont
 	return nil
 }
 
-// Ask publishes question and collects the answers from its reply list.
-func (r *Redis) Ask(ctx context.Context, topic, node string, question []byte, expect int) ([][]byte, int, error) {
+// Ask publishes question and polls its reply list (a blocking pop would
+// outwait the client's read timeout and cost a connection when cut).
+func (r *Redis) Ask(ctx context.Context, topic, node string, question []byte, peers []string) (map[string][]byte, []string, error) {
 	if err := r.check(ctx, topic, node); err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
-	reply := r.prefix + "bus:r:" + NewID() + NewID()
-	msg := make([]byte, 0, len(node)+len(reply)+len(question)+2)
-	msg = append(append(append(append(append(msg, node...), '\n'), reply...), '\n'), question...)
-	got, err := r.rdb.Publish(ctx, r.busChannel(topic), msg).Result()
-	if err != nil {
-		return nil, 0, fmt.Errorf("asking on %q: %w", topic, err)
-	}
-	defer r.rdb.Del(context.WithoutCancel(ctx), reply)
-	// A single server counts the subscribers it delivered to, this node's
-	// own among them when it answers topic; a cluster counts only one
-	// shard's, so the caller's expect stands.
-	want := int(got)
-	if _, cluster := r.rdb.(*redis.ClusterClient); cluster {
-		want = expect
-	} else if r.listening(topic) {
-		want--
-	}
-	var answers [][]byte
-	for len(answers) < want && ctx.Err() == nil {
-		v, err := r.rdb.Do(ctx, "BLPOP", reply, busPoll).StringSlice()
-		switch {
-		case errors.Is(err, redis.Nil):
-		case err != nil && ctx.Err() == nil:
-			return answers, want - len(answers), fmt.Errorf("reading answers on %q: %w", topic, err)
-		case err == nil && len(v) == 2:
-			answers = append(answers, []byte(v[1]))
+	want := map[string]bool{}
+	for _, p := range peers {
+		if p != node {
+			want[p] = true
 		}
 	}
-	return answers, want - len(answers), nil
-}
-
-// listening tells whether this store answers topic (Answer was called on
-// it): a single server's Publish count then includes this node.
-func (r *Redis) listening(topic string) bool {
-	r.busMu.Lock()
-	defer r.busMu.Unlock()
-	return r.busTopics[topic] > 0
+	answers := map[string][]byte{}
+	missing := func() []string {
+		var out []string
+		for p := range want {
+			if _, ok := answers[p]; !ok {
+				out = append(out, p)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	if len(want) == 0 {
+		return answers, nil, nil
+	}
+	until := time.Now().Add(time.Minute)
+	if d, ok := ctx.Deadline(); ok {
+		until = d
+	}
+	reply := r.prefix + "bus:r:" + NewID() + NewID()
+	msg := fmt.Sprintf("%s\n%s\n%d\n%s", node, reply, until.UnixMilli(), question)
+	if err := r.rdb.Publish(ctx, r.busChannel(topic), msg).Err(); err != nil {
+		return answers, missing(), fmt.Errorf("asking on %q: %w", topic, err)
+	}
+	tick := time.NewTicker(busPoll)
+	defer tick.Stop()
+	for len(answers) < len(want) {
+		select {
+		case <-ctx.Done():
+			return answers, missing(), nil
+		case <-tick.C:
+		}
+		// Each read on its own deadline: the asker's, reached mid-read,
+		// would close the connection.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisIOTimeout)
+		vs, err := r.rdb.LPopCount(pctx, reply, 100).Result()
+		cancel()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return answers, missing(), fmt.Errorf("reading answers on %q: %w", topic, err)
+		}
+		for _, v := range vs {
+			from, a, _ := strings.Cut(v, "\n")
+			if want[from] {
+				answers[from] = []byte(a)
+			}
+		}
+	}
+	return answers, missing(), nil
 }

@@ -25,17 +25,19 @@ type NodeBoard interface {
 
 // NodeState is what a node tells the others about itself.
 type NodeState struct {
-	ID            string    `json:"id"`
-	ConfigVersion int64     `json:"config_version"` // the configuration version it runs
-	Calls         int       `json:"calls"`          // calls up now
-	CPS           float64   `json:"cps"`            // new calls a second, over the last beats
-	Health        string    `json:"health"`         // "ready", "recovering" or "draining"
-	SIP           string    `json:"sip,omitempty"`  // its SIP address
-	Host          string    `json:"host,omitempty"` // the machine's host name
-	PID           int       `json:"pid,omitempty"`  // the process id on it
-	Build         string    `json:"build,omitempty"`
-	Started       time.Time `json:"started"`
-	Heartbeat     time.Time `json:"heartbeat"`
+	ID            string  `json:"id"`
+	ConfigVersion int64   `json:"config_version"` // the configuration version it runs
+	Calls         int     `json:"calls"`          // calls up now
+	CPS           float64 `json:"cps"`            // new calls a second, over the last beats
+	Health        string  `json:"health"`         // "ready", "recovering" or "draining"
+	SIP           string  `json:"sip,omitempty"`  // its SIP address
+	Host          string  `json:"host,omitempty"` // the machine's host name
+	PID           int     `json:"pid,omitempty"`  // the process id on it
+	// Instance is random, new at each start: two runs under one ID differ.
+	Instance  string    `json:"instance,omitempty"`
+	Build     string    `json:"build,omitempty"`
+	Started   time.Time `json:"started"`
+	Heartbeat time.Time `json:"heartbeat"`
 }
 
 var _ NodeBoard = (*Redis)(nil)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,9 +27,6 @@ type Redis struct {
 	closed atomic.Bool
 	credit *RedisCredit
 	limits *RedisLimits
-
-	busMu     sync.Mutex
-	busTopics map[string]int // topic → this store's Answer loops on it
 }
 
 var _ Store = (*Redis)(nil)

@@ -29,7 +29,7 @@ const (
 	hungUp    = "hung up"     // hangup answers
 	notHere   = "not here"    //
 	failedPfx = "could not: " //
-	maxAnswer = 8 << 20       // bytes: 10,000 calls of ~400 bytes, and room
+	maxAsking = 4             // questions one node has out at once
 )
 
 // callQuestion is what one node asks the others.
@@ -41,12 +41,16 @@ type callQuestion struct {
 
 // clusterCalls is the admin API's view of the calls in progress.
 type clusterCalls struct {
-	sip  *sip.Server
-	bus  store.Bus // nil: the node is alone (embedded store)
-	node string
-	live func(context.Context) int // live nodes, this one included
-	log  *slog.Logger
+	sip    *sip.Server
+	bus    store.Bus // nil: the node is alone (embedded store)
+	node   string
+	live   func(context.Context) ([]store.NodeState, error) // this one included
+	log    *slog.Logger
+	asking chan struct{} // a slot per question out (maxAsking)
 }
+
+// errBusy refuses a question while maxAsking are out.
+var errBusy = errors.New("too many questions to the other nodes at once; try again")
 
 // serve answers the other nodes' questions until ctx ends.
 func (c *clusterCalls) serve(ctx context.Context) error {
@@ -82,34 +86,55 @@ func (c *clusterCalls) answer(_ context.Context, b []byte) []byte {
 	return []byte(failedPfx + "unknown question")
 }
 
-// ask puts q to the other nodes.
-func (c *clusterCalls) ask(ctx context.Context, q callQuestion) ([][]byte, int, error) {
+// ask puts q to the other live nodes; missing counts those that did not
+// answer (at least one when the live nodes could not be read).
+func (c *clusterCalls) ask(ctx context.Context, q callQuestion) (map[string][]byte, int, error) {
+	select {
+	case c.asking <- struct{}{}:
+		defer func() { <-c.asking }()
+	default:
+		return nil, 0, errBusy
+	}
 	b, err := json.Marshal(q)
 	if err != nil {
 		return nil, 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, askCalls)
 	defer cancel()
-	return c.bus.Ask(ctx, busCalls, c.node, b, max(c.live(ctx)-1, 0))
+	nodes, err := c.live(ctx)
+	if err != nil {
+		c.log.Warn("reading the live nodes to ask for their calls", "error", err)
+		return nil, 1, nil
+	}
+	peers := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		peers = append(peers, n.ID)
+	}
+	answers, missing, err := c.bus.Ask(ctx, busCalls, c.node, b, peers)
+	if err != nil {
+		c.log.Warn("asking the other nodes about their calls", "error", err)
+	}
+	if len(missing) > 0 {
+		c.log.Warn("nodes did not answer about their calls in time", "nodes", missing)
+	}
+	return answers, len(missing), nil
 }
 
 // Calls lists the calls of every node that f selects, newest first, and
 // how many nodes did not answer.
-func (c *clusterCalls) Calls(ctx context.Context, f cdr.CallFilter) ([]cdr.ActiveCall, int) {
+func (c *clusterCalls) Calls(ctx context.Context, f cdr.CallFilter) ([]cdr.ActiveCall, int, error) {
 	calls := c.sip.Calls(f)
 	if c.bus == nil {
-		return calls, 0
+		return calls, 0, nil
 	}
 	answers, missing, err := c.ask(ctx, callQuestion{Kind: busListed, Filter: f})
 	if err != nil {
-		// How many nodes went unasked is not known: at least one may have.
-		c.log.Warn("asking the other nodes for their calls", "error", err)
-		missing = max(missing, 1)
+		return nil, 0, err
 	}
-	for _, a := range answers {
+	for node, a := range answers {
 		var theirs []cdr.ActiveCall
-		if len(a) > maxAnswer || json.Unmarshal(a, &theirs) != nil {
-			c.log.Warn("a node's calls could not be read", "answer", truncate(string(a), 200))
+		if err := json.Unmarshal(a, &theirs); err != nil {
+			c.log.Warn("a node's calls could not be read", "node", node, "answer", truncate(string(a), 200))
 			missing++
 			continue
 		}
@@ -121,7 +146,7 @@ func (c *clusterCalls) Calls(ctx context.Context, f cdr.CallFilter) ([]cdr.Activ
 	if f.Limit > 0 && len(calls) > f.Limit {
 		calls = calls[:f.Limit]
 	}
-	return calls, missing
+	return calls, missing, nil
 }
 
 // Hangup ends the call id on whichever node carries it.
@@ -130,19 +155,21 @@ func (c *clusterCalls) Hangup(ctx context.Context, id string) (bool, error) {
 		return ok, err
 	}
 	answers, missing, err := c.ask(ctx, callQuestion{Kind: busHangup, ID: id})
+	if err != nil {
+		return false, err
+	}
 	var failed []string
-	for _, a := range answers {
+	for node, a := range answers {
 		switch s := string(a); {
 		case s == hungUp:
 			return true, nil
 		case strings.HasPrefix(s, failedPfx):
-			failed = append(failed, truncate(strings.TrimPrefix(s, failedPfx), 200))
+			failed = append(failed, node+": "+truncate(strings.TrimPrefix(s, failedPfx), 200))
 		}
 	}
 	switch {
-	case err != nil:
-		return false, err
 	case len(failed) > 0:
+		slices.Sort(failed)
 		return false, errors.New(strings.Join(failed, "; "))
 	case missing > 0:
 		return false, fmt.Errorf("%d node(s) did not answer", missing)
@@ -155,5 +182,5 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -390,42 +389,53 @@ func TestTwoNodesLiveCalls(t *testing.T) {
 	}
 }
 
-// A node does not start under the id of a live node on another machine or
-// of another live process on this one (they would free each other's
-// channels); the same node restarted after its process died does.
+// A node does not start under the id of a node that is alive (they would
+// free each other's channels); it does start beside the last beat of its
+// own dead run, or of a run of an older build that did not say its
+// instance.
 func TestNodeIDInUse(t *testing.T) {
 	t.Parallel()
 	rdb := storetest.Redis(t)
 	url, prefix := "redis://"+storetest.RedisAddr(t)+"/0", storetest.RedisPrefix(t, rdb)
 	board := store.NewRedis(rdb, prefix)
-	ctx := context.Background()
-	host, _ := os.Hostname()
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
 	for _, tt := range []struct {
 		name  string
 		other store.NodeState
-		fails bool
+		alive bool
 	}{
-		{"another machine", store.NodeState{Host: "elsewhere", PID: os.Getpid()}, true},
-		{"another live process here", store.NodeState{Host: host, PID: os.Getppid()}, true},
-		{"this node's dead process", store.NodeState{Host: host, PID: dead.Process.Pid}, false},
+		{"a live twin elsewhere", store.NodeState{Host: "elsewhere", PID: 1, Instance: "twin"}, true},
+		{"a live twin here", store.NodeState{Host: hostname(), PID: os.Getpid(), Instance: "twin"}, true},
+		{"its own dead run", store.NodeState{Host: hostname(), PID: 1, Instance: "dead"}, false},
+		{"an older build's dead run", store.NodeState{}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.other.ID = "twin"
-			if err := board.Beat(ctx, tt.other); err != nil {
-				t.Fatal(err)
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tt.other.ID = "node-" + strings.ReplaceAll(tt.name, " ", "-")
+			beat := func() {
+				tt.other.Heartbeat = time.Now()
+				if err := board.Beat(ctx, tt.other); err != nil && ctx.Err() == nil {
+					t.Error(err)
+				}
+			}
+			beat()
+			if tt.alive {
+				go func() {
+					for ctx.Err() == nil {
+						time.Sleep(300 * time.Millisecond)
+						beat()
+					}
+				}()
 			}
 			cfg := testConfig(t, fmt.Sprintf("store: %q\nstore_prefix: %q\n", url, prefix))
-			cfg.Node = "twin"
-			n, err := start(ctx, cfg, testLogger())
+			cfg.Node = tt.other.ID
+			n, err := start(context.Background(), cfg, testLogger())
 			if err == nil {
 				n.close()
 			}
-			if tt.fails != (err != nil) || (err != nil && !strings.Contains(err.Error(), `node id "twin" is in use`)) {
-				t.Fatalf("start beside %+v: %v", tt.other, err)
+			if tt.alive != (err != nil) || (err != nil && !strings.Contains(err.Error(), "is in use by a live node")) {
+				t.Fatalf("start beside %+v (alive %v): %v", tt.other, tt.alive, err)
 			}
 		})
 	}

@@ -157,9 +157,15 @@ func (c *Config) Defaults() {
 		c.Data = DefaultData
 	}
 	if c.Node == "" {
-		if h, err := os.Hostname(); err == nil {
+		// The host's name, or its short name, when it can name a node.
+		h, _ := os.Hostname()
+		short, _, _ := strings.Cut(h, ".")
+		switch {
+		case validNodeID(h):
 			c.Node = h
-		} else {
+		case validNodeID(short):
+			c.Node = short
+		default:
 			c.Node = "trunkline"
 		}
 	}
@@ -262,6 +268,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.SIP.Listen); err != nil {
 		bad("sip.listen", "%q is not host:port", c.SIP.Listen)
+	}
+	if !validNodeID(c.Node) {
+		bad("node", "%q: want 1 to 64 letters, digits, '.', '_' or '-'", c.Node)
 	}
 	if c.Store != "" && !strings.HasPrefix(c.Store, "redis://") && !strings.HasPrefix(c.Store, "rediss://") {
 		bad("store", "want empty (the embedded store) or a redis:// or rediss:// URL")
@@ -395,4 +404,19 @@ func (c SIPConfig) headerPolicy() (*border.Policy, error) {
 		return nil, err
 	}
 	return p.With(border.ToCustomer, c.HeadersToCustomer)
+}
+
+// validNodeID tells whether id can name a node: it goes into CDRs, lease
+// names ("<node>/<call>") and the nodes' messages, so it is short and
+// plain.
+func validNodeID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/trunkline/trunkline/sip"
@@ -149,27 +147,46 @@ func (h *heartbeat) WaitConfig(ctx context.Context) ([]string, error) {
 // readTimeout bounds one read of the node board.
 const readTimeout = time.Second
 
-// checkNodeID refuses to start a node whose id a live node on another
-// machine, or another live process on this one, already has: the two
-// would free each other's channels (leases are named by node id) and
-// mix their calls. The same node restarted (its old process dead) is
-// itself.
-func checkNodeID(ctx context.Context, board store.NodeBoard, id string) error {
-	rctx, cancel := context.WithTimeout(ctx, readTimeout)
-	defer cancel()
-	nodes, err := board.Nodes(rctx, liveWindow)
-	if err != nil {
-		return fmt.Errorf("reading the live nodes: %w", err)
+// checkNodeID refuses to start a node under the id of another node that
+// is alive: the two would free each other's channels (leases are named by
+// node id) and mix their calls. A node restarted soon after its previous
+// run died finds that run's last beat on the board: it waits up to two
+// beats, and only a beat made meanwhile by another instance is a twin.
+// (Two nodes that start under one id at the same moment both start.)
+func checkNodeID(ctx context.Context, board store.NodeBoard, id, instance string) error {
+	other := func() (store.NodeState, bool, error) {
+		rctx, cancel := context.WithTimeout(ctx, readTimeout)
+		defer cancel()
+		nodes, err := board.Nodes(rctx, liveWindow)
+		if err != nil {
+			return store.NodeState{}, false, fmt.Errorf("reading the live nodes: %w", err)
+		}
+		for _, n := range nodes {
+			if n.ID == id && n.Instance != instance {
+				return n, true, nil
+			}
+		}
+		return store.NodeState{}, false, nil
 	}
-	for _, n := range nodes {
-		if n.ID != id {
-			continue
+	first, found, err := other()
+	if err != nil || !found {
+		return err
+	}
+	deadline := time.Now().Add(2*beatInterval + beatInterval/2)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(beatInterval / 4):
 		}
-		if n.Host == hostname() && (n.PID == os.Getpid() || !processAlive(n.PID)) {
-			return nil
+		n, found, err := other()
+		if err != nil || !found {
+			return err
 		}
-		return fmt.Errorf("node id %q is in use by a live node (host %q, pid %d, SIP %s): give each node its own id (node: in the config)",
-			id, n.Host, n.PID, n.SIP)
+		if !n.Heartbeat.Equal(first.Heartbeat) || n.Instance != first.Instance {
+			return fmt.Errorf("node id %q is in use by a live node (host %q, pid %d, SIP %s): give each node its own id (node: in the config)",
+				id, n.Host, n.PID, n.SIP)
+		}
 	}
 	return nil
 }
@@ -178,13 +195,4 @@ func checkNodeID(ctx context.Context, board store.NodeBoard, id string) error {
 func hostname() string {
 	h, _ := os.Hostname()
 	return h
-}
-
-// processAlive tells whether a process with id pid runs on this machine.
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -38,6 +38,7 @@ type node struct {
 	ch       *cdr.ClickHouse
 	bans     *auth.Bans
 	beat     chan struct{}      // asks the heartbeat for a beat now
+	instance string             // this run's random id among the nodes
 	cancel   context.CancelFunc // stops the node's background work
 	shipped  chan struct{}      // closed when the shipper has stopped
 	exported chan struct{}      // closed when the exporter has stopped
@@ -63,7 +64,7 @@ func (n *node) openStore(ctx context.Context, cfg *Config) (store.Limits, error)
 	}
 	n.store, n.credit = r, r.Credit()
 	n.log.Info("store is Redis: configuration, balances and limits shared with the nodes using it", "prefix", cfg.StorePrefix)
-	if err := checkNodeID(ctx, r, cfg.Node); err != nil {
+	if err := checkNodeID(ctx, r, cfg.Node, n.instance); err != nil {
 		r.Close()
 		return nil, err
 	}
@@ -86,7 +87,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	n := &node{log: log, cancel: cancel, beat: make(chan struct{}, 1)}
+	n := &node{log: log, cancel: cancel, beat: make(chan struct{}, 1), instance: store.NewID() + store.NewID()}
 	limits, err := n.openStore(ctx, cfg)
 	if err != nil {
 		cancel()
@@ -225,16 +226,11 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 	board, _ := n.store.(store.NodeBoard)
 	hb := newHeartbeat(board, configVersion, running, n.sip, n.beat, store.NodeState{
-		ID: cfg.Node, SIP: n.SIPAddr.String(), Host: hostname(), PID: os.Getpid(), Build: buildVersion(), Started: time.Now(),
+		ID: cfg.Node, SIP: n.SIPAddr.String(), Host: hostname(), PID: os.Getpid(), Instance: n.instance, Build: buildVersion(), Started: time.Now(),
 	}, log.With("component", "nodes"))
 	go hb.run(ctx)
-	calls := &clusterCalls{sip: n.sip, node: cfg.Node, log: log.With("component", "calls"), live: func(ctx context.Context) int {
-		nodes, err := hb.Nodes(ctx)
-		if err != nil {
-			return 1
-		}
-		return len(nodes)
-	}}
+	calls := &clusterCalls{sip: n.sip, node: cfg.Node, log: log.With("component", "calls"), live: hb.Nodes,
+		asking: make(chan struct{}, maxAsking)}
 	if bus, ok := n.store.(store.Bus); ok {
 		calls.bus = bus
 	}
