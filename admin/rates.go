@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/trunkline/trunkline/rating"
@@ -16,8 +17,8 @@ import (
 
 // Rate row limits.
 const (
-	maxIncrement   = 86400 // seconds, for increments and grace
-	maxDescription = 200
+	maxIncrement   = rating.MaxIncrement // seconds, for increments and grace
+	maxDescription = rating.MaxDescription
 	maxRowErrors   = 1000 // bad rows reported in one response
 )
 
@@ -30,6 +31,11 @@ func (s *Server) putRates(w http.ResponseWriter, r *http.Request) error {
 	var raws []json.RawMessage
 	if err := decodeBody(w, r, maxRatesBody, &raws); err != nil {
 		return err
+	}
+	if len(raws) == 0 {
+		if err := replaceAll(r); err != nil {
+			return err
+		}
 	}
 	rows, bad := decodeRates(raws)
 	bad = append(bad, validRates(rows, bad)...)
@@ -48,6 +54,17 @@ func (s *Server) putRates(w http.ResponseWriter, r *http.Request) error {
 	s.log.Info("rates replaced", "card", id, "rows", len(rows), "revision", card.Revision)
 	writeJSON(w, http.StatusOK, map[string]any{"card_id": card.ID, "revision": card.Revision, "rows": len(rows)})
 	return nil
+}
+
+// replaceAll lets a deck without rows through only with ?replace_all=true:
+// an empty array, a null or a CSV of just its header would otherwise
+// wipe a card by mistake.
+func replaceAll(r *http.Request) error {
+	v := r.URL.Query().Get("replace_all")
+	if ok, err := strconv.ParseBool(v); err == nil && ok {
+		return nil
+	}
+	return errInvalid("replace_all", "the deck has no rows: it would remove every row of the card; send ?replace_all=true to do that")
 }
 
 // replaceRates stores valid rows as the whole content of card id, sorted by
@@ -135,6 +152,8 @@ func validRates(rows []store.Rate, undecoded []RowError) []RowError {
 		}
 		if len(rw.Description) > maxDescription {
 			fail("description", "longer than %d bytes", maxDescription)
+		} else if why := rating.TextProblem(rw.Description); why != "" {
+			fail("description", "%s", why)
 		}
 		if m, err := rating.ParseMoney(rw.PerMinute); err != nil {
 			fail("rate", "%v", err)

@@ -65,9 +65,23 @@ func TestPutRates(t *testing.T) {
 	if len(got.Rates) != 1 || got.Rates[0].Prefix != "33" {
 		t.Errorf("rates after replace = %+v", got.Rates)
 	}
-	wantStatus(t, e.req("PUT", path, `[]`), 200)
+	// An empty deck wipes the card only when asked to in so many words.
+	for _, body := range []string{`[]`, `null`} {
+		wantError(t, e.req("PUT", path, body), 400, admin.CodeInvalid, "replace_all")
+		wantError(t, e.req("PUT", path+"?replace_all=false", body), 400, admin.CodeInvalid, "replace_all")
+	}
+	wantError(t, e.send("POST", path, "prefix,rate\n", "Bearer "+e.token, "text/csv"), 400, admin.CodeInvalid, "replace_all")
+	decode(t, e.req("GET", path, nil), &got)
+	if len(got.Rates) != 1 {
+		t.Fatalf("an empty deck without replace_all changed the card: %+v", got.Rates)
+	}
+	wantStatus(t, e.req("PUT", path+"?replace_all=true", `[]`), 200)
+	decode(t, e.req("GET", path, nil), &got)
+	if len(got.Rates) != 0 {
+		t.Fatalf("replace_all=true with [] left %+v", got.Rates)
+	}
 
-	wantError(t, e.req("PUT", "/api/v1/ratecards/nope/rates", `[]`), 404, admin.CodeNotFound, "")
+	wantError(t, e.req("PUT", "/api/v1/ratecards/nope/rates?replace_all=true", `[]`), 404, admin.CodeNotFound, "")
 	wantError(t, e.req("GET", "/api/v1/ratecards/nope/rates", nil), 404, admin.CodeNotFound, "")
 	wantError(t, e.send("PUT", path, "prefix,rate\n44,0.1\n", "Bearer "+e.token, "text/csv"), 415, admin.CodeUnsupportedType, "")
 }

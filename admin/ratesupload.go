@@ -130,6 +130,11 @@ func (s *Server) postRates(w http.ResponseWriter, r *http.Request) error {
 		if !rep.OK() {
 			return nil, errDeckRejected
 		}
+		if rep.Rows == 0 && !dryRun {
+			if err := replaceAll(r); err != nil {
+				return nil, err
+			}
+		}
 		res.Diff = newDiffJSON(rep.Diff)
 		return storeRates(card.Rows()), nil
 	}

@@ -201,3 +201,39 @@ func TestMarkupCard(t *testing.T) {
 		})
 	}
 }
+
+// A CSV deck is held to the same limits as JSON rows: a 5 MB description,
+// a control character in one, or an increment of more than a day is a
+// problem of its line (the report repeats at most 64 bytes of the value).
+func TestPostRatesCSVLimits(t *testing.T) {
+	e := newEnv(t)
+	f := e.fixture()
+	path := "/api/v1/ratecards/" + f.provider + "/rates"
+	for _, tt := range []struct{ name, deck, column string }{
+		{"5 MB description", "prefix,rate,description\n44,0.1," + strings.Repeat("x", 5<<20) + "\n", "description"},
+		{"control character", "prefix,rate,description\n44,0.1,\"UK\x00\"\n", "description"},
+		{"increment of two days", "prefix,rate,increment\n44,0.1,172800\n", "increment"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := e.send("POST", path, tt.deck, "Bearer "+e.token, "text/csv")
+			wantStatus(t, w, 400)
+			var v struct {
+				Report struct {
+					Report struct {
+						Problems []struct {
+							Line          int
+							Column, Value string
+						}
+					}
+				}
+			}
+			decode(t, w, &v)
+			ps := v.Report.Report.Problems
+			if len(ps) != 1 || ps[0].Line != 2 || !strings.EqualFold(ps[0].Column, tt.column) || len(ps[0].Value) > 70 {
+				t.Fatalf("problems %+v (body %d bytes)", ps, w.Body.Len())
+			}
+		})
+	}
+	// The same rules for JSON rows.
+	wantError(t, e.req("PUT", path, `[{"prefix":"44","rate":"0.1","description":"UK\u0000"}]`), 400, "invalid", "")
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/trunkline/trunkline/rating"
 	"github.com/trunkline/trunkline/routing"
 	"github.com/trunkline/trunkline/sip/border"
 	"github.com/trunkline/trunkline/store"
@@ -17,6 +18,9 @@ const (
 	maxLimit     = 1_000_000 // channel and CPS limits
 )
 
+// validName checks a name: not blank, at most maxNameLen bytes, plain
+// text (no NUL, CR, LF or other control characters: names go into logs,
+// CSV files and SIP headers).
 func validName(field, name string) error {
 	switch {
 	case strings.TrimSpace(name) == "":
@@ -24,13 +28,16 @@ func validName(field, name string) error {
 	case len(name) > maxNameLen:
 		return errInvalid(field, "longer than %d bytes", maxNameLen)
 	}
+	if why := rating.TextProblem(name); why != "" {
+		return errInvalid(field, "%s", why)
+	}
 	return nil
 }
 
-// validCurrency accepts an ISO 4217 style code: three uppercase letters.
+// validCurrency accepts an ISO 4217 currency code in use (EUR, USD, …).
 func validCurrency(field, c string) error {
-	if len(c) != 3 || !isUpper(c) {
-		return errInvalid(field, "must be 3 uppercase letters, got %q", c)
+	if !rating.IsCurrency(c) {
+		return errInvalid(field, "must be an ISO 4217 currency code such as USD or EUR, got %q", c)
 	}
 	return nil
 }

@@ -1,6 +1,34 @@
 package rating
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
+
+// isoCurrencies are the ISO 4217 codes of currencies in use (list one, as
+// of 2025), with a few withdrawn lately that ledgers may still carry; fund
+// codes, precious metals and the test codes (XTS, XXX) are not money a
+// switch bills in.
+var isoCurrencies = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range strings.Fields(`
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL
+BSD BTN BWP BYN BZD CAD CDF CHF CLF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP
+DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF
+IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP
+LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN
+NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR
+SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD
+TWD TZS UAH UGX USD UYU UYW UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR
+ZMW ZWG ZWL`) {
+		m[c] = true
+	}
+	return m
+}()
+
+// IsCurrency tells whether code is an ISO 4217 currency code in use
+// (upper case, as the standard writes it).
+func IsCurrency(code string) bool { return isoCurrencies[code] }
 
 // MinorUnits returns the number of decimal places of currency's minor unit
 // per ISO 4217 (2 for EUR, 0 for JPY, 3 for KWD, 4 for CLF). A code the

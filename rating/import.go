@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Problem is one reason a deck row was rejected: the line of the CSV file
@@ -174,7 +175,22 @@ func (p *deckParser) colName(f field) string {
 }
 
 func (p *deckParser) problem(line int, f field, value, reason string) {
-	p.rep.Problems = append(p.rep.Problems, Problem{Line: line, Column: p.colName(f), Value: value, Reason: reason})
+	p.rep.Problems = append(p.rep.Problems, Problem{Line: line, Column: p.colName(f), Value: clip(value), Reason: reason})
+}
+
+// maxProblemValue is as much of a bad value as a problem repeats.
+const maxProblemValue = 64
+
+// clip cuts v to maxProblemValue bytes (on a rune boundary), marked "…".
+func clip(v string) string {
+	if len(v) <= maxProblemValue {
+		return v
+	}
+	n := maxProblemValue
+	for n > 0 && !utf8.RuneStart(v[n]) {
+		n--
+	}
+	return v[:n] + "…"
 }
 
 func (p *deckParser) row(line int, rec []string) {
@@ -275,6 +291,7 @@ func (p *deckParser) row(line int, rec []string) {
 var checkField = map[string]field{
 	"prefix": fPrefix, "rate": fRate, "connection fee": fFee, "initial increment": fInitial,
 	"increment": fIncrement, "grace": fGrace, "effective from": fFrom, "effective to": fTo,
+	"description": fDescription,
 }
 
 func fieldValue(r *Row, f string, get func(field) string) string {

@@ -1,9 +1,33 @@
 package rating
 
-import "strconv"
+import (
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+)
 
-// MaxPrefixLen is the longest prefix a row may have, in digits.
-const MaxPrefixLen = 24
+// Row limits, the same for a CSV deck and JSON rows.
+const (
+	MaxPrefixLen   = 24    // digits
+	MaxDescription = 200   // bytes
+	MaxIncrement   = 86400 // seconds, for increments and grace
+)
+
+// TextProblem says why s is not plain text for a name or description
+// ("" when it is): it must be UTF-8 without control characters (NUL,
+// CR, LF, tab, …) or line and paragraph separators, which would split
+// log lines, CSV rows and headers.
+func TextProblem(s string) string {
+	if !utf8.ValidString(s) {
+		return "not valid UTF-8"
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return "contains a control character " + strconv.QuoteRune(r)
+		}
+	}
+	return ""
+}
 
 // Row is one line of a rate card: the price of calls to numbers that start
 // with Prefix, while the row is in effect.
@@ -51,8 +75,18 @@ func (r *Row) check() (field, reason string) {
 		return "initial increment", "must be positive"
 	case r.Increment <= 0:
 		return "increment", "must be positive"
+	case r.Initial > MaxIncrement:
+		return "initial increment", "longer than " + strconv.Itoa(MaxIncrement) + " seconds"
+	case r.Increment > MaxIncrement:
+		return "increment", "longer than " + strconv.Itoa(MaxIncrement) + " seconds"
 	case r.Grace < 0:
 		return "grace", "negative"
+	case r.Grace > MaxIncrement:
+		return "grace", "longer than " + strconv.Itoa(MaxIncrement) + " seconds"
+	case len(r.Description) > MaxDescription:
+		return "description", "longer than " + strconv.Itoa(MaxDescription) + " bytes"
+	case TextProblem(r.Description) != "":
+		return "description", TextProblem(r.Description)
 	case r.From < 0:
 		return "effective from", "negative"
 	case r.To < 0:
