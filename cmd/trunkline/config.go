@@ -88,9 +88,11 @@ type SIPConfig struct {
 	MinSE time.Duration `yaml:"min_se"`
 	// Realm is the SIP digest realm of customers' SIP users.
 	Realm string `yaml:"realm"`
-	// DigestAlgorithms are offered in this order (SHA-256, MD5 by default);
-	// put MD5 first for customer equipment that answers only the first
-	// challenge and knows only MD5.
+	// DigestAlgorithms are offered in this order, one challenge each (RFC
+	// 8760). The default, MD5 then SHA-256, lets every UA in: much
+	// equipment (sipp among it) reads only the first challenge and knows
+	// only MD5, and a UA that knows both takes the first it knows. Put
+	// SHA-256 first, or alone, once every customer's equipment knows it.
 	DigestAlgorithms []string `yaml:"digest_algorithms"`
 	// HeadersToCarrier and HeadersToCustomer name headers that cross the
 	// switch for every customer (to carriers) and every carrier (to
@@ -195,7 +197,7 @@ func (c *Config) Defaults() {
 		c.SIP.Realm = DefaultRealm
 	}
 	if len(c.SIP.DigestAlgorithms) == 0 {
-		c.SIP.DigestAlgorithms = []string{"SHA-256", "MD5"}
+		c.SIP.DigestAlgorithms = []string{"MD5", "SHA-256"}
 	}
 	if c.SIP.UDPReadBuffer == 0 {
 		c.SIP.UDPReadBuffer = DefaultUDPReadBuffer

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo"
 
 	"github.com/trunkline/trunkline/sip/siptest"
 )
@@ -103,4 +107,49 @@ func TestDigestCalls(t *testing.T) {
 			t.Fatalf("bans: %+v", bans)
 		}
 	})
+}
+
+// The default challenges offer MD5 first and SHA-256 second (RFC 8760):
+// a UA that reads only the first answers MD5 (sipp does, in TestSippCalls);
+// with SHA-256 put first, the same UA answers SHA-256 and gets in too.
+func TestDigestAlgorithmOrder(t *testing.T) {
+	t.Parallel()
+	for _, algs := range [][]string{nil, {"SHA-256", "MD5"}} {
+		t.Run(fmt.Sprint(algs), func(t *testing.T) {
+			sw := startSwitch(t, func(c *Config) {
+				if algs != nil {
+					c.SIP.DigestAlgorithms = algs
+				}
+			})
+			carrier := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
+			customerID, _, _ := provision(t, sw, carrier, carrier)
+			sw.api.create("/api/v1/customers/"+customerID+"/sip-users", map[string]any{"username": "alice", "password": "correct horse battery"})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			ua := siptest.NewCustomer(t, "127.0.0.4")
+			_, err := ua.Dial(ctx, sw.SIPAddr.String(), numAnswer)
+			var res *sipgo.ErrDialogResponse
+			if !errors.As(err, &res) || res.Res.StatusCode != 407 {
+				t.Fatalf("no challenge: %v", err)
+			}
+			var got []string
+			for _, h := range res.Res.GetHeaders("Proxy-Authenticate") {
+				_, alg, _ := strings.Cut(h.Value(), "algorithm=")
+				alg, _, _ = strings.Cut(alg, ",")
+				got = append(got, alg)
+			}
+			want := []string{"MD5", "SHA-256"}
+			if algs != nil {
+				want = algs
+			}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Fatalf("challenges offer %v, want %v", got, want)
+			}
+			call, err := ua.DialAuth(ctx, sw.SIPAddr.String(), numAnswer, "alice", "correct horse battery")
+			if err != nil {
+				t.Fatalf("a UA answering the first challenge (%s): %v", want[0], err)
+			}
+			call.Hangup(ctx)
+		})
+	}
 }
