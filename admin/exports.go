@@ -11,15 +11,23 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/trunkline/trunkline/auth"
 	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/store"
 )
 
-// exportsState holds the exporter behind POST /api/v1/exports/{id}/run.
+// exportsState holds the exporter behind POST /api/v1/exports/{id}/run,
+// and the sealer of exports' passwords and private keys.
 type exportsState struct {
 	once     sync.Once
 	exporter *cdr.Exporter
+	sealer   *auth.Sealer
 }
+
+// WithSealer sets the sealer that encrypts exports' passwords and private
+// keys at rest. Without it an export with either is refused: the switch
+// does not store them in clear.
+func WithSealer(sl *auth.Sealer) Option { return func(s *Server) { s.exports.sealer = sl } }
 
 // WithExporter sets the exporter that runs export periods on demand (the
 // one the switch schedules). Without it the server makes its own over its
@@ -29,7 +37,11 @@ func WithExporter(e *cdr.Exporter) Option { return func(s *Server) { s.exports.e
 func (s *Server) exporter() *cdr.Exporter {
 	s.exports.once.Do(func() {
 		if s.exports.exporter == nil && s.cdrs != nil {
-			s.exports.exporter = cdr.NewExporter(s.st, s.cdrs, cdr.WithLogger(s.log))
+			opts := []cdr.ExportOption{cdr.WithLogger(s.log)}
+			if sl := s.exports.sealer; sl != nil {
+				opts = append(opts, cdr.WithSecrets(sl.Open))
+			}
+			s.exports.exporter = cdr.NewExporter(s.st, s.cdrs, opts...)
 		}
 	})
 	return s.exports.exporter
@@ -84,7 +96,9 @@ func (s *Server) validExport(ctx context.Context, x *store.Export) error {
 		if x.Protocol != cdr.ProtocolSFTP {
 			return errInvalid("private_key", "only for sftp")
 		}
-		if _, err := ssh.ParsePrivateKey([]byte(x.PrivateKey)); err != nil {
+		if auth.IsSealed(x.PrivateKey) {
+			// kept from the stored export: checked when it was given
+		} else if _, err := ssh.ParsePrivateKey([]byte(x.PrivateKey)); err != nil {
 			return errInvalid("private_key", "not an unencrypted PEM/OpenSSH private key: %v", err)
 		}
 	}
@@ -111,6 +125,36 @@ func (s *Server) validExport(ctx context.Context, x *store.Export) error {
 	return oneOf("frequency", &x.Frequency, cdr.Daily, cdr.Daily, cdr.Weekly, cdr.Monthly)
 }
 
+// sealSecrets seals x's password and private key given in clear (those
+// kept from the stored export are sealed already).
+func (s *Server) sealSecrets(x *store.Export) error {
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"password", &x.Password}, {"private_key", &x.PrivateKey}} {
+		if *f.v == "" || auth.IsSealed(*f.v) {
+			continue
+		}
+		if s.exports.sealer == nil {
+			return errInvalid(f.name, "the switch has no secret key to keep it with: set secret_key_file or TRUNKLINE_SECRET_KEY")
+		}
+		*f.v = s.exports.sealer.Seal(*f.v, cdr.SecretContext(x.ID, f.name))
+	}
+	return nil
+}
+
+// unsealedInput refuses a sealed value sent by a client: a secret is
+// given in clear, and only the switch seals it.
+func unsealedInput(x *store.Export) error {
+	if auth.IsSealed(x.Password) {
+		return errInvalid("password", "give the password itself")
+	}
+	if auth.IsSealed(x.PrivateKey) {
+		return errInvalid("private_key", "give the private key itself")
+	}
+	return nil
+}
+
 func containsDotDot(p string) bool {
 	for _, part := range strings.Split(p, "/") {
 		if part == ".." {
@@ -128,9 +172,15 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request) error {
 	if err := checkID(x.ID, ""); err != nil {
 		return err
 	}
+	if err := unsealedInput(&x); err != nil {
+		return err
+	}
 	x.ID, x.Created = store.NewID(), time.Now().Unix()
 	err := s.write(r, func(ctx context.Context) error {
 		if err := s.validExport(ctx, &x); err != nil {
+			return err
+		}
+		if err := s.sealSecrets(&x); err != nil {
 			return err
 		}
 		return store.PutJSON(ctx, s.st, store.Exports, x.ID, x)
@@ -179,6 +229,9 @@ func (s *Server) putExport(w http.ResponseWriter, r *http.Request) error {
 	if err := checkID(x.ID, id); err != nil {
 		return err
 	}
+	if err := unsealedInput(&x); err != nil {
+		return err
+	}
 	x.ID = id
 	err := s.write(r, func(ctx context.Context) error {
 		old, err := load[store.Export](ctx, s.st, store.Exports, "export", id)
@@ -193,6 +246,9 @@ func (s *Server) putExport(w http.ResponseWriter, r *http.Request) error {
 			x.HostKey = old.HostKey
 		}
 		if err := s.validExport(ctx, &x); err != nil {
+			return err
+		}
+		if err := s.sealSecrets(&x); err != nil {
 			return err
 		}
 		return store.PutJSON(ctx, s.st, store.Exports, id, x)

@@ -1,11 +1,13 @@
 package admin_test
 
 import (
+	"bytes"
 	"net"
 	"strings"
 	"testing"
 
 	"github.com/trunkline/trunkline/admin"
+	"github.com/trunkline/trunkline/auth"
 	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/store"
 )
@@ -16,7 +18,11 @@ func TestExportsCRUDAndRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	e := newEnv(t, admin.WithCDRs(j))
+	sealer, err := auth.NewSealer(bytes.Repeat([]byte{7}, auth.SealKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, admin.WithCDRs(j), admin.WithSealer(sealer))
 	cust := e.create("/api/v1/customers", map[string]any{"name": "Berlin", "currency": "EUR", "timezone": "Europe/Berlin"})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -55,9 +61,25 @@ func TestExportsCRUDAndRuns(t *testing.T) {
 	body["format"] = "csv.gz"
 	wantStatus(t, e.req("PUT", "/api/v1/exports/"+id, body), 200)
 	stored, _ := store.GetJSON[store.Export](t.Context(), e.st, store.Exports, id)
-	if stored.Password != "secret" || stored.Format != "csv.gz" {
-		t.Errorf("stored after PUT: %+v", stored)
+	if pw, err := sealer.Open(stored.Password, "export/"+id+"/password"); err != nil || pw != "secret" || stored.Format != "csv.gz" {
+		t.Errorf("stored after PUT: %+v (password %q, %v)", stored, pw, err)
 	}
+	// At rest the password is sealed: the store holds no clear secret.
+	docs, _ := e.st.List(t.Context(), store.Exports)
+	for _, d := range docs {
+		if bytes.Contains(d.Data, []byte("secret")) || !bytes.Contains(d.Data, []byte("sealed:v1:")) {
+			t.Errorf("export stored as %s", d.Data)
+		}
+	}
+	// A client cannot hand in a sealed value; a switch without a key
+	// refuses secrets rather than keep them in clear.
+	body = good()
+	body["password"] = stored.Password
+	wantError(t, e.req("POST", "/api/v1/exports", body), 400, admin.CodeInvalid, "password")
+	bare := newEnv(t, admin.WithCDRs(j))
+	body = good()
+	body["customer_id"] = bare.create("/api/v1/customers", map[string]any{"name": "Berlin", "currency": "EUR"})
+	wantError(t, bare.req("POST", "/api/v1/exports", body), 400, admin.CodeInvalid, "password")
 	// A run against a server that is down fails, and is logged.
 	wantError(t, e.req("POST", "/api/v1/exports/"+id+"/run?period=2026-W99", nil), 400, admin.CodeInvalid, "period")
 	apiErr := wantError(t, e.req("POST", "/api/v1/exports/"+id+"/run?period=2026-W10", nil), 502, admin.CodeExportFailed, "")

@@ -336,7 +336,16 @@ func (e *Exporter) deliver(ctx context.Context, x *store.Export, p Period, loc *
 		return 0, 0, "", err
 	}
 	dir := strings.TrimSpace(x.RemoteDir)
-	hostKey, err = e.upload(ctx, x, dir, name, data, e.cfg.timeout)
+	plain := *x // the secrets opened, on a copy that is never stored
+	if e.cfg.open != nil {
+		if plain.Password, err = e.cfg.open(x.Password, SecretContext(x.ID, "password")); err == nil {
+			plain.PrivateKey, err = e.cfg.open(x.PrivateKey, SecretContext(x.ID, "private_key"))
+		}
+		if err != nil {
+			return 0, 0, "", fmt.Errorf("export %s credentials: %w", x.ID, err)
+		}
+	}
+	hostKey, err = e.upload(ctx, &plain, dir, name, data, e.cfg.timeout)
 	return n, int64(len(data)), hostKey, err
 }
 

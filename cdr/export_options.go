@@ -26,6 +26,7 @@ type exportConfig struct {
 	backoffMin time.Duration
 	backoffMax time.Duration
 	now        func() time.Time
+	open       func(value, context string) (string, error)
 }
 
 type exportOptionFunc func(*exportConfig)
@@ -55,3 +56,13 @@ func WithExportBackoff(min, max time.Duration) ExportOption {
 func WithClock(now func() time.Time) ExportOption {
 	return exportOptionFunc(func(c *exportConfig) { c.now = now })
 }
+
+// WithSecrets sets how the exporter opens an export's sealed password and
+// private key (auth.Sealer.Open): context is "export/<id>/password" or
+// "export/<id>/private_key". Without it they are used as stored.
+func WithSecrets(open func(value, context string) (string, error)) ExportOption {
+	return exportOptionFunc(func(c *exportConfig) { c.open = open })
+}
+
+// SecretContext is what an export's secret field is sealed for.
+func SecretContext(exportID, field string) string { return "export/" + exportID + "/" + field }

@@ -306,8 +306,8 @@ type CDRFieldSet struct {
 // server. Protocol is "sftp" or "ftp"; Format "csv" or "csv.gz"; Frequency
 // "daily", "weekly" (ISO weeks, from Monday) or "monthly", with periods cut
 // in the customer's timezone. Fields empty means the customer's CDR field
-// set. Password and PrivateKey (PEM, SFTP only) are stored as given: secrets
-// at rest are not encrypted yet. HostKey is the SFTP server's public key in
+// set. Password and PrivateKey (PEM, SFTP only) are stored sealed
+// (auth.Sealer: "sealed:v1:…", under a key kept outside the store). HostKey is the SFTP server's public key in
 // authorized_keys form; empty means trust the first key seen and keep it.
 type Export struct {
 	ID         string   `json:"id"`

@@ -59,6 +59,11 @@ func TestExportOfRealCallsOverSFTP(t *testing.T) {
 	var x struct{ ID string }
 	sw.api.do("POST", "/api/v1/exports", map[string]any{"customer_id": customerID, "protocol": "sftp", "host": host, "port": port,
 		"username": user, "password": pw, "remote_dir": dir, "format": "csv.gz", "frequency": "daily"}, http.StatusCreated, &x)
+	// The password is sealed at rest; the run below opens it.
+	docs, err := sw.store.List(ctx, store.Exports)
+	if err != nil || len(docs) != 1 || bytes.Contains(docs[0].Data, []byte(pw)) || !bytes.Contains(docs[0].Data, []byte(`"password":"sealed:v1:`)) {
+		t.Fatalf("the export as stored: %s, %v", docs, err)
+	}
 	loc, _ := time.LoadLocation(tz)
 	today := time.Now().In(loc).Format(time.DateOnly)
 	var run store.ExportRun

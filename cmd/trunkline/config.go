@@ -35,6 +35,14 @@ type Config struct {
 	// (its limits and credit) before the check counts as failed (default
 	// 50ms): a slow store must not hold calls. See limits.on_store_error.
 	StoreTimeout time.Duration `yaml:"store_timeout"`
+	// SecretKeyFile holds the key (32 random bytes, hex or base64: openssl
+	// rand -hex 32) that seals the secrets the switch keeps, such as CDR
+	// export passwords, outside the store. The TRUNKLINE_SECRET_KEY
+	// environment variable, holding the key itself, overrides it. Default:
+	// secret.key in the data directory, made at the first start, on the
+	// embedded store; none on Redis (every node needs the same key: give
+	// it), where exports with a password are then refused.
+	SecretKeyFile string `yaml:"secret_key_file"`
 	Node         string        `yaml:"node"` // node name in CDRs and logs
 	SIP          SIPConfig     `yaml:"sip"`
 	Admin        AdminConfig   `yaml:"admin"`

@@ -131,7 +131,16 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		n.close()
 		return nil, err
 	}
-	exporter := cdr.NewExporter(n.store, cdrs, cdr.WithLogger(log.With("component", "cdr")), cdr.WithRegisterer(reg))
+	sealer, err := n.openSealer(ctx, cfg)
+	if err != nil {
+		n.close()
+		return nil, err
+	}
+	exportOpts := []cdr.ExportOption{cdr.WithLogger(log.With("component", "cdr")), cdr.WithRegisterer(reg)}
+	if sealer != nil {
+		exportOpts = append(exportOpts, cdr.WithSecrets(sealer.Open))
+	}
+	exporter := cdr.NewExporter(n.store, cdrs, exportOpts...)
 	n.exported = make(chan struct{})
 	go func() {
 		defer close(n.exported)
@@ -253,7 +262,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 			}
 			return nil
 		}),
-		admin.WithOnChange(onChange), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithCDRSink(n.journal),
+		admin.WithOnChange(onChange), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithSealer(sealer), admin.WithCDRSink(n.journal),
 		admin.WithCredit(n.credit),
 		admin.WithLiveCalls(calls), admin.WithNodes(hb),
 		admin.WithEndpointHealth(func(e store.Endpoint) any { return health.Snapshot(routing.EndpointKey(e.CarrierID, e.Host, e.Port)) }),
