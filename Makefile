@@ -27,7 +27,7 @@ help:
 	@echo "make clean   remove bin/ and test artefacts"
 
 build:
-	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/trunkline
+	CGO_ENABLED=0 $(GO) build -buildvcs=auto -o $(BIN) ./cmd/trunkline
 
 run: build
 	./$(BIN) serve

@@ -31,14 +31,23 @@ func EnsureToken(ctx context.Context, st store.Store) (secret string, created bo
 	if len(docs) > 0 {
 		return "", false, nil
 	}
+	secret, err = CreateToken(ctx, st, "initial")
+	return secret, err == nil, err
+}
+
+// CreateToken stores a new admin token named name, of no user (like the
+// initial one), and returns its secret: only its SHA-256 is kept. It is
+// how an operator who lost every token gets one back (trunkline token
+// create, with the switch stopped or on a shared store).
+func CreateToken(ctx context.Context, st store.Store, name string) (string, error) {
 	var b [32]byte
 	rand.Read(b[:])
-	secret = TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	tok := store.Token{ID: store.NewID(), Name: "initial", SHA256: hashToken(secret), Created: time.Now().Unix()}
+	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	tok := store.Token{ID: store.NewID(), Name: name, SHA256: hashToken(secret), Created: time.Now().Unix()}
 	if err := store.PutJSON(ctx, st, store.Tokens, tok.ID, tok); err != nil {
-		return "", false, fmt.Errorf("storing the initial api token: %w", err)
+		return "", fmt.Errorf("storing the api token: %w", err)
 	}
-	return secret, true, nil
+	return secret, nil
 }
 
 func hashToken(secret string) string {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -26,6 +27,29 @@ type proc struct {
 	admin  string
 	token  string
 	exited chan error
+
+	mu  sync.Mutex
+	log []string // stderr, line by line
+}
+
+// waitLog waits up to d for a line of the process's log that re matches.
+func (p *proc) waitLog(t *testing.T, re *regexp.Regexp, d time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		p.mu.Lock()
+		for _, l := range p.log {
+			if re.MatchString(l) {
+				p.mu.Unlock()
+				return l
+			}
+		}
+		p.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line matching %q within %s", re, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 var (
@@ -62,6 +86,11 @@ func startProc(t *testing.T, bin, cfg string) *proc {
 		}
 	})
 	go scan(stderr, func(l string) {
+		p.mu.Lock()
+		if len(p.log) < 100_000 {
+			p.log = append(p.log, l)
+		}
+		p.mu.Unlock()
 		if m := readyRE.FindStringSubmatch(l); m != nil {
 			ready <- [2]string{m[1], m[2]}
 		}

@@ -42,12 +42,12 @@ type Config struct {
 	// secret.key in the data directory, made at the first start, on the
 	// embedded store; none on Redis (every node needs the same key: give
 	// it), where exports with a password are then refused.
-	SecretKeyFile string `yaml:"secret_key_file"`
-	Node         string        `yaml:"node"` // node name in CDRs and logs
-	SIP          SIPConfig     `yaml:"sip"`
-	Admin        AdminConfig   `yaml:"admin"`
-	CDR          CDRConfig     `yaml:"cdr"`
-	Log          LogConfig     `yaml:"log"`
+	SecretKeyFile string      `yaml:"secret_key_file"`
+	Node          string      `yaml:"node"` // node name in CDRs and logs
+	SIP           SIPConfig   `yaml:"sip"`
+	Admin         AdminConfig `yaml:"admin"`
+	CDR           CDRConfig   `yaml:"cdr"`
+	Log           LogConfig   `yaml:"log"`
 	// Credit configures credit control (config_credit.go).
 	Credit CreditConfig `yaml:"credit"`
 	// Margin is margin protection: which carriers may carry a call.
@@ -383,11 +383,16 @@ func ParseConfig(b []byte) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("decoding config: %w", err)
+	err := dec.Decode(&c)
+	if err == nil || errors.Is(err, io.EOF) {
+		c.Defaults()
+		err = c.Validate()
 	}
-	c.Defaults()
-	if err := c.Validate(); err != nil {
+	if err != nil {
+		// Every problem, with its line, in the file's words.
+		if problems := configProblems(b); len(problems) > 0 {
+			return nil, errors.New(strings.Join(problems, "\n"))
+		}
 		return nil, err
 	}
 	return &c, nil
@@ -401,7 +406,12 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	c, err := ParseConfig(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		// path:LINE: message, one problem a line, as compilers say it.
+		lines := strings.Split(err.Error(), "\n")
+		for i, l := range lines {
+			lines[i] = path + ":" + l
+		}
+		return nil, errors.New(strings.Join(lines, "\n"))
 	}
 	return c, nil
 }

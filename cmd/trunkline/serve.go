@@ -37,11 +37,12 @@ type node struct {
 	live     *cdr.Live // answered calls, for crash recovery
 	ch       *cdr.ClickHouse
 	bans     *auth.Bans
-	beat     chan struct{}      // asks the heartbeat for a beat now
-	instance string             // this run's random id among the nodes
-	cancel   context.CancelFunc // stops the node's background work
-	shipped  chan struct{}      // closed when the shipper has stopped
-	exported chan struct{}      // closed when the exporter has stopped
+	beat     chan struct{}               // asks the heartbeat for a beat now
+	instance string                      // this run's random id among the nodes
+	reload   func(context.Context) error // reloads the tables from the store
+	cancel   context.CancelFunc          // stops the node's background work
+	shipped  chan struct{}               // closed when the shipper has stopped
+	exported chan struct{}               // closed when the exporter has stopped
 	sip      *sip.Server
 	http     *http.Server
 	log      *slog.Logger
@@ -92,14 +93,6 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	if err != nil {
 		cancel()
 		return nil, err
-	}
-	secret, created, err := admin.EnsureToken(ctx, n.store)
-	if err != nil {
-		n.close()
-		return nil, fmt.Errorf("creating admin token: %w", err)
-	}
-	if created {
-		n.Token = secret
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -171,6 +164,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		return nil
 	}
 	onChange := reload
+	n.reload = reload
 	configVersion := func(context.Context) (int64, error) { return 0, nil }
 	running := func() int64 { return 0 }
 	var follow func(context.Context)
@@ -286,6 +280,16 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		}
 	}()
 	log.Info("admin API listening", "addr", n.AdminAddr.String())
+	// The first admin token, made last: a start that fails leaves none to
+	// be lost unseen.
+	secret, created, err := admin.EnsureToken(ctx, n.store)
+	if err != nil {
+		n.close()
+		return nil, fmt.Errorf("creating admin token: %w", err)
+	}
+	if created {
+		n.Token = secret
+	}
 	return n, nil
 }
 
