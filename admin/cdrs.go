@@ -33,7 +33,9 @@ func (s *Server) listCDRs(w http.ResponseWriter, r *http.Request) error {
 	if wantsCSV(r) {
 		return s.cdrCSV(w, r, q)
 	}
-	recs, err := s.cdrs.Query(r.Context(), q)
+	var from string
+	recs, err := s.cdrs.Query(cdr.ServedFrom(r.Context(), &from), q)
+	markSource(w, from)
 	if errors.Is(err, cdr.ErrBadQuery) {
 		return errStatus(http.StatusBadRequest, CodeInvalid, "%v", err)
 	}
@@ -64,7 +66,8 @@ func wantsCSV(r *http.Request) bool {
 // customer's CDR field set and times in its timezone; otherwise every field
 // in UTC. Money columns are exact decimals.
 func (s *Server) cdrCSV(w http.ResponseWriter, r *http.Request, q cdr.Query) error {
-	ctx := r.Context()
+	var from string
+	ctx := cdr.ServedFrom(r.Context(), &from)
 	var fields []string
 	loc := time.UTC
 	if q.CustomerID != "" {
@@ -90,6 +93,7 @@ func (s *Server) cdrCSV(w http.ResponseWriter, r *http.Request, q cdr.Query) err
 		}
 		return err
 	}
+	markSource(w, from)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="cdrs.csv"`)
 	w.WriteHeader(http.StatusOK)
@@ -182,4 +186,17 @@ func parseTimeParam(name, s string) (int64, error) {
 		return 0, errInvalid(name, "must not be before 1970, got %q", s)
 	}
 	return t.UnixMilli(), nil
+}
+
+// headerCDRSource names the source that answered a CDR query when it was
+// not the CDR database: "journal" while ClickHouse is down (this node's
+// CDRs only, on a cluster).
+const headerCDRSource = "Trunkline-CDR-Source"
+
+// markSource says on w that a source other than the CDR database answered.
+func markSource(w http.ResponseWriter, from string) {
+	if from != "" {
+		w.Header().Set(headerCDRSource, from)
+		w.Header().Set("Warning", `199 trunkline "the CDR database is unavailable: answered from this node's `+from+`"`)
+	}
 }

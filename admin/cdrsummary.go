@@ -31,7 +31,9 @@ func (s *Server) cdrSummary(w http.ResponseWriter, r *http.Request) error {
 	if sq.FromMs != 0 && sq.ToMs != 0 && sq.ToMs <= sq.FromMs {
 		return errInvalid("to", "must be after from")
 	}
-	rows, err := sum.Summary(r.Context(), sq)
+	var from string
+	rows, err := sum.Summary(cdr.ServedFrom(r.Context(), &from), sq)
+	markSource(w, from)
 	if errors.Is(err, cdr.ErrBadQuery) {
 		return errStatus(http.StatusBadRequest, CodeInvalid, "%v", err)
 	}

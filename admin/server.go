@@ -16,18 +16,19 @@ import (
 // Server is the admin HTTP API over a store. Create it with New and serve
 // its Handler; it is safe for concurrent use.
 type Server struct {
-	st       store.Store
-	log      *slog.Logger
-	cdrs     cdr.Source
-	sink     cdr.Sink // where re-rated CDRs are written
-	simulate Simulator
-	health   EndpointHealth // nil: endpoints are listed without health
-	onChange func(ctx context.Context) error
-	registry *prometheus.Registry
-	ready    func() error
-	credit   store.Credit // balances and ledgers; nil: no money endpoints
-	live     LiveCalls    // the switch's calls in progress; nil: no /calls
-	nodes    Nodes        // the cluster's nodes; nil: no /nodes, writes do not wait
+	st        store.Store
+	log       *slog.Logger
+	cdrs      cdr.Source
+	sink      cdr.Sink // where re-rated CDRs are written
+	simulate  Simulator
+	health    EndpointHealth // nil: endpoints are listed without health
+	onChange  func(ctx context.Context) error
+	registry  *prometheus.Registry
+	ready     func() error
+	readyInfo func(ctx context.Context) map[string]any
+	credit    store.Credit // balances and ledgers; nil: no money endpoints
+	live      LiveCalls    // the switch's calls in progress; nil: no /calls
+	nodes     Nodes        // the cluster's nodes; nil: no /nodes, writes do not wait
 
 	mux     *http.ServeMux
 	metrics *metrics
@@ -66,6 +67,12 @@ func WithRegistry(reg *prometheus.Registry) Option { return func(s *Server) { s.
 // WithReady sets the check behind /readyz: nil means ready. Without it
 // /readyz reports ready whenever the server answers.
 func WithReady(fn func() error) Option { return func(s *Server) { s.ready = fn } }
+
+// WithReadyInfo adds fn's findings to /readyz's answer (the state of the
+// store, the journal, the CDR shipping lag), ready or not.
+func WithReadyInfo(fn func(ctx context.Context) map[string]any) Option {
+	return func(s *Server) { s.readyInfo = fn }
+}
 
 // New returns a Server over st.
 func New(st store.Store, opts ...Option) *Server {

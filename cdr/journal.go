@@ -351,6 +351,14 @@ func (j *Journal) flush(buf []byte, n int) error {
 	return nil
 }
 
+// Err returns why the journal takes no more records (a failed fsync: the
+// disk), nil while it writes.
+func (j *Journal) Err() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.failed
+}
+
 func (j *Journal) setFailed(err error) {
 	j.mu.Lock()
 	if j.failed == nil {

@@ -3,8 +3,10 @@ package cdr
 import (
 	"context"
 	"errors"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,6 +22,20 @@ type Shipper struct {
 	cfg  shipperConfig
 	log  *slog.Logger
 	m    *shipperMetrics
+
+	// oldestMs is the end time (unix ms) of the oldest CDR read and not
+	// yet delivered; 0 when there is none.
+	oldestMs atomic.Int64
+}
+
+// Lag returns how long ago the oldest CDR not yet delivered ended: 0 when
+// the shipper has delivered all it read. While the sink is down it grows.
+func (s *Shipper) Lag() time.Duration {
+	ms := s.oldestMs.Load()
+	if ms == 0 {
+		return 0
+	}
+	return max(time.Since(time.UnixMilli(ms)), 0)
 }
 
 // NewShipper returns a shipper from r to sink. Its metrics carry the reader's
@@ -47,13 +63,21 @@ func NewShipper(r *Reader, sink BatchSink, opts ...ShipperOption) *Shipper {
 		cfg.backoffMin = DefaultBackoffMin
 	}
 	cfg.backoffMax = max(cfg.backoffMax, cfg.backoffMin)
-	return &Shipper{
+	s := &Shipper{
 		r:    r,
 		sink: sink,
 		cfg:  cfg,
 		log:  cfg.logger.With("subsystem", "shipper", "sink", r.Name()),
 		m:    newShipperMetrics(cfg.registerer),
 	}
+	if cfg.registerer != nil {
+		_ = cfg.registerer.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "trunkline_cdr_ship_lag_seconds",
+			Help:        "How long ago the oldest CDR not yet delivered to the sink ended (0: all delivered).",
+			ConstLabels: prometheus.Labels{"sink": r.Name()},
+		}, func() float64 { return s.Lag().Seconds() }))
+	}
+	return s
 }
 
 // Run ships until ctx ends (it then returns nil) or the journal closes
@@ -106,6 +130,14 @@ func (s *Shipper) fill(ctx context.Context) ([]Record, Position, error) {
 // an error only when ctx ends first.
 func (s *Shipper) deliver(ctx context.Context, recs []Record, pos Position) error {
 	name := s.r.Name()
+	oldest := int64(0)
+	for i := range recs {
+		if ms := recs[i].EndMs; ms > 0 && (oldest == 0 || ms < oldest) {
+			oldest = ms
+		}
+	}
+	s.oldestMs.Store(oldest)
+	defer s.oldestMs.Store(0)
 	backoff := s.cfg.backoffMin
 	for attempt := 1; ; attempt++ {
 		start := time.Now()

@@ -253,3 +253,11 @@ func (r *Redis) Close() error {
 	}
 	return nil
 }
+
+// Ping checks that the Redis server answers.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.check(ctx, "-", "-"); err != nil {
+		return err
+	}
+	return r.rdb.Ping(ctx).Err()
+}

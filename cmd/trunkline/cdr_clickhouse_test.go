@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -182,6 +183,55 @@ func TestClickHouseOutageDuring1000Calls(t *testing.T) {
 	}
 	if _, f, _, _ := chCounts(t, conn, db); f != 20 {
 		t.Fatalf("ClickHouse got %d rows during the outage", f)
+	}
+	// Meanwhile the API answers CDRs from the journal, and says so, in
+	// JSON and in CSV.
+	for _, accept := range []string{"application/json", "text/csv"} {
+		req, _ := http.NewRequest("GET", sw.api.base+"/api/v1/cdrs?limit=10000", nil)
+		req.Header.Set("Authorization", "Bearer "+sw.api.token)
+		req.Header.Set("Accept", accept)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || res.Header.Get("Trunkline-CDR-Source") != "journal" {
+			t.Fatalf("GET /cdrs (%s) with ClickHouse down: %d, source %q: %.300s", accept, res.StatusCode, res.Header.Get("Trunkline-CDR-Source"), body)
+		}
+		ids := map[string]bool{}
+		if accept == "application/json" {
+			var v struct{ CDRs []cdr.Record }
+			if err := json.Unmarshal(body, &v); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range v.CDRs {
+				ids[r.CallID] = true
+			}
+			if len(ids) != calls+20 {
+				t.Fatalf("GET /cdrs from the journal: %d calls, want %d", len(ids), calls+20)
+			}
+		}
+	}
+	// Still ready (the journal keeps every CDR), with the lag said.
+	res, err := http.Get(sw.api.base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct {
+		Status string
+		Checks struct {
+			Lag        *int64 `json:"cdr_ship_lag_seconds"`
+			ClickHouse string `json:"clickhouse"`
+		}
+	}
+	json.NewDecoder(res.Body).Decode(&ready)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || ready.Checks.Lag == nil || ready.Checks.ClickHouse == "" {
+		t.Fatalf("/readyz with ClickHouse down: %d %+v", res.StatusCode, ready)
+	}
+	if lag := metricValue(t, sw.api.base, "trunkline_cdr_ship_lag_seconds"); lag <= 0 {
+		t.Errorf("trunkline_cdr_ship_lag_seconds %v with ClickHouse down for %s", lag, time.Since(start))
 	}
 	if err := proxy.Up(); err != nil {
 		t.Fatalf("proxy back up: %v", err)

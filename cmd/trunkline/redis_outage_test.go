@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,11 +178,31 @@ func TestRedisOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The nodes say they are not ready while their store is away.
+	for _, sw := range []*testSwitch{a, b} {
+		res, err := http.Get(sw.api.base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "store") {
+			t.Fatalf("/readyz with Redis down: %d %s", res.StatusCode, body)
+		}
+	}
 	time.Sleep(6 * time.Second) // the charges are refused and wait: longer than a few quick retries
 	r.start()
 	// The nodes' clients dial again within a second (go-redis retries a
 	// pool that failed to dial once a second).
 	for _, sw := range []*testSwitch{a, b} {
+		waitUntil(t, 5*time.Second, "/readyz after Redis came back", func() bool {
+			res, err := http.Get(sw.api.base + "/readyz")
+			if err != nil {
+				return false
+			}
+			res.Body.Close()
+			return res.StatusCode == http.StatusOK
+		})
 		waitUntil(t, 5*time.Second, "the API after Redis came back", func() bool {
 			req, _ := http.NewRequest("GET", sw.api.base+"/api/v1/customers", nil)
 			req.Header.Set("Authorization", "Bearer "+sw.api.token)

@@ -40,6 +40,7 @@ type node struct {
 	beat     chan struct{}               // asks the heartbeat for a beat now
 	instance string                      // this run's random id among the nodes
 	reload   func(context.Context) error // reloads the tables from the store
+	shipper  *cdr.Shipper                // to ClickHouse; nil without
 	cancel   context.CancelFunc          // stops the node's background work
 	shipped  chan struct{}               // closed when the shipper has stopped
 	exported chan struct{}               // closed when the exporter has stopped
@@ -115,7 +116,9 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 			n.close()
 			return nil, err
 		}
-		cdrs = n.ch
+		// While ClickHouse is down, the journal answers (it holds every
+		// CDR this node wrote).
+		cdrs = &cdr.Fallback{Primary: n.ch, Secondary: n.journal, Name: "journal", Log: log.With("component", "cdr")}
 	}
 
 	alog := log.With("component", "auth")
@@ -133,7 +136,13 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	if sealer != nil {
 		exportOpts = append(exportOpts, cdr.WithSecrets(sealer.Open))
 	}
-	exporter := cdr.NewExporter(n.store, cdrs, exportOpts...)
+	exportFrom := cdrs
+	if _, onRedis := n.store.(*store.Redis); onRedis && n.ch != nil {
+		// A node's journal holds only its own calls: a cluster's export
+		// waits for ClickHouse rather than deliver a part as the whole.
+		exportFrom = n.ch
+	}
+	exporter := cdr.NewExporter(n.store, exportFrom, exportOpts...)
 	n.exported = make(chan struct{})
 	go func() {
 		defer close(n.exported)
@@ -250,12 +259,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 
 	api := admin.New(n.store, admin.WithLogger(log.With("component", "admin")), admin.WithCDRs(cdrs),
-		admin.WithReady(func() error {
-			if n.sip.Draining() {
-				return errors.New("draining: shutting down")
-			}
-			return nil
-		}),
+		admin.WithReady(n.ready), admin.WithReadyInfo(n.readyInfo),
 		admin.WithOnChange(onChange), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithSealer(sealer), admin.WithCDRSink(n.journal),
 		admin.WithCredit(n.credit),
 		admin.WithLiveCalls(calls), admin.WithNodes(hb),
@@ -307,12 +311,12 @@ func (n *node) startShipper(ctx context.Context, c CDRConfig, reg prometheus.Reg
 	if err != nil {
 		return fmt.Errorf("CDR journal reader: %w", err)
 	}
-	shipper := cdr.NewShipper(reader, ch, cdr.WithLogger(log), cdr.WithRegisterer(reg),
+	n.shipper = cdr.NewShipper(reader, ch, cdr.WithLogger(log), cdr.WithRegisterer(reg),
 		cdr.WithBatchSize(c.BatchSize), cdr.WithBatchInterval(c.BatchInterval))
 	n.shipped = make(chan struct{})
 	go func() {
 		defer close(n.shipped)
-		if err := shipper.Run(ctx); err != nil && !errors.Is(err, cdr.ErrClosed) {
+		if err := n.shipper.Run(ctx); err != nil && !errors.Is(err, cdr.ErrClosed) {
 			log.Error("CDR shipper stopped", "error", err)
 		}
 	}()
