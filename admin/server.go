@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,19 +17,20 @@ import (
 // Server is the admin HTTP API over a store. Create it with New and serve
 // its Handler; it is safe for concurrent use.
 type Server struct {
-	st        store.Store
-	log       *slog.Logger
-	cdrs      cdr.Source
-	sink      cdr.Sink // where re-rated CDRs are written
-	simulate  Simulator
-	health    EndpointHealth // nil: endpoints are listed without health
-	onChange  func(ctx context.Context) error
-	registry  *prometheus.Registry
-	ready     func() error
-	readyInfo func(ctx context.Context) map[string]any
-	credit    store.Credit // balances and ledgers; nil: no money endpoints
-	live      LiveCalls    // the switch's calls in progress; nil: no /calls
-	nodes     Nodes        // the cluster's nodes; nil: no /nodes, writes do not wait
+	st          store.Store
+	log         *slog.Logger
+	cdrs        cdr.Source
+	sink        cdr.Sink // where re-rated CDRs are written
+	simulate    Simulator
+	health      EndpointHealth // nil: endpoints are listed without health
+	onChange    func(ctx context.Context) error
+	registry    *prometheus.Registry
+	ready       func() error
+	readyInfo   func(ctx context.Context) map[string]any
+	auditWrites atomic.Int64 // changes audited, for pruning
+	credit      store.Credit // balances and ledgers; nil: no money endpoints
+	live        LiveCalls    // the switch's calls in progress; nil: no /calls
+	nodes       Nodes        // the cluster's nodes; nil: no /nodes, writes do not wait
 
 	mux     *http.ServeMux
 	metrics *metrics
@@ -98,7 +100,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", s.metricsHandler())
 	}
 	for _, rt := range s.apiRoutes() {
-		s.mux.Handle(rt.pattern, s.authenticate(rt.pattern, s.handle(rt.h)))
+		s.mux.Handle(rt.pattern, s.authenticate(rt.pattern, s.audited(rt.pattern, s.handle(rt.h))))
 	}
 }
 
@@ -163,6 +165,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST /api/v1/exports/{id}/run", s.runExport},
 		{"POST /api/v1/cdrs/rerate", s.rerateCDRs},
 		{"GET /api/v1/simulate", s.simulateCall},
+		{"GET /api/v1/audit", s.listAudit},
 		{"GET /api/v1/calls", s.listCalls},
 		{"DELETE /api/v1/calls/{id}", s.hangupCall},
 

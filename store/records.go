@@ -291,6 +291,7 @@ type User struct {
 const (
 	CDRFieldSets = "cdr_fields" // one document per customer id
 	Exports      = "exports"
+	Audit        = "audit" // admin changes, by time (admin.AuditEntry)
 	ExportRuns   = "export_runs"
 )
 
