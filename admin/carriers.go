@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 
@@ -76,7 +77,24 @@ func validFailover(c *store.Carrier) error {
 	return nil
 }
 
-var carriers = resource[store.Carrier]{coll: store.Carriers, kind: "carrier", id: func(c *store.Carrier) *string { return &c.ID }, valid: validCarrier}
+var carriers = resource[store.Carrier]{coll: store.Carriers, kind: "carrier", id: func(c *store.Carrier) *string { return &c.ID }, valid: validCarrier,
+	input: func(c *store.Carrier) any { return &carrierInput{Carrier: c} },
+	view: func(ctx context.Context, s *Server, c store.Carrier) (any, error) {
+		idx, err := s.configIndex(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return carrierView{Carrier: c, Warnings: s.carrierWarnings(idx, c)}, nil
+	},
+}
+
+// carrierInput is what a carrier request body decodes into: the record,
+// and its warnings (read-only, ignored) so that a GET → PUT round trip
+// works.
+type carrierInput struct {
+	*store.Carrier
+	Warnings json.RawMessage `json:"warnings"`
+}
 
 func (s *Server) createCarrier(w http.ResponseWriter, r *http.Request) error {
 	return carriers.create(s, w, r)
@@ -95,7 +113,7 @@ func (s *Server) getCarrier(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) putCarrier(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	var c store.Carrier
-	if err := decodeBody(w, r, maxJSONBody, &c); err != nil {
+	if err := carriers.decode(w, r, &c); err != nil {
 		return err
 	}
 	if err := checkID(c.ID, id); err != nil {
@@ -127,7 +145,11 @@ func (s *Server) putCarrier(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	v, err := carriers.show(r.Context(), s, c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

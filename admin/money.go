@@ -32,11 +32,12 @@ func (s *Server) needCredit() error {
 // with a daily_spend_limit.
 type customerView struct {
 	store.Customer
-	Balance             string `json:"balance,omitempty"`
-	Reserved            string `json:"reserved,omitempty"`
-	Available           string `json:"available,omitempty"` // balance − reserved
-	SpentToday          string `json:"spent_today,omitempty"`
-	DailySpendAvailable string `json:"daily_spend_available,omitempty"`
+	Balance             string    `json:"balance,omitempty"`
+	Reserved            string    `json:"reserved,omitempty"`
+	Available           string    `json:"available,omitempty"` // balance − reserved
+	SpentToday          string    `json:"spent_today,omitempty"`
+	DailySpendAvailable string    `json:"daily_spend_available,omitempty"`
+	Warnings            []Warning `json:"warnings"`
 }
 
 // customerInput is what a customer request body decodes into: the record
@@ -49,10 +50,29 @@ type customerInput struct {
 	Available           json.RawMessage `json:"available"`
 	SpentToday          json.RawMessage `json:"spent_today"`
 	DailySpendAvailable json.RawMessage `json:"daily_spend_available"`
+	Warnings            json.RawMessage `json:"warnings"`
 }
 
 // viewCustomer adds c's money state at now to c.
 func (s *Server) viewCustomer(ctx context.Context, c store.Customer, now time.Time) (customerView, error) {
+	v, err := s.viewCustomerMoney(ctx, c, now)
+	if err != nil {
+		return v, err
+	}
+	idx, err := s.configIndex(ctx)
+	if err != nil {
+		return v, err
+	}
+	available := v.Available
+	if s.credit == nil {
+		available = ""
+	}
+	v.Warnings = s.customerWarnings(idx, c, available)
+	return v, nil
+}
+
+// viewCustomerMoney adds c's money state at now to c.
+func (s *Server) viewCustomerMoney(ctx context.Context, c store.Customer, now time.Time) (customerView, error) {
 	v := customerView{Customer: c}
 	if s.credit == nil {
 		return v, nil

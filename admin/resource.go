@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/trunkline/trunkline/store"
@@ -79,15 +80,32 @@ func (rs resource[T]) create(s *Server, w http.ResponseWriter, r *http.Request) 
 
 // list answers every record as {"<coll>": [...]}.
 func (rs resource[T]) list(s *Server, w http.ResponseWriter, r *http.Request) error {
+	onlyWarned := false
+	if v := r.URL.Query().Get("warnings"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errInvalid("warnings", "must be true or false, got %q", v)
+		}
+		onlyWarned = b
+	}
 	vs, err := store.ListJSON[T](r.Context(), s.st, rs.coll)
 	if err != nil {
 		return err
 	}
-	out := make([]any, len(vs))
-	for i, v := range vs {
-		if out[i], err = rs.show(r.Context(), s, v); err != nil {
+	ctx, err := s.withConfigIndex(r.Context()) // one read of what warnings look at
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(vs))
+	for _, v := range vs {
+		shown, err := rs.show(ctx, s, v)
+		if err != nil {
 			return err
 		}
+		if w, ok := shown.(interface{ warned() bool }); onlyWarned && (!ok || !w.warned()) {
+			continue
+		}
+		out = append(out, shown)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{rs.coll: out})
 	return nil

@@ -17,20 +17,21 @@ import (
 // Server is the admin HTTP API over a store. Create it with New and serve
 // its Handler; it is safe for concurrent use.
 type Server struct {
-	st          store.Store
-	log         *slog.Logger
-	cdrs        cdr.Source
-	sink        cdr.Sink // where re-rated CDRs are written
-	simulate    Simulator
-	health      EndpointHealth // nil: endpoints are listed without health
-	onChange    func(ctx context.Context) error
-	registry    *prometheus.Registry
-	ready       func() error
-	readyInfo   func(ctx context.Context) map[string]any
-	auditWrites atomic.Int64 // changes audited, for pruning
-	credit      store.Credit // balances and ledgers; nil: no money endpoints
-	live        LiveCalls    // the switch's calls in progress; nil: no /calls
-	nodes       Nodes        // the cluster's nodes; nil: no /nodes, writes do not wait
+	st            store.Store
+	log           *slog.Logger
+	cdrs          cdr.Source
+	sink          cdr.Sink // where re-rated CDRs are written
+	simulate      Simulator
+	health        EndpointHealth // nil: endpoints are listed without health
+	onChange      func(ctx context.Context) error
+	registry      *prometheus.Registry
+	ready         func() error
+	readyInfo     func(ctx context.Context) map[string]any
+	auditWrites   atomic.Int64 // changes audited, for pruning
+	cardsInEffect func(cardID string, at time.Time) (int, bool)
+	credit        store.Credit // balances and ledgers; nil: no money endpoints
+	live          LiveCalls    // the switch's calls in progress; nil: no /calls
+	nodes         Nodes        // the cluster's nodes; nil: no /nodes, writes do not wait
 
 	mux     *http.ServeMux
 	metrics *metrics

@@ -174,6 +174,18 @@ func (c *Card) ID() string { return c.set.ID }
 // Len returns the number of rows, counting each effective-dated row.
 func (c *Card) Len() int { return len(c.rows) }
 
+// InEffect returns how many of the card's rows are in effect at t (Unix
+// seconds).
+func (c *Card) InEffect(t int64) int {
+	n := 0
+	for i := range c.rows {
+		if c.rows[i].InEffect(t) {
+			n++
+		}
+	}
+	return n
+}
+
 // Rows returns a copy of the rows, sorted by prefix and then by From.
 func (c *Card) Rows() []Row { return slices.Clone(c.rows) }
 

@@ -263,6 +263,13 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		admin.WithOnChange(onChange), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithSealer(sealer), admin.WithCDRSink(n.journal),
 		admin.WithCredit(n.credit),
 		admin.WithLiveCalls(calls), admin.WithNodes(hb),
+		admin.WithCardsInEffect(func(id string, at time.Time) (int, bool) {
+			card := router.Table().Card(id)
+			if card == nil {
+				return 0, false
+			}
+			return card.InEffect(at.Unix()), true
+		}),
 		admin.WithEndpointHealth(func(e store.Endpoint) any { return health.Snapshot(routing.EndpointKey(e.CarrierID, e.Host, e.Port)) }),
 		admin.WithSimulator(func(ctx context.Context, customerID, number, caller string, at time.Time) (any, error) {
 			sim, err := router.SimulateCall(ctx, routing.Call{CustomerID: customerID, Dialled: number, Caller: caller, At: at})
