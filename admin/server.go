@@ -29,6 +29,7 @@ type Server struct {
 	readyInfo     func(ctx context.Context) map[string]any
 	auditWrites   atomic.Int64 // changes audited, for pruning
 	cardsInEffect func(cardID string, at time.Time) (int, bool)
+	quickMu       sync.Mutex   // one quickstart at a time
 	credit        store.Credit // balances and ledgers; nil: no money endpoints
 	live          LiveCalls    // the switch's calls in progress; nil: no /calls
 	nodes         Nodes        // the cluster's nodes; nil: no /nodes, writes do not wait
@@ -167,6 +168,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST /api/v1/cdrs/rerate", s.rerateCDRs},
 		{"GET /api/v1/simulate", s.simulateCall},
 		{"GET /api/v1/audit", s.listAudit},
+		{"POST /api/v1/quickstart", s.quickstart},
 		{"GET /api/v1/calls", s.listCalls},
 		{"DELETE /api/v1/calls/{id}", s.hangupCall},
 

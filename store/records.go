@@ -291,7 +291,8 @@ type User struct {
 const (
 	CDRFieldSets = "cdr_fields" // one document per customer id
 	Exports      = "exports"
-	Audit        = "audit" // admin changes, by time (admin.AuditEntry)
+	Audit        = "audit"       // admin changes, by time (admin.AuditEntry)
+	Quickstarts  = "quickstarts" // quickstart results by request key
 	ExportRuns   = "export_runs"
 )
 

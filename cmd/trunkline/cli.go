@@ -111,12 +111,8 @@ func health(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	host := *addr
-	if strings.HasPrefix(host, ":") || strings.HasPrefix(host, "0.0.0.0:") {
-		host = "127.0.0.1:" + host[strings.LastIndexByte(host, ':')+1:]
-	}
 	client := &http.Client{Timeout: *timeout}
-	res, err := client.Get("http://" + host + "/readyz")
+	res, err := client.Get("http://" + localAddr(*addr) + "/readyz")
 	if err != nil {
 		return fmt.Errorf("health: %w", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -186,5 +187,33 @@ func TestSIGHUPReloads(t *testing.T) {
 	case err := <-p.exited:
 		t.Fatalf("SIGHUP ended the process: %v", err)
 	default:
+	}
+}
+
+// trunkline quickstart makes the set through a running switch's API; run
+// again with the same key it makes nothing more.
+func TestCLIQuickstart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	t.Parallel()
+	p := startProc(t, testBinary(t), procConfig(t, t.TempDir(), ""))
+	env := []string{"TRUNKLINE_TOKEN=" + p.token, "TRUNKLINE_ADMIN=" + p.admin}
+	args := []string{"quickstart", "-carrier-name", "Carrier", "-carrier-host", "127.0.0.1", "-rate", "44=0.0100", "-rate", "1=0.0050",
+		"-markup", "+0.002", "-customer-name", "Customer", "-sip-user", "alice:a long password", "-payment", "10", "-key", "k1"}
+	out, errOut, code := runBin(t, env, args...)
+	var first struct {
+		CustomerID string `json:"customer_id"`
+		SIPUserID  string `json:"sip_user_id"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &first) != nil || first.CustomerID == "" || first.SIPUserID == "" {
+		t.Fatalf("quickstart: exit %d, %s %s", code, out, errOut)
+	}
+	out2, _, code := runBin(t, env, args...)
+	if code != 0 || !strings.Contains(out2, first.CustomerID) {
+		t.Fatalf("the same quickstart again: exit %d, %s", code, out2)
+	}
+	if _, errOut, code := runBin(t, env, "quickstart", "-carrier-name", "X", "-carrier-host", "h", "-rate", "44", "-customer-name", "C", "-ip", "10.0.0.1"); code != 1 || !strings.Contains(errOut, "prefix=rate") {
+		t.Fatalf("a bad -rate: exit %d, %q", code, errOut)
 	}
 }

@@ -2,6 +2,7 @@
 //
 //	trunkline serve [-config FILE] [-data DIR] [-sip ADDR] [-admin ADDR]
 //	trunkline check -config FILE
+//	trunkline quickstart -token T -carrier-name N -carrier-host H -rate 44=0.01 -customer-name C -ip A
 //	trunkline token create [-data DIR | -store URL]
 //	trunkline health [-admin ADDR]
 //	trunkline version
@@ -39,6 +40,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the switch", serve},
 		{"check", "check a config file: every error, with its line", check},
+		{"quickstart", "make a carrier, its rates, a customer and its route in one step (on a running switch)", quickstartCmd},
 		{"token", "make an admin API token, the switch running or not (token create)", tokenCmd},
 		{"health", "ask a running switch whether it is ready (exit 0) or not (exit 1)", health},
 		{"version", "print the version and the revision it was built from", versionCmd},
@@ -50,7 +52,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Trunkline: a class-4 softswitch with a rating engine.")
 	fmt.Fprintln(w, "\nUsage: trunkline <command> [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nEvery flag can also be set by an environment variable: -admin by TRUNKLINE_ADMIN, -data by\nTRUNKLINE_DATA, and so on. Run trunkline <command> -h for a command's flags.")
 }
