@@ -70,6 +70,10 @@ func NewShipper(r *Reader, sink BatchSink, opts ...ShipperOption) *Shipper {
 		log:  cfg.logger.With("subsystem", "shipper", "sink", r.Name()),
 		m:    newShipperMetrics(cfg.registerer),
 	}
+	// The sink's series exist from the start, at 0: an alert on a rise
+	// has something to compare with.
+	s.m.shipErrors.WithLabelValues(r.Name())
+	s.m.shipped.WithLabelValues(r.Name())
 	if cfg.registerer != nil {
 		_ = cfg.registerer.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "trunkline_cdr_ship_lag_seconds",

@@ -218,6 +218,15 @@ func RateRow(r store.Rate) (rating.Row, error) {
 	}, nil
 }
 
+// Customers returns the customers the table was built from.
+func (t *Table) Customers() []store.Customer {
+	out := make([]store.Customer, 0, len(t.customers))
+	for _, c := range t.customers {
+		out = append(out, c)
+	}
+	return out
+}
+
 // Customer returns a customer of the snapshot.
 func (t *Table) Customer(id string) (store.Customer, bool) {
 	c, ok := t.customers[id]

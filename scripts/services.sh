@@ -85,6 +85,7 @@ install_missing() {
 	[ -x /usr/sbin/sshd ] || pkgs+=(openssh-server)
 	[ -x /usr/lib/openssh/sftp-server ] || pkgs+=(openssh-sftp-server)
 	[ -x /usr/sbin/vsftpd ] || pkgs+=(vsftpd)
+	command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus) # promtool checks the alert rules
 	[ ${#pkgs[@]} -eq 0 ] && return 0
 
 	log "installing with apt: ${pkgs[*]}"

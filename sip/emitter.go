@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -126,6 +127,8 @@ func (s *Server) closeEmitter() {
 // waited for any more) they are tried again before it returns.
 func (s *Server) emitBatch(recs []cdr.Record, ends []ending, inline bool) {
 	done := s.writeAll(recs)
+	s.stats.observe(recs)
+	s.logCalls(recs)
 	var charges []routing.Charge
 	var of []int // charges[k] is the call ends[of[k]]
 	for i, e := range ends {
@@ -385,3 +388,20 @@ const (
 	chargeRetry        = 250 * time.Millisecond
 	chargeRetryMax     = 30 * time.Second
 )
+
+// logCalls writes an info line per ended call (its final CDR), unless
+// switched off (WithCallLog) or the log is above info.
+func (s *Server) logCalls(recs []cdr.Record) {
+	if !s.callLog || !s.log.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
+	for i := range recs {
+		r := &recs[i]
+		if !r.Final {
+			continue
+		}
+		s.log.Info("call ended", "call", r.CallID, "sip_call_id", r.SIPCallID, "customer", r.CustomerID, "carrier", r.CarrierID,
+			"callee", r.Callee, "code", r.SIPCode, "reason", r.Reason, "side", r.HangupSide, "attempts", r.Attempt,
+			"duration", r.Duration, "billed", r.Billed, "currency", r.Currency, "sell", r.SellCost.String(), "buy", r.BuyCost.String())
+	}
+}

@@ -121,6 +121,7 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 		if limited {
 			lines = append(lines, reasonLine(code, reason))
 		}
+		s.metrics.refusals.WithLabelValues(strconv.Itoa(code), reason).Inc()
 		s.answerInvite(c, code, reason, lines...)
 		s.finish(c, nil, outcome{code: code, reason: reason}, "switch")
 		return
@@ -128,6 +129,7 @@ func (s *Server) onInvite(req *gosip.Request, tx *serverTx) {
 	c.plan = plan
 	if r := s.prepareOutbound(c, req); r != nil {
 		s.log.Info("call refused: malformed", "customer", ident.CustomerID, "code", r.code, "reason", r.reason)
+		s.metrics.refusals.WithLabelValues(strconv.Itoa(r.code), r.reason).Inc()
 		s.answerInvite(c, r.code, r.reason, r.lines...)
 		s.finish(c, nil, outcome{code: r.code, reason: r.reason}, "switch")
 		return

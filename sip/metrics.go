@@ -9,6 +9,7 @@ type metrics struct {
 	active         prometheus.Gauge       // live calls
 	pdd            prometheus.Histogram   // seconds from INVITE to first provisional from a carrier
 	rejects        *prometheus.CounterVec // by SIP code
+	refusals       *prometheus.CounterVec // the switch's own refusals, by SIP code and reason
 	dropped        *prometheus.CounterVec // by reason
 	authFailures   prometheus.Counter
 	creditCuts     prometheus.Counter     // calls the switch ended when their paid time was over
@@ -36,11 +37,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		pdd: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "trunkline_pdd_seconds", Help: "Post-dial delay: INVITE received to first ringing or answer.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+			Buckets: []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60},
 		}),
 		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trunkline_sip_rejects_total", Help: "Requests answered by the switch itself with an error, by status code.",
 		}, []string{"code"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trunkline_call_refusals_total", Help: "Requests the switch itself refused (not a carrier's answer relayed), by SIP code and reason (No Route, Customer Channel Limit, Forbidden, ...).",
+		}, []string{"code", "reason"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trunkline_sip_dropped_total", Help: "Messages dropped without an answer, by reason.",
 		}, []string{"reason"}),
@@ -70,7 +74,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.dropped, m.authFailures, m.creditCuts, m.creditRefusals, m.chargeFailures, m.limitRefusals, m.leaseRetakes, m.refreshes, m.sessionExpired)
+		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.refusals, m.dropped, m.authFailures, m.creditCuts, m.creditRefusals, m.chargeFailures, m.limitRefusals, m.leaseRetakes, m.refreshes, m.sessionExpired)
 	}
 	return m
 }

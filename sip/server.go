@@ -63,19 +63,22 @@ type Server struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 
-	auth    Authenticator
-	digest  Digester
-	realm   string
-	guard   SourceGuard
-	flood   FloodLimiter
-	tcpl    tcpLimiter // TCP connection limits (tcplimits.go)
-	router  Router
-	cdrs    cdr.Sink
-	log     *slog.Logger
-	metrics *metrics
-	calls   *callTable
-	policy  *border.Policy // what crosses between legs
-	live    LiveCalls      // durable register of answered calls; nil for none
+	auth         Authenticator
+	digest       Digester
+	realm        string
+	guard        SourceGuard
+	flood        FloodLimiter
+	tcpl         tcpLimiter // TCP connection limits (tcplimits.go)
+	router       Router
+	cdrs         cdr.Sink
+	log          *slog.Logger
+	metrics      *metrics
+	stats        *callStats // per customer and carrier
+	metricSeries int
+	callLog      bool // an info line per ended call
+	calls        *callTable
+	policy       *border.Policy // what crosses between legs
+	live         LiveCalls      // durable register of answered calls; nil for none
 
 	draining atomic.Bool // refusing new calls
 	// recovering refuses new calls until the calls a crash left are
@@ -152,6 +155,14 @@ func (s *Server) setupContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), s.storeTimeout)
 }
 
+// WithCallLog turns the info line per ended call on (the default) or off.
+func WithCallLog(on bool) Option { return func(s *Server) { s.callLog = on } }
+
+// WithMetricSeries caps how many customers, and how many carriers, get
+// series of their own in the per-customer and per-carrier metrics (default
+// DefaultMetricSeries); the rest count as "other".
+func WithMetricSeries(n int) Option { return func(s *Server) { s.metricSeries = n } }
+
 // WithRegistry registers the SIP metrics on reg.
 func WithRegistry(reg prometheus.Registerer) Option {
 	return func(s *Server) { s.metrics, s.reg = newMetrics(reg), reg }
@@ -175,6 +186,7 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 		linger:         defaultLinger,
 		chargeRetry:    chargeRetry,
 		now:            time.Now,
+		callLog:        true,
 	}
 	for _, o := range opts {
 		o(s)
@@ -194,6 +206,7 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 			}, func() float64 { return float64(t.len()) }))
 		}
 	}
+	s.stats = newCallStats(s.reg, s.metricSeries, s)
 	s.branches = newBranches()
 	s.stop = make(chan struct{})
 	s.tp.conns, s.tp.names, s.tp.slow = map[string]*tcpConn{}, map[string]resolved{}, map[string]*slowQueue{}

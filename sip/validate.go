@@ -16,6 +16,7 @@ func (s *Server) reply(tx *serverTx, req *gosip.Request, code int, reason string
 	}
 	if code >= 300 {
 		s.metrics.rejects.WithLabelValues(strconv.Itoa(code)).Inc()
+		s.metrics.refusals.WithLabelValues(strconv.Itoa(code), reason).Inc()
 	}
 	s.respond(tx, res)
 }

@@ -42,12 +42,13 @@ type Config struct {
 	// secret.key in the data directory, made at the first start, on the
 	// embedded store; none on Redis (every node needs the same key: give
 	// it), where exports with a password are then refused.
-	SecretKeyFile string      `yaml:"secret_key_file"`
-	Node          string      `yaml:"node"` // node name in CDRs and logs
-	SIP           SIPConfig   `yaml:"sip"`
-	Admin         AdminConfig `yaml:"admin"`
-	CDR           CDRConfig   `yaml:"cdr"`
-	Log           LogConfig   `yaml:"log"`
+	SecretKeyFile string        `yaml:"secret_key_file"`
+	Node          string        `yaml:"node"` // node name in CDRs and logs
+	SIP           SIPConfig     `yaml:"sip"`
+	Admin         AdminConfig   `yaml:"admin"`
+	CDR           CDRConfig     `yaml:"cdr"`
+	Log           LogConfig     `yaml:"log"`
+	Metrics       MetricsConfig `yaml:"metrics"`
 	// Credit configures credit control (config_credit.go).
 	Credit CreditConfig `yaml:"credit"`
 	// Margin is margin protection: which carriers may carry a call.
@@ -133,6 +134,16 @@ type AdminConfig struct {
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
 	Format string `yaml:"format"` // text or json
+	// Calls writes an info line per ended call (ids, customer, carrier,
+	// code, duration, sell and buy cost); default true.
+	Calls *bool `yaml:"calls"`
+}
+
+// MetricsConfig bounds the per-customer and per-carrier metrics.
+type MetricsConfig struct {
+	// MaxSeries is how many customers, and how many carriers, get series
+	// of their own (default 200); the rest are counted as "other".
+	MaxSeries int `yaml:"max_series"`
 }
 
 // Default values.
@@ -236,6 +247,13 @@ func (c *Config) Defaults() {
 	}
 	if c.Admin.Listen == "" {
 		c.Admin.Listen = DefaultAdminListen
+	}
+	if c.Log.Calls == nil {
+		on := true
+		c.Log.Calls = &on
+	}
+	if c.Metrics.MaxSeries == 0 {
+		c.Metrics.MaxSeries = sip.DefaultMetricSeries
 	}
 	if v := os.Getenv("TRUNKLINE_STORE"); v != "" {
 		c.Store = v
@@ -368,6 +386,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.Metrics.MaxSeries < 1 || c.Metrics.MaxSeries > 100_000 {
+		bad("metrics.max_series", "%d is outside 1..100000", c.Metrics.MaxSeries)
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -97,6 +98,10 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "trunkline_build_info",
+		Help: "1, labelled with the version the switch runs, its Go version and its node."}, []string{"version", "goversion", "node"})
+	buildInfo.WithLabelValues(buildVersion(), runtime.Version(), cfg.Node).Set(1)
+	reg.MustRegister(buildInfo)
 	if n.journal, err = cdr.OpenJournal(filepath.Join(cfg.Data, "cdr"), cdr.WithCommitDelay(cfg.CDR.CommitDelay),
 		cdr.WithLogger(log.With("component", "cdr")), cdr.WithRegisterer(reg)); err != nil {
 		n.close()
@@ -217,13 +222,15 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		n.close()
 		return nil, err
 	}
+	reg.MustRegister(newBalanceCollector(router.Table, n.credit, cfg.Metrics.MaxSeries))
 	n.sip, err = sip.New(ipAuth, router, n.journal, sip.WithHeaderPolicy(policy),
 		sip.WithLogger(log), sip.WithNode(cfg.Node), sip.WithAdvertise(cfg.SIP.Advertise),
 		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithMaxCallDuration(cfg.SIP.MaxCallDuration),
 		sip.WithSessionTimer(*cfg.SIP.SessionExpires, cfg.SIP.MinSE), sip.WithRegistry(reg),
 		sip.WithUDPReadBuffer(cfg.SIP.UDPReadBuffer), sip.WithDigest(digest, cfg.SIP.Realm), sip.WithSourceGuard(n.bans), sip.WithFloodLimit(flood),
 		sip.WithLiveCalls(n.live), sip.WithCredit(n.wallet), sip.WithLimits(limiter), sip.WithRecovery(), sip.WithAttemptSink(health),
-		sip.WithKnownSource(trusted), sip.WithStoreTimeout(storeTimeout), sip.WithTCPLimits(sip.TCPLimits{
+		sip.WithKnownSource(trusted), sip.WithStoreTimeout(storeTimeout),
+		sip.WithCallLog(*cfg.Log.Calls), sip.WithMetricSeries(cfg.Metrics.MaxSeries), sip.WithTCPLimits(sip.TCPLimits{
 			IdleTimeout: cfg.SIP.TCPIdleTimeout, PartialTimeout: cfg.SIP.TCPPartialTimeout,
 			PerSource: cfg.SIP.TCPPerSource, PerUnknownSource: cfg.SIP.TCPPerUnknownSource,
 			UnknownTotal: cfg.SIP.TCPUnknownTotal, KnownTotal: cfg.SIP.TCPKnownTotal,

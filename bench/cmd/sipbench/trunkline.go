@@ -66,7 +66,13 @@ func (t *trunkline) start() error {
 	// would be marked down mid-run (Kamailio's rows do not probe either).
 	help, _ := exec.Command(t.bin, "serve", "-h").CombinedOutput()
 	if cfg := filepath.Join(t.dir, "bench.yaml"); bytes.Contains(help, []byte("-config")) {
-		if err := os.WriteFile(cfg, []byte("health:\n  enabled: false\n"), 0o644); err != nil {
+		yaml := "health:\n  enabled: false\n"
+		if bytes.Contains(help, []byte("TRUNKLINE_")) {
+			// Builds that log a line per ended call: off, like Kamailio's
+			// rows (they log none), so the rows do the same work.
+			yaml += "log:\n  calls: false\n"
+		}
+		if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 			return err
 		}
 		argv = append(argv, "-config", cfg)
