@@ -18,7 +18,7 @@ func TestCallStats(t *testing.T) {
 	s := &Server{calls: newCallTable()}
 	st := newCallStats(reg, 2, s)
 	recs := []cdr.Record{
-		{CustomerID: "c1", CarrierID: "k1", Attempt: 1, SIPCode: 503, HangupSide: "carrier"},                  // failover attempt
+		{CustomerID: "c1", CarrierID: "k1", Attempt: 1, SIPCode: 503, HangupSide: "carrier"}, // failover attempt
 		{CustomerID: "c1", CarrierID: "k2", Attempt: 2, Final: true, SIPCode: 200, AnswerMs: 1, Duration: 61, // answered
 			Billed: 120, Currency: "USD", SellCost: 2 * rating.Scale / 100, BuyCost: rating.Scale / 100},
 		{CustomerID: "c2", CarrierID: "k1", Attempt: 1, Final: true, SIPCode: 486, HangupSide: "carrier"},
