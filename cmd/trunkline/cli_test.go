@@ -217,3 +217,21 @@ func TestCLIQuickstart(t *testing.T) {
 		t.Fatalf("a bad -rate: exit %d, %q", code, errOut)
 	}
 }
+
+// The systemd unit's ExecStartPre, `trunkline check` with the config named
+// by TRUNKLINE_CONFIG, passes on an empty file.
+func TestCLICheckFromEnv(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	t.Parallel()
+	empty := filepath.Join(t.TempDir(), "trunkline.yaml")
+	os.WriteFile(empty, nil, 0o600)
+	unit, err := os.ReadFile("../../scripts/systemd/trunkline.service")
+	if err != nil || !strings.Contains(string(unit), "ExecStartPre=/usr/local/bin/trunkline check\n") {
+		t.Fatalf("the unit's check: %v", err)
+	}
+	if out, errOut, code := runBin(t, []string{"TRUNKLINE_CONFIG=" + empty}, "check"); code != 0 {
+		t.Fatalf("check of an empty config named by TRUNKLINE_CONFIG: exit %d, %s %s", code, out, errOut)
+	}
+}
