@@ -49,6 +49,7 @@ var selfRoutes = map[string]bool{
 	"GET /api/v1/openapi.json":     true,
 	"GET /api/v1/me":               true,
 	"PUT /api/v1/me/password":      true,
+	"PUT /api/v1/me/timezone":      true,
 	"POST /api/v1/me/totp":         true,
 	"POST /api/v1/me/totp/confirm": true,
 	"GET /api/v1/tokens":           true,

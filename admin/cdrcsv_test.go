@@ -68,6 +68,16 @@ func TestCDRCSVAndSummary(t *testing.T) {
 	if len(rows) != 4 || strings.Join(rows[0], ",") != strings.Join(cdr.Fields(), ",") {
 		t.Fatalf("all fields: %q", rows)
 	}
+	// A user's own timezone renders the times of a download of every
+	// customer's CDRs; the switch's (UTC here) without one.
+	e.newUser("paris", "read-only", "")
+	paris := e.tokenFor("paris")
+	wantStatus(t, e.send("PUT", "/api/v1/me/timezone", map[string]any{"timezone": "Europe/Paris"}, "Bearer "+paris, "application/json"), 200)
+	wantError(t, e.send("PUT", "/api/v1/me/timezone", map[string]any{"timezone": "Mars/Olympus"}, "Bearer "+paris, "application/json"), 400, admin.CodeInvalid, "timezone")
+	w0 := e.send("GET", "/api/v1/cdrs", nil, "Bearer "+paris, "", map[string]string{"Accept": "text/csv"})
+	if !strings.Contains(w0.Body.String(), "2023-11-14T23:13:21.000+01:00") || strings.Contains(w0.Body.String(), "2023-11-14T22:13:21.000Z") {
+		t.Fatalf("a Paris user's CSV:\n%s", w0.Body)
+	}
 	// The customer's field set and timezone.
 	w := e.req("PUT", "/api/v1/customers/"+c1+"/cdr-fields", map[string]any{"fields": []string{"call_id", "sip_call_id", "attempt", "setup_time", "sell_cost", "margin"}})
 	wantStatus(t, w, 200)

@@ -64,12 +64,12 @@ func wantsCSV(r *http.Request) bool {
 // (newest first). Without a limit parameter every
 // matching CDR is written. A query filtered by customer carries that
 // customer's CDR field set and times in its timezone; otherwise every field
-// in UTC. Money columns are exact decimals.
+// in the caller's timezone (its user's, else the switch's, else UTC). Money columns are exact decimals.
 func (s *Server) cdrCSV(w http.ResponseWriter, r *http.Request, q cdr.Query) error {
 	var from string
 	ctx := cdr.ServedFrom(r.Context(), &from)
 	var fields []string
-	loc := time.UTC
+	loc := s.userLocation(r)
 	if q.CustomerID != "" {
 		var err error
 		if fields, err = cdr.CustomerFields(ctx, s.st, q.CustomerID); err != nil {
@@ -199,4 +199,28 @@ func markSource(w http.ResponseWriter, from string) {
 		w.Header().Set(headerCDRSource, from)
 		w.Header().Set("Warning", `199 trunkline "the CDR database is unavailable: answered from this node's `+from+`"`)
 	}
+}
+
+// WithTimezone sets the switch's timezone: it renders times for users and
+// customers without one of their own (default UTC).
+func WithTimezone(loc *time.Location) Option { return func(s *Server) { s.loc = loc } }
+
+// location is the switch's timezone.
+func (s *Server) location() *time.Location {
+	if s.loc != nil {
+		return s.loc
+	}
+	return time.UTC
+}
+
+// userLocation is the timezone of r's user, else the switch's.
+func (s *Server) userLocation(r *http.Request) *time.Location {
+	if p := principalOf(r); p.userID != "" {
+		if u, err := store.GetJSON[store.User](r.Context(), s.st, store.Users, p.userID); err == nil && u.Timezone != "" {
+			if l, err := time.LoadLocation(u.Timezone); err == nil {
+				return l
+			}
+		}
+	}
+	return s.location()
 }

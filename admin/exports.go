@@ -310,7 +310,7 @@ func (s *Server) runExport(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		loc := time.UTC
+		loc := s.location()
 		if c.Timezone != "" {
 			if loc, err = time.LoadLocation(c.Timezone); err != nil {
 				return errInvalid("timezone", "the customer's timezone %q is unknown", c.Timezone)

@@ -29,10 +29,11 @@ type Server struct {
 	readyInfo     func(ctx context.Context) map[string]any
 	auditWrites   atomic.Int64 // changes audited, for pruning
 	cardsInEffect func(cardID string, at time.Time) (int, bool)
-	quickMu       sync.Mutex   // one quickstart at a time
-	credit        store.Credit // balances and ledgers; nil: no money endpoints
-	live          LiveCalls    // the switch's calls in progress; nil: no /calls
-	nodes         Nodes        // the cluster's nodes; nil: no /nodes, writes do not wait
+	quickMu       sync.Mutex     // one quickstart at a time
+	loc           *time.Location // the switch's timezone; nil: UTC
+	credit        store.Credit   // balances and ledgers; nil: no money endpoints
+	live          LiveCalls      // the switch's calls in progress; nil: no /calls
+	nodes         Nodes          // the cluster's nodes; nil: no /nodes, writes do not wait
 
 	mux     *http.ServeMux
 	metrics *metrics
@@ -187,6 +188,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST /api/v1/login", s.login},
 		{"GET /api/v1/me", s.me},
 		{"PUT /api/v1/me/password", s.changePassword},
+		{"PUT /api/v1/me/timezone", s.setMyTimezone},
 		{"POST /api/v1/me/totp", s.enableTOTP},
 		{"POST /api/v1/me/totp/confirm", s.confirmTOTP},
 		{"GET /api/v1/tokens", s.listTokens},

@@ -20,11 +20,12 @@ type userView struct {
 	TOTPEnabled   bool   `json:"totp_enabled"`
 	RecoveryCodes int    `json:"recovery_codes_left"`
 	Created       int64  `json:"created"`
+	Timezone      string `json:"timezone,omitempty"`
 }
 
 func viewUser(u store.User) userView {
 	return userView{ID: u.ID, Username: u.Username, Role: u.Role, CustomerID: u.CustomerID,
-		TOTPEnabled: u.TOTPEnabled, RecoveryCodes: len(u.RecoveryCodes), Created: u.Created}
+		TOTPEnabled: u.TOTPEnabled, RecoveryCodes: len(u.RecoveryCodes), Created: u.Created, Timezone: u.Timezone}
 }
 
 // userInput is the body of POST and PUT /users. On PUT an empty password
@@ -35,6 +36,7 @@ type userInput struct {
 	Role       string `json:"role"`
 	CustomerID string `json:"customer_id,omitempty"`
 	ResetTOTP  bool   `json:"reset_totp,omitempty"`
+	Timezone   string `json:"timezone,omitempty"`
 }
 
 func validPassword(field, pw string) error {
@@ -103,8 +105,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 			}
 			return errConflict("username", "user %q exists", in.Username)
 		}
+		if err := validTimezone("timezone", in.Timezone); err != nil {
+			return err
+		}
 		u = store.User{ID: store.NewID(), Username: in.Username, Role: in.Role, CustomerID: in.CustomerID,
-			PasswordHash: hash, Created: time.Now().Unix()}
+			PasswordHash: hash, Created: time.Now().Unix(), Timezone: in.Timezone}
 		return store.PutJSON(ctx, s.st, store.Users, u.ID, u)
 	})
 	if err != nil {
@@ -146,6 +151,7 @@ type userPatch struct {
 	Role       *string `json:"role"`
 	CustomerID *string `json:"customer_id"`
 	ResetTOTP  bool    `json:"reset_totp,omitempty"`
+	Timezone   *string `json:"timezone"`
 }
 
 // putUser changes a user's role, customer, password (when given) and can
@@ -188,6 +194,12 @@ func (s *Server) putUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		u.Role, u.CustomerID = role.Role, role.CustomerID
+		if in.Timezone != nil {
+			if err := validTimezone("timezone", *in.Timezone); err != nil {
+				return err
+			}
+			u.Timezone = *in.Timezone
+		}
 		if hash != "" {
 			u.PasswordHash = hash
 		}
@@ -242,5 +254,37 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// setMyTimezone serves PUT /api/v1/me/timezone {"timezone": "Europe/Paris"}:
+// the caller's own timezone ("" for the switch's).
+func (s *Server) setMyTimezone(w http.ResponseWriter, r *http.Request) error {
+	p := principalOf(r)
+	if err := needUser(p); err != nil {
+		return err
+	}
+	var in struct {
+		Timezone string `json:"timezone"`
+	}
+	if err := decodeBody(w, r, maxJSONBody, &in); err != nil {
+		return err
+	}
+	if err := validTimezone("timezone", in.Timezone); err != nil {
+		return err
+	}
+	var u store.User
+	err := s.write(r, func(ctx context.Context) error {
+		var err error
+		if u, err = load[store.User](ctx, s.st, store.Users, "user", p.userID); err != nil {
+			return err
+		}
+		u.Timezone = in.Timezone
+		return store.PutJSON(ctx, s.st, store.Users, u.ID, u)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewUser(u))
 	return nil
 }

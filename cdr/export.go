@@ -213,13 +213,17 @@ func Runs(ctx context.Context, st store.Store, id string) ([]store.ExportRun, er
 	return out, nil
 }
 
-// location returns the timezone of customer id (UTC when it has none).
+// location returns the timezone of customer id (the switch's default, UTC
+// unless set, when it has none).
 func (e *Exporter) location(ctx context.Context, customerID string) (*time.Location, error) {
 	c, err := store.GetJSON[store.Customer](ctx, e.st, store.Customers, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("loading customer %s: %w", customerID, err)
 	}
 	if c.Timezone == "" {
+		if e.cfg.loc != nil {
+			return e.cfg.loc, nil
+		}
 		return time.UTC, nil
 	}
 	loc, err := time.LoadLocation(c.Timezone)

@@ -27,6 +27,7 @@ type exportConfig struct {
 	backoffMax time.Duration
 	now        func() time.Time
 	open       func(value, context string) (string, error)
+	loc        *time.Location // periods of customers without a timezone
 }
 
 type exportOptionFunc func(*exportConfig)
@@ -62,6 +63,12 @@ func WithClock(now func() time.Time) ExportOption {
 // "export/<id>/private_key". Without it they are used as stored.
 func WithSecrets(open func(value, context string) (string, error)) ExportOption {
 	return exportOptionFunc(func(c *exportConfig) { c.open = open })
+}
+
+// WithDefaultTimezone sets the timezone that cuts the export periods of
+// customers without one (default UTC).
+func WithDefaultTimezone(loc *time.Location) ExportOption {
+	return exportOptionFunc(func(c *exportConfig) { c.loc = loc })
 }
 
 // SecretContext is what an export's secret field is sealed for.

@@ -354,3 +354,27 @@ func TestPeriods(t *testing.T) {
 		}
 	}
 }
+
+// A customer without a timezone has its export periods cut in the
+// switch's (WithDefaultTimezone), one with a timezone in its own.
+func TestExportDefaultTimezone(t *testing.T) {
+	st, err := store.OpenEmbedded(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	store.PutJSON(ctx, st, store.Customers, "plain", store.Customer{ID: "plain", Name: "P", Currency: "USD"})
+	store.PutJSON(ctx, st, store.Customers, "ny", store.Customer{ID: "ny", Name: "N", Currency: "USD", Timezone: "America/New_York"})
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	e := NewExporter(st, nil, WithDefaultTimezone(tokyo))
+	if loc, err := e.location(ctx, "plain"); err != nil || loc != tokyo {
+		t.Fatalf("customer without a timezone: %v %v", loc, err)
+	}
+	if loc, err := e.location(ctx, "ny"); err != nil || loc.String() != "America/New_York" {
+		t.Fatalf("customer with one: %v %v", loc, err)
+	}
+	if loc, _ := NewExporter(st, nil).location(ctx, "plain"); loc != time.UTC {
+		t.Fatalf("no default: %v", loc)
+	}
+}

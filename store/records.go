@@ -285,6 +285,9 @@ type User struct {
 	TOTPLastStep  int64    `json:"totp_last_step,omitempty"`
 	RecoveryCodes []string `json:"recovery_codes,omitempty"`
 	Created       int64    `json:"created"`
+	// Timezone (IANA, such as Europe/Paris) renders times for this user
+	// (CSV downloads of CDRs of no one customer); "" takes the switch's.
+	Timezone string `json:"timezone,omitempty"`
 }
 
 // Collections added for CDR field selection and exports.

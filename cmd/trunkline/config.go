@@ -42,13 +42,17 @@ type Config struct {
 	// secret.key in the data directory, made at the first start, on the
 	// embedded store; none on Redis (every node needs the same key: give
 	// it), where exports with a password are then refused.
-	SecretKeyFile string        `yaml:"secret_key_file"`
-	Node          string        `yaml:"node"` // node name in CDRs and logs
-	SIP           SIPConfig     `yaml:"sip"`
-	Admin         AdminConfig   `yaml:"admin"`
-	CDR           CDRConfig     `yaml:"cdr"`
-	Log           LogConfig     `yaml:"log"`
-	Metrics       MetricsConfig `yaml:"metrics"`
+	SecretKeyFile string `yaml:"secret_key_file"`
+	// Timezone (IANA, such as Europe/London) renders times for users and
+	// customers without one of their own, and cuts the export periods of
+	// customers without one; default UTC. Storage is always UTC.
+	Timezone string        `yaml:"timezone"`
+	Node     string        `yaml:"node"` // node name in CDRs and logs
+	SIP      SIPConfig     `yaml:"sip"`
+	Admin    AdminConfig   `yaml:"admin"`
+	CDR      CDRConfig     `yaml:"cdr"`
+	Log      LogConfig     `yaml:"log"`
+	Metrics  MetricsConfig `yaml:"metrics"`
 	// Credit configures credit control (config_credit.go).
 	Credit CreditConfig `yaml:"credit"`
 	// Margin is margin protection: which carriers may carry a call.
@@ -296,6 +300,11 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.SIP.Listen); err != nil {
 		bad("sip.listen", "%q is not host:port", c.SIP.Listen)
+	}
+	if c.Timezone != "" {
+		if _, err := time.LoadLocation(c.Timezone); err != nil || c.Timezone == "Local" {
+			bad("timezone", "%q is not an IANA timezone such as Europe/London", c.Timezone)
+		}
 	}
 	if !validNodeID(c.Node) {
 		bad("node", "%q: want 1 to 64 letters, digits, '.', '_' or '-'", c.Node)

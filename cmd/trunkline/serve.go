@@ -137,7 +137,11 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		n.close()
 		return nil, err
 	}
-	exportOpts := []cdr.ExportOption{cdr.WithLogger(log.With("component", "cdr")), cdr.WithRegisterer(reg)}
+	loc := time.UTC
+	if cfg.Timezone != "" {
+		loc, _ = time.LoadLocation(cfg.Timezone) // checked by Validate
+	}
+	exportOpts := []cdr.ExportOption{cdr.WithLogger(log.With("component", "cdr")), cdr.WithRegisterer(reg), cdr.WithDefaultTimezone(loc)}
 	if sealer != nil {
 		exportOpts = append(exportOpts, cdr.WithSecrets(sealer.Open))
 	}
@@ -267,7 +271,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 
 	api := admin.New(n.store, admin.WithLogger(log.With("component", "admin")), admin.WithCDRs(cdrs),
 		admin.WithReady(n.ready), admin.WithReadyInfo(n.readyInfo),
-		admin.WithOnChange(onChange), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithSealer(sealer), admin.WithCDRSink(n.journal),
+		admin.WithOnChange(onChange), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithSealer(sealer), admin.WithTimezone(loc), admin.WithCDRSink(n.journal),
 		admin.WithCredit(n.credit),
 		admin.WithLiveCalls(calls), admin.WithNodes(hb),
 		admin.WithCardsInEffect(func(id string, at time.Time) (int, bool) {
