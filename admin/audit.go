@@ -36,9 +36,9 @@ type AuditEntry struct {
 
 // Audit limits.
 const (
-	maxAuditSnapshot = 64 << 10 // bytes of one before or after; more is cut to a note
-	maxAuditEntries  = 100_000  // kept; the oldest go first
-	auditPruneEvery  = 500      // changes between prunes
+	maxAuditSnapshot = 16 << 10 // bytes of one before or after; more is cut to a note
+	maxAuditEntries  = 20_000   // kept; the oldest go first (the store reads a collection whole)
+	auditPruneEvery  = 200      // changes between prunes
 	defaultAuditList = 100
 	maxAuditList     = 1000
 )
@@ -47,6 +47,7 @@ const (
 var secretKeys = map[string]bool{
 	"password": true, "new_password": true, "old_password": true, "private_key": true, "token": true,
 	"password_hash": true, "totp_secret": true, "secret": true, "recovery_codes": true, "ha1_md5": true, "ha1_sha256": true,
+	"uri": true, // an otpauth:// URI carries the TOTP secret
 }
 
 // audited records a successful change made through route (a write) in the
@@ -58,15 +59,28 @@ func (s *Server) audited(route string, next http.Handler) http.Handler {
 	if method == http.MethodGet || route == "POST /api/v1/login" {
 		return next
 	}
+	// A deck is recorded by its answer (its rows could be a million); the
+	// caller's own credentials (/me/…) by the request alone.
 	snapshots := !strings.HasSuffix(pathPattern, "/rates")
+	bodies := !strings.HasPrefix(pathPattern, "/api/v1/me/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := r.URL.Query().Get("dry_run"); v == "true" || v == "1" {
+			next.ServeHTTP(w, r) // changes nothing
+			return
+		}
 		var before []byte
 		if snapshots && method != http.MethodPost {
 			before = s.snapshot(r, r.URL.Path)
 		}
 		rec := &teeWriter{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		if rec.code() >= 300 {
+		// A change saved whose application failed answers 500 (on_change):
+		// it is made, so it is recorded.
+		if rec.code() >= 300 && !bytes.Contains(rec.body.Bytes(), []byte(`"code":"`+CodeOnChange+`"`)) {
+			return
+		}
+		if !bodies {
+			s.audit(r, route, rec.code(), nil, nil)
 			return
 		}
 		var after []byte
@@ -110,7 +124,7 @@ func (s *Server) audit(r *http.Request, route string, status int, before, after 
 	now := time.Now()
 	e := AuditEntry{ID: fmt.Sprintf("%016x%s", now.UnixNano(), store.NewID()), At: now.UnixMilli(),
 		UserID: p.userID, Username: p.username, Role: p.role, TokenID: p.tokenID, Client: clientIP(r),
-		Method: r.Method, Path: r.URL.Path, Route: route, Status: status,
+		Method: r.Method, Path: r.URL.RequestURI(), Route: route, Status: status,
 		Before: auditJSON(before), After: auditJSON(after)}
 	s.log.Info("admin change", "user", p.username, "user_id", p.userID, "token", p.tokenID, "client", e.Client,
 		"method", r.Method, "path", r.URL.Path, "status", status)

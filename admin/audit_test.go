@@ -65,6 +65,15 @@ func TestAuditLog(t *testing.T) {
 	if strings.Contains(raw, "bob's long password") || strings.Contains(raw, "argon2") || user.After["username"] != "bob" {
 		t.Errorf("the audit log shows a secret, or not the user: %s", raw)
 	}
+	// Two-factor set-up is audited without its secret (nor the otpauth URI
+	// that carries it).
+	totp := e.send("POST", "/api/v1/me/totp", nil, "Bearer "+alice, "")
+	var setup struct{ Secret, URI string }
+	decode(t, totp, &setup)
+	raw = e.req("GET", "/api/v1/audit", nil).Body.String()
+	if setup.Secret == "" || strings.Contains(raw, setup.Secret) || !strings.Contains(raw, "/api/v1/me/totp") {
+		t.Errorf("the audit log after a TOTP set-up (secret %q): %s", setup.Secret, raw)
+	}
 	decode(t, e.req("GET", "/api/v1/audit?path=/api/v1/users&method=post", nil), &log)
 	if len(log.Entries) != 2 { // alice's creation by the initial token, and bob's
 		t.Errorf("?path=/api/v1/users&method=post: %d entries", len(log.Entries))

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/trunkline/trunkline/auth"
 )
@@ -158,6 +159,11 @@ func (s *Server) loginThrottle() *auth.Throttle {
 	s.idn.once.Do(func() {
 		if s.idn.throttle == nil {
 			s.idn.throttle = auth.NewThrottle(0, 0, 0, 0, nil)
+			go func(t *auth.Throttle) { // for the process's life, like the server
+				for range time.Tick(time.Minute) {
+					t.Sweep()
+				}
+			}(s.idn.throttle)
 		}
 	})
 	return s.idn.throttle

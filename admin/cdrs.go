@@ -197,7 +197,8 @@ const headerCDRSource = "Trunkline-CDR-Source"
 func markSource(w http.ResponseWriter, from string) {
 	if from != "" {
 		w.Header().Set(headerCDRSource, from)
-		w.Header().Set("Warning", `199 trunkline "the CDR database is unavailable: answered from this node's `+from+`"`)
+		w.Header().Set("Warning", `199 trunkline "the CDR database is unavailable: answered from this node's `+from+
+			`, which holds its CDRs not yet shipped and its newest, not every CDR"`)
 	}
 }
 

@@ -70,8 +70,12 @@ func hideBuySide(b []byte) ([]byte, error) {
 // customerColumns drops the buy-side columns from a CDR CSV's fields
 // (nil: every column).
 func customerColumns(fields, all []string) []string {
-	if len(fields) == 0 {
-		fields = all
+	drop := func(f string) bool { return buySideKeys[f] }
+	out := slices.DeleteFunc(slices.Clone(fields), drop)
+	if len(out) == 0 {
+		// A field set of buy-side columns only must not fall back to
+		// "every column".
+		out = slices.DeleteFunc(slices.Clone(all), drop)
 	}
-	return slices.DeleteFunc(slices.Clone(fields), func(f string) bool { return buySideKeys[f] })
+	return out
 }

@@ -138,7 +138,7 @@ func (s *Server) sealSecrets(x *store.Export) error {
 		if s.exports.sealer == nil {
 			return errInvalid(f.name, "the switch has no secret key to keep it with: set secret_key_file or TRUNKLINE_SECRET_KEY")
 		}
-		*f.v = s.exports.sealer.Seal(*f.v, cdr.SecretContext(x.ID, f.name))
+		*f.v = s.exports.sealer.Seal(*f.v, cdr.SecretContext(x, f.name))
 	}
 	return nil
 }
@@ -240,6 +240,11 @@ func (s *Server) putExport(w http.ResponseWriter, r *http.Request) error {
 		}
 		x.Created = old.Created
 		if x.Password == "" && x.PrivateKey == "" {
+			if x.Protocol != old.Protocol || x.Host != old.Host || x.Port != old.Port || x.Username != old.Username {
+				// The stored secret was given for the old server: it does
+				// not go to another one unless given again.
+				return errInvalid("password", "the server or user changed: give the password (or private_key) again")
+			}
 			x.Password, x.PrivateKey = old.Password, old.PrivateKey
 		}
 		if x.HostKey == "" && x.Host == old.Host && x.Port == old.Port {

@@ -61,8 +61,20 @@ func TestExportsCRUDAndRuns(t *testing.T) {
 	body["format"] = "csv.gz"
 	wantStatus(t, e.req("PUT", "/api/v1/exports/"+id, body), 200)
 	stored, _ := store.GetJSON[store.Export](t.Context(), e.st, store.Exports, id)
-	if pw, err := sealer.Open(stored.Password, "export/"+id+"/password"); err != nil || pw != "secret" || stored.Format != "csv.gz" {
+	if pw, err := sealer.Open(stored.Password, cdr.SecretContext(&stored, "password")); err != nil || pw != "secret" || stored.Format != "csv.gz" {
 		t.Errorf("stored after PUT: %+v (password %q, %v)", stored, pw, err)
+	}
+	// Pointed at another server, the export needs its password again: a
+	// stored secret goes only where it was given for.
+	moved := good()
+	delete(moved, "password")
+	moved["host"] = "127.0.0.9"
+	wantError(t, e.req("PUT", "/api/v1/exports/"+id, moved), 400, admin.CodeInvalid, "password")
+	// A sealed secret copied to another server's context does not open.
+	other := stored
+	other.Host = "203.0.113.1"
+	if _, err := sealer.Open(stored.Password, cdr.SecretContext(&other, "password")); err == nil {
+		t.Error("a sealed password opened for another host")
 	}
 	// At rest the password is sealed: the store holds no clear secret.
 	docs, _ := e.st.List(t.Context(), store.Exports)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -38,6 +39,17 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
+// throttleSource is the source a login counts against: the client's
+// address, or its /64 for IPv6 (one host has a whole /64 to choose from).
+func throttleSource(r *http.Request) string {
+	ip, err := netip.ParseAddr(clientIP(r))
+	if err != nil || ip.Unmap().Is4() {
+		return clientIP(r)
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
+}
+
 // login checks a username, password and, once enabled, a TOTP or recovery
 // code, and issues an API token for the user. Failures are throttled per
 // username and per client address; a locked key answers 429.
@@ -49,12 +61,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if in.Username == "" || in.Password == "" {
 		return errInvalid("username", "username and password are required")
 	}
+	if len(in.Username) > maxNameLen || len(in.Password) > 1024 {
+		return errInvalid("username", "username or password too long")
+	}
 	if err := validTTL(in.TTL); err != nil {
 		return err
 	}
 	// The attempt counts before its password is checked: guesses sent at
 	// once are throttled as if each had failed until it has not.
-	attempt, wait, ok := s.loginThrottle().Begin(in.Username, clientIP(r))
+	attempt, wait, ok := s.loginThrottle().Begin(in.Username, throttleSource(r))
 	if !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return errStatus(http.StatusTooManyRequests, CodeTooMany, "too many failed logins; try again later")

@@ -57,7 +57,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := validPassword("new_password", in.New); err != nil {
 		return err
 	}
-	attempt, wait, ok := s.loginThrottle().Begin(p.username, clientIP(r))
+	attempt, wait, ok := s.loginThrottle().Begin(p.username, throttleSource(r))
 	if !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return errStatus(http.StatusTooManyRequests, CodeTooMany, "too many failed attempts; try again later")

@@ -101,8 +101,9 @@ const (
 )
 
 // End ends the attempt: a failure counts against its keys, a success
-// forgets the user's recent failures (on that source and overall), an
-// abort only ends it.
+// forgets the user's recent failures on that source (not overall: a
+// guesser spread over many addresses is not reset by the user's own
+// logins), an abort only ends it.
 func (a *Attempt) End(o Outcome) {
 	t := a.t
 	t.mu.Lock()
@@ -114,7 +115,7 @@ func (a *Attempt) End(o Outcome) {
 		switch {
 		case o == Failed:
 			k.s.fail(k.k)
-		case o == Succeeded && k.s != t.source:
+		case o == Succeeded && k.s == t.pair:
 			k.s.reset(k.k)
 		}
 	}
@@ -128,6 +129,14 @@ type throttleKey struct {
 func (a *Attempt) keys() [3]throttleKey {
 	pair := a.user + "\x00" + a.source
 	return [3]throttleKey{{a.t.pair, pair, "p" + pair}, {a.t.source, a.source, "s" + a.source}, {a.t.user, a.user, "u" + a.user}}
+}
+
+// Sweep drops what the throttle no longer needs to remember; run it now
+// and then (a minute) so that its tables do not grow to their cap.
+func (t *Throttle) Sweep() {
+	for _, s := range []*strikes[string]{t.pair, t.source, t.user} {
+		s.sweep()
+	}
 }
 
 // Locked reports whether user is locked out on source now, and for how

@@ -341,9 +341,12 @@ func (e *Exporter) deliver(ctx context.Context, x *store.Export, p Period, loc *
 	}
 	dir := strings.TrimSpace(x.RemoteDir)
 	plain := *x // the secrets opened, on a copy that is never stored
+	if e.cfg.open == nil && (strings.HasPrefix(x.Password, sealedPrefix) || strings.HasPrefix(x.PrivateKey, sealedPrefix)) {
+		return 0, 0, "", fmt.Errorf("export %s credentials are sealed and this node has no secret key (secret_key_file or TRUNKLINE_SECRET_KEY)", x.ID)
+	}
 	if e.cfg.open != nil {
-		if plain.Password, err = e.cfg.open(x.Password, SecretContext(x.ID, "password")); err == nil {
-			plain.PrivateKey, err = e.cfg.open(x.PrivateKey, SecretContext(x.ID, "private_key"))
+		if plain.Password, err = e.cfg.open(x.Password, SecretContext(x, "password")); err == nil {
+			plain.PrivateKey, err = e.cfg.open(x.PrivateKey, SecretContext(x, "private_key"))
 		}
 		if err != nil {
 			return 0, 0, "", fmt.Errorf("export %s credentials: %w", x.ID, err)

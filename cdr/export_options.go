@@ -1,10 +1,13 @@
 package cdr
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trunkline/trunkline/store"
 )
 
 // ExportOption configures NewExporter.
@@ -71,5 +74,13 @@ func WithDefaultTimezone(loc *time.Location) ExportOption {
 	return exportOptionFunc(func(c *exportConfig) { c.loc = loc })
 }
 
-// SecretContext is what an export's secret field is sealed for.
-func SecretContext(exportID, field string) string { return "export/" + exportID + "/" + field }
+// SecretContext is what an export's secret field is sealed for: the
+// export and the server it is for, so that a secret moved to another
+// record, or kept while the export is pointed at another server, does not
+// open.
+func SecretContext(x *store.Export, field string) string {
+	return fmt.Sprintf("export/%s/%s/%s://%s@%s:%d", x.ID, field, x.Protocol, x.Username, x.Host, x.Port)
+}
+
+// sealedPrefix starts a sealed value (auth.Sealer's).
+const sealedPrefix = "sealed:"

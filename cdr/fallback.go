@@ -9,10 +9,12 @@ import (
 )
 
 // Fallback answers queries from Primary (ClickHouse) and, while Primary
-// fails, from Secondary (the node's journal, which holds every CDR this
-// node wrote, shipped or not): CDRs stay readable while ClickHouse is
-// down. A query served by Secondary is marked on its context (see
-// ServedFrom).
+// fails, from Secondary (the node's journal: the CDRs this node has not
+// shipped yet and its newest segments, not the whole history once
+// shipped segments are dropped): the newest CDRs stay readable while
+// ClickHouse is down. A query served by Secondary is marked on its context
+// (see ServedFrom) so the answer can say it may be partial. Exports never
+// read through it: a partial file must not pass for a period's.
 type Fallback struct {
 	Primary, Secondary Source
 	// Name says what Secondary is, for the mark ("journal").
@@ -75,6 +77,20 @@ func (f *Fallback) Query(ctx context.Context, q Query) ([]Record, error) {
 	}
 	f.fellBack(ctx, err)
 	return f.Secondary.Query(ctx, q)
+}
+
+// each streams q's CDRs from one source, Primary or (when it fails before
+// the first record) Secondary, never a mix.
+func (f *Fallback) each(ctx context.Context, q Query, fn func(r *Record) error) error {
+	src := f.Primary
+	if f.primaryDown() {
+		f.fellBack(ctx, nil)
+		src = f.Secondary
+	} else if _, err := f.Primary.Query(ctx, Query{CustomerID: q.CustomerID, Limit: 1}); usable(ctx, err) {
+		f.fellBack(ctx, err)
+		src = f.Secondary
+	}
+	return Each(ctx, src, q, fn)
 }
 
 // Summary answers q from Primary, or from Secondary when Primary fails;

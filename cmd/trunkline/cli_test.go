@@ -183,6 +183,11 @@ func TestSIGHUPReloads(t *testing.T) {
 	conn.Write([]byte("not SIP at all\r\n\r\n"))
 	conn.Close()
 	p.waitLog(t, regexp.MustCompile(`level=DEBUG`), 10*time.Second)
+	// And back: the level follows the file, not the start's.
+	b = bytes.Replace(b, []byte("level: debug"), []byte("level: info"), 1)
+	os.WriteFile(cfg, b, 0o600)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, regexp.MustCompile(`SIGHUP: log level changed.*level=info`), 10*time.Second)
 	select {
 	case err := <-p.exited:
 		t.Fatalf("SIGHUP ended the process: %v", err)

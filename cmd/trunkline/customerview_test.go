@@ -117,6 +117,17 @@ func TestCustomerTokenSeesNoBuySide(t *testing.T) {
 			}
 		}
 	}
+	// A field set of buy-side columns only does not open every column.
+	sw.api.do("PUT", "/api/v1/customers/"+acme+"/cdr-fields", map[string]any{"fields": []string{"margin", "buy_cost"}}, http.StatusOK, nil)
+	rows, err := csv.NewReader(strings.NewReader(raw(portal, "/api/v1/cdrs", "text/csv"))).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("the customer's CSV: %v", err)
+	}
+	for _, k := range forbidden {
+		if slices.Contains(rows[0], k) {
+			t.Errorf("with a buy-side field set, the customer's CSV has column %q", k)
+		}
+	}
 	portal.do("GET", "/api/v1/cdrs?carrier="+carrierAID, nil, http.StatusForbidden, nil)
 	portal.do("GET", "/api/v1/calls?carrier="+carrierAID, nil, http.StatusForbidden, nil)
 }

@@ -66,11 +66,11 @@ func sealStoredSecrets(ctx context.Context, st store.Store, sealer *auth.Sealer)
 			switch {
 			case *f.v == "":
 			case auth.IsSealed(*f.v):
-				if _, err := sealer.Open(*f.v, cdr.SecretContext(x.ID, f.name)); err != nil {
+				if _, err := sealer.Open(*f.v, cdr.SecretContext(&x, f.name)); err != nil {
 					unopened = append(unopened, fmt.Errorf("export %s %s: %w", x.ID, f.name, err))
 				}
 			default:
-				*f.v, changed = sealer.Seal(*f.v, cdr.SecretContext(x.ID, f.name)), true
+				*f.v, changed = sealer.Seal(*f.v, cdr.SecretContext(&x, f.name)), true
 			}
 		}
 		if changed {

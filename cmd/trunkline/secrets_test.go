@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/trunkline/trunkline/auth"
+	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/store"
 )
 
@@ -28,7 +29,7 @@ func TestSealStoredSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, _ := store.GetJSON[store.Export](ctx, st, store.Exports, "x1")
-	if pw, err := sealer.Open(x.Password, "export/x1/password"); !auth.IsSealed(x.Password) || pw != "clear pw" || err != nil {
+	if pw, err := sealer.Open(x.Password, cdr.SecretContext(&x, "password")); !auth.IsSealed(x.Password) || pw != "clear pw" || err != nil {
 		t.Fatalf("after start: %+v (%q, %v)", x, pw, err)
 	}
 	other, _ := auth.NewSealer(bytes.Repeat([]byte{2}, auth.SealKeySize))

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -121,8 +122,8 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 			n.close()
 			return nil, err
 		}
-		// While ClickHouse is down, the journal answers (it holds every
-		// CDR this node wrote).
+		// While ClickHouse is down, the journal answers with what it holds
+		// (this node's unshipped and newest CDRs), marked as such.
 		cdrs = &cdr.Fallback{Primary: n.ch, Secondary: n.journal, Name: "journal", Log: log.With("component", "cdr")}
 	}
 
@@ -146,9 +147,10 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		exportOpts = append(exportOpts, cdr.WithSecrets(sealer.Open))
 	}
 	exportFrom := cdrs
-	if _, onRedis := n.store.(*store.Redis); onRedis && n.ch != nil {
-		// A node's journal holds only its own calls: a cluster's export
-		// waits for ClickHouse rather than deliver a part as the whole.
+	if n.ch != nil {
+		// Exports read ClickHouse only: the journal holds this node's
+		// unshipped CDRs, not a period's, and a partial file must not pass
+		// for the whole; an export waits for ClickHouse instead.
 		exportFrom = n.ch
 	}
 	exporter := cdr.NewExporter(n.store, exportFrom, exportOpts...)
@@ -169,7 +171,12 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	limiter := routing.NewLimiter(limits, cfg.Node, router.Customer, cfg.Limits.limiterOptions(failures.passedLimit)...)
 	n.wallet = routing.NewWallet(n.credit, routing.WithCreditBlock(cfg.Credit.BlockSeconds), routing.WithHoldTTL(cfg.Credit.HoldTTL),
 		routing.WithCustomers(router.Customer))
+	// One reload at a time: an admin change and a SIGHUP (or, on Redis, the
+	// follow loop) must not install older tables over newer ones.
+	var reloadMu sync.Mutex
 	reload := func(ctx context.Context) error {
+		reloadMu.Lock()
+		defer reloadMu.Unlock()
 		if err := ipAuth.Reload(ctx); err != nil {
 			return fmt.Errorf("reloading IP authentication: %w", err)
 		}
@@ -182,7 +189,6 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		return nil
 	}
 	onChange := reload
-	n.reload = reload
 	configVersion := func(context.Context) (int64, error) { return 0, nil }
 	running := func() int64 { return 0 }
 	var follow func(context.Context)
@@ -195,6 +201,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		}
 		onChange, configVersion, running, follow = cs.change, rs.ConfigVersion, cs.running.Load, cs.follow
 	}
+	n.reload = onChange // SIGHUP: as an admin change (on Redis, versioned)
 	// The first load comes before the node follows the others' changes:
 	// it must not install its tables after a newer version's.
 	if err := reload(ctx); err != nil {

@@ -18,8 +18,9 @@ func (n *node) hangup(ctx context.Context, running *Config, load func() (*Config
 		n.log.Error("SIGHUP: the config does not load; nothing changed", "error", err)
 		return
 	}
-	if cfg.Log.Level != running.Log.Level {
-		_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	var want slog.Level
+	if want.UnmarshalText([]byte(cfg.Log.Level)) == nil && want != level.Level() {
+		level.Set(want)
 		n.log.Info("SIGHUP: log level changed", "level", cfg.Log.Level)
 	}
 	var restart []string
@@ -28,8 +29,10 @@ func (n *node) hangup(ctx context.Context, running *Config, load func() (*Config
 		f := old.Type().Field(i)
 		a, b := old.Field(i).Interface(), now.Field(i).Interface()
 		if f.Name == "Log" {
-			// the level applied; the format needs a restart
-			a, b = running.Log.Format, cfg.Log.Format
+			// the level applied; the rest needs a restart
+			x, y := running.Log, cfg.Log
+			x.Level, y.Level = "", ""
+			a, b = x, y
 		}
 		if !reflect.DeepEqual(a, b) {
 			restart = append(restart, f.Tag.Get("yaml"))
