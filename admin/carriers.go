@@ -9,12 +9,21 @@ import (
 	"github.com/trunkline/trunkline/store"
 )
 
-func validCarrier(c *store.Carrier) error {
-	if err := validName("name", c.Name); err != nil {
-		return err
+func validCarrier(c *store.Carrier) error { return validCarrierFrom(c, nil) }
+
+// validCarrierFrom checks c, a change of old (nil for a new carrier): a
+// name or currency kept as it was passes even if stored before today's
+// rules.
+func validCarrierFrom(c, old *store.Carrier) error {
+	if old == nil || c.Name != old.Name {
+		if err := validName("name", c.Name); err != nil {
+			return err
+		}
 	}
-	if err := validCurrency("currency", c.Currency); err != nil {
-		return err
+	if old == nil || c.Currency != old.Currency {
+		if err := validCurrency("currency", c.Currency); err != nil {
+			return err
+		}
 	}
 	if err := oneOf("status", &c.Status, StatusActive, StatusActive, StatusDisabled); err != nil {
 		return err
@@ -128,7 +137,7 @@ func (s *Server) putCarrier(w http.ResponseWriter, r *http.Request) error {
 		if c.Currency == "" {
 			c.Currency = old.Currency
 		}
-		if err := validCarrier(&c); err != nil {
+		if err := validCarrierFrom(&c, &old); err != nil {
 			return err
 		}
 		if c.Currency != old.Currency {

@@ -19,12 +19,21 @@ const (
 	StatusDisabled  = "disabled"
 )
 
-func validCustomer(c *store.Customer) error {
-	if err := validName("name", c.Name); err != nil {
-		return err
+func validCustomer(c *store.Customer) error { return validCustomerFrom(c, nil) }
+
+// validCustomerFrom checks c, a change of old (nil for a new customer): a
+// name or currency kept as it was passes even if stored before today's
+// rules, so an old record can still be suspended.
+func validCustomerFrom(c, old *store.Customer) error {
+	if old == nil || c.Name != old.Name {
+		if err := validName("name", c.Name); err != nil {
+			return err
+		}
 	}
-	if err := validCurrency("currency", c.Currency); err != nil {
-		return err
+	if old == nil || c.Currency != old.Currency {
+		if err := validCurrency("currency", c.Currency); err != nil {
+			return err
+		}
 	}
 	if err := oneOf("status", &c.Status, StatusActive, StatusActive, StatusSuspended); err != nil {
 		return err
@@ -94,7 +103,7 @@ func (s *Server) putCustomer(w http.ResponseWriter, r *http.Request) error {
 		if c.Currency == "" {
 			c.Currency = old.Currency
 		}
-		if err := validCustomer(&c); err != nil {
+		if err := validCustomerFrom(&c, &old); err != nil {
 			return err
 		}
 		if c.Currency != old.Currency {

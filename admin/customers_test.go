@@ -128,3 +128,15 @@ func TestEmptyLists(t *testing.T) {
 		}
 	}
 }
+
+// A customer stored before today's rules (a test currency, a tab in its
+// name) can still be changed, suspended say, as long as those stay.
+func TestLegacyCustomerStillEditable(t *testing.T) {
+	e := newEnv(t)
+	old := store.Customer{ID: "legacy", Name: "Old\tName", Currency: "XTS", Status: "active"}
+	if err := store.PutJSON(t.Context(), e.st, store.Customers, old.ID, old); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, e.req("PUT", "/api/v1/customers/legacy", map[string]any{"name": "Old\tName", "currency": "XTS", "status": "suspended"}), 200)
+	wantError(t, e.req("PUT", "/api/v1/customers/legacy", map[string]any{"name": "New\tName", "currency": "XTS"}), 400, admin.CodeInvalid, "name")
+}

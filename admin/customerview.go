@@ -30,6 +30,8 @@ func forCustomer(w http.ResponseWriter) bool {
 		switch x := w.(type) {
 		case *customerWriter:
 			return true
+		case interface{ forCustomer() bool }:
+			return x.forCustomer()
 		case interface{ Unwrap() http.ResponseWriter }:
 			w = x.Unwrap()
 		default:

@@ -75,7 +75,7 @@ func waitParam(r *http.Request) (time.Duration, error) {
 // passes, then sent as it was with headers that say which: the answer of a
 // write (an id, a token's secret) is never lost to a slow node.
 func (s *Server) waitingWrite(w http.ResponseWriter, r *http.Request, h handlerFunc, d time.Duration) {
-	held := &heldResponse{header: w.Header()}
+	held := &heldResponse{header: w.Header(), customer: forCustomer(w)}
 	if err := h(held, r); err != nil {
 		s.fail(w, r, err)
 		return
@@ -100,10 +100,13 @@ func (s *Server) waitingWrite(w http.ResponseWriter, r *http.Request, h handlerF
 
 // heldResponse keeps what a handler writes.
 type heldResponse struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
+	header   http.Header
+	status   int
+	body     bytes.Buffer
+	customer bool // answers a customer token (see forCustomer)
 }
+
+func (h *heldResponse) forCustomer() bool { return h.customer }
 
 func (h *heldResponse) Header() http.Header         { return h.header }
 func (h *heldResponse) Write(b []byte) (int, error) { return h.body.Write(b) }

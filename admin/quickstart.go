@@ -95,7 +95,9 @@ func (s *Server) quickstart(w http.ResponseWriter, r *http.Request) error {
 	defer s.quickMu.Unlock()
 	var recID string
 	if key != "" {
-		k := sha256.Sum256([]byte(key))
+		// A key is the caller's: another's same key is another request.
+		p := principalOf(r)
+		k := sha256.Sum256([]byte(p.userID + "\x00" + p.tokenID + "\x00" + key))
 		recID = "qs" + hex.EncodeToString(k[:12])
 		old, err := store.GetJSON[quickstartRecord](r.Context(), s.st, store.Quickstarts, recID)
 		switch {
@@ -150,6 +152,9 @@ func (in *QuickstartInput) check() error {
 		return errInvalid("customer.name", "required")
 	case in.Customer.IP == "" && in.Customer.SIPUser == nil:
 		return errInvalid("customer", "give an ip or a sip_user, so its calls are recognised")
+	case len(in.Carrier.Name) > maxNameLen-len(" rates") || len(in.Customer.Name) > maxNameLen-len(" rates"):
+		// Their cards are named after them.
+		return errInvalid("name", "carrier and customer names are at most %d bytes here", maxNameLen-len(" rates"))
 	}
 	return nil
 }

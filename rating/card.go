@@ -174,16 +174,15 @@ func (c *Card) ID() string { return c.set.ID }
 // Len returns the number of rows, counting each effective-dated row.
 func (c *Card) Len() int { return len(c.rows) }
 
-// InEffect returns how many of the card's rows are in effect at t (Unix
-// seconds).
-func (c *Card) InEffect(t int64) int {
-	n := 0
+// AnyInEffect tells whether a row of the card is in effect at t (Unix
+// seconds); it stops at the first.
+func (c *Card) AnyInEffect(t int64) bool {
 	for i := range c.rows {
 		if c.rows[i].InEffect(t) {
-			n++
+			return true
 		}
 	}
-	return n
+	return false
 }
 
 // Rows returns a copy of the rows, sorted by prefix and then by From.

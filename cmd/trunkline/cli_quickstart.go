@@ -43,7 +43,7 @@ func quickstartCmd(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&in.Customer.IP, "ip", "", "an `address` or CIDR the customer's calls come from")
 	sipUser := fs.String("sip-user", "", "a SIP user for the customer, as `user:password`")
 	fs.StringVar(&in.Payment, "payment", "", "a first payment, gross `amount`")
-	key := fs.String("key", "", "request `key`: running the same quickstart again with it makes nothing more")
+	key := fs.String("request-key", "", "request `key`: running the same quickstart again with it makes nothing more")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}

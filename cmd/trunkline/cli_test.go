@@ -205,7 +205,7 @@ func TestCLIQuickstart(t *testing.T) {
 	p := startProc(t, testBinary(t), procConfig(t, t.TempDir(), ""))
 	env := []string{"TRUNKLINE_TOKEN=" + p.token, "TRUNKLINE_ADMIN=" + p.admin}
 	args := []string{"quickstart", "-carrier-name", "Carrier", "-carrier-host", "127.0.0.1", "-rate", "44=0.0100", "-rate", "1=0.0050",
-		"-markup", "+0.002", "-customer-name", "Customer", "-sip-user", "alice:a long password", "-payment", "10", "-key", "k1"}
+		"-markup", "+0.002", "-customer-name", "Customer", "-sip-user", "alice:a long password", "-payment", "10", "-request-key", "k1"}
 	out, errOut, code := runBin(t, env, args...)
 	var first struct {
 		CustomerID string `json:"customer_id"`

@@ -410,6 +410,10 @@ func (c *Config) Validate() error {
 // ParseConfig decodes YAML strictly (unknown fields are errors), applies
 // defaults and validates.
 func ParseConfig(b []byte) (*Config, error) {
+	if problems := configProblems(b); len(problems) > 0 {
+		// Every problem, with its line, in the file's words.
+		return nil, errors.New(strings.Join(problems, "\n"))
+	}
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)

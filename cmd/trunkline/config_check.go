@@ -21,6 +21,21 @@ func configProblems(b []byte) []string {
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return []string{yamlSyntax(err)}
 	}
+	// One document: a second one would be ignored, its settings unseen.
+	docs := yaml.NewDecoder(bytes.NewReader(b))
+	for n := 0; ; n++ {
+		var d yaml.Node
+		err := docs.Decode(&d)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return []string{yamlSyntax(err)}
+		}
+		if n == 1 {
+			return []string{fmt.Sprintf("%d: a second YAML document (---): the config is one", d.Line)}
+		}
+	}
 	var problems []string
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -66,6 +81,7 @@ func yamlSyntax(err error) string {
 var (
 	unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
 	wrongType    = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	wrongKind    = regexp.MustCompile(`^line (\d+): cannot unmarshal !!(\w+) into (\S+)$`)
 )
 
 // plainTypeError rewords a yaml.v3 decoding error without Go type names.
@@ -75,6 +91,13 @@ func plainTypeError(e string) string {
 	}
 	if m := wrongType.FindStringSubmatch(e); m != nil {
 		return fmt.Sprintf("%s: %q is not %s", m[1], m[3], kindOf(m[4]))
+	}
+	if m := wrongKind.FindStringSubmatch(e); m != nil {
+		what := map[string]string{"seq": "a list", "map": "a mapping", "str": "a text", "int": "a number", "bool": "true or false"}[m[2]]
+		if what == "" {
+			what = "a value"
+		}
+		return fmt.Sprintf("%s: %s where %s belongs", m[1], what, kindOf(m[3]))
 	}
 	if m := yamlLine.FindStringSubmatch(e); m != nil {
 		return m[1] + ": " + m[2]

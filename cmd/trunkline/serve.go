@@ -286,7 +286,10 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 			if card == nil {
 				return 0, false
 			}
-			return card.InEffect(at.Unix()), true
+			if card.AnyInEffect(at.Unix()) {
+				return 1, true
+			}
+			return 0, true
 		}),
 		admin.WithEndpointHealth(func(e store.Endpoint) any { return health.Snapshot(routing.EndpointKey(e.CarrierID, e.Host, e.Port)) }),
 		admin.WithSimulator(func(ctx context.Context, customerID, number, caller string, at time.Time) (any, error) {
