@@ -15,15 +15,12 @@ func validCarrier(c *store.Carrier) error { return validCarrierFrom(c, nil) }
 // name or currency kept as it was passes even if stored before today's
 // rules.
 func validCarrierFrom(c, old *store.Carrier) error {
-	if old == nil || c.Name != old.Name {
-		if err := validName("name", c.Name); err != nil {
-			return err
-		}
+	var was *[2]string
+	if old != nil {
+		was = &[2]string{old.Name, old.Currency}
 	}
-	if old == nil || c.Currency != old.Currency {
-		if err := validCurrency("currency", c.Currency); err != nil {
-			return err
-		}
+	if err := validNameCurrency(c.Name, c.Currency, was); err != nil {
+		return err
 	}
 	if err := oneOf("status", &c.Status, StatusActive, StatusActive, StatusDisabled); err != nil {
 		return err

@@ -25,15 +25,12 @@ func validCustomer(c *store.Customer) error { return validCustomerFrom(c, nil) }
 // name or currency kept as it was passes even if stored before today's
 // rules, so an old record can still be suspended.
 func validCustomerFrom(c, old *store.Customer) error {
-	if old == nil || c.Name != old.Name {
-		if err := validName("name", c.Name); err != nil {
-			return err
-		}
+	var was *[2]string
+	if old != nil {
+		was = &[2]string{old.Name, old.Currency}
 	}
-	if old == nil || c.Currency != old.Currency {
-		if err := validCurrency("currency", c.Currency); err != nil {
-			return err
-		}
+	if err := validNameCurrency(c.Name, c.Currency, was); err != nil {
+		return err
 	}
 	if err := oneOf("status", &c.Status, StatusActive, StatusActive, StatusSuspended); err != nil {
 		return err

@@ -34,6 +34,21 @@ func validName(field, name string) error {
 	return nil
 }
 
+// validNameCurrency checks a record's name and currency; on a change
+// (old != nil) a value kept as it was passes even if stored before today's
+// rules, so an old record can still be edited (suspended, say).
+func validNameCurrency(name, currency string, old *[2]string) error {
+	if old == nil || name != old[0] {
+		if err := validName("name", name); err != nil {
+			return err
+		}
+	}
+	if old == nil || currency != old[1] {
+		return validCurrency("currency", currency)
+	}
+	return nil
+}
+
 // validCurrency accepts an ISO 4217 currency code in use (EUR, USD, …).
 func validCurrency(field, c string) error {
 	if !rating.IsCurrency(c) {

@@ -66,26 +66,25 @@ func (s *Server) configIndex(ctx context.Context) (*configIndex, error) {
 	}
 	idx := &configIndex{auth: map[string]bool{}, routes: map[string][]store.Route{}, cards: map[string]store.RateCard{},
 		byCarrier: map[string][]store.RateCard{}, endpoints: map[string]int{}, inEffect: map[string]int{}, at: time.Now()}
-	ips, err := store.ListJSON[store.CustomerIP](ctx, s.st, store.CustomerIPs)
-	if err != nil {
-		return nil, err
-	}
-	for _, x := range ips {
-		idx.auth[x.CustomerID] = true
-	}
-	hosts, err := store.ListJSON[store.CustomerHost](ctx, s.st, store.CustomerHosts)
-	if err != nil {
-		return nil, err
-	}
-	for _, x := range hosts {
-		idx.auth[x.CustomerID] = true
-	}
-	users, err := store.ListJSON[store.SIPUser](ctx, s.st, store.SIPUsers)
-	if err != nil {
-		return nil, err
-	}
-	for _, x := range users {
-		idx.auth[x.CustomerID] = true
+	// A customer is recognised by an IP address, a host or a SIP user.
+	for _, ids := range []func() ([]string, error){
+		func() ([]string, error) {
+			return customerIDs(ctx, s.st, store.CustomerIPs, func(x store.CustomerIP) string { return x.CustomerID })
+		},
+		func() ([]string, error) {
+			return customerIDs(ctx, s.st, store.CustomerHosts, func(x store.CustomerHost) string { return x.CustomerID })
+		},
+		func() ([]string, error) {
+			return customerIDs(ctx, s.st, store.SIPUsers, func(x store.SIPUser) string { return x.CustomerID })
+		},
+	} {
+		got, err := ids()
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range got {
+			idx.auth[id] = true
+		}
 	}
 	routes, err := store.ListJSON[store.Route](ctx, s.st, store.Routes)
 	if err != nil {
@@ -112,6 +111,19 @@ func (s *Server) configIndex(ctx context.Context) (*configIndex, error) {
 		idx.endpoints[x.CarrierID]++
 	}
 	return idx, nil
+}
+
+// customerIDs returns the customer of every record of coll.
+func customerIDs[T any](ctx context.Context, st store.Store, coll string, of func(T) string) ([]string, error) {
+	xs, err := store.ListJSON[T](ctx, st, coll)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = of(x)
+	}
+	return out, nil
 }
 
 // cardWarning says what is wrong with card id as a source of prices
