@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -10,9 +13,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trunkline/trunkline/sip/siptest"
 )
 
 // runBin runs the trunkline binary with args (and env added) and returns
@@ -240,3 +246,64 @@ func TestCLICheckFromEnv(t *testing.T) {
 		t.Fatalf("check of an empty config named by TRUNKLINE_CONFIG: exit %d, %s %s", code, out, errOut)
 	}
 }
+
+// An ended call writes one info line with its ids, customer, carrier,
+// code, duration and costs; log.calls: false writes none.
+func TestCallLogLine(t *testing.T) {
+	t.Parallel()
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprint("calls=", on), func(t *testing.T) {
+			var mu sync.Mutex
+			var buf bytes.Buffer
+			log := slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return buf.Write(b)
+			}), &slog.HandlerOptions{Level: slog.LevelInfo}))
+			cfg := testConfig(t, "")
+			cfg.Log.Calls = &on
+			n, err := start(context.Background(), cfg, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(n.close)
+			sw := &testSwitch{node: n, api: &apiClient{t: t, base: "http://" + n.AdminAddr.String(), token: n.Token}}
+			carrier := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
+			customer, carrierID, _ := provision(t, sw, carrier, carrier)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			call, err := siptest.NewCustomer(t, "127.0.0.2").Dial(ctx, sw.SIPAddr.String(), numAnswer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			call.Hangup(ctx)
+			sw.api.cdrs(call.CallID, 1) // written: the line comes with it
+			time.Sleep(100 * time.Millisecond)
+			mu.Lock()
+			out := buf.String()
+			mu.Unlock()
+			var line string
+			for _, l := range strings.Split(out, "\n") {
+				if strings.Contains(l, `msg="call ended"`) {
+					line = l
+				}
+			}
+			if !on {
+				if line != "" {
+					t.Fatalf("log.calls false, and a call line: %s", line)
+				}
+				return
+			}
+			for _, want := range []string{"customer=" + customer, "carrier=" + carrierID, "code=200", "duration=", "sell=0.", "buy=0.", "currency=USD", "sip_call_id=" + call.CallID} {
+				if !strings.Contains(line, want) {
+					t.Errorf("the call's log line lacks %q: %q", want, line)
+				}
+			}
+		})
+	}
+}
+
+// writerFunc is a function as an io.Writer.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
