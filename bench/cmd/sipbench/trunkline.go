@@ -67,7 +67,7 @@ func (t *trunkline) start() error {
 	help, _ := exec.Command(t.bin, "serve", "-h").CombinedOutput()
 	if cfg := filepath.Join(t.dir, "bench.yaml"); bytes.Contains(help, []byte("-config")) {
 		yaml := "health:\n  enabled: false\n"
-		if bytes.Contains(help, []byte("TRUNKLINE_")) {
+		if bytes.Contains(help, []byte("TRUNKLINE_<FLAG>")) {
 			// Builds that log a line per ended call: off, like Kamailio's
 			// rows (they log none), so the rows do the same work.
 			yaml += "log:\n  calls: false\n"
