@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -47,6 +48,9 @@ type Journal struct {
 	file *os.File
 	size int64
 
+	// wroteBytes and wroteRecs size the CDRs this journal wrote, for the
+	// backlog in records.
+	wroteBytes, wroteRecs atomic.Int64
 	// smu guards segs, notify and readers.
 	smu     sync.Mutex
 	segs    []segment // ascending; the last is the active one
@@ -337,6 +341,8 @@ func (j *Journal) flush(buf []byte, n int) error {
 	}
 	j.size += int64(len(buf))
 	j.m.fsync.Observe(time.Since(start).Seconds())
+	j.wroteBytes.Add(int64(len(buf)))
+	j.wroteRecs.Add(int64(n))
 
 	j.smu.Lock()
 	last := &j.segs[len(j.segs)-1]

@@ -17,6 +17,7 @@ type journalMetrics struct {
 	tornBytes    prometheus.Counter
 	corrupt      prometheus.Counter
 	backlog      *prometheus.GaugeVec
+	backlogRecs  *prometheus.GaugeVec
 }
 
 func newJournalMetrics(reg prometheus.Registerer) *journalMetrics {
@@ -55,6 +56,10 @@ func newJournalMetrics(reg prometheus.Registerer) *journalMetrics {
 			Name: "trunkline_cdr_journal_backlog_bytes",
 			Help: "Journal bytes a reader has not committed yet.",
 		}, []string{"reader"}),
+		backlogRecs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "trunkline_cdr_journal_backlog_records",
+			Help: "CDRs a reader (the ClickHouse shipper) has not committed yet: its backlog bytes over the mean size of the CDRs this journal wrote (an estimate; 0 until it wrote one).",
+		}, []string{"reader"}),
 	}
 	m.appended = register(reg, m.appended)
 	m.appendErrors = register(reg, m.appendErrors)
@@ -64,6 +69,7 @@ func newJournalMetrics(reg prometheus.Registerer) *journalMetrics {
 	m.tornBytes = register(reg, m.tornBytes)
 	m.corrupt = register(reg, m.corrupt)
 	m.backlog = register(reg, m.backlog)
+	m.backlogRecs = register(reg, m.backlogRecs)
 	return m
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -95,6 +96,7 @@ func (j *Journal) RemoveReader(name string) error {
 		return nil
 	}
 	j.m.backlog.DeleteLabelValues(name)
+	j.m.backlogRecs.DeleteLabelValues(name)
 	if err := os.Remove(filepath.Join(j.dir, name+readerExt)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("removing reader %q: %w", name, err)
 	}
@@ -296,7 +298,12 @@ func (j *Journal) updateBacklogLocked(name string) {
 		}
 		at = s.base + s.size
 	}
-	j.m.backlog.WithLabelValues(name).Set(float64(max(end-at, 0)))
+	bytes := max(end-at, 0)
+	j.m.backlog.WithLabelValues(name).Set(float64(bytes))
+	if recs := j.wroteRecs.Load(); recs > 0 {
+		mean := float64(j.wroteBytes.Load()) / float64(recs)
+		j.m.backlogRecs.WithLabelValues(name).Set(math.Round(float64(bytes) / mean))
+	}
 }
 
 // removeObsolete removes closed segments that every registered reader has

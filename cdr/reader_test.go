@@ -3,10 +3,14 @@ package cdr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestReaderCommitRemovesSegments(t *testing.T) {
@@ -189,5 +193,41 @@ func TestReaderValidation(t *testing.T) {
 	r, _ := j.Reader("ok")
 	if err := r.Commit(Position{Segment: 99, Offset: 8}); err == nil {
 		t.Error("Commit past the end succeeded")
+	}
+}
+
+// The backlog in records: what a reader has not committed, counted by the
+// mean size of the CDRs written; it falls to 0 once all are committed.
+func TestBacklogRecords(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	j, err := OpenJournal(t.TempDir(), WithRegisterer(reg), WithCommitDelay(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	r, err := j.Reader("clickhouse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := j.Write(t.Context(), Record{CallID: fmt.Sprint("c", i), Attempt: 1, Final: true, CustomerID: "k"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gauge := func() float64 {
+		return testutil.ToFloat64(j.m.backlogRecs.WithLabelValues("clickhouse"))
+	}
+	if n := gauge(); n < 9 || n > 11 {
+		t.Fatalf("backlog of 10 written CDRs reads %v records", n)
+	}
+	recs, pos, err := r.Next(t.Context(), 100)
+	if err != nil || len(recs) != 10 {
+		t.Fatalf("read %d: %v", len(recs), err)
+	}
+	if err := r.Commit(pos); err != nil {
+		t.Fatal(err)
+	}
+	if n := gauge(); n != 0 {
+		t.Fatalf("backlog after the commit: %v records", n)
 	}
 }
