@@ -30,6 +30,9 @@ func (s *Server) listCDRs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A customer sees its calls' final CDRs: the attempts before them say
+	// which carriers failed over, the operator's business.
+	q.FinalOnly = forCustomer(w)
 	if wantsCSV(r) {
 		return s.cdrCSV(w, r, q)
 	}

@@ -99,6 +99,18 @@ func (s *Server) quickstart(w http.ResponseWriter, r *http.Request) error {
 		p := principalOf(r)
 		k := sha256.Sum256([]byte(p.userID + "\x00" + p.tokenID + "\x00" + key))
 		recID = "qs" + hex.EncodeToString(k[:12])
+		if lk, ok := s.st.(store.Locker); ok {
+			// On a cluster the same request may reach another node: one
+			// runs it, the other answers what it made (or 409 meanwhile).
+			release, got, err := lk.TryLock(r.Context(), "quickstart:"+recID, 2*time.Minute)
+			if err != nil {
+				return err
+			}
+			if !got {
+				return errConflict("Idempotency-Key", "a quickstart with this key is under way; try again")
+			}
+			defer release()
+		}
 		old, err := store.GetJSON[quickstartRecord](r.Context(), s.st, store.Quickstarts, recID)
 		switch {
 		case err == nil && old.Body == hex.EncodeToString(sum[:]):

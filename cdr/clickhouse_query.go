@@ -123,6 +123,9 @@ func whereSQL(q Query) []string {
 	if q.SIPCode != 0 {
 		where = append(where, fmt.Sprintf("sip_code = %d", q.SIPCode))
 	}
+	if q.FinalOnly {
+		where = append(where, "final = 1")
+	}
 	if q.Answered != nil {
 		if *q.Answered {
 			where = append(where, "answer_ms > 0")

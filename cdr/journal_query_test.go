@@ -31,6 +31,7 @@ func testSourceQueries(t *testing.T, src Source) {
 		{"window", Query{FromMs: base + 10_000, ToMs: base + 20_000}, 10, 19, nil},
 		{"window in ms", Query{FromMs: base + 10_001, ToMs: base + 20_001}, 10, 20, nil},
 		{"window paged", Query{FromMs: base + 10_000, ToMs: base + 20_000, Limit: 3, Offset: 3}, 3, 16, nil},
+		{"final only", Query{FinalOnly: true, Limit: 1000}, 66, 197, nil},
 		{"unknown customer", Query{CustomerID: "nobody"}, 0, -1, nil},
 		{"hostile customer", Query{CustomerID: `x' OR 1=1 OR customer_id = '\`}, 0, -1, nil},
 		{"negative limit", Query{Limit: -1}, 0, -1, ErrBadQuery},

@@ -17,8 +17,11 @@ type Query struct {
 	// Answered, when not nil, keeps only answered (true) or only unanswered
 	// (false) attempts.
 	Answered *bool
-	Limit    int // 0 means a default of 100
-	Offset   int
+	// FinalOnly keeps each call's final CDR, not its earlier attempts
+	// (what a customer sees: which carriers failed over is the operator's).
+	FinalOnly bool
+	Limit     int // 0 means a default of 100
+	Offset    int
 }
 
 // Source answers CDR queries. Implementations are safe for concurrent use.

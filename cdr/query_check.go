@@ -39,7 +39,8 @@ func (q Query) match(r *Record) bool {
 		(q.ToMs == 0 || r.SetupMs < q.ToMs) &&
 		(q.CalleePrefix == "" || len(r.Callee) >= len(q.CalleePrefix) && r.Callee[:len(q.CalleePrefix)] == q.CalleePrefix) &&
 		(q.SIPCode == 0 || r.SIPCode == q.SIPCode) &&
-		(q.Answered == nil || *q.Answered == (r.AnswerMs > 0))
+		(q.Answered == nil || *q.Answered == (r.AnswerMs > 0)) &&
+		(!q.FinalOnly || r.Final)
 }
 
 func digitsOnly(s string) bool {

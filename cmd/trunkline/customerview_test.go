@@ -21,7 +21,7 @@ import (
 func TestCustomerTokenSeesNoBuySide(t *testing.T) {
 	t.Parallel()
 	sw := startSwitch(t)
-	carrierA := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
+	carrierA := siptest.NewCarrier(t, "127.0.0.1", scriptFor(503)) // fails numFailover over to B
 	carrierB := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
 	acme, carrierAID, _ := provision(t, sw, carrierA, carrierB)
 	sw.api.do("PUT", "/api/v1/customers/"+acme, map[string]any{"name": "Acme Telecom", "currency": "USD", "min_margin_percent": "5"}, http.StatusOK, nil)
@@ -127,6 +127,19 @@ func TestCustomerTokenSeesNoBuySide(t *testing.T) {
 		if slices.Contains(rows[0], k) {
 			t.Errorf("with a buy-side field set, the customer's CSV has column %q", k)
 		}
+	}
+	// A call that failed over: the admin sees both attempts, the customer
+	// its final CDR only.
+	failover, err := ua.Dial(ctx, sw.SIPAddr.String(), numFailover)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failover.Hangup(ctx)
+	if rs := sw.api.cdrs(failover.CallID, 2); len(rs) != 2 {
+		t.Fatalf("the admin's CDRs of the failed-over call: %+v", rs)
+	}
+	if rs := portal.cdrs(failover.CallID, 2); len(rs) != 1 || !rs[0].Final {
+		t.Fatalf("the customer's CDRs of the failed-over call: %+v, want its final one only", rs)
 	}
 	portal.do("GET", "/api/v1/cdrs?carrier="+carrierAID, nil, http.StatusForbidden, nil)
 	portal.do("GET", "/api/v1/calls?carrier="+carrierAID, nil, http.StatusForbidden, nil)
