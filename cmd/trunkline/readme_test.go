@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/trunkline/trunkline/cdr"
 )
 
 // The README's by-hand block, pasted into a shell against a running
@@ -60,5 +65,65 @@ func TestREADMEConfig(t *testing.T) {
 	}
 	if problems := configProblems([]byte(block)); len(problems) > 0 {
 		t.Fatalf("the README's config: %v", problems)
+	}
+}
+
+// The README's first call, its lines run as written but for the ports
+// (the test's switch and free ones) and the token: provision-demo.sh
+// provisions, sipp places the call, and the CDR shows it answered at the
+// marked-up rate.
+func TestREADMEFirstCall(t *testing.T) {
+	sippPath(t)
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(b), "## Placing a first call")
+	section, _, _ := strings.Cut(rest, "### Admin API")
+	var lines []string
+	for _, block := range strings.Split(section, "```sh\n")[1:] {
+		code, _, _ := strings.Cut(block, "```")
+		lines = append(lines, strings.Split(strings.TrimSpace(code), "\n")...)
+	}
+	if len(lines) != 4 {
+		t.Fatalf("the README's first call is %d lines, this test knows 4: %q", len(lines), lines)
+	}
+	sw := startSwitch(t)
+	carrierPort, customerPort := freeUDPPort(t, "127.0.0.1"), freeUDPPort(t, "127.0.0.1")
+	script := strings.Join(lines, "\n")
+	for old, new := range map[string]string{
+		"scripts/provision-demo.sh tl_…": "scripts/provision-demo.sh " + sw.api.token + " " + sw.api.base + "/api/v1 127.0.0.1:" + fmt.Sprint(carrierPort) + " 127.0.0.1 #",
+		"-p 5070":                        "-p " + fmt.Sprint(carrierPort),
+		"-p 5080 127.0.0.1:5060":         "-p " + fmt.Sprint(customerPort) + " " + sw.SIPAddr.String(),
+		"Bearer tl_…":                    "Bearer " + sw.api.token,
+		"http://127.0.0.1:8080":          sw.api.base,
+	} {
+		if !strings.Contains(script, old) {
+			t.Fatalf("the README's first call has no %q: update this test", old)
+		}
+		script = strings.ReplaceAll(script, old, new)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-c", "set -eu\ncd ../..\n"+script+"\nwait")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the README's first call: %v\n%s", err, out)
+	}
+	var answered []cdr.Record
+	waitUntil(t, 5*time.Second, "the CDR", func() bool {
+		answered = answered[:0]
+		var list struct{ CDRs []cdr.Record }
+		sw.api.do("GET", "/api/v1/cdrs", nil, http.StatusOK, &list)
+		for _, r := range list.CDRs {
+			if r.SIPCode == 200 && r.Callee == "442071234567" {
+				answered = append(answered, r)
+			}
+		}
+		return len(answered) == 1
+	})
+	if r := answered[0]; r.SellRate.String() != "0.007500" || r.BuyRate.String() != "0.005000" {
+		t.Fatalf("the README's call: %+v\n%s", r, out)
 	}
 }
