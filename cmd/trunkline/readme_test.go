@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/trunkline/trunkline/cdr"
 )
@@ -65,6 +68,38 @@ func TestREADMEConfig(t *testing.T) {
 	}
 	if problems := configProblems([]byte(block)); len(problems) > 0 {
 		t.Fatalf("the README's config: %v", problems)
+	}
+	// Complete: every key of Config is in it.
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(block), &root); err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	var walk func(typ reflect.Type, path string)
+	walk = func(typ reflect.Type, path string) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if key == "" || key == "-" {
+				continue
+			}
+			p := strings.TrimPrefix(path+"."+key, ".")
+			if !hasPath(&root, p) {
+				missing = append(missing, p)
+				continue
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && ft != reflect.TypeFor[time.Duration]() {
+				walk(ft, p)
+			}
+		}
+	}
+	walk(reflect.TypeFor[Config](), "")
+	if len(missing) > 0 {
+		t.Errorf("the README's full config lacks %v", missing)
 	}
 }
 
@@ -126,4 +161,29 @@ func TestREADMEFirstCall(t *testing.T) {
 	if r := answered[0]; r.SellRate.String() != "0.007500" || r.BuyRate.String() != "0.005000" {
 		t.Fatalf("the README's call: %+v\n%s", r, out)
 	}
+}
+
+// hasPath tells whether the YAML document has the setting at the dotted
+// path (lineOf stops at the nearest parent; this does not).
+func hasPath(root *yaml.Node, path string) bool {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, key := range strings.Split(path, ".") {
+		if n.Kind != yaml.MappingNode {
+			return false
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return false
+		}
+		n = next
+	}
+	return true
 }
