@@ -130,13 +130,26 @@ func (s *Server) audit(r *http.Request, route string, status int, before, after 
 		"method", r.Method, "path", r.URL.Path, "status", status)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 	defer cancel()
-	if err := store.PutJSON(ctx, s.st, store.Audit, e.ID, e); err != nil {
-		s.log.Error("audit entry not stored", "path", r.URL.Path, "error", err)
+	s.storeAudit(ctx, e)
+}
+
+// storeAudit stores e (a failure is logged: the change is made).
+func (s *Server) storeAudit(ctx context.Context, e AuditEntry) {
+	if err := RecordAudit(ctx, s.st, e); err != nil {
+		s.log.Error("audit entry not stored", "path", e.Path, "error", err)
 		return
 	}
 	if s.auditWrites.Add(1)%auditPruneEvery == 0 {
 		s.pruneAudit(ctx)
 	}
+}
+
+// RecordAudit stores e in the audit log of st, its id and time set now:
+// for changes made outside the API (trunkline token create).
+func RecordAudit(ctx context.Context, st store.Store, e AuditEntry) error {
+	now := time.Now()
+	e.ID, e.At = fmt.Sprintf("%016x%s", now.UnixNano(), store.NewID()), now.UnixMilli()
+	return store.PutJSON(ctx, st, store.Audit, e.ID, e)
 }
 
 // auditJSON returns b, a JSON answer, without secrets and at most
@@ -268,4 +281,10 @@ func (w *teeWriter) code() int {
 		return http.StatusOK
 	}
 	return w.status
+}
+
+// mustJSON is v as JSON (nil when it does not encode).
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }

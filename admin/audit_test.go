@@ -50,11 +50,15 @@ func TestAuditLog(t *testing.T) {
 			t.Errorf("entry %+v", x)
 		}
 	}
-	want := []string{"DELETE /api/v1/customers/" + id, "POST /api/v1/users", "PUT /api/v1/customers/" + id, "POST /api/v1/customers"}
+	want := []string{"DELETE /api/v1/customers/" + id, "POST /api/v1/users", "PUT /api/v1/customers/" + id, "POST /api/v1/customers",
+		"POST /api/v1/login"} // the token alice logged in for
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("alice's changes %v, want %v (newest first; no failed change, no read)", got, want)
 	}
-	put, del, created, user := log.Entries[2], log.Entries[0], log.Entries[3], log.Entries[1]
+	put, del, created, user, login := log.Entries[2], log.Entries[0], log.Entries[3], log.Entries[1], log.Entries[4]
+	if login.After["token"] != nil || login.After["id"] == nil {
+		t.Errorf("the login's entry: %+v (the token's id, never its secret)", login.After)
+	}
 	if put.Before["name"] != "Acme" || put.After["name"] != "Acme Telecom" || put.Route != "PUT /api/v1/customers/{id}" {
 		t.Errorf("the PUT: before %v, after %v, route %q", put.Before, put.After, put.Route)
 	}

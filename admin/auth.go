@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -46,6 +47,12 @@ func CreateToken(ctx context.Context, st store.Store, name string) (string, erro
 	tok := store.Token{ID: store.NewID(), Name: name, SHA256: hashToken(secret), Created: time.Now().Unix()}
 	if err := store.PutJSON(ctx, st, store.Tokens, tok.ID, tok); err != nil {
 		return "", fmt.Errorf("storing the api token: %w", err)
+	}
+	host, _ := os.Hostname()
+	if err := RecordAudit(ctx, st, AuditEntry{Role: RoleAdmin, TokenID: tok.ID, Client: "local: " + host,
+		Method: "CREATE", Path: "token " + name, Route: "trunkline token create", Status: http.StatusCreated,
+		After: auditJSON(mustJSON(viewToken(tok)))}); err != nil {
+		return "", fmt.Errorf("recording the api token in the audit log: %w", err)
 	}
 	return secret, nil
 }

@@ -141,7 +141,13 @@ func (s *Shipper) deliver(ctx context.Context, recs []Record, pos Position) erro
 		}
 	}
 	s.oldestMs.Store(oldest)
-	defer s.oldestMs.Store(0)
+	// Delivered, the lag drops to 0 only if the reader has caught up (a
+	// short batch): with more behind it, the next batch sets it at once.
+	defer func() {
+		if len(recs) < s.cfg.batchSize {
+			s.oldestMs.Store(0)
+		}
+	}()
 	backoff := s.cfg.backoffMin
 	for attempt := 1; ; attempt++ {
 		start := time.Now()

@@ -158,6 +158,14 @@ func TestCLITokenCreate(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("the token made by token create: %d", res.StatusCode)
 	}
+	// Both tokens, the first start's and the recovery one, are in the
+	// audit log.
+	api := &apiClient{t: t, base: "http://" + p2.admin, token: m[1]}
+	var audit struct{ Entries []struct{ Route, Path string } }
+	api.do("GET", "/api/v1/audit?path=token", nil, http.StatusOK, &audit)
+	if len(audit.Entries) != 2 || audit.Entries[0].Path != "token recovery" || audit.Entries[0].Route != "trunkline token create" {
+		t.Errorf("the audit log of tokens made outside the API: %+v", audit.Entries)
+	}
 	if out, errOut, code := runBin(t, []string{"TRUNKLINE_ADMIN=" + p2.admin}, "health"); code != 0 || !strings.Contains(out, "ready") {
 		t.Errorf("health of the running switch: exit %d, %q %q", code, out, errOut)
 	}
