@@ -161,7 +161,9 @@ func TestCLITokenCreate(t *testing.T) {
 	// Both tokens, the first start's and the recovery one, are in the
 	// audit log.
 	api := &apiClient{t: t, base: "http://" + p2.admin, token: m[1]}
-	var audit struct{ Entries []struct{ Route, Path string } }
+	var audit struct {
+		Entries []struct{ Route, Path string }
+	}
 	api.do("GET", "/api/v1/audit?path=token", nil, http.StatusOK, &audit)
 	if len(audit.Entries) != 2 || audit.Entries[0].Path != "token recovery" || audit.Entries[0].Route != "trunkline token create" {
 		t.Errorf("the audit log of tokens made outside the API: %+v", audit.Entries)
