@@ -25,6 +25,6 @@ EXPOSE 5060/udp 5060/tcp 8080
 VOLUME /data
 ENV TRUNKLINE_DATA=/data TRUNKLINE_ADMIN=0.0.0.0:8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["/usr/local/bin/trunkline", "health", "-admin", "127.0.0.1:8080"]
+  CMD ["/usr/local/bin/trunkline", "health"]
 ENTRYPOINT ["/usr/local/bin/trunkline"]
 CMD ["serve"]

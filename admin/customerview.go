@@ -16,6 +16,9 @@ import (
 var buySideKeys = map[string]bool{
 	"carrier_id": true, "carriers": true, "buy_rate": true, "buy_cost": true, "margin": true,
 	"trace": true, "pin": true, "block": true, "strategy": true, "min_margin": true, "min_margin_percent": true,
+	// A carrier's own reason phrase, the attempt count (failovers) and the
+	// node are the operator's too: the customer has the SIP code.
+	"reason": true, "attempt": true, "node": true,
 }
 
 // customerWriter marks the answer to a customer token.

@@ -97,7 +97,11 @@ func (s *Server) quickstart(w http.ResponseWriter, r *http.Request) error {
 	if key != "" {
 		// A key is the caller's: another's same key is another request.
 		p := principalOf(r)
-		k := sha256.Sum256([]byte(p.userID + "\x00" + p.tokenID + "\x00" + key))
+		who := p.userID
+		if who == "" {
+			who = "token " + p.tokenID // a token of no user: its own
+		}
+		k := sha256.Sum256([]byte(who + "\x00" + key))
 		recID = "qs" + hex.EncodeToString(k[:12])
 		if lk, ok := s.st.(store.Locker); ok {
 			// On a cluster the same request may reach another node: one

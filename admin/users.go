@@ -274,7 +274,8 @@ func (s *Server) setMyTimezone(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var u store.User
-	err := s.write(r, func(ctx context.Context) error {
+	// A display preference: no table reload (s.locked, not s.write).
+	err := s.locked(r, func(ctx context.Context) error {
 		var err error
 		if u, err = load[store.User](ctx, s.st, store.Users, "user", p.userID); err != nil {
 			return err

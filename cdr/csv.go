@@ -90,6 +90,23 @@ func Fields() []string {
 	return out
 }
 
+// operatorFields are the columns of the operator's side of a call: which
+// carrier, at what cost and margin, how it was rated and failed over.
+var operatorFields = map[string]bool{"carrier_id": true, "buy_rate": true, "buy_cost": true, "margin": true, "trace": true,
+	"reason": true, "attempt": true, "node": true}
+
+// CustomerDefaultFields returns the columns a customer gets without a field
+// set of its own: every column but the operator's side.
+func CustomerDefaultFields() []string {
+	var out []string
+	for _, f := range Fields() {
+		if !operatorFields[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // CheckFields returns ErrBadField naming the first field that is not a CSV
 // column or that repeats.
 func CheckFields(fields []string) error {

@@ -329,13 +329,20 @@ func (e *Exporter) lock(id string) *sync.Mutex {
 
 // deliver builds and uploads the file of period p of x.
 func (e *Exporter) deliver(ctx context.Context, x *store.Export, p Period, loc *time.Location, name string) (records int, size int64, hostKey string, err error) {
+	// An export goes to the customer: its final CDRs, in the export's
+	// fields, else the customer's field set, else every column but the
+	// operator's side (carrier, buy, margin, trace, attempts).
 	fields := x.Fields
 	if len(fields) == 0 {
 		if fields, err = CustomerFields(ctx, e.st, x.CustomerID); err != nil {
 			return 0, 0, "", err
 		}
 	}
-	data, n, err := BuildFile(ctx, e.src, Query{CustomerID: x.CustomerID, FromMs: p.From.UnixMilli(), ToMs: p.To.UnixMilli()}, fields, x.Format, loc)
+	if len(fields) == 0 {
+		fields = CustomerDefaultFields()
+	}
+	q := Query{CustomerID: x.CustomerID, FromMs: p.From.UnixMilli(), ToMs: p.To.UnixMilli(), FinalOnly: true}
+	data, n, err := BuildFile(ctx, e.src, q, fields, x.Format, loc)
 	if err != nil {
 		return 0, 0, "", err
 	}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -167,6 +168,7 @@ func boundaryRecords() (recs []Record, in []string) {
 		r := testRecord(0)
 		ts, _ := time.Parse(time.RFC3339, utc)
 		r.CallID, r.CustomerID, r.SetupMs = id, customer, ts.UnixMilli()
+		r.Final = true // exports carry calls' final CDRs
 		return r
 	}
 	recs = []Record{
@@ -199,7 +201,11 @@ func readCSV(t *testing.T, b []byte, gz bool) [][]string {
 func TestExportSFTPDailyInCustomerTimezone(t *testing.T) {
 	host, port, user, pw := exportServer(t, ProtocolSFTP)
 	recs, want := boundaryRecords()
-	st, j := exportFixture(t, "America/New_York", recs)
+	// A failed-over attempt inside the day is no line of the file: the
+	// customer gets its calls' final CDRs.
+	attempt := recs[1]
+	attempt.CallID, attempt.Final = "first-attempt", false
+	st, j := exportFixture(t, "America/New_York", append(recs, attempt))
 	ctx := context.Background()
 	dir := fmt.Sprintf("tl-test-%08x/daily", rand.Uint32())
 	x := store.Export{ID: "x1", CustomerID: "cust-ny", Protocol: ProtocolSFTP, Host: host, Port: port, Username: user, Password: pw,
@@ -246,6 +252,22 @@ func TestExportSFTPDailyInCustomerTimezone(t *testing.T) {
 	_, names2 := fetch(t, &x, dir, "cdrs_cust-ny_2026-03-09.csv")
 	if len(names) != 1 || len(names2) != 1 {
 		t.Errorf("remote dir holds %v then %v, want the one file", names, names2)
+	}
+	// Without fields of its own or a customer field set, an export has
+	// every column but the operator's side.
+	plain := x
+	plain.ID, plain.Fields, plain.RemoteDir = "x1-plain", nil, dir+"-plain"
+	cleanRemote(t, plain, path.Dir(dir))
+	if err := store.PutJSON(ctx, st, store.Exports, plain.ID, plain); err != nil {
+		t.Fatal(err)
+	}
+	if run, err := e.RunPeriod(ctx, plain.ID, "2026-03-09"); err != nil || run.Status != RunOK || run.Records != 2 {
+		t.Fatalf("plain export: %+v %v", run, err)
+	}
+	b, _ = fetch(t, &plain, plain.RemoteDir, "cdrs_cust-ny_2026-03-09.csv")
+	header := readCSV(t, b, false)[0]
+	if slices.Contains(header, "buy_cost") || slices.Contains(header, "carrier_id") || !slices.Contains(header, "sell_cost") {
+		t.Errorf("a plain export's columns: %v", header)
 	}
 	// A different pinned key is refused.
 	got.HostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -118,6 +119,8 @@ func result(r *cdr.Record) string {
 		return "no_answer"
 	case r.CarrierID == "" || r.HangupSide == "switch" && r.Attempt == 0:
 		return "refused"
+	case r.HangupSide == "switch" && strings.HasSuffix(r.Reason, " Limit"):
+		return "limited" // skipped at the carrier's own limit: never sent
 	}
 	return "failed"
 }

@@ -24,6 +24,7 @@ func TestCallStats(t *testing.T) {
 		{CustomerID: "c2", CarrierID: "k1", Attempt: 1, Final: true, SIPCode: 486, HangupSide: "carrier"},
 		{CustomerID: "c3", Final: true, SIPCode: 404, HangupSide: "switch"}, // past the cap: other
 		{CustomerID: "c2", CarrierID: "k1", Attempt: 1, Final: true, SIPCode: 487, HangupSide: "customer"},
+		{CustomerID: "c1", CarrierID: "k2", Attempt: 1, SIPCode: 503, Reason: "Carrier Channel Limit", HangupSide: "switch"}, // never sent
 	}
 	st.observe(recs)
 	for _, c := range []struct {
@@ -37,6 +38,8 @@ func TestCallStats(t *testing.T) {
 		{testutil.ToFloat64(st.customerCalls.WithLabelValues("other", "refused")), 1, "c3 as other, refused"},
 		{testutil.ToFloat64(st.carrierAttempts.WithLabelValues("k1", "failed")), 1, "k1's 503"},
 		{testutil.ToFloat64(st.carrierAttempts.WithLabelValues("k2", "answered")), 1, "k2 answered"},
+		{testutil.ToFloat64(st.carrierAttempts.WithLabelValues("k2", "limited")), 1, "k2 skipped at its limit: not a failure"},
+		{testutil.ToFloat64(st.carrierAttempts.WithLabelValues("k2", "failed")), 0, "k2 failures"},
 		{testutil.ToFloat64(st.customerBilled.WithLabelValues("c1")), 120, "c1 billed seconds"},
 		{testutil.ToFloat64(st.sell.WithLabelValues("c1", "USD")), 0.02, "c1 sell"},
 		{testutil.ToFloat64(st.buy.WithLabelValues("k2", "USD")), 0.01, "k2 buy"},

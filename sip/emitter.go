@@ -127,8 +127,10 @@ func (s *Server) closeEmitter() {
 // waited for any more) they are tried again before it returns.
 func (s *Server) emitBatch(recs []cdr.Record, ends []ending, inline bool) {
 	done := s.writeAll(recs)
-	s.stats.observe(recs)
-	s.logCalls(recs)
+	// The metrics and log lines after the charges and removals: a slow log
+	// must not hold them up.
+	defer s.logCalls(recs)
+	defer s.stats.observe(recs)
 	var charges []routing.Charge
 	var of []int // charges[k] is the call ends[of[k]]
 	for i, e := range ends {

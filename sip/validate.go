@@ -16,7 +16,9 @@ func (s *Server) reply(tx *serverTx, req *gosip.Request, code int, reason string
 	}
 	if code >= 300 {
 		s.metrics.rejects.WithLabelValues(strconv.Itoa(code)).Inc()
-		s.metrics.refusals.WithLabelValues(strconv.Itoa(code), reason).Inc()
+		if req.Method == gosip.INVITE && code != 401 && code != 407 { // a challenge is no refusal
+			s.metrics.refusals.WithLabelValues(strconv.Itoa(code), reason).Inc()
+		}
 	}
 	s.respond(tx, res)
 }

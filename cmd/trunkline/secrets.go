@@ -66,9 +66,17 @@ func sealStoredSecrets(ctx context.Context, st store.Store, sealer *auth.Sealer)
 			switch {
 			case *f.v == "":
 			case auth.IsSealed(*f.v):
-				if _, err := sealer.Open(*f.v, cdr.SecretContext(&x, f.name)); err != nil {
-					unopened = append(unopened, fmt.Errorf("export %s %s: %w", x.ID, f.name, err))
+				if _, err := sealer.Open(*f.v, cdr.SecretContext(&x, f.name)); err == nil {
+					break
 				}
+				// Sealed for the export alone (before its server was in the
+				// context): sealed again for both.
+				plain, err := sealer.Open(*f.v, "export/"+x.ID+"/"+f.name)
+				if err != nil {
+					unopened = append(unopened, fmt.Errorf("export %s %s: %w", x.ID, f.name, err))
+					break
+				}
+				*f.v, changed = sealer.Seal(plain, cdr.SecretContext(&x, f.name)), true
 			default:
 				*f.v, changed = sealer.Seal(*f.v, cdr.SecretContext(&x, f.name)), true
 			}

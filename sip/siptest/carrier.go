@@ -36,20 +36,24 @@ type Carrier struct {
 // script says.
 func NewCarrier(t testing.TB, ip string, script func(*sip.Request) Script) *Carrier {
 	c := &Carrier{
-		endpoint: newEndpoint(t, ip, "siptest-carrier"),
 		script:   script,
 		sessions: map[string]*sipgo.DialogServerSession{},
 		byes:     map[string]chan struct{}{},
 		cancels:  map[string]chan struct{}{},
 	}
-	c.dialogs = sipgo.NewDialogServerCache(c.client, c.contact("carrier"))
-	c.srv.OnInvite(c.onInvite)
-	c.srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { _ = c.dialogs.ReadAck(req, tx) })
-	c.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
-		c.signal(c.byes, req.CallID().Value())
-		if err := c.dialogs.ReadBye(req, tx); err != nil {
-			_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
-		}
+	// The handlers are in place before the socket serves: a stray request
+	// to a reused port must not race their registration.
+	c.endpoint = newEndpoint(t, ip, "siptest-carrier", func(e *endpoint) {
+		c.endpoint = e
+		c.dialogs = sipgo.NewDialogServerCache(c.client, c.contact("carrier"))
+		c.srv.OnInvite(c.onInvite)
+		c.srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { _ = c.dialogs.ReadAck(req, tx) })
+		c.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+			c.signal(c.byes, req.CallID().Value())
+			if err := c.dialogs.ReadBye(req, tx); err != nil {
+				_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+			}
+		})
 	})
 	return c
 }

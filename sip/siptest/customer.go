@@ -23,13 +23,16 @@ type Customer struct {
 // NewCustomer starts a customer UAC on ip:0 (UDP). Its source address is
 // what the switch authenticates.
 func NewCustomer(t testing.TB, ip string) *Customer {
-	c := &Customer{endpoint: newEndpoint(t, ip, "siptest-customer"), byes: map[string]chan struct{}{}}
-	c.dialogs = sipgo.NewDialogClientCache(c.client, c.contact("customer"))
-	c.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
-		c.byeCh(req.CallID().Value(), true)
-		if err := c.dialogs.ReadBye(req, tx); err != nil {
-			_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
-		}
+	c := &Customer{byes: map[string]chan struct{}{}}
+	c.endpoint = newEndpoint(t, ip, "siptest-customer", func(e *endpoint) {
+		c.endpoint = e
+		c.dialogs = sipgo.NewDialogClientCache(c.client, c.contact("customer"))
+		c.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+			c.byeCh(req.CallID().Value(), true)
+			if err := c.dialogs.ReadBye(req, tx); err != nil {
+				_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+			}
+		})
 	})
 	return c
 }

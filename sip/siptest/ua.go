@@ -21,8 +21,9 @@ type endpoint struct {
 }
 
 // newEndpoint listens on ip:0 over UDP and arranges for everything to stop
-// when the test ends.
-func newEndpoint(t testing.TB, ip, name string) *endpoint {
+// when the test ends. It serves once setup (which registers the handlers:
+// before any request can arrive) has run.
+func newEndpoint(t testing.TB, ip, name string, setup func(*endpoint)) *endpoint {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name),
@@ -45,6 +46,10 @@ func newEndpoint(t testing.TB, ip, name string) *endpoint {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e := &endpoint{ua: ua, srv: srv, client: client, addr: addr}
+	if setup != nil {
+		setup(e)
+	}
 	go srv.ServeUDP(conn)
 	// Requests must leave from this socket: wait until sipgo registered it.
 	for i := 0; ; i++ {
@@ -60,7 +65,7 @@ func newEndpoint(t testing.TB, ip, name string) *endpoint {
 		conn.Close()
 		ua.Close()
 	})
-	return &endpoint{ua: ua, srv: srv, client: client, addr: addr}
+	return e
 }
 
 func (e *endpoint) contact(user string) sip.ContactHeader {
