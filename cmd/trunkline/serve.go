@@ -24,6 +24,7 @@ import (
 	"github.com/trunkline/trunkline/routing"
 	"github.com/trunkline/trunkline/sip"
 	"github.com/trunkline/trunkline/store"
+	"github.com/trunkline/trunkline/web"
 )
 
 // node is a running switch: its parts and the addresses it bound.
@@ -305,7 +306,9 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		return nil, fmt.Errorf("admin API listen: %w", err)
 	}
 	n.AdminAddr = ln.Addr()
-	n.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// The control panel at /, over the API (served on the same listener).
+	panel := web.New(api.Handler(), log.With("component", "web"))
+	n.http = &http.Server{Handler: panel.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin API stopped", "error", err)

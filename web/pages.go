@@ -1,0 +1,102 @@
+package web
+
+import (
+	"net/http"
+)
+
+// loginPage serves the sign-in form with a fresh CSRF token, also set as
+// a cookie (double submit: a forged form cannot read it).
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	if s.sessions.of(r) != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.loginForm(w, r, http.StatusOK, "", "")
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, status int, username, problem string) {
+	csrf := randomToken()
+	setCookie(w, r, preCookie, csrf, 600)
+	s.render(w, status, "login.html", map[string]any{"CSRF": csrf, "Username": username, "Problem": problem})
+}
+
+// login signs in through POST /api/v1/login (its throttle, its two-factor
+// rules) and keeps the token it issues in a new session.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	pre, err := r.Cookie(preCookie)
+	if err != nil || !sameOrigin(r) || !sameToken(r.PostFormValue("csrf"), pre.Value) {
+		http.Error(w, "the form's CSRF token does not match: reload the page", http.StatusForbidden)
+		return
+	}
+	username := r.PostFormValue("username")
+	body := map[string]any{"username": username, "password": r.PostFormValue("password"), "token_name": "panel", "ttl_seconds": int(sessionIdle.Seconds())}
+	if code := r.PostFormValue("totp"); code != "" {
+		body["totp"] = code
+	}
+	var tok struct {
+		ID    string `json:"id"`
+		Token string `json:"token"`
+	}
+	status, err := s.call(r, nil, "POST", "/api/v1/login", body, &tok)
+	if err != nil || status != http.StatusCreated || tok.Token == "" {
+		problem := "wrong username, password or code"
+		switch status {
+		case http.StatusTooManyRequests:
+			problem = "too many failed attempts: wait a minute"
+		case http.StatusServiceUnavailable:
+			problem = "the switch is busy: try again"
+		}
+		s.loginForm(w, r, http.StatusUnauthorized, username, problem)
+		return
+	}
+	sess := s.sessions.add(tok.Token, tok.ID, username, "")
+	var me struct{ Role string }
+	s.call(r, sess, "GET", "/api/v1/me", nil, &me)
+	sess.role = me.Role
+	setCookie(w, r, preCookie, "", -1)
+	setCookie(w, r, sessionCookie, sess.id, 0)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// logout revokes the session's token and ends the session.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.call(r, sess, "DELETE", "/api/v1/tokens/"+sess.tokenID, nil, nil)
+	s.sessions.drop(sess.id)
+	setCookie(w, r, sessionCookie, "", -1)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// customerRow is a customer as the pages list it.
+type customerRow struct {
+	ID, Name, Currency, Status, Balance string
+	Warnings                            []struct{ Code, Message string }
+}
+
+// dashboard shows what needs attention: customers and carriers with
+// warnings, and the nodes.
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session) {
+	var cs struct{ Customers []customerRow }
+	s.call(r, sess, "GET", "/api/v1/customers?warnings=true", nil, &cs)
+	var ks struct {
+		Carriers []struct {
+			ID, Name string
+			Warnings []struct{ Code, Message string }
+		}
+	}
+	s.call(r, sess, "GET", "/api/v1/carriers?warnings=true", nil, &ks)
+	var calls struct{ Calls []any }
+	s.call(r, sess, "GET", "/api/v1/calls?limit=10000", nil, &calls)
+	s.render(w, http.StatusOK, "dashboard.html", map[string]any{"Username": sess.username, "CSRF": sess.csrf,
+		"Customers": cs.Customers, "Carriers": ks.Carriers, "ActiveCalls": len(calls.Calls)})
+}
+
+// customers lists the customers with their warnings.
+func (s *Server) customers(w http.ResponseWriter, r *http.Request, sess *session) {
+	var cs struct{ Customers []customerRow }
+	status, err := s.call(r, sess, "GET", "/api/v1/customers", nil, &cs)
+	if err != nil || status != http.StatusOK {
+		http.Error(w, "the customers could not be read", http.StatusBadGateway)
+		return
+	}
+	s.render(w, http.StatusOK, "customers.html", map[string]any{"Username": sess.username, "CSRF": sess.csrf, "Customers": cs.Customers})
+}

@@ -1,0 +1,155 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Server serves the panel at / and hands everything else under /api/,
+// /metrics, /healthz and /readyz to the admin API.
+type Server struct {
+	api      http.Handler
+	log      *slog.Logger
+	tmpl     *template.Template
+	sessions sessions
+	mux      *http.ServeMux
+}
+
+// New returns the panel over api, the admin API's handler.
+func New(api http.Handler, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{api: api, log: log, mux: http.NewServeMux(),
+		tmpl: template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join}).ParseFS(templateFS, "templates/*.html"))}
+	static, _ := fs.Sub(staticFS, "static")
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	s.mux.HandleFunc("GET /login", s.loginPage)
+	s.mux.HandleFunc("POST /login", s.login)
+	s.mux.HandleFunc("POST /logout", s.signedIn(s.logout))
+	s.mux.HandleFunc("GET /{$}", s.signedIn(s.dashboard))
+	s.mux.HandleFunc("GET /customers", s.signedIn(s.customers))
+	return s
+}
+
+// Handler serves the panel and the API on one listener.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.HasPrefix(p, "/api/") || p == "/metrics" || p == "/healthz" || p == "/readyz" {
+			s.api.ServeHTTP(w, r)
+			return
+		}
+		secure(w)
+		s.mux.ServeHTTP(w, r)
+	})
+}
+
+// secure sets the headers every page gets: a strict CSP (no inline
+// script or style, nothing from elsewhere), no framing, no sniffing, no
+// referrer, no caching.
+func secure(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+}
+
+// signedIn serves next to a signed-in browser and sends any other to the
+// sign-in page; a POST must carry the session's CSRF token.
+func (s *Server) signedIn(next func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess := s.sessions.of(r)
+		if sess == nil {
+			if r.Method != http.MethodGet {
+				http.Error(w, "sign in first", http.StatusForbidden)
+				return
+			}
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost && (!sameOrigin(r) || !sameToken(r.PostFormValue("csrf"), sess.csrf)) {
+			http.Error(w, "the form's CSRF token does not match: reload the page", http.StatusForbidden)
+			return
+		}
+		next(w, r, sess)
+	}
+}
+
+// sameOrigin refuses a POST whose Origin (or, without one, Referer) names
+// another site; one with neither passes (the CSRF token still guards it).
+func sameOrigin(r *http.Request) bool {
+	src := r.Header.Get("Origin")
+	if src == "" {
+		src = r.Header.Get("Referer")
+	}
+	if src == "" {
+		return true
+	}
+	u, err := url.Parse(src)
+	return err == nil && u.Host == r.Host
+}
+
+// call sends method path (with a JSON body) to the admin API as the
+// session's user, from the browser's address, and decodes a JSON answer
+// into out; it returns the status.
+func (s *Server) call(r *http.Request, sess *session, method, path string, body, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(r.Context(), method, path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.RemoteAddr = r.RemoteAddr
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if sess != nil {
+		req.Header.Set("Authorization", "Bearer "+sess.token)
+	}
+	rec := httptest.NewRecorder()
+	s.api.ServeHTTP(rec, req)
+	if out != nil {
+		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil && rec.Code < 300 {
+			return rec.Code, err
+		}
+	}
+	return rec.Code, nil
+}
+
+// render writes the page tmpl with data.
+func (s *Server) render(w http.ResponseWriter, status int, tmpl string, data map[string]any) {
+	var buf bytes.Buffer
+	if err := s.tmpl.ExecuteTemplate(&buf, tmpl, data); err != nil {
+		s.log.Error("rendering a page", "page", tmpl, "error", err)
+		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}

@@ -1,0 +1,102 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Session limits.
+const (
+	sessionCookie = "tl_session"
+	preCookie     = "tl_pre" // the CSRF token of the sign-in form
+	sessionIdle   = 12 * time.Hour
+	maxSessions   = 10_000
+)
+
+// session is one signed-in browser.
+type session struct {
+	id       string
+	csrf     string
+	token    string // the API token's secret: never leaves the server
+	tokenID  string
+	username string
+	role     string
+	seen     time.Time
+}
+
+// sessions is the table of signed-in browsers.
+type sessions struct {
+	mu sync.Mutex
+	m  map[string]*session
+}
+
+func randomToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// add stores a new session and returns it; when the table is full, the
+// least recently seen goes.
+func (t *sessions) add(token, tokenID, username, role string) *session {
+	s := &session{id: randomToken(), csrf: randomToken(), token: token, tokenID: tokenID, username: username, role: role, seen: time.Now()}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[string]*session{}
+	}
+	if len(t.m) >= maxSessions {
+		var oldest *session
+		for _, x := range t.m {
+			if oldest == nil || x.seen.Before(oldest.seen) {
+				oldest = x
+			}
+		}
+		delete(t.m, oldest.id)
+	}
+	t.m[s.id] = s
+	return s
+}
+
+// of returns r's session, nil when it has none (or it is idle too long).
+func (t *sessions) of(r *http.Request) *session {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.m[c.Value]
+	if s == nil {
+		return nil
+	}
+	if time.Since(s.seen) > sessionIdle {
+		delete(t.m, s.id)
+		return nil
+	}
+	s.seen = time.Now()
+	return s
+}
+
+// drop ends the session id.
+func (t *sessions) drop(id string) {
+	t.mu.Lock()
+	delete(t.m, id)
+	t.mu.Unlock()
+}
+
+// setCookie sends name=value as an HttpOnly, SameSite=Strict cookie for
+// the whole panel, Secure over TLS; maxAge < 0 deletes it.
+func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+}
+
+// sameToken compares two CSRF tokens in constant time.
+func sameToken(a, b string) bool {
+	return a != "" && len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}

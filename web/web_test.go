@@ -1,0 +1,154 @@
+package web_test
+
+import (
+	"log/slog"
+	"os"
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/trunkline/trunkline/admin"
+	"github.com/trunkline/trunkline/auth"
+	"github.com/trunkline/trunkline/store"
+	"github.com/trunkline/trunkline/web"
+)
+
+// panel starts the panel over a real admin API on an embedded store, with
+// a user "ops" (password "a long password") and a customer that lacks
+// everything.
+func panel(t *testing.T) (*httptest.Server, string) {
+	t.Helper()
+	st, err := store.OpenEmbedded(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	api := admin.New(st, admin.WithArgon2(auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}))
+	secret, _, err := admin.EnsureToken(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(web.New(api.Handler(), slog.New(slog.NewTextHandler(os.Stderr, nil))).Handler())
+	t.Cleanup(srv.Close)
+	for path, body := range map[string]string{
+		"/api/v1/users":     `{"username":"ops","password":"a long password","role":"admin"}`,
+		"/api/v1/customers": `{"name":"Lacking Ltd","currency":"EUR"}`,
+	} {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != 201 {
+			t.Fatalf("POST %s: %v %v", path, res.Status, err)
+		}
+		res.Body.Close()
+	}
+	return srv, secret
+}
+
+func browser(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// get fetches path and returns the body and the page's CSRF token.
+func get(t *testing.T, c *http.Client, base, path string) (string, string, *http.Response) {
+	t.Helper()
+	res, err := c.Get(base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := csrfRE.FindStringSubmatch(string(b))
+	if m == nil {
+		return string(b), "", res
+	}
+	return string(b), m[1], res
+}
+
+// Signing in goes through the API's login and keeps its token in an
+// HttpOnly, SameSite=Strict session; pages carry a strict CSP; the
+// customers page shows each customer's warnings; a form posted without
+// the page's CSRF token (or from another origin) is refused; signing out
+// revokes the token.
+func TestPanelSignInAndSession(t *testing.T) {
+	srv, _ := panel(t)
+	c := browser(t)
+	body, csrf, res := get(t, c, srv.URL, "/")
+	if !strings.Contains(body, `action="/login"`) || csrf == "" {
+		t.Fatalf("/ without a session: %s", body)
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Fatalf("CSP %q", csp)
+	}
+	post := func(path string, form url.Values, origin string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	// A forged sign-in (no token) and a wrong password.
+	if res := post("/login", url.Values{"username": {"ops"}, "password": {"a long password"}}, ""); res.StatusCode != 403 {
+		t.Fatalf("sign-in without the CSRF token: %d", res.StatusCode)
+	}
+	if res := post("/login", url.Values{"csrf": {csrf}, "username": {"ops"}, "password": {"wrong"}}, ""); res.StatusCode != 401 {
+		t.Fatalf("a wrong password: %d", res.StatusCode)
+	}
+	_, csrf, _ = get(t, c, srv.URL, "/login")
+	var sessionCookie *http.Cookie
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		for _, ck := range req.Response.Cookies() {
+			if ck.Name == "tl_session" && ck.Value != "" {
+				sessionCookie = ck
+			}
+		}
+		return nil
+	}
+	if res := post("/login", url.Values{"csrf": {csrf}, "username": {"ops"}, "password": {"a long password"}}, srv.URL); res.StatusCode != 200 {
+		t.Fatalf("sign-in: %d", res.StatusCode)
+	}
+	if sessionCookie == nil || !sessionCookie.HttpOnly || sessionCookie.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("session cookie %+v", sessionCookie)
+	}
+	page, csrf, _ := get(t, c, srv.URL, "/customers")
+	if !strings.Contains(page, "Lacking Ltd") || !strings.Contains(page, "no ingress route") || !strings.Contains(page, "⚠") {
+		t.Fatalf("customers page: %s", page)
+	}
+	if dash, _, _ := get(t, c, srv.URL, "/"); !strings.Contains(dash, "Lacking Ltd") || !strings.Contains(dash, "no way to recognise its calls") {
+		t.Fatalf("dashboard: %s", dash)
+	}
+	// Forged sign-outs: no token, and a token from another origin.
+	if res := post("/logout", url.Values{}, ""); res.StatusCode != 403 {
+		t.Fatalf("sign-out without the CSRF token: %d", res.StatusCode)
+	}
+	if res := post("/logout", url.Values{"csrf": {csrf}}, "https://evil.example"); res.StatusCode != 403 {
+		t.Fatalf("sign-out from another origin: %d", res.StatusCode)
+	}
+	if res := post("/logout", url.Values{"csrf": {csrf}}, ""); res.StatusCode != 200 {
+		t.Fatalf("sign-out: %d", res.StatusCode)
+	}
+	if body, _, _ := get(t, c, srv.URL, "/customers"); strings.Contains(body, "Lacking Ltd") {
+		t.Fatal("the customers page after signing out")
+	}
+	// The API stays where it was.
+	if res, err := http.Get(srv.URL + "/healthz"); err != nil || res.StatusCode != 200 {
+		t.Fatalf("/healthz through the panel's listener: %v", err)
+	}
+}
