@@ -1,14 +1,14 @@
 package web_test
 
 import (
-	"log/slog"
-	"os"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
