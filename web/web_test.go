@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -34,7 +33,7 @@ func panel(t *testing.T) (*httptest.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(web.New(api.Handler(), slog.New(slog.NewTextHandler(os.Stderr, nil))).Handler())
+	srv := httptest.NewServer(web.New(api.Handler(), slog.New(slog.DiscardHandler)).Handler())
 	t.Cleanup(srv.Close)
 	for path, body := range map[string]string{
 		"/api/v1/users":     `{"username":"ops","password":"a long password","role":"admin"}`,

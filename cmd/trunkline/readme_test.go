@@ -121,8 +121,8 @@ func TestREADMEFirstCall(t *testing.T) {
 		code, _, _ := strings.Cut(block, "```")
 		lines = append(lines, strings.Split(strings.TrimSpace(code), "\n")...)
 	}
-	if len(lines) != 4 {
-		t.Fatalf("the README's first call is %d lines, this test knows 4: %q", len(lines), lines)
+	if len(lines) != 6 {
+		t.Fatalf("the README's first call is %d lines, this test knows 6: %q", len(lines), lines)
 	}
 	sw := startSwitch(t)
 	carrierPort, customerPort := freeUDPPort(t, "127.0.0.1"), freeUDPPort(t, "127.0.0.1")
@@ -160,6 +160,12 @@ func TestREADMEFirstCall(t *testing.T) {
 	})
 	if r := answered[0]; r.SellRate.String() != "0.007500" || r.BuyRate.String() != "0.005000" {
 		t.Fatalf("the README's call: %+v\n%s", r, out)
+	}
+	// And the panel's first user.
+	var users struct{ Users []struct{ Username string } }
+	sw.api.do("GET", "/api/v1/users", nil, http.StatusOK, &users)
+	if len(users.Users) != 1 || users.Users[0].Username != "ops" {
+		t.Fatalf("users after the README: %+v", users.Users)
 	}
 }
 
