@@ -167,24 +167,7 @@ func auditJSON(b []byte) json.RawMessage {
 	if d.Decode(&v) != nil {
 		return nil
 	}
-	var hide func(any)
-	hide = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for k, e := range x {
-				if secretKeys[k] {
-					x[k] = "(hidden)"
-				} else {
-					hide(e)
-				}
-			}
-		case []any:
-			for _, e := range x {
-				hide(e)
-			}
-		}
-	}
-	hide(v)
+	scrub(v, secretKeys, func(m map[string]any, k string) { m[k] = "(hidden)" })
 	out, err := json.Marshal(v)
 	if err != nil {
 		return nil

@@ -51,24 +51,7 @@ func hideBuySide(b []byte) ([]byte, error) {
 	if err := d.Decode(&v); err != nil {
 		return nil, err
 	}
-	var walk func(any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for k, e := range x {
-				if buySideKeys[k] {
-					delete(x, k)
-				} else {
-					walk(e)
-				}
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		}
-	}
-	walk(v)
+	scrub(v, buySideKeys, func(m map[string]any, k string) { delete(m, k) })
 	return json.Marshal(v)
 }
 
@@ -83,4 +66,23 @@ func customerColumns(fields, all []string) []string {
 		out = slices.DeleteFunc(slices.Clone(all), drop)
 	}
 	return out
+}
+
+// scrub calls act on every key of keys in decoded JSON v, wherever nested
+// (act may delete or replace it; what it leaves is not walked into).
+func scrub(v any, keys map[string]bool, act func(m map[string]any, k string)) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if keys[k] {
+				act(x, k)
+			} else {
+				scrub(e, keys, act)
+			}
+		}
+	case []any:
+		for _, e := range x {
+			scrub(e, keys, act)
+		}
+	}
 }
