@@ -44,6 +44,16 @@ func New(api http.Handler, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /logout", s.signedIn(s.logout))
 	s.mux.HandleFunc("GET /{$}", s.signedIn(s.dashboard))
 	s.mux.HandleFunc("GET /customers", s.signedIn(s.customers))
+	s.mux.HandleFunc("GET /carriers", s.signedIn(s.carriers))
+	s.mux.HandleFunc("GET /calls", s.signedIn(s.calls))
+	s.mux.HandleFunc("POST /calls/{id}/hangup", s.signedIn(s.hangup))
+	s.mux.HandleFunc("GET /cdrs", s.signedIn(s.cdrs))
+	s.mux.HandleFunc("GET /cdrs.csv", s.signedIn(s.cdrsCSV))
+	s.mux.HandleFunc("GET /audit", s.signedIn(s.audit))
+	s.mux.HandleFunc("GET /account", s.signedIn(s.account))
+	s.mux.HandleFunc("POST /account/password", s.signedIn(s.changePassword))
+	s.mux.HandleFunc("POST /account/totp", s.signedIn(s.enableTOTP))
+	s.mux.HandleFunc("POST /account/totp/confirm", s.signedIn(s.confirmTOTP))
 	return s
 }
 

@@ -11,9 +11,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trunkline/trunkline/admin"
 	"github.com/trunkline/trunkline/auth"
+	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/store"
 	"github.com/trunkline/trunkline/web"
 )
@@ -28,7 +30,12 @@ func panel(t *testing.T) (*httptest.Server, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	api := admin.New(st, admin.WithArgon2(auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}))
+	j, err := cdr.OpenJournal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	api := admin.New(st, admin.WithArgon2(auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}), admin.WithCDRs(j), admin.WithLiveCalls(noCalls{}))
 	secret, _, err := admin.EnsureToken(context.Background(), st)
 	if err != nil {
 		t.Fatal(err)
@@ -151,3 +158,84 @@ func TestPanelSignInAndSession(t *testing.T) {
 		t.Fatalf("/healthz through the panel's listener: %v", err)
 	}
 }
+
+// signIn signs c in as ops and returns a page's CSRF token.
+func signIn(t *testing.T, c *http.Client, base, password string) string {
+	t.Helper()
+	_, csrf, _ := get(t, c, base, "/login")
+	res, err := c.PostForm(base+"/login", url.Values{"csrf": {csrf}, "username": {"ops"}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	body, csrf, _ := get(t, c, base, "/account")
+	if !strings.Contains(body, "My account") {
+		t.Fatalf("not signed in: %s", body)
+	}
+	return csrf
+}
+
+// The operations pages answer from the API: carriers, live calls, CDRs
+// (and their CSV), the audit log, and my account: a password change, and
+// two-factor set-up with a QR code image made by the switch and a code
+// from the app.
+func TestPanelPages(t *testing.T) {
+	srv, _ := panel(t)
+	c := browser(t)
+	csrf := signIn(t, c, srv.URL, "a long password")
+	for path, want := range map[string]string{
+		"/carriers": "No carriers yet",
+		"/calls":    "No call in progress",
+		"/cdrs":     "No CDR matches",
+		"/audit":    "POST /api/v1/customers",
+	} {
+		if body, _, res := get(t, c, srv.URL, path); res.StatusCode != 200 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d, no %q:\n%s", path, res.StatusCode, want, body)
+		}
+	}
+	res, err := c.Get(srv.URL + "/cdrs.csv?customer=x")
+	if err != nil || res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("CDR CSV: %v %v", res.Status, err)
+	}
+	res.Body.Close()
+
+	// Two-factor: set up, the QR code image, a wrong code, the right one.
+	post := func(path string, form url.Values) string {
+		t.Helper()
+		form.Set("csrf", csrf)
+		res, err := c.PostForm(srv.URL+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return string(b)
+	}
+	page := post("/account/totp", url.Values{})
+	secret := regexp.MustCompile(`<code>([A-Z2-7]+)</code>`).FindStringSubmatch(page)
+	if !strings.Contains(page, `src="data:image/png;base64,`) || secret == nil {
+		t.Fatalf("two-factor set-up page: %s", page)
+	}
+	if page := post("/account/totp/confirm", url.Values{"code": {"000000"}}); !strings.Contains(page, "not the app") {
+		t.Fatalf("a wrong code: %s", page)
+	}
+	code, _ := auth.TOTPCode(secret[1], time.Now())
+	if page := post("/account/totp/confirm", url.Values{"code": {code}}); !strings.Contains(page, "Two-factor is on") || !strings.Contains(page, "<code>") {
+		t.Fatalf("the right code: %s", page)
+	}
+	// Password: changed, and this session goes on.
+	if page := post("/account/password", url.Values{"old_password": {"a long password"}, "new_password": {"another long password"}}); !strings.Contains(page, "Password changed") {
+		t.Fatalf("password change: %s", page)
+	}
+	if body, _, _ := get(t, c, srv.URL, "/customers"); !strings.Contains(body, "Lacking Ltd") {
+		t.Fatal("the session ended with the password change")
+	}
+}
+
+// noCalls is a switch with no call in progress.
+type noCalls struct{}
+
+func (noCalls) Calls(context.Context, cdr.CallFilter) ([]cdr.ActiveCall, int, error) {
+	return nil, 0, nil
+}
+func (noCalls) Hangup(context.Context, string) (bool, error) { return false, nil }
