@@ -15,7 +15,7 @@ FMT_CHECK = out="$$(find . -path ./.git -prune -o -path ./bin -prune -o -path ./
 	-o -name testdata -prune -o -name '*.go' -print0 | xargs -0 -r $(GOFMT) -l)"; \
 	if [ -n "$$out" ]; then echo "gofmt: these files are not formatted (run gofmt -w):"; echo "$$out"; exit 1; fi
 
-.PHONY: help build run test bench fuzz lint vet fmt-check clean
+.PHONY: help build run test bench fuzz lint vet fmt-check clean screenshots
 
 help:
 	@echo "make build   build $(BIN) (static, CGO_ENABLED=0)"
@@ -67,3 +67,7 @@ fuzz:
 
 clean:
 	rm -rf bin/ coverage.out coverage.html *.test
+
+# The README's pictures of the control panel, taken by its browser test (needs chromium).
+screenshots:
+	TRUNKLINE_SCREENSHOTS=$(CURDIR)/web/screenshots $(GO) test ./web -run TestBrowser -count=1

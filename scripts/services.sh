@@ -86,6 +86,7 @@ install_missing() {
 	[ -x /usr/lib/openssh/sftp-server ] || pkgs+=(openssh-sftp-server)
 	[ -x /usr/sbin/vsftpd ] || pkgs+=(vsftpd)
 	command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus) # promtool checks the alert rules
+	command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)   # the control panel's browser tests
 	[ ${#pkgs[@]} -eq 0 ] && return 0
 
 	log "installing with apt: ${pkgs[*]}"

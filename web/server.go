@@ -72,14 +72,14 @@ func (s *Server) Handler() http.Handler {
 
 // secure sets the headers every page gets: a strict CSP (no inline
 // script or style, nothing from elsewhere), no framing, no sniffing, no
-// referrer, no caching.
+// referrer to other sites, no caching.
 func secure(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin") // no-referrer would make forms send Origin: null
 	h.Set("Cache-Control", "no-store")
 }
 
