@@ -75,6 +75,10 @@ type customerRow struct {
 // dashboard shows what needs attention: customers and carriers with
 // warnings, and the nodes.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session) {
+	if sess.role == "customer" {
+		http.Redirect(w, r, "/cdrs", http.StatusSeeOther) // a customer's own calls: no operator dashboard
+		return
+	}
 	var cs struct{ Customers []customerRow }
 	s.call(r, sess, "GET", "/api/v1/customers?warnings=true", nil, &cs)
 	var ks struct {
@@ -86,8 +90,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 	s.call(r, sess, "GET", "/api/v1/carriers?warnings=true", nil, &ks)
 	var calls struct{ Calls []any }
 	s.call(r, sess, "GET", "/api/v1/calls?limit=10000", nil, &calls)
-	s.render(w, http.StatusOK, "dashboard.html", map[string]any{"Username": sess.username, "CSRF": sess.csrf,
-		"Customers": cs.Customers, "Carriers": ks.Carriers, "ActiveCalls": len(calls.Calls)})
+	s.render(w, http.StatusOK, "dashboard.html", s.page(sess, map[string]any{
+		"Customers": cs.Customers, "Carriers": ks.Carriers, "ActiveCalls": len(calls.Calls)}))
 }
 
 // customers lists the customers with their warnings.
@@ -95,8 +99,8 @@ func (s *Server) customers(w http.ResponseWriter, r *http.Request, sess *session
 	var cs struct{ Customers []customerRow }
 	status, err := s.call(r, sess, "GET", "/api/v1/customers", nil, &cs)
 	if err != nil || status != http.StatusOK {
-		http.Error(w, "the customers could not be read", http.StatusBadGateway)
+		s.failed(w, status)
 		return
 	}
-	s.render(w, http.StatusOK, "customers.html", map[string]any{"Username": sess.username, "CSRF": sess.csrf, "Customers": cs.Customers})
+	s.render(w, http.StatusOK, "customers.html", s.page(sess, map[string]any{"Customers": cs.Customers}))
 }

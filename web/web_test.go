@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -239,3 +240,46 @@ func (noCalls) Calls(context.Context, cdr.CallFilter) ([]cdr.ActiveCall, int, er
 	return nil, 0, nil
 }
 func (noCalls) Hangup(context.Context, string) (bool, error) { return false, nil }
+
+// A customer's user sees its own calls and CDRs, no operator page, and no
+// buy-side column.
+func TestPanelCustomerUser(t *testing.T) {
+	srv, secret := panel(t)
+	var cust struct{ Customers []struct{ ID string } }
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/customers", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeJSON(t, res, &cust)
+	body := `{"username":"portal","password":"a long password","role":"customer","customer_id":"` + cust.Customers[0].ID + `"}`
+	req, _ = http.NewRequest("POST", srv.URL+"/api/v1/users", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/json")
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 201 {
+		t.Fatalf("customer user: %v %v", res.Status, err)
+	}
+	c := browser(t)
+	_, csrf, _ := get(t, c, srv.URL, "/login")
+	res, err = c.PostForm(srv.URL+"/login", url.Values{"csrf": {csrf}, "username": {"portal"}, "password": {"a long password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(page), "<h1>CDRs</h1>") || strings.Contains(string(page), `href="/customers"`) || strings.Contains(string(page), `href="/audit"`) {
+		t.Fatalf("a customer user's first page:\n%s", page)
+	}
+	if _, _, res := get(t, c, srv.URL, "/customers"); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a customer user on /customers: %d", res.StatusCode)
+	}
+}
+
+func decodeJSON(t *testing.T, res *http.Response, v any) {
+	t.Helper()
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
