@@ -50,6 +50,8 @@ func New(api http.Handler, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /cdrs", s.signedIn(s.cdrs))
 	s.mux.HandleFunc("GET /cdrs.csv", s.signedIn(s.cdrsCSV))
 	s.mux.HandleFunc("GET /audit", s.signedIn(s.audit))
+	s.mux.HandleFunc("GET /quickstart", s.signedIn(s.quickstartPage))
+	s.mux.HandleFunc("POST /quickstart", s.signedIn(s.quickstart))
 	s.mux.HandleFunc("GET /account", s.signedIn(s.account))
 	s.mux.HandleFunc("POST /account/password", s.signedIn(s.changePassword))
 	s.mux.HandleFunc("POST /account/totp", s.signedIn(s.enableTOTP))

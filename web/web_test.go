@@ -283,3 +283,35 @@ func decodeJSON(t *testing.T, res *http.Response, v any) {
 		t.Fatal(err)
 	}
 }
+
+// The quickstart form makes the set through the API; a broken rate shows
+// the API's reason and keeps what was typed.
+func TestPanelQuickstart(t *testing.T) {
+	srv, _ := panel(t)
+	c := browser(t)
+	csrf := signIn(t, c, srv.URL, "a long password")
+	form := url.Values{"csrf": {csrf}, "carrier_name": {"First Carrier"}, "carrier_host": {"127.0.0.1"}, "carrier_port": {"5070"},
+		"currency": {"USD"}, "rates": {"prefix,rate\n44,ten\n"}, "customer_name": {"Panel Customer"}, "markup": {"20"}, "ip": {"127.0.0.9"}}
+	res, err := c.PostForm(srv.URL+"/quickstart", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 400 || !strings.Contains(string(b), "rates_csv") || !strings.Contains(string(b), "Panel Customer") {
+		t.Fatalf("a quickstart with a bad rate: %d\n%s", res.StatusCode, b)
+	}
+	form.Set("rates", "prefix,rate\n44,0.0100\n")
+	res, err = c.PostForm(srv.URL+"/quickstart", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), "Made: customer") {
+		t.Fatalf("the quickstart: %d\n%s", res.StatusCode, b)
+	}
+	if page, _, _ := get(t, c, srv.URL, "/customers"); !strings.Contains(page, "Panel Customer") {
+		t.Fatal("the quickstart's customer is not listed")
+	}
+}
