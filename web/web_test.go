@@ -315,3 +315,64 @@ func TestPanelQuickstart(t *testing.T) {
 		t.Fatal("the quickstart's customer is not listed")
 	}
 }
+
+// A deck through the panel: checked first (a bad line reported by line,
+// nothing stored), then a good one checked (its diff) and applied.
+func TestPanelRatesUpload(t *testing.T) {
+	srv, secret := panel(t)
+	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/carriers", strings.NewReader(`{"name":"K","currency":"EUR"}`))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/json")
+	var k struct{ ID string }
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeJSON(t, res, &k)
+	req, _ = http.NewRequest("POST", srv.URL+"/api/v1/ratecards", strings.NewReader(`{"name":"K buy","kind":"provider","carrier_id":"`+k.ID+`","currency":"EUR"}`))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/json")
+	var card struct{ ID string }
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeJSON(t, res, &card)
+
+	c := browser(t)
+	csrf := signIn(t, c, srv.URL, "a long password")
+	if page, _, _ := get(t, c, srv.URL, "/ratecards"); !strings.Contains(page, "K buy") {
+		t.Fatalf("rate cards page: %s", page)
+	}
+	up := func(deck, action string) (int, string) {
+		res, err := c.PostForm(srv.URL+"/ratecards/"+card.ID+"/rates", url.Values{"csrf": {csrf}, "deck": {deck}, "action": {action}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, string(b)
+	}
+	if code, page := up("prefix,rate\n44,0.01\n33,cheap\n", "check"); code != 400 || !strings.Contains(page, "<td>3</td>") || !strings.Contains(page, "cheap") {
+		t.Fatalf("a bad deck checked: %d\n%s", code, page)
+	}
+	if code, page := up("prefix,rate\n44,0.01\n33,0.02\n", "check"); code != 200 || !strings.Contains(page, "2 rows, no problem") || !strings.Contains(page, `value="apply"`) {
+		t.Fatalf("a good deck checked: %d\n%s", code, page)
+	}
+	var rates struct{ Rates []any }
+	req, _ = http.NewRequest("GET", srv.URL+"/api/v1/ratecards/"+card.ID+"/rates", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	res, _ = http.DefaultClient.Do(req)
+	decodeJSON(t, res, &rates)
+	if len(rates.Rates) != 0 {
+		t.Fatalf("a checked deck was stored: %v", rates.Rates)
+	}
+	if code, page := up("prefix,rate\n44,0.01\n33,0.02\n", "apply"); code != 200 || !strings.Contains(page, "Applied: revision") {
+		t.Fatalf("the deck applied: %d\n%s", code, page)
+	}
+	res, _ = http.DefaultClient.Do(req)
+	decodeJSON(t, res, &rates)
+	if len(rates.Rates) != 2 {
+		t.Fatalf("after applying: %v", rates.Rates)
+	}
+}

@@ -1,0 +1,94 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+)
+
+// rateCards lists the rate cards.
+func (s *Server) rateCards(w http.ResponseWriter, r *http.Request, sess *session) {
+	var list struct {
+		RateCards []struct {
+			ID, Name, Kind, Currency string
+			Revision                 int
+			CarrierID                string `json:"carrier_id"`
+		} `json:"ratecards"`
+	}
+	if status, err := s.call(r, sess, "GET", "/api/v1/ratecards", nil, &list); err != nil || status != http.StatusOK {
+		s.failed(w, status)
+		return
+	}
+	s.render(w, http.StatusOK, "ratecards.html", s.page(sess, map[string]any{"Cards": list.RateCards}))
+}
+
+// uploadReport is the API's answer to a deck upload.
+type uploadReport struct {
+	Stored   bool `json:"stored"`
+	Revision int  `json:"revision"`
+	Report   struct {
+		Rows     int `json:"rows"`
+		Problems []struct {
+			Line          int
+			Column, Value string
+			Reason        string
+		} `json:"problems"`
+	} `json:"report"`
+	Diff struct {
+		Counts  map[string]int `json:"counts"`
+		Entries []struct {
+			Change, Prefix string
+			OldRate        string `json:"old_rate"`
+			NewRate        string `json:"new_rate"`
+		} `json:"entries"`
+	} `json:"diff"`
+}
+
+// uploadRates sends a CSV deck to POST /api/v1/ratecards/{id}/rates: with
+// "check" as a dry run that shows the per-row report and the diff, with
+// "apply" for real.
+func (s *Server) uploadRates(w http.ResponseWriter, r *http.Request, sess *session) {
+	id := r.PathValue("id")
+	deck := r.PostFormValue("deck")
+	dry := r.PostFormValue("action") != "apply"
+	q := url.Values{}
+	if dry {
+		q.Set("dry_run", "true")
+	}
+	req, err := http.NewRequestWithContext(r.Context(), "POST", "/api/v1/ratecards/"+url.PathEscape(id)+"/rates?"+q.Encode(), bytes.NewReader([]byte(deck)))
+	if err != nil {
+		http.Error(w, "bad card", http.StatusBadRequest)
+		return
+	}
+	req.RemoteAddr = r.RemoteAddr
+	req.Header.Set("Authorization", "Bearer "+sess.token)
+	req.Header.Set("Content-Type", "text/csv")
+	rec := httptest.NewRecorder()
+	s.api.ServeHTTP(rec, req)
+	// 200: the report; 400: {"error", "report": the report}.
+	var rep uploadReport
+	var failed struct {
+		Error  struct{ Message string } `json:"error"`
+		Report uploadReport             `json:"report"`
+	}
+	if rec.Code < 300 {
+		_ = json.Unmarshal(rec.Body.Bytes(), &rep)
+	} else {
+		_ = json.Unmarshal(rec.Body.Bytes(), &failed)
+		rep = failed.Report
+	}
+	status := http.StatusOK
+	if rec.Code >= 300 {
+		status = http.StatusBadRequest
+	}
+	s.render(w, status, "rates.html", s.page(sess, map[string]any{"CardID": id, "Deck": deck, "Report": rep,
+		"Problem": failed.Error.Message, "Checked": dry && rec.Code < 300, "Applied": !dry && rec.Code < 300}))
+}
+
+// ratesPage serves a card's upload form.
+func (s *Server) ratesPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.render(w, http.StatusOK, "rates.html", s.page(sess, map[string]any{"CardID": r.PathValue("id"),
+		"Deck": "prefix,rate,description\n"}))
+}
