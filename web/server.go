@@ -44,6 +44,8 @@ func New(api http.Handler, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /logout", s.signedIn(s.logout))
 	s.mux.HandleFunc("GET /{$}", s.signedIn(s.dashboard))
 	s.mux.HandleFunc("GET /customers", s.signedIn(s.customers))
+	s.mux.HandleFunc("GET /customers/{id}", s.signedIn(s.customerPage))
+	s.mux.HandleFunc("POST /customers/{id}/payments", s.signedIn(s.addPayment))
 	s.mux.HandleFunc("GET /carriers", s.signedIn(s.carriers))
 	s.mux.HandleFunc("GET /calls", s.signedIn(s.calls))
 	s.mux.HandleFunc("POST /calls/{id}/hangup", s.signedIn(s.hangup))
@@ -127,6 +129,11 @@ func sameOrigin(r *http.Request) bool {
 // session's user, from the browser's address, and decodes a JSON answer
 // into out; it returns the status.
 func (s *Server) call(r *http.Request, sess *session, method, path string, body, out any) (int, error) {
+	return s.callKeyed(r, sess, method, path, body, out, "")
+}
+
+// callKeyed is call with an Idempotency-Key (none when key is "").
+func (s *Server) callKeyed(r *http.Request, sess *session, method, path string, body, out any, key string) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -145,6 +152,9 @@ func (s *Server) call(r *http.Request, sess *session, method, path string, body,
 	}
 	if sess != nil {
 		req.Header.Set("Authorization", "Bearer "+sess.token)
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
 	}
 	rec := httptest.NewRecorder()
 	s.api.ServeHTTP(rec, req)

@@ -36,7 +36,7 @@ func panel(t *testing.T) (*httptest.Server, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	api := admin.New(st, admin.WithArgon2(auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}), admin.WithCDRs(j), admin.WithLiveCalls(noCalls{}))
+	api := admin.New(st, admin.WithArgon2(auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}), admin.WithCDRs(j), admin.WithLiveCalls(noCalls{}), admin.WithCredit(st.Credit()))
 	secret, _, err := admin.EnsureToken(context.Background(), st)
 	if err != nil {
 		t.Fatal(err)
@@ -374,5 +374,38 @@ func TestPanelRatesUpload(t *testing.T) {
 	decodeJSON(t, res, &rates)
 	if len(rates.Rates) != 2 {
 		t.Fatalf("after applying: %v", rates.Rates)
+	}
+}
+
+// A customer's page: its warnings and balance; a payment recorded once
+// even when the form is sent twice, its entry in the ledger.
+func TestPanelPayment(t *testing.T) {
+	srv, _ := panel(t)
+	c := browser(t)
+	signIn(t, c, srv.URL, "a long password")
+	list, _, _ := get(t, c, srv.URL, "/customers")
+	id := regexp.MustCompile(`href="/customers/([0-9a-f]+)"`).FindStringSubmatch(list)
+	if id == nil {
+		t.Fatalf("no customer link: %s", list)
+	}
+	page, csrf, _ := get(t, c, srv.URL, "/customers/"+id[1])
+	key := regexp.MustCompile(`name="payment_key" value="([^"]+)"`).FindStringSubmatch(page)
+	if !strings.Contains(page, "no ingress route") || key == nil {
+		t.Fatalf("customer page: %s", page)
+	}
+	for range 2 { // the same form sent twice
+		res, err := c.PostForm(srv.URL+"/customers/"+id[1]+"/payments", url.Values{"csrf": {csrf}, "payment_key": {key[1]}, "total": {"12.00"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(b), "Payment recorded") {
+			t.Fatalf("payment: %d\n%s", res.StatusCode, b)
+		}
+	}
+	page, _, _ = get(t, c, srv.URL, "/customers/"+id[1])
+	if !strings.Contains(page, "Balance <strong>12.00</strong>") || strings.Count(page, "<td>payment</td>") != 1 {
+		t.Fatalf("after the payment:\n%s", page)
 	}
 }
