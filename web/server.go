@@ -135,35 +135,48 @@ func (s *Server) call(r *http.Request, sess *session, method, path string, body,
 // callKeyed is call with an Idempotency-Key (none when key is "").
 func (s *Server) callKeyed(r *http.Request, sess *session, method, path string, body, out any, key string) (int, error) {
 	var rd io.Reader
+	hdr := map[string]string{}
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return 0, err
 		}
 		rd = bytes.NewReader(b)
+		hdr["Content-Type"] = "application/json"
 	}
-	req, err := http.NewRequestWithContext(r.Context(), method, path, rd)
+	if key != "" {
+		hdr["Idempotency-Key"] = key
+	}
+	rec, err := s.raw(r, sess, method, path, rd, hdr)
 	if err != nil {
 		return 0, err
 	}
-	req.RemoteAddr = r.RemoteAddr
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if sess != nil {
-		req.Header.Set("Authorization", "Bearer "+sess.token)
-	}
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
-	}
-	rec := httptest.NewRecorder()
-	s.api.ServeHTTP(rec, req)
 	if out != nil {
 		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil && rec.Code < 300 {
 			return rec.Code, err
 		}
 	}
 	return rec.Code, nil
+}
+
+// raw sends method path with body and the headers hdr to the admin API as
+// the session's user (none when sess is nil), from the browser's address,
+// and returns the API's answer.
+func (s *Server) raw(r *http.Request, sess *session, method, path string, body io.Reader, hdr map[string]string) (*httptest.ResponseRecorder, error) {
+	req, err := http.NewRequestWithContext(r.Context(), method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.RemoteAddr = r.RemoteAddr
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	if sess != nil {
+		req.Header.Set("Authorization", "Bearer "+sess.token)
+	}
+	rec := httptest.NewRecorder()
+	s.api.ServeHTTP(rec, req)
+	return rec, nil
 }
 
 // render writes the page tmpl with data.
