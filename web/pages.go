@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 )
 
 // loginPage serves the sign-in form with a fresh CSRF token, also set as
@@ -33,6 +34,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if code := r.PostFormValue("totp"); code != "" {
 		body["totp"] = code
 	}
+	if code := strings.TrimSpace(r.PostFormValue("recovery_code")); code != "" {
+		body["recovery_code"] = code
+	}
 	var tok struct {
 		ID    string `json:"id"`
 		Token string `json:"token"`
@@ -49,10 +53,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.loginForm(w, r, http.StatusUnauthorized, username, problem)
 		return
 	}
-	sess := s.sessions.add(tok.Token, tok.ID, username, "")
+	// A browser signing in again leaves its previous session, and a user's
+	// sessions past the cap end: their tokens are revoked.
+	if old := s.sessions.of(r); old != nil {
+		s.sessions.drop(old.id)
+		s.call(r, old, "DELETE", "/api/v1/tokens/"+old.tokenID, nil, nil)
+	}
+	sess, pushed := s.sessions.add(tok.Token, tok.ID, username, "")
+	for _, o := range pushed {
+		s.call(r, o, "DELETE", "/api/v1/tokens/"+o.tokenID, nil, nil)
+	}
 	var me struct{ Role string }
 	s.call(r, sess, "GET", "/api/v1/me", nil, &me)
-	sess.role = me.Role
+	sess.setRole(me.Role)
 	setCookie(w, r, preCookie, "", -1)
 	setCookie(w, r, sessionCookie, sess.id, 0)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -75,7 +88,7 @@ type customerRow struct {
 // dashboard shows what needs attention: customers and carriers with
 // warnings, and the nodes.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session) {
-	if sess.role == "customer" {
+	if sess.getRole() == "customer" {
 		http.Redirect(w, r, "/cdrs", http.StatusSeeOther) // a customer's own calls: no operator dashboard
 		return
 	}

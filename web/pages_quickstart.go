@@ -8,7 +8,7 @@ import (
 
 // quickstartPage serves the getting-started form.
 func (s *Server) quickstartPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.render(w, http.StatusOK, "quickstart.html", s.page(sess, map[string]any{"Form": map[string]string{
+	s.render(w, http.StatusOK, "quickstart.html", s.page(sess, map[string]any{"Key": randomToken(), "Form": map[string]string{
 		"currency": "USD", "carrier_port": "5060", "markup": "20", "rates": "prefix,rate,description\n44,0.0100,United Kingdom\n"}}))
 }
 
@@ -35,10 +35,10 @@ func (s *Server) quickstart(w http.ResponseWriter, r *http.Request, sess *sessio
 		body["payment"] = p
 	}
 	var out map[string]any
-	status, _ := s.call(r, sess, "POST", "/api/v1/quickstart", body, &out)
+	status, _ := s.callKeyed(r, sess, "POST", "/api/v1/quickstart", body, &out, r.PostFormValue("request_key"))
 	form := map[string]string{}
 	for k := range r.PostForm {
-		if k != "csrf" && k != "sip_password" {
+		if k != "csrf" && k != "sip_password" && k != "request_key" {
 			form[k] = r.PostFormValue(k)
 		}
 	}
@@ -47,8 +47,8 @@ func (s *Server) quickstart(w http.ResponseWriter, r *http.Request, sess *sessio
 		if e, ok := out["error"].(map[string]any); ok {
 			problem, _ = e["message"].(string)
 		}
-		s.render(w, http.StatusBadRequest, "quickstart.html", s.page(sess, map[string]any{"Form": form, "Problem": problem}))
+		s.render(w, http.StatusBadRequest, "quickstart.html", s.page(sess, map[string]any{"Form": form, "Problem": problem, "Key": randomToken()}))
 		return
 	}
-	s.render(w, http.StatusOK, "quickstart.html", s.page(sess, map[string]any{"Form": form, "Made": out}))
+	s.render(w, http.StatusOK, "quickstart.html", s.page(sess, map[string]any{"Form": form, "Made": out, "Key": r.PostFormValue("request_key")}))
 }

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -52,6 +54,14 @@ func (s *Server) uploadRates(w http.ResponseWriter, r *http.Request, sess *sessi
 	id := r.PathValue("id")
 	deck := r.PostFormValue("deck")
 	dry := r.PostFormValue("action") != "apply"
+	sum := sha256.Sum256([]byte(deck))
+	checked := hex.EncodeToString(sum[:])
+	if !dry && r.PostFormValue("checked") != checked {
+		// Apply stores the deck that was checked, not one edited since.
+		s.render(w, http.StatusConflict, "rates.html", s.page(sess, map[string]any{"CardID": id, "Deck": deck,
+			"Problem": "the deck changed since it was checked: check it again"}))
+		return
+	}
 	q := url.Values{}
 	if dry {
 		q.Set("dry_run", "true")
@@ -79,7 +89,7 @@ func (s *Server) uploadRates(w http.ResponseWriter, r *http.Request, sess *sessi
 		status = http.StatusBadRequest
 	}
 	s.render(w, status, "rates.html", s.page(sess, map[string]any{"CardID": id, "Deck": deck, "Report": rep,
-		"Problem": failed.Error.Message, "Checked": dry && rec.Code < 300, "Applied": !dry && rec.Code < 300}))
+		"Problem": failed.Error.Message, "Checked": dry && rec.Code < 300, "Applied": !dry && rec.Code < 300, "Sum": checked}))
 }
 
 // ratesPage serves a card's upload form.

@@ -20,6 +20,12 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
+// Form limits: an ordinary form, and one carrying a rate deck.
+const (
+	maxForm     = 64 << 10
+	maxDeckForm = 16 << 20
+)
+
 // Server serves the panel at / and hands everything else under /api/,
 // /metrics, /healthz and /readyz to the admin API.
 type Server struct {
@@ -38,7 +44,7 @@ func New(api http.Handler, log *slog.Logger) *Server {
 	s := &Server{api: api, log: log, mux: http.NewServeMux(),
 		tmpl: template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join}).ParseFS(templateFS, "templates/*.html"))}
 	static, _ := fs.Sub(staticFS, "static")
-	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	s.mux.Handle("GET /static/panel.css", http.StripPrefix("/static/", http.FileServerFS(static))) // no listing
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("POST /login", s.login)
 	s.mux.HandleFunc("POST /logout", s.signedIn(s.logout))
@@ -53,10 +59,10 @@ func New(api http.Handler, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /cdrs.csv", s.signedIn(s.cdrsCSV))
 	s.mux.HandleFunc("GET /audit", s.signedIn(s.audit))
 	s.mux.HandleFunc("GET /ratecards", s.signedIn(s.rateCards))
-	s.mux.HandleFunc("GET /ratecards/{id}/rates", s.signedIn(s.ratesPage))
-	s.mux.HandleFunc("POST /ratecards/{id}/rates", s.signedIn(s.uploadRates))
-	s.mux.HandleFunc("GET /quickstart", s.signedIn(s.quickstartPage))
-	s.mux.HandleFunc("POST /quickstart", s.signedIn(s.quickstart))
+	s.mux.HandleFunc("GET /ratecards/{id}/rates", s.signedIn(operator(s.ratesPage)))
+	s.mux.HandleFunc("POST /ratecards/{id}/rates", s.signedIn(operator(s.uploadRates)))
+	s.mux.HandleFunc("GET /quickstart", s.signedIn(operator(s.quickstartPage)))
+	s.mux.HandleFunc("POST /quickstart", s.signedIn(operator(s.quickstart)))
 	s.mux.HandleFunc("GET /account", s.signedIn(s.account))
 	s.mux.HandleFunc("POST /account/password", s.signedIn(s.changePassword))
 	s.mux.HandleFunc("POST /account/totp", s.signedIn(s.enableTOTP))
@@ -69,10 +75,29 @@ func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		if strings.HasPrefix(p, "/api/") || p == "/metrics" || p == "/healthz" || p == "/readyz" {
+			// One origin with the panel: no sniffing, no framing.
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.Header().Set("X-Frame-Options", "DENY")
 			s.api.ServeHTTP(w, r)
 			return
 		}
 		secure(w)
+		// A form is small; a deck may be large, as the API allows.
+		limit := int64(maxForm)
+		if strings.HasSuffix(p, "/rates") {
+			limit = maxDeckForm
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if r.Method == http.MethodPost {
+			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+				http.Error(w, "forms are sent urlencoded", http.StatusUnsupportedMediaType)
+				return
+			}
+			if err := r.ParseForm(); err != nil {
+				http.Error(w, "the form is too large or malformed", http.StatusRequestEntityTooLarge)
+				return
+			}
+		}
 		s.mux.ServeHTTP(w, r)
 	})
 }
@@ -82,7 +107,7 @@ func (s *Server) Handler() http.Handler {
 // referrer to other sites, no caching.
 func secure(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' data:; "+
 		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -106,6 +131,22 @@ func (s *Server) signedIn(next func(http.ResponseWriter, *http.Request, *session
 		if r.Method == http.MethodPost && (!sameOrigin(r) || !sameToken(r.PostFormValue("csrf"), sess.csrf)) {
 			http.Error(w, "the form's CSRF token does not match: reload the page", http.StatusForbidden)
 			return
+		}
+		// The API token may be gone (expired, revoked by a password
+		// change elsewhere, deleted by an admin): then so is the session.
+		// The user's role is read afresh.
+		var me struct{ Role string }
+		if status, _ := s.call(r, sess, "GET", "/api/v1/me", nil, &me); status == http.StatusUnauthorized {
+			s.sessions.drop(sess.id)
+			setCookie(w, r, sessionCookie, "", -1)
+			if r.Method != http.MethodGet {
+				http.Error(w, "your session ended: sign in again", http.StatusForbidden)
+				return
+			}
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		} else if status == http.StatusOK {
+			sess.setRole(me.Role)
 		}
 		next(w, r, sess)
 	}
@@ -152,7 +193,9 @@ func (s *Server) callKeyed(r *http.Request, sess *session, method, path string, 
 		return 0, err
 	}
 	if out != nil {
-		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil && rec.Code < 300 {
+		d := json.NewDecoder(bytes.NewReader(rec.Body.Bytes()))
+		d.UseNumber() // unix milliseconds stay whole
+		if err := d.Decode(out); err != nil && rec.Code < 300 {
 			return rec.Code, err
 		}
 	}
@@ -190,4 +233,15 @@ func (s *Server) render(w http.ResponseWriter, status int, tmpl string, data map
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// operator serves next only to users who are not a customer's.
+func operator(next func(http.ResponseWriter, *http.Request, *session)) func(http.ResponseWriter, *http.Request, *session) {
+	return func(w http.ResponseWriter, r *http.Request, sess *session) {
+		if sess.getRole() == "customer" {
+			http.Error(w, "your role may not see this page", http.StatusForbidden)
+			return
+		}
+		next(w, r, sess)
+	}
 }

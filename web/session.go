@@ -15,6 +15,7 @@ const (
 	preCookie     = "tl_pre" // the CSRF token of the sign-in form
 	sessionIdle   = 12 * time.Hour
 	maxSessions   = 10_000
+	maxPerUser    = 20 // sessions of one user; a new one ends the oldest
 )
 
 // session is one signed-in browser.
@@ -24,8 +25,22 @@ type session struct {
 	token    string // the API token's secret: never leaves the server
 	tokenID  string
 	username string
-	role     string
 	seen     time.Time
+
+	mu   sync.Mutex
+	role string // as the API last said
+}
+
+func (s *session) getRole() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.role
+}
+
+func (s *session) setRole(role string) {
+	s.mu.Lock()
+	s.role = role
+	s.mu.Unlock()
 }
 
 // sessions is the table of signed-in browsers.
@@ -40,26 +55,44 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// add stores a new session and returns it; when the table is full, the
-// least recently seen goes.
-func (t *sessions) add(token, tokenID, username, role string) *session {
-	s := &session{id: randomToken(), csrf: randomToken(), token: token, tokenID: tokenID, username: username, role: role, seen: time.Now()}
+// add stores a new session and returns it with the sessions it pushed
+// out (the user's oldest past maxPerUser; the least recently seen when the
+// table is full), whose tokens the caller revokes.
+func (t *sessions) add(token, tokenID, username, role string) (*session, []*session) {
+	s := &session{id: randomToken(), csrf: randomToken(), token: token, tokenID: tokenID, username: username, seen: time.Now(), role: role}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
 		t.m = map[string]*session{}
 	}
-	if len(t.m) >= maxSessions {
-		var oldest *session
+	var out []*session
+	oldest := func(keep func(*session) bool) *session {
+		var o *session
 		for _, x := range t.m {
-			if oldest == nil || x.seen.Before(oldest.seen) {
-				oldest = x
+			if keep(x) && (o == nil || x.seen.Before(o.seen)) {
+				o = x
 			}
 		}
-		delete(t.m, oldest.id)
+		return o
+	}
+	mine := 0
+	for _, x := range t.m {
+		if x.username == username {
+			mine++
+		}
+	}
+	for ; mine >= maxPerUser; mine-- {
+		o := oldest(func(x *session) bool { return x.username == username })
+		delete(t.m, o.id)
+		out = append(out, o)
+	}
+	if len(t.m) >= maxSessions {
+		o := oldest(func(*session) bool { return true })
+		delete(t.m, o.id)
+		out = append(out, o)
 	}
 	t.m[s.id] = s
-	return s
+	return s, out
 }
 
 // of returns r's session, nil when it has none (or it is idle too long).

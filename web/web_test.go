@@ -94,7 +94,8 @@ func TestPanelSignInAndSession(t *testing.T) {
 	if !strings.Contains(body, `action="/login"`) || csrf == "" {
 		t.Fatalf("/ without a session: %s", body)
 	}
-	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'none'") ||
+		!strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe") {
 		t.Fatalf("CSP %q", csp)
 	}
 	post := func(path string, form url.Values, origin string) *http.Response {
@@ -271,8 +272,10 @@ func TestPanelCustomerUser(t *testing.T) {
 	if !strings.Contains(string(page), "<h1>CDRs</h1>") || strings.Contains(string(page), `href="/customers"`) || strings.Contains(string(page), `href="/audit"`) {
 		t.Fatalf("a customer user's first page:\n%s", page)
 	}
-	if _, _, res := get(t, c, srv.URL, "/customers"); res.StatusCode != http.StatusForbidden {
-		t.Fatalf("a customer user on /customers: %d", res.StatusCode)
+	for _, path := range []string{"/customers", "/quickstart", "/ratecards/x/rates"} {
+		if _, _, res := get(t, c, srv.URL, path); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("a customer user on %s: %d", path, res.StatusCode)
+		}
 	}
 }
 
@@ -344,8 +347,9 @@ func TestPanelRatesUpload(t *testing.T) {
 	if page, _, _ := get(t, c, srv.URL, "/ratecards"); !strings.Contains(page, "K buy") {
 		t.Fatalf("rate cards page: %s", page)
 	}
+	checked := ""
 	up := func(deck, action string) (int, string) {
-		res, err := c.PostForm(srv.URL+"/ratecards/"+card.ID+"/rates", url.Values{"csrf": {csrf}, "deck": {deck}, "action": {action}})
+		res, err := c.PostForm(srv.URL+"/ratecards/"+card.ID+"/rates", url.Values{"csrf": {csrf}, "deck": {deck}, "action": {action}, "checked": {checked}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -356,8 +360,14 @@ func TestPanelRatesUpload(t *testing.T) {
 	if code, page := up("prefix,rate\n44,0.01\n33,cheap\n", "check"); code != 400 || !strings.Contains(page, "<td>3</td>") || !strings.Contains(page, "cheap") {
 		t.Fatalf("a bad deck checked: %d\n%s", code, page)
 	}
-	if code, page := up("prefix,rate\n44,0.01\n33,0.02\n", "check"); code != 200 || !strings.Contains(page, "2 rows, no problem") || !strings.Contains(page, `value="apply"`) {
+	code, page := up("prefix,rate\n44,0.01\n33,0.02\n", "check")
+	if code != 200 || !strings.Contains(page, "2 rows, no problem") || !strings.Contains(page, `value="apply"`) {
 		t.Fatalf("a good deck checked: %d\n%s", code, page)
+	}
+	checked = regexp.MustCompile(`name="checked" value="([0-9a-f]+)"`).FindStringSubmatch(page)[1]
+	// Edited after the check: not applied.
+	if code, _ := up("prefix,rate\n44,0.01\n33,0.00\n", "apply"); code != http.StatusConflict {
+		t.Fatalf("a deck edited after its check, applied: %d", code)
 	}
 	var rates struct{ Rates []any }
 	req, _ = http.NewRequest("GET", srv.URL+"/api/v1/ratecards/"+card.ID+"/rates", nil)
@@ -407,5 +417,57 @@ func TestPanelPayment(t *testing.T) {
 	page, _, _ = get(t, c, srv.URL, "/customers/"+id[1])
 	if !strings.Contains(page, "Balance <strong>12.00</strong>") || strings.Count(page, "<td>payment</td>") != 1 {
 		t.Fatalf("after the payment:\n%s", page)
+	}
+}
+
+// The CSV link carries the page's filters; a form over 64 KiB is refused
+// before any work; a session whose API token was revoked elsewhere ends
+// (back to the sign-in page).
+func TestPanelLimitsAndRevocation(t *testing.T) {
+	srv, secret := panel(t)
+	c := browser(t)
+	csrf := signIn(t, c, srv.URL, "a long password")
+	page, _, _ := get(t, c, srv.URL, "/cdrs?customer=cu1&number=44")
+	link := regexp.MustCompile(`href="(/cdrs\.csv\?[^"]+)"`).FindStringSubmatch(page)
+	if link == nil {
+		t.Fatalf("no CSV link: %s", page)
+	}
+	u, err := url.Parse(strings.ReplaceAll(link[1], "&amp;", "&"))
+	if err != nil || u.Query().Get("customer") != "cu1" || u.Query().Get("number") != "44" {
+		t.Fatalf("the CSV link %q drops the filters", link[1])
+	}
+	res, err := c.PostForm(srv.URL+"/account/password", url.Values{"csrf": {csrf}, "old_password": {strings.Repeat("x", 70<<10)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 70 KiB form: %d", res.StatusCode)
+	}
+	// Revoke every token of ops through the API: the panel's session ends.
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/tokens", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var toks struct {
+		Tokens []struct {
+			ID     string
+			UserID string `json:"user_id"`
+		}
+	}
+	decodeJSON(t, res, &toks)
+	for _, tk := range toks.Tokens {
+		if tk.UserID != "" {
+			req, _ := http.NewRequest("DELETE", srv.URL+"/api/v1/tokens/"+tk.ID, nil)
+			req.Header.Set("Authorization", "Bearer "+secret)
+			if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 204 {
+				t.Fatalf("revoking: %v %v", res.Status, err)
+			}
+		}
+	}
+	if body, _, _ := get(t, c, srv.URL, "/customers"); !strings.Contains(body, `action="/login"`) {
+		t.Fatalf("a page after the session's token was revoked:\n%s", body)
 	}
 }
