@@ -26,6 +26,13 @@ import (
 // everything.
 func panel(t *testing.T) (*httptest.Server, string) {
 	t.Helper()
+	srv, secret, _ := panelStore(t)
+	return srv, secret
+}
+
+// panelStore is panel, with its store.
+func panelStore(t testing.TB) (*httptest.Server, string, *store.Embedded) {
+	t.Helper()
 	st, err := store.OpenEmbedded(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +63,7 @@ func panel(t *testing.T) (*httptest.Server, string) {
 		}
 		res.Body.Close()
 	}
-	return srv, secret
+	return srv, secret, st
 }
 
 func browser(t *testing.T) *http.Client {
@@ -470,4 +477,10 @@ func TestPanelLimitsAndRevocation(t *testing.T) {
 	if body, _, _ := get(t, c, srv.URL, "/customers"); !strings.Contains(body, `action="/login"`) {
 		t.Fatalf("a page after the session's token was revoked:\n%s", body)
 	}
+}
+
+func readAll(res *http.Response) string {
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
 }
