@@ -85,7 +85,7 @@ func (s *Server) cdrCSV(w http.ResponseWriter, r *http.Request, q cdr.Query) err
 		}
 	}
 	if forCustomer(w) {
-		fields = customerColumns(fields, cdr.Fields())
+		fields = customerColumns(fields)
 	}
 	// Check the query before the 200 goes out.
 	probe := q

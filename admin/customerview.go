@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+
+	"github.com/trunkline/trunkline/cdr"
 )
 
 // A customer's token sees its own calls, CDRs, routes and account, never
@@ -55,15 +57,13 @@ func hideBuySide(b []byte) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// customerColumns drops the buy-side columns from a CDR CSV's fields
-// (nil: every column).
-func customerColumns(fields, all []string) []string {
-	drop := func(f string) bool { return buySideKeys[f] }
-	out := slices.DeleteFunc(slices.Clone(fields), drop)
+// customerColumns drops the buy-side columns from a CDR CSV's fields;
+// with none left (or none given) a customer gets its default columns
+// (cdr.CustomerDefaultFields, as its exports do), never "every column".
+func customerColumns(fields []string) []string {
+	out := slices.DeleteFunc(slices.Clone(fields), func(f string) bool { return buySideKeys[f] })
 	if len(out) == 0 {
-		// A field set of buy-side columns only must not fall back to
-		// "every column".
-		out = slices.DeleteFunc(slices.Clone(all), drop)
+		out = cdr.CustomerDefaultFields()
 	}
 	return out
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/trunkline/trunkline/rating"
+	"github.com/trunkline/trunkline/routing"
 	"github.com/trunkline/trunkline/store"
 )
 
@@ -177,7 +177,7 @@ func (s *Server) customerWarnings(idx *configIndex, c store.Customer, available 
 			ws = append(ws, Warning{WarnRouteCard, fmt.Sprintf("the route for %s: %s: its calls are refused", prefix, why)})
 		}
 	}
-	if m, err := rating.ParseMoney(c.CreditLimit); c.CreditLimit != "" && err == nil && m == 0 && available != "" && (available == "0" || available[0] == '-' || isZeroAmount(available)) {
+	if routing.Prepaid(c) && available != "" && (available == "0" || available[0] == '-' || isZeroAmount(available)) {
 		ws = append(ws, Warning{WarnNoBalance, "prepaid with no balance available: its calls are refused (402) until a payment"})
 	}
 	return ws

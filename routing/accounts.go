@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trunkline/trunkline/rating"
 	"github.com/trunkline/trunkline/store"
 )
 
@@ -20,6 +21,14 @@ const (
 // its id; what it spent on a day (of its timezone) is a second account,
 // kept only for customers with a daily spend limit, whose balance is minus
 // the day's charges.
+
+// Prepaid tells whether c's calls need available balance: a credit limit
+// of zero, however written ("0", "0.00"), so that its balance may not go
+// below 0 (Wallet.Open's floor).
+func Prepaid(c store.Customer) bool {
+	m, err := rating.ParseMoney(c.CreditLimit)
+	return c.CreditLimit != "" && err == nil && m == 0
+}
 
 // BalanceAccount is the account that holds a customer's balance.
 func BalanceAccount(customerID string) string { return customerID }

@@ -29,13 +29,6 @@ func newBalanceCollector(table func() *routing.Table, credit store.Credit, max i
 		[]string{"customer", "currency"}, nil)}
 }
 
-// prepaid tells whether c's calls need available balance: a credit limit
-// of zero, however written ("0", "0.00").
-func prepaid(c store.Customer) bool {
-	m, err := rating.ParseMoney(c.CreditLimit)
-	return c.CreditLimit != "" && err == nil && m == 0
-}
-
 func (b *balanceCollector) Describe(ch chan<- *prometheus.Desc) { ch <- b.desc }
 
 func (b *balanceCollector) Collect(ch chan<- prometheus.Metric) {
@@ -43,7 +36,7 @@ func (b *balanceCollector) Collect(ch chan<- prometheus.Metric) {
 	if t == nil || b.credit == nil {
 		return
 	}
-	cs := slices.DeleteFunc(t.Customers(), func(c store.Customer) bool { return !prepaid(c) })
+	cs := slices.DeleteFunc(t.Customers(), func(c store.Customer) bool { return !routing.Prepaid(c) })
 	slices.SortFunc(cs, func(a, b store.Customer) int { return strings.Compare(a.ID, b.ID) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
