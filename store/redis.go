@@ -53,7 +53,8 @@ const (
 // For Sentinel the user and password are the sentinels', password= the
 // primary's. Set by the URL or not, a call's context bounds each command
 // (its deadline closes the connection), and a single or Sentinel client
-// never sends a command twice. A Redis Cluster client does resend one
+// sends a command again only when it surely did not run or only reads
+// (see retryHook), so a failover costs a wait, not an error. A Redis Cluster client does resend one
 // whose connection failed (up to its redirect limit, which MOVED answers
 // need): on Redis Cluster a reservation or lease whose reply was lost may
 // be taken twice, and holds too much until its TTL.
@@ -66,6 +67,7 @@ func OpenRedis(ctx context.Context, url, prefix string) (*Redis, error) {
 	o.ContextTimeoutEnabled = true
 	o.MaxRetries = -1 // a script whose reply was lost must not run twice (see RedisCredit)
 	rdb := redis.NewUniversalClient(o)
+	rdb.AddHook(retryHook{})
 	ping, cancel := context.WithTimeout(ctx, redisDialTimeout)
 	defer cancel()
 	if err := rdb.Ping(ping).Err(); err != nil {
