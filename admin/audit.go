@@ -56,8 +56,8 @@ var secretKeys = map[string]bool{
 // only (its rows could be a million).
 func (s *Server) audited(route string, next http.Handler) http.Handler {
 	method, pathPattern, _ := strings.Cut(route, " ")
-	if method == http.MethodGet || route == "POST /api/v1/login" || route == "PUT /api/v1/me/timezone" {
-		return next // reads, logins (logged; their tokens are), a user's own display preference
+	if method == http.MethodGet || publicRoutes[route] || route == "PUT /api/v1/me/timezone" || route == "POST /api/v1/me/passkeys/options" {
+		return next // reads, logins (logged; their tokens are), a user's own display preference, a ceremony begun
 	}
 	// A deck is recorded by its answer (its rows could be a million); the
 	// caller's own credentials (/me/…) by the request alone.

@@ -42,20 +42,29 @@ func principalOf(r *http.Request) principal {
 }
 
 // publicRoutes need no token.
-var publicRoutes = map[string]bool{"POST /api/v1/login": true}
+var publicRoutes = map[string]bool{
+	"POST /api/v1/login":                 true,
+	"POST /api/v1/login/passkey/options": true,
+	"POST /api/v1/login/passkey":         true,
+}
 
 // selfRoutes are open to every role: their handlers act on the caller's
 // own user and tokens.
 var selfRoutes = map[string]bool{
-	"GET /api/v1/openapi.json":     true,
-	"GET /api/v1/me":               true,
-	"PUT /api/v1/me/password":      true,
-	"PUT /api/v1/me/timezone":      true,
-	"POST /api/v1/me/totp":         true,
-	"POST /api/v1/me/totp/confirm": true,
-	"GET /api/v1/tokens":           true,
-	"POST /api/v1/tokens":          true,
-	"DELETE /api/v1/tokens/{id}":   true,
+	"GET /api/v1/openapi.json":         true,
+	"GET /api/v1/me":                   true,
+	"PUT /api/v1/me/password":          true,
+	"PUT /api/v1/me/timezone":          true,
+	"POST /api/v1/me/totp":             true,
+	"POST /api/v1/me/totp/confirm":     true,
+	"GET /api/v1/me/passkeys":          true,
+	"POST /api/v1/me/passkeys/options": true,
+	"POST /api/v1/me/passkeys":         true,
+	"PUT /api/v1/me/passkeys/{id}":     true,
+	"DELETE /api/v1/me/passkeys/{id}":  true,
+	"GET /api/v1/tokens":               true,
+	"POST /api/v1/tokens":              true,
+	"DELETE /api/v1/tokens/{id}":       true,
 }
 
 // customerScoped routes take a ?customer= that narrows them to one

@@ -67,12 +67,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := validTTL(in.TTL); err != nil {
 		return err
 	}
-	// The attempt counts before its password is checked: guesses sent at
-	// once are throttled as if each had failed until it has not.
-	attempt, wait, ok := s.loginThrottle().Begin(in.Username, throttleSource(r))
-	if !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		return errStatus(http.StatusTooManyRequests, CodeTooMany, "too many failed logins; try again later")
+	u, attempt, err := s.checkLogin(w, r, in.Username, in.Password)
+	if err != nil {
+		return err
 	}
 	outcome := auth.Aborted
 	defer func() { attempt.End(outcome) }()
@@ -80,28 +77,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		outcome = auth.Failed
 		s.log.Info("login failed", "username", in.Username, "client", clientIP(r), "reason", code)
 		return errStatus(http.StatusUnauthorized, code, "%s", msg)
-	}
-
-	u, found, err := userByName(r.Context(), s.st, in.Username)
-	if err != nil {
-		return err
-	}
-	hash := dummyHash
-	if found {
-		hash = u.PasswordHash
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), hashWait)
-	err = auth.CheckPassword(ctx, in.Password, hash)
-	cancel()
-	if errors.Is(err, auth.ErrBusy) {
-		w.Header().Set("Retry-After", "1")
-		return errStatus(http.StatusServiceUnavailable, CodeUnavailable, "too many logins at once; try again")
-	}
-	if err != nil || !found {
-		if err != nil && !errors.Is(err, auth.ErrBadPassword) {
-			s.log.Error("checking a password hash", "user", u.ID, "err", err)
-		}
-		return fail(CodeLoginRequired, "wrong username or password")
 	}
 	var secret string
 	var tok store.Token
@@ -133,12 +108,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		name := in.TokenName
-		if name == "" {
-			name = "login " + time.Now().UTC().Format(time.RFC3339)
-		}
-		secret, tok = newToken(name, &u, in.TTL)
-		return store.PutJSON(ctx, s.st, store.Tokens, tok.ID, tok)
+		secret, tok, err = s.loginToken(ctx, &u, in.TokenName, in.TTL)
+		return err
 	})
 	if err != nil {
 		return err
@@ -149,4 +120,53 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	v.Token = secret
 	writeJSON(w, http.StatusCreated, v)
 	return nil
+}
+
+// checkLogin checks username and password through the login throttle (the
+// attempt counts before the password is checked, so guesses sent at once
+// are throttled as if each had failed until it has not). On success it
+// returns the user and the attempt, which the caller ends; on failure the
+// attempt is ended and counted.
+func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, username, password string) (store.User, *auth.Attempt, error) {
+	attempt, wait, ok := s.loginThrottle().Begin(username, throttleSource(r))
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return store.User{}, nil, errStatus(http.StatusTooManyRequests, CodeTooMany, "too many failed logins; try again later")
+	}
+	u, found, err := userByName(r.Context(), s.st, username)
+	if err != nil {
+		attempt.End(auth.Aborted)
+		return store.User{}, nil, err
+	}
+	hash := dummyHash
+	if found {
+		hash = u.PasswordHash
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), hashWait)
+	err = auth.CheckPassword(ctx, password, hash)
+	cancel()
+	if errors.Is(err, auth.ErrBusy) {
+		attempt.End(auth.Aborted)
+		w.Header().Set("Retry-After", "1")
+		return store.User{}, nil, errStatus(http.StatusServiceUnavailable, CodeUnavailable, "too many logins at once; try again")
+	}
+	if err != nil || !found {
+		if err != nil && !errors.Is(err, auth.ErrBadPassword) {
+			s.log.Error("checking a password hash", "user", u.ID, "err", err)
+		}
+		attempt.End(auth.Failed)
+		s.log.Info("login failed", "username", username, "client", clientIP(r), "reason", CodeLoginRequired)
+		return store.User{}, nil, errStatus(http.StatusUnauthorized, CodeLoginRequired, "wrong username or password")
+	}
+	return u, attempt, nil
+}
+
+// loginToken stores a new token for u named name (or after the time) with
+// ttl, as a login issues it.
+func (s *Server) loginToken(ctx context.Context, u *store.User, name string, ttl int64) (string, store.Token, error) {
+	if name == "" {
+		name = "login " + time.Now().UTC().Format(time.RFC3339)
+	}
+	secret, tok := newToken(name, u, ttl)
+	return secret, tok, store.PutJSON(ctx, s.st, store.Tokens, tok.ID, tok)
 }

@@ -57,33 +57,10 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := validPassword("new_password", in.New); err != nil {
 		return err
 	}
-	attempt, wait, ok := s.loginThrottle().Begin(p.username, throttleSource(r))
-	if !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		return errStatus(http.StatusTooManyRequests, CodeTooMany, "too many failed attempts; try again later")
-	}
-	outcome := auth.Aborted
-	defer func() { attempt.End(outcome) }()
-	u, err := load[store.User](r.Context(), s.st, store.Users, "user", p.userID)
+	u, err := s.checkOwnPassword(w, r, p, "old_password", in.Old)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), hashWait)
-	err = auth.CheckPassword(ctx, in.Old, u.PasswordHash)
-	cancel()
-	switch {
-	case errors.Is(err, auth.ErrBadPassword):
-		outcome = auth.Failed
-		e := errStatus(http.StatusForbidden, CodeForbidden, "old_password is wrong")
-		e.Field = "old_password"
-		return e
-	case errors.Is(err, auth.ErrBusy):
-		w.Header().Set("Retry-After", "1")
-		return errStatus(http.StatusServiceUnavailable, CodeUnavailable, "too many password checks at once; try again")
-	case err != nil:
-		return err
-	}
-	outcome = auth.Succeeded
 	hash := auth.HashPassword(in.New, s.argon())
 	revoked := 0
 	err = s.write(r, func(ctx context.Context) error {
@@ -107,6 +84,40 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	s.log.Info("password changed; the user's other tokens revoked", "user", p.userID, "tokens", revoked)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// checkOwnPassword checks the caller's password pw (named field in the
+// request) before a change of credentials, and returns the caller's user.
+// Wrong passwords count towards the login throttle.
+func (s *Server) checkOwnPassword(w http.ResponseWriter, r *http.Request, p principal, field, pw string) (store.User, error) {
+	attempt, wait, ok := s.loginThrottle().Begin(p.username, throttleSource(r))
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return store.User{}, errStatus(http.StatusTooManyRequests, CodeTooMany, "too many failed attempts; try again later")
+	}
+	outcome := auth.Aborted
+	defer func() { attempt.End(outcome) }()
+	u, err := load[store.User](r.Context(), s.st, store.Users, "user", p.userID)
+	if err != nil {
+		return store.User{}, err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), hashWait)
+	err = auth.CheckPassword(ctx, pw, u.PasswordHash)
+	cancel()
+	switch {
+	case errors.Is(err, auth.ErrBadPassword):
+		outcome = auth.Failed
+		e := errStatus(http.StatusForbidden, CodeForbidden, "%s is wrong", field)
+		e.Field = field
+		return store.User{}, e
+	case errors.Is(err, auth.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		return store.User{}, errStatus(http.StatusServiceUnavailable, CodeUnavailable, "too many password checks at once; try again")
+	case err != nil:
+		return store.User{}, err
+	}
+	outcome = auth.Succeeded
+	return u, nil
 }
 
 // enableTOTP starts two-factor set-up: it stores a new secret, pending

@@ -93,12 +93,17 @@ func (s *Server) replaceRates(ctx context.Context, id string, rows []store.Rate)
 
 func (s *Server) getRates(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := load[store.RateCard](r.Context(), s.st, store.RateCards, "rate card", id); err != nil {
+	meta, err := load[store.RateCard](r.Context(), s.st, store.RateCards, "rate card", id)
+	if err != nil {
 		return err
 	}
-	rows, err := store.GetJSON[[]store.Rate](r.Context(), s.st, store.Rates, id)
-	if err != nil && !isNotFound(err) {
+	rows, err := s.cardRows(r.Context(), meta)
+	if err != nil {
 		return err
+	}
+	if q := r.URL.Query(); q.Has("prefix") || q.Has("format") || q.Has("limit") {
+		ref := cardRef{meta.ID, meta.Name, meta.Currency}
+		return s.writeRates(w, r, ref, []cardRef{ref}, rows)
 	}
 	if rows == nil {
 		rows = []store.Rate{}

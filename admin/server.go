@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/trunkline/trunkline/cdr"
+	"github.com/trunkline/trunkline/rating"
 	"github.com/trunkline/trunkline/store"
 )
 
@@ -34,6 +35,10 @@ type Server struct {
 	credit        store.Credit   // balances and ledgers; nil: no money endpoints
 	live          LiveCalls      // the switch's calls in progress; nil: no /calls
 	nodes         Nodes          // the cluster's nodes; nil: no /nodes, writes do not wait
+	publicHost    string         // what custom domains point at
+	domains       domainCache
+	ceremonies    ceremonies // passkey enrolments and sign-ins under way
+	liveCard      func(cardID string) *rating.Card
 
 	mux     *http.ServeMux
 	metrics *metrics
@@ -136,6 +141,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"GET /api/v1/customers/{id}/payments/{pid}", s.getPayment},
 		{"PUT /api/v1/customers/{id}/payments/{pid}", s.putPayment},
 		{"GET /api/v1/customers/{id}/ledger", s.getLedger},
+		{"GET /api/v1/customers/{id}/rates", s.getCustomerRates},
 		{"POST /api/v1/customers/{id}/ledger", s.createAdjustment},
 
 		{"POST /api/v1/carriers", s.createCarrier},
@@ -169,6 +175,18 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST /api/v1/cdrs/rerate", s.rerateCDRs},
 		{"GET /api/v1/simulate", s.simulateCall},
 		{"GET /api/v1/audit", s.listAudit},
+		{"POST /api/v1/login/passkey/options", s.loginPasskeyOptions},
+		{"POST /api/v1/login/passkey", s.loginPasskey},
+		{"GET /api/v1/me/passkeys", s.listPasskeys},
+		{"POST /api/v1/me/passkeys/options", s.passkeyOptions},
+		{"POST /api/v1/me/passkeys", s.addPasskey},
+		{"PUT /api/v1/me/passkeys/{id}", s.editPasskey},
+		{"DELETE /api/v1/me/passkeys/{id}", s.editPasskey},
+		{"GET /api/v1/domains", s.listDomains},
+		{"POST /api/v1/domains", s.createDomain},
+		{"GET /api/v1/domains/{id}", s.getDomain},
+		{"PUT /api/v1/domains/{id}", s.putDomain},
+		{"DELETE /api/v1/domains/{id}", s.deleteDomain},
 		{"POST /api/v1/quickstart", s.quickstart},
 		{"GET /api/v1/calls", s.listCalls},
 		{"DELETE /api/v1/calls/{id}", s.hangupCall},

@@ -25,11 +25,11 @@ func msTime(ms int64, loc *time.Location) string {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// inert keeps a value that a party chose (a caller, a Call-ID, a reason)
+// Inert keeps a value that a party chose (a caller, a Call-ID, a reason)
 // from being taken for a formula by a spreadsheet that opens the CSV: one
 // that starts with = + - @ or a tab or CR gets a leading apostrophe,
 // unless it is a plain number ("+15551234567" stays as it is).
-func inert(v string) string {
+func Inert(v string) string {
 	if v == "" || !strings.ContainsRune("=+-@\t\r", rune(v[0])) {
 		return v
 	}
@@ -52,7 +52,7 @@ var csvColumns = []csvColumn{
 	{"auth_method", func(r *Record, _ *time.Location) string { return r.AuthMethod }},
 	{"carrier_id", func(r *Record, _ *time.Location) string { return r.CarrierID }},
 	{"source_ip", func(r *Record, _ *time.Location) string { return r.SourceIP }},
-	{"caller", func(r *Record, _ *time.Location) string { return inert(r.Caller) }},
+	{"caller", func(r *Record, _ *time.Location) string { return Inert(r.Caller) }},
 	{"callee", func(r *Record, _ *time.Location) string { return r.Callee }},
 	{"prefix", func(r *Record, _ *time.Location) string { return r.Prefix }},
 	{"description", func(r *Record, _ *time.Location) string { return r.Description }},
@@ -66,7 +66,7 @@ var csvColumns = []csvColumn{
 	{"duration", func(r *Record, _ *time.Location) string { return itoa(int64(r.Duration)) }},
 	{"billed", func(r *Record, _ *time.Location) string { return itoa(int64(r.Billed)) }},
 	{"sip_code", func(r *Record, _ *time.Location) string { return itoa(int64(r.SIPCode)) }},
-	{"reason", func(r *Record, _ *time.Location) string { return inert(r.Reason) }},
+	{"reason", func(r *Record, _ *time.Location) string { return Inert(r.Reason) }},
 	{"hangup_side", func(r *Record, _ *time.Location) string { return r.HangupSide }},
 	{"currency", func(r *Record, _ *time.Location) string { return r.Currency }},
 	{"sell_rate", func(r *Record, _ *time.Location) string { return r.SellRate.String() }},
@@ -76,7 +76,7 @@ var csvColumns = []csvColumn{
 	{"margin", func(r *Record, _ *time.Location) string { return r.Margin.String() }},
 	{"trace", func(r *Record, _ *time.Location) string { return r.Trace }},
 	// Appended, so the columns of the default field set keep their places.
-	{"sip_call_id", func(r *Record, _ *time.Location) string { return inert(r.SIPCallID) }},
+	{"sip_call_id", func(r *Record, _ *time.Location) string { return Inert(r.SIPCallID) }},
 }
 
 // Fields returns the names of every CSV column in the default order: the

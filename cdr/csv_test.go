@@ -99,8 +99,8 @@ func TestCSVInert(t *testing.T) {
 		"\tx": "'\tx", "+15551234567": "+15551234567", "-12": "-12", "alice": "alice", "": "",
 	}
 	for in, want := range tests {
-		if got := inert(in); got != want {
-			t.Errorf("inert(%q) = %q, want %q", in, got, want)
+		if got := Inert(in); got != want {
+			t.Errorf("Inert(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -288,6 +288,10 @@ type User struct {
 	// Timezone (IANA, such as Europe/Paris) renders times for this user
 	// (CSV downloads of CDRs of no one customer); "" takes the switch's.
 	Timezone string `json:"timezone,omitempty"`
+	// Passkeys are the user's WebAuthn credentials; WebAuthnHandle
+	// (random, base64url) is the user handle they carry.
+	Passkeys       []Passkey `json:"passkeys,omitempty"`
+	WebAuthnHandle string    `json:"webauthn_handle,omitempty"`
 }
 
 // Collections added for CDR field selection and exports.

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/trunkline/trunkline/admin"
 )
 
 // loginPage serves the sign-in form with a fresh CSRF token, also set as
@@ -18,14 +21,20 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, status int, username, problem string) {
 	csrf := randomToken()
 	setCookie(w, r, preCookie, csrf, 600)
-	s.render(w, status, "login.html", map[string]any{"CSRF": csrf, "Username": username, "Problem": problem})
+	s.render(w, status, "login.html", map[string]any{"CSRF": csrf, "Username": username, "Problem": problem, "Brand": brand(r)})
+}
+
+// preCSRF checks a sign-in form's CSRF token against its cookie (double
+// submit: a forged form cannot read it) and its Origin.
+func preCSRF(r *http.Request) bool {
+	pre, err := r.Cookie(preCookie)
+	return err == nil && sameOrigin(r) && sameToken(r.PostFormValue("csrf"), pre.Value)
 }
 
 // login signs in through POST /api/v1/login (its throttle, its two-factor
 // rules) and keeps the token it issues in a new session.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	pre, err := r.Cookie(preCookie)
-	if err != nil || !sameOrigin(r) || !sameToken(r.PostFormValue("csrf"), pre.Value) {
+	if !preCSRF(r) {
 		http.Error(w, "the form's CSRF token does not match: reload the page", http.StatusForbidden)
 		return
 	}
@@ -53,22 +62,50 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.loginForm(w, r, http.StatusUnauthorized, username, problem)
 		return
 	}
+	if problem := s.startSession(w, r, tok.Token, tok.ID); problem != "" {
+		s.loginForm(w, r, http.StatusForbidden, username, problem)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// me is what GET /api/v1/me says of a session's user.
+type me struct {
+	Username   string
+	Role       string
+	CustomerID string `json:"customer_id"`
+}
+
+// startSession keeps a token a sign-in issued in a new session and sets
+// its cookie; it returns why the user may not sign in here instead (an
+// operator's user on the customer portal), the token then revoked.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, token, tokenID string) string {
+	var who me
+	status, err := s.call(r, &session{token: token}, "GET", "/api/v1/me", nil, &who)
+	if err == nil && status == http.StatusOK && portal(r) && who.Role != admin.RoleCustomer {
+		err = errors.New("not a customer's user")
+	}
+	if err != nil || status != http.StatusOK {
+		s.call(r, &session{token: token}, "DELETE", "/api/v1/tokens/"+tokenID, nil, nil)
+		if portal(r) {
+			return "this sign-in is for customers: the operator's users sign in on the control panel's address"
+		}
+		return "the sign-in could not be completed: try again"
+	}
 	// A browser signing in again leaves its previous session, and a user's
 	// sessions past the cap end: their tokens are revoked.
 	if old := s.sessions.of(r); old != nil {
 		s.sessions.drop(old.id)
 		s.call(r, old, "DELETE", "/api/v1/tokens/"+old.tokenID, nil, nil)
 	}
-	sess, pushed := s.sessions.add(tok.Token, tok.ID, username, "")
+	sess, pushed := s.sessions.add(token, tokenID, who.Username, hostOf(r))
 	for _, o := range pushed {
 		s.call(r, o, "DELETE", "/api/v1/tokens/"+o.tokenID, nil, nil)
 	}
-	var me struct{ Role string }
-	s.call(r, sess, "GET", "/api/v1/me", nil, &me)
-	sess.setRole(me.Role)
+	sess.setRole(who.Role, who.CustomerID)
 	setCookie(w, r, preCookie, "", -1)
 	setCookie(w, r, sessionCookie, sess.id, 0)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return ""
 }
 
 // logout revokes the session's token and ends the session.
@@ -103,7 +140,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 	s.call(r, sess, "GET", "/api/v1/carriers?warnings=true", nil, &ks)
 	var calls struct{ Calls []any }
 	s.call(r, sess, "GET", "/api/v1/calls?limit=10000", nil, &calls)
-	s.render(w, http.StatusOK, "dashboard.html", s.page(sess, map[string]any{
+	s.render(w, http.StatusOK, "dashboard.html", s.page(r, sess, map[string]any{
 		"Customers": cs.Customers, "Carriers": ks.Carriers, "ActiveCalls": len(calls.Calls)}))
 }
 
@@ -115,5 +152,5 @@ func (s *Server) customers(w http.ResponseWriter, r *http.Request, sess *session
 		s.failed(w, status)
 		return
 	}
-	s.render(w, http.StatusOK, "customers.html", s.page(sess, map[string]any{"Customers": cs.Customers}))
+	s.render(w, http.StatusOK, "customers.html", s.page(r, sess, map[string]any{"Customers": cs.Customers}))
 }

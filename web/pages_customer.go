@@ -33,7 +33,7 @@ func (s *Server) customerView(w http.ResponseWriter, r *http.Request, sess *sess
 		Consistent bool
 	}
 	s.call(r, sess, "GET", "/api/v1/customers/"+id+"/ledger?limit=100", nil, &ledger)
-	s.render(w, status, "customer.html", s.page(sess, map[string]any{"C": c, "Ledger": ledger.Entries,
+	s.render(w, status, "customer.html", s.page(r, sess, map[string]any{"C": c, "Ledger": ledger.Entries,
 		"Consistent": ledger.Consistent, "PaymentKey": randomToken(), "Problem": problem, "Done": done}))
 }
 

@@ -25,7 +25,7 @@ func (s *Server) carriers(w http.ResponseWriter, r *http.Request, sess *session)
 		s.failed(w, status)
 		return
 	}
-	s.render(w, http.StatusOK, "carriers.html", s.page(sess, map[string]any{"Carriers": ks.Carriers}))
+	s.render(w, http.StatusOK, "carriers.html", s.page(r, sess, map[string]any{"Carriers": ks.Carriers}))
 }
 
 // calls lists the calls in progress, each with a hang-up button.
@@ -44,7 +44,7 @@ func (s *Server) calls(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.failed(w, status)
 		return
 	}
-	s.render(w, http.StatusOK, "calls.html", s.page(sess, map[string]any{"Calls": cs.Calls, "Missing": cs.NodesMissing}))
+	s.render(w, http.StatusOK, "calls.html", s.page(r, sess, map[string]any{"Calls": cs.Calls, "Missing": cs.NodesMissing}))
 }
 
 // hangup ends a call through DELETE /api/v1/calls/{id}.
@@ -93,7 +93,7 @@ func (s *Server) cdrs(w http.ResponseWriter, r *http.Request, sess *session) {
 	if csv.Get("limit") == "" {
 		csv.Set("limit", "10000") // a download is a page, not the whole history
 	}
-	s.render(w, http.StatusOK, "cdrs.html", s.page(sess, map[string]any{"CDRs": list.CDRs, "Columns": columns,
+	s.render(w, http.StatusOK, "cdrs.html", s.page(r, sess, map[string]any{"CDRs": list.CDRs, "Columns": columns,
 		"Filters": r.URL.Query(), "CSV": template.URL("/cdrs.csv?" + csv.Encode()), "Problem": problem}))
 }
 
@@ -134,7 +134,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.failed(w, status)
 		return
 	}
-	s.render(w, http.StatusOK, "audit.html", s.page(sess, map[string]any{"Entries": list.Entries}))
+	s.render(w, http.StatusOK, "audit.html", s.page(r, sess, map[string]any{"Entries": list.Entries}))
 }
 
 // account shows the caller's account: password change and two-factor.
@@ -150,11 +150,20 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, sess *sessi
 		Timezone    string
 	}
 	s.call(r, sess, "GET", "/api/v1/me", nil, &me)
-	data := map[string]any{"Me": me}
+	var keys struct {
+		Passkeys []struct {
+			ID, Name string
+			RPID     string `json:"rp_id"`
+			Created  int64
+			LastUsed int64 `json:"last_used"`
+		}
+	}
+	s.call(r, sess, "GET", "/api/v1/me/passkeys", nil, &keys)
+	data := map[string]any{"Me": me, "Passkeys": keys.Passkeys}
 	for k, v := range extra {
 		data[k] = v
 	}
-	s.render(w, status, "account.html", s.page(sess, data))
+	s.render(w, status, "account.html", s.page(r, sess, data))
 }
 
 // changePassword changes the caller's password (PUT /api/v1/me/password:
@@ -216,7 +225,16 @@ func (s *Server) failed(w http.ResponseWriter, status int) {
 }
 
 // page is the data every signed-in page gets, with data's.
-func (s *Server) page(sess *session, data map[string]any) map[string]any {
+func (s *Server) page(r *http.Request, sess *session, data map[string]any) map[string]any {
 	data["Username"], data["CSRF"], data["Role"] = sess.username, sess.csrf, sess.getRole()
+	data["Portal"], data["Brand"] = portal(r), brand(r)
 	return data
+}
+
+// brand is the name the pages carry on r's domain.
+func brand(r *http.Request) string {
+	if b := domainFrom(r).Brand; b != "" {
+		return b
+	}
+	return "Trunkline"
 }

@@ -8,7 +8,7 @@ import (
 
 // quickstartPage serves the getting-started form.
 func (s *Server) quickstartPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.render(w, http.StatusOK, "quickstart.html", s.page(sess, map[string]any{"Key": randomToken(), "Form": map[string]string{
+	s.render(w, http.StatusOK, "quickstart.html", s.page(r, sess, map[string]any{"Key": randomToken(), "Form": map[string]string{
 		"currency": "USD", "carrier_port": "5060", "markup": "20", "rates": "prefix,rate,description\n44,0.0100,United Kingdom\n"}}))
 }
 
@@ -47,8 +47,8 @@ func (s *Server) quickstart(w http.ResponseWriter, r *http.Request, sess *sessio
 		if e, ok := out["error"].(map[string]any); ok {
 			problem, _ = e["message"].(string)
 		}
-		s.render(w, http.StatusBadRequest, "quickstart.html", s.page(sess, map[string]any{"Form": form, "Problem": problem, "Key": randomToken()}))
+		s.render(w, http.StatusBadRequest, "quickstart.html", s.page(r, sess, map[string]any{"Form": form, "Problem": problem, "Key": randomToken()}))
 		return
 	}
-	s.render(w, http.StatusOK, "quickstart.html", s.page(sess, map[string]any{"Form": form, "Made": out, "Key": r.PostFormValue("request_key")}))
+	s.render(w, http.StatusOK, "quickstart.html", s.page(r, sess, map[string]any{"Form": form, "Made": out, "Key": r.PostFormValue("request_key")}))
 }

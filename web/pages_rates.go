@@ -22,7 +22,7 @@ func (s *Server) rateCards(w http.ResponseWriter, r *http.Request, sess *session
 		s.failed(w, status)
 		return
 	}
-	s.render(w, http.StatusOK, "ratecards.html", s.page(sess, map[string]any{"Cards": list.RateCards}))
+	s.render(w, http.StatusOK, "ratecards.html", s.page(r, sess, map[string]any{"Cards": list.RateCards}))
 }
 
 // uploadReport is the API's answer to a deck upload.
@@ -58,7 +58,7 @@ func (s *Server) uploadRates(w http.ResponseWriter, r *http.Request, sess *sessi
 	checked := hex.EncodeToString(sum[:])
 	if !dry && r.PostFormValue("checked") != checked {
 		// Apply stores the deck that was checked, not one edited since.
-		s.render(w, http.StatusConflict, "rates.html", s.page(sess, map[string]any{"CardID": id, "Deck": deck,
+		s.render(w, http.StatusConflict, "rates.html", s.page(r, sess, map[string]any{"CardID": id, "Deck": deck,
 			"Problem": "the deck changed since it was checked: check it again"}))
 		return
 	}
@@ -88,12 +88,12 @@ func (s *Server) uploadRates(w http.ResponseWriter, r *http.Request, sess *sessi
 	if rec.Code >= 300 {
 		status = http.StatusBadRequest
 	}
-	s.render(w, status, "rates.html", s.page(sess, map[string]any{"CardID": id, "Deck": deck, "Report": rep,
+	s.render(w, status, "rates.html", s.page(r, sess, map[string]any{"CardID": id, "Deck": deck, "Report": rep,
 		"Problem": failed.Error.Message, "Checked": dry && rec.Code < 300, "Applied": !dry && rec.Code < 300, "Sum": checked}))
 }
 
 // ratesPage serves a card's upload form.
 func (s *Server) ratesPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.render(w, http.StatusOK, "rates.html", s.page(sess, map[string]any{"CardID": r.PathValue("id"),
+	s.render(w, http.StatusOK, "rates.html", s.page(r, sess, map[string]any{"CardID": r.PathValue("id"),
 		"Deck": "prefix,rate,description\n"}))
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
 	"html/template"
@@ -12,6 +13,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/trunkline/trunkline/admin"
+	"github.com/trunkline/trunkline/store"
 )
 
 //go:embed templates/*.html
@@ -33,40 +38,62 @@ type Server struct {
 	log      *slog.Logger
 	tmpl     *template.Template
 	sessions sessions
-	mux      *http.ServeMux
+	mux      *http.ServeMux // the control panel
+	portal   *http.ServeMux // the customer portal
+	domains  func(ctx context.Context) (map[string]store.Domain, error)
 }
 
 // New returns the panel over api, the admin API's handler.
-func New(api http.Handler, log *slog.Logger) *Server {
+func New(api http.Handler, log *slog.Logger, opts ...Option) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{api: api, log: log, mux: http.NewServeMux(),
-		tmpl: template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join}).ParseFS(templateFS, "templates/*.html"))}
+	s := &Server{api: api, log: log, mux: http.NewServeMux(), portal: http.NewServeMux(),
+		tmpl: template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join, "unix": unixTime}).ParseFS(templateFS, "templates/*.html"))}
+	for _, o := range opts {
+		o(s)
+	}
+	// What both areas serve: assets, signing in and out, a user's own
+	// account, calls and CDRs (the API narrows them to a customer's).
 	static, _ := fs.Sub(staticFS, "static")
-	s.mux.Handle("GET /static/panel.css", http.StripPrefix("/static/", http.FileServerFS(static))) // no listing
-	s.mux.HandleFunc("GET /login", s.loginPage)
-	s.mux.HandleFunc("POST /login", s.login)
-	s.mux.HandleFunc("POST /logout", s.signedIn(s.logout))
+	files := http.StripPrefix("/static/", http.FileServerFS(static)) // no listing
+	for _, m := range []*http.ServeMux{s.mux, s.portal} {
+		m.Handle("GET /static/panel.css", files)
+		m.Handle("GET /static/passkey.js", files)
+		m.HandleFunc("GET /static/brand.css", s.brandCSS)
+		m.HandleFunc("GET /login", s.loginPage)
+		m.HandleFunc("POST /login", s.login)
+		m.HandleFunc("POST /login/passkey/options", s.passkeyLoginOptions)
+		m.HandleFunc("POST /login/passkey", s.passkeyLogin)
+		m.HandleFunc("POST /logout", s.signedIn(s.logout))
+		m.HandleFunc("GET /calls", s.signedIn(s.calls))
+		m.HandleFunc("POST /calls/{id}/hangup", s.signedIn(s.hangup))
+		m.HandleFunc("GET /cdrs", s.signedIn(s.cdrs))
+		m.HandleFunc("GET /cdrs.csv", s.signedIn(s.cdrsCSV))
+		m.HandleFunc("GET /account", s.signedIn(s.account))
+		m.HandleFunc("POST /account/password", s.signedIn(s.changePassword))
+		m.HandleFunc("POST /account/totp", s.signedIn(s.enableTOTP))
+		m.HandleFunc("POST /account/totp/confirm", s.signedIn(s.confirmTOTP))
+		m.HandleFunc("POST /account", s.signedIn(s.noScript))
+		m.HandleFunc("POST /account/passkeys/options", s.signedIn(s.passkeyOptions))
+		m.HandleFunc("POST /account/passkeys", s.signedIn(s.addPasskey))
+		m.HandleFunc("POST /account/passkeys/{id}/remove", s.signedIn(s.removePasskey))
+	}
+	s.portal.HandleFunc("GET /{$}", s.signedIn(s.portalHome))
+	s.portal.HandleFunc("GET /rates", s.signedIn(s.portalRates))
+	s.portal.HandleFunc("GET /rates.csv", s.signedIn(s.portalRatesCSV))
+	s.portal.HandleFunc("GET /access", s.signedIn(s.portalAccess))
 	s.mux.HandleFunc("GET /{$}", s.signedIn(s.dashboard))
 	s.mux.HandleFunc("GET /customers", s.signedIn(s.customers))
 	s.mux.HandleFunc("GET /customers/{id}", s.signedIn(s.customerPage))
 	s.mux.HandleFunc("POST /customers/{id}/payments", s.signedIn(s.addPayment))
 	s.mux.HandleFunc("GET /carriers", s.signedIn(s.carriers))
-	s.mux.HandleFunc("GET /calls", s.signedIn(s.calls))
-	s.mux.HandleFunc("POST /calls/{id}/hangup", s.signedIn(s.hangup))
-	s.mux.HandleFunc("GET /cdrs", s.signedIn(s.cdrs))
-	s.mux.HandleFunc("GET /cdrs.csv", s.signedIn(s.cdrsCSV))
 	s.mux.HandleFunc("GET /audit", s.signedIn(s.audit))
 	s.mux.HandleFunc("GET /ratecards", s.signedIn(s.rateCards))
 	s.mux.HandleFunc("GET /ratecards/{id}/rates", s.signedIn(operator(s.ratesPage)))
 	s.mux.HandleFunc("POST /ratecards/{id}/rates", s.signedIn(operator(s.uploadRates)))
 	s.mux.HandleFunc("GET /quickstart", s.signedIn(operator(s.quickstartPage)))
 	s.mux.HandleFunc("POST /quickstart", s.signedIn(operator(s.quickstart)))
-	s.mux.HandleFunc("GET /account", s.signedIn(s.account))
-	s.mux.HandleFunc("POST /account/password", s.signedIn(s.changePassword))
-	s.mux.HandleFunc("POST /account/totp", s.signedIn(s.enableTOTP))
-	s.mux.HandleFunc("POST /account/totp/confirm", s.signedIn(s.confirmTOTP))
 	return s
 }
 
@@ -82,6 +109,12 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		secure(w)
+		d, ok := s.domainOf(r)
+		if !ok {
+			http.Error(w, "unknown host", http.StatusNotFound)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), domainKey{}, d))
 		// A form is small; a deck may be large, as the API allows.
 		limit := int64(maxForm)
 		if strings.HasSuffix(p, "/rates") {
@@ -98,16 +131,21 @@ func (s *Server) Handler() http.Handler {
 				return
 			}
 		}
+		if d.Area == admin.AreaPortal {
+			s.portal.ServeHTTP(w, r)
+			return
+		}
 		s.mux.ServeHTTP(w, r)
 	})
 }
 
 // secure sets the headers every page gets: a strict CSP (no inline
-// script or style, nothing from elsewhere), no framing, no sniffing, no
+// script or style, nothing from elsewhere: the one script is the
+// panel's own passkey.js), no framing, no sniffing, no
 // referrer to other sites, no caching.
 func secure(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' data:; "+
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -135,8 +173,8 @@ func (s *Server) signedIn(next func(http.ResponseWriter, *http.Request, *session
 		// The API token may be gone (expired, revoked by a password
 		// change elsewhere, deleted by an admin): then so is the session.
 		// The user's role is read afresh.
-		var me struct{ Role string }
-		if status, _ := s.call(r, sess, "GET", "/api/v1/me", nil, &me); status == http.StatusUnauthorized {
+		var who me
+		if status, _ := s.call(r, sess, "GET", "/api/v1/me", nil, &who); status == http.StatusUnauthorized {
 			s.sessions.drop(sess.id)
 			setCookie(w, r, sessionCookie, "", -1)
 			if r.Method != http.MethodGet {
@@ -146,7 +184,7 @@ func (s *Server) signedIn(next func(http.ResponseWriter, *http.Request, *session
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		} else if status == http.StatusOK {
-			sess.setRole(me.Role)
+			sess.setRole(who.Role, who.CustomerID)
 		}
 		next(w, r, sess)
 	}
@@ -211,6 +249,10 @@ func (s *Server) raw(r *http.Request, sess *session, method, path string, body i
 		return nil, err
 	}
 	req.RemoteAddr = r.RemoteAddr
+	req.Host = r.Host
+	if o := r.Header.Get("Origin"); o != "" {
+		req.Header.Set("Origin", o) // the site a passkey is for
+	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
@@ -220,6 +262,14 @@ func (s *Server) raw(r *http.Request, sess *session, method, path string, body i
 	rec := httptest.NewRecorder()
 	s.api.ServeHTTP(rec, req)
 	return rec, nil
+}
+
+// unixTime shows unix seconds as a UTC time, "" as "never".
+func unixTime(sec int64) string {
+	if sec == 0 {
+		return "never"
+	}
+	return time.Unix(sec, 0).UTC().Format("2006-01-02 15:04 UTC")
 }
 
 // render writes the page tmpl with data.

@@ -25,10 +25,12 @@ type session struct {
 	token    string // the API token's secret: never leaves the server
 	tokenID  string
 	username string
+	host     string // the host it was made on: it serves no other
 	seen     time.Time
 
-	mu   sync.Mutex
-	role string // as the API last said
+	mu       sync.Mutex
+	role     string // as the API last said
+	customer string // the customer of a customer's user
 }
 
 func (s *session) getRole() string {
@@ -37,10 +39,16 @@ func (s *session) getRole() string {
 	return s.role
 }
 
-func (s *session) setRole(role string) {
+func (s *session) setRole(role, customer string) {
 	s.mu.Lock()
-	s.role = role
+	s.role, s.customer = role, customer
 	s.mu.Unlock()
+}
+
+func (s *session) getCustomer() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.customer
 }
 
 // sessions is the table of signed-in browsers.
@@ -58,8 +66,8 @@ func randomToken() string {
 // add stores a new session and returns it with the sessions it pushed
 // out (the user's oldest past maxPerUser; the least recently seen when the
 // table is full), whose tokens the caller revokes.
-func (t *sessions) add(token, tokenID, username, role string) (*session, []*session) {
-	s := &session{id: randomToken(), csrf: randomToken(), token: token, tokenID: tokenID, username: username, seen: time.Now(), role: role}
+func (t *sessions) add(token, tokenID, username, host string) (*session, []*session) {
+	s := &session{id: randomToken(), csrf: randomToken(), token: token, tokenID: tokenID, username: username, host: host, seen: time.Now()}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
@@ -95,7 +103,8 @@ func (t *sessions) add(token, tokenID, username, role string) (*session, []*sess
 	return s, out
 }
 
-// of returns r's session, nil when it has none (or it is idle too long).
+// of returns r's session, nil when it has none (or it is idle too long,
+// or was made on another host).
 func (t *sessions) of(r *http.Request) *session {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -104,7 +113,7 @@ func (t *sessions) of(r *http.Request) *session {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.m[c.Value]
-	if s == nil {
+	if s == nil || s.host != hostOf(r) {
 		return nil
 	}
 	if time.Since(s.seen) > sessionIdle {

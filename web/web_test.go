@@ -101,7 +101,7 @@ func TestPanelSignInAndSession(t *testing.T) {
 	if !strings.Contains(body, `action="/login"`) || csrf == "" {
 		t.Fatalf("/ without a session: %s", body)
 	}
-	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'none'") ||
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self';") ||
 		!strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe") {
 		t.Fatalf("CSP %q", csp)
 	}

@@ -132,6 +132,9 @@ type SIPConfig struct {
 // AdminConfig configures the admin HTTP API.
 type AdminConfig struct {
 	Listen string `yaml:"listen"`
+	// PublicHost is the name custom domains point at (their CNAME
+	// target), as the API shows it with each domain.
+	PublicHost string `yaml:"public_host"`
 }
 
 // LogConfig configures logging.

@@ -21,6 +21,7 @@ import (
 	"github.com/trunkline/trunkline/admin"
 	"github.com/trunkline/trunkline/auth"
 	"github.com/trunkline/trunkline/cdr"
+	"github.com/trunkline/trunkline/rating"
 	"github.com/trunkline/trunkline/routing"
 	"github.com/trunkline/trunkline/sip"
 	"github.com/trunkline/trunkline/store"
@@ -281,7 +282,8 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		admin.WithReady(n.ready), admin.WithReadyInfo(n.readyInfo),
 		admin.WithOnChange(onChange), admin.WithRegistry(reg), admin.WithBans(n.bans), admin.WithSIPRealm(cfg.SIP.Realm), admin.WithExporter(exporter), admin.WithSealer(sealer), admin.WithTimezone(loc), admin.WithCDRSink(n.journal),
 		admin.WithCredit(n.credit),
-		admin.WithLiveCalls(calls), admin.WithNodes(hb),
+		admin.WithLiveCalls(calls), admin.WithNodes(hb), admin.WithPublicHost(cfg.Admin.PublicHost),
+		admin.WithLiveCard(func(id string) *rating.Card { return router.Table().Card(id) }),
 		admin.WithCardsInEffect(func(id string, at time.Time) (int, bool) {
 			card := router.Table().Card(id)
 			if card == nil {
@@ -307,7 +309,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 	n.AdminAddr = ln.Addr()
 	// The control panel at /, over the API (served on the same listener).
-	panel := web.New(api.Handler(), log.With("component", "web"))
+	panel := web.New(api.Handler(), log.With("component", "web"), web.WithDomains(api.Domains))
 	n.http = &http.Server{Handler: panel.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute} // a deck upload may be large
 	go func() {
