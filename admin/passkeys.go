@@ -377,7 +377,10 @@ func (s *Server) loginPasskey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	attempt, wait, ok := s.loginThrottle().Begin("", throttleSource(r))
+	// Counted per client: no username is known yet, and a key shared by
+	// every client would let anyone lock passkeys out for all (names
+	// cannot hold \x01).
+	attempt, wait, ok := s.loginThrottle().Begin("\x01passkey "+throttleSource(r), throttleSource(r))
 	if !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return errStatus(http.StatusTooManyRequests, CodeTooMany, "too many failed logins; try again later")

@@ -125,7 +125,7 @@ func (s *Server) writeRates(w http.ResponseWriter, r *http.Request, card cardRef
 		cw := csv.NewWriter(w)
 		cw.Write(rateCSVHeader)
 		for _, x := range rows {
-			cw.Write([]string{x.Prefix, cdr.Inert(x.Description), x.PerMinute, x.ConnectionFee, itoaOr(x.Initial), itoaOr(x.Increment),
+			cw.Write([]string{x.Prefix, cdr.Inert(x.Description), x.PerMinute, x.ConnectionFee, incrementOr(x.Initial, rating.DefaultInitial), incrementOr(x.Increment, rating.DefaultIncrement),
 				itoaOr(x.Grace), unixOr(x.From), unixOr(x.To), strconv.FormatBool(x.Blocked)})
 		}
 		cw.Flush()
@@ -149,6 +149,15 @@ func (s *Server) writeRates(w http.ResponseWriter, r *http.Request, card cardRef
 	writeJSON(w, http.StatusOK, map[string]any{"card": card, "cards": cards, "rates": rows[:min(limit, total)],
 		"total": total, "truncated": total > limit})
 	return nil
+}
+
+// incrementOr is a billing increment as the card applies it (0 takes the
+// default), so a download says what a call is billed by.
+func incrementOr(n int, def int32) string {
+	if n == 0 {
+		n = int(def)
+	}
+	return strconv.Itoa(n)
 }
 
 func itoaOr(n int) string {

@@ -48,7 +48,7 @@ func panelStore(t testing.TB) (*httptest.Server, string, *store.Embedded) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(web.New(api.Handler(), slog.New(slog.DiscardHandler)).Handler())
+	srv := httptest.NewServer(web.New(api.Handler(), slog.New(slog.DiscardHandler), web.WithDomains(api.Domains)).Handler())
 	t.Cleanup(srv.Close)
 	for path, body := range map[string]string{
 		"/api/v1/users":     `{"username":"ops","password":"a long password","role":"admin"}`,
