@@ -40,7 +40,9 @@ func TestDomains(t *testing.T) {
 		{"cert missing", map[string]any{"host": "x.example.com", "area": "panel", "cert_file": "/nonexistent.pem", "key_file": "/nonexistent.key"}, "cert_file"},
 		{"id chosen", map[string]any{"id": "mine", "host": "x.example.com", "area": "panel"}, "id"},
 	} {
-		t.Run(c.name, func(t *testing.T) { wantError(t, e.req("POST", "/api/v1/domains", c.body), 400, admin.CodeInvalid, c.field) })
+		t.Run(c.name, func(t *testing.T) {
+			wantError(t, e.req("POST", "/api/v1/domains", c.body), 400, admin.CodeInvalid, c.field)
+		})
 	}
 	wantError(t, e.req("POST", "/api/v1/domains", map[string]any{"host": "portal.example.com", "area": "panel"}), 409, admin.CodeConflict, "host")
 
@@ -65,7 +67,9 @@ func TestDomains(t *testing.T) {
 	if code := e.as(customer, "GET", "/api/v1/domains", nil); code != http.StatusForbidden {
 		t.Errorf("customer GET domains = %d", code)
 	}
-	var list struct{ Domains []struct{ Host, Brand string } }
+	var list struct {
+		Domains []struct{ Host, Brand string }
+	}
 	decode(t, e.req("GET", "/api/v1/domains", nil), &list)
 	if len(list.Domains) != 2 {
 		t.Fatalf("listed %+v", list)
