@@ -68,6 +68,9 @@ fuzz:
 clean:
 	rm -rf bin/ coverage.out coverage.html *.test
 
-# The README's pictures of the control panel, taken by its browser test (needs chromium).
+# The README's pictures of the control panel and the portal, taken by the browser tests
+# (chromium, and sipp for a real call: scripts/services.sh installs both).
 screenshots:
-	TRUNKLINE_SCREENSHOTS=$(CURDIR)/web/screenshots $(GO) test ./web -run TestBrowser -count=1
+	@set -euo pipefail; \
+	envs="$$(bash scripts/services.sh up)"; eval "$$envs"; \
+	TRUNKLINE_SCREENSHOTS=$(CURDIR)/web/screenshots $(GO) test ./web ./cmd/trunkline -run '^TestBrowser' -count=1

@@ -9,6 +9,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+
+	"github.com/trunkline/trunkline/web/webtest"
 )
 
 // virtualAuthenticator gives the browser a platform authenticator (CDP's
@@ -40,7 +42,7 @@ func TestBrowserPasskey(t *testing.T) {
 	srv, _ := panel(t)
 	u, _ := url.Parse(srv.URL)
 	base := "http://localhost:" + u.Port() // WebAuthn takes no address for a site
-	ctx := chrome(t)
+	ctx := webtest.Chrome(t)
 	virtualAuthenticator(t, ctx)
 	text := func(sel string) string {
 		t.Helper()
@@ -99,7 +101,7 @@ func TestBrowserPasskey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("enrolling a passkey: %v (%s)", err, text(`#passkey-status`))
 	}
-	shot(t, ctx, "passkeys")
+	webtest.Shot(t, ctx, "passkeys")
 	if row := text(`table.passkeys`); !strings.Contains(row, "test laptop") || !strings.Contains(row, "localhost") {
 		t.Fatalf("passkeys listed: %s", row)
 	}

@@ -16,6 +16,7 @@ func (s *Server) rateCards(w http.ResponseWriter, r *http.Request, sess *session
 			ID, Name, Kind, Currency string
 			Revision                 int
 			CarrierID                string `json:"carrier_id"`
+			Markup                   *struct{ Kind, Value string }
 		} `json:"ratecards"`
 	}
 	if status, err := s.call(r, sess, "GET", "/api/v1/ratecards", nil, &list); err != nil || status != http.StatusOK {
@@ -58,8 +59,8 @@ func (s *Server) uploadRates(w http.ResponseWriter, r *http.Request, sess *sessi
 	checked := hex.EncodeToString(sum[:])
 	if !dry && r.PostFormValue("checked") != checked {
 		// Apply stores the deck that was checked, not one edited since.
-		s.render(w, http.StatusConflict, "rates.html", s.page(r, sess, map[string]any{"CardID": id, "Deck": deck,
-			"Problem": "the deck changed since it was checked: check it again"}))
+		s.ratesView(w, r, sess, http.StatusConflict, map[string]any{"Deck": deck,
+			"Problem": "the deck changed since it was checked: check it again"})
 		return
 	}
 	q := url.Values{}
@@ -88,12 +89,44 @@ func (s *Server) uploadRates(w http.ResponseWriter, r *http.Request, sess *sessi
 	if rec.Code >= 300 {
 		status = http.StatusBadRequest
 	}
-	s.render(w, status, "rates.html", s.page(r, sess, map[string]any{"CardID": id, "Deck": deck, "Report": rep,
-		"Problem": failed.Error.Message, "Checked": dry && rec.Code < 300, "Applied": !dry && rec.Code < 300, "Sum": checked}))
+	s.ratesView(w, r, sess, status, map[string]any{"Deck": deck, "Report": rep,
+		"Problem": failed.Error.Message, "Checked": dry && rec.Code < 300, "Applied": !dry && rec.Code < 300, "Sum": checked})
 }
 
-// ratesPage serves a card's upload form.
+// ratesPage serves a card's rates, searched by prefix, and its upload
+// form (a card derived by a markup has none).
 func (s *Server) ratesPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.render(w, http.StatusOK, "rates.html", s.page(r, sess, map[string]any{"CardID": r.PathValue("id"),
-		"Deck": "prefix,rate,description\n"}))
+	s.ratesView(w, r, sess, http.StatusOK, map[string]any{"Deck": "prefix,rate,description\n"})
+}
+
+func (s *Server) ratesView(w http.ResponseWriter, r *http.Request, sess *session, status int, data map[string]any) {
+	id := url.PathEscape(r.PathValue("id"))
+	var card struct {
+		ID, Name, Kind, Currency string
+		Markup                   *struct{ Kind, Value string }
+	}
+	if code, err := s.call(r, sess, "GET", "/api/v1/ratecards/"+id, nil, &card); err != nil || code != http.StatusOK {
+		s.failed(w, code)
+		return
+	}
+	q := rateQuery(r)
+	q.Del("card")
+	q.Set("limit", "200")
+	var rates struct {
+		Rates     []map[string]any
+		Total     int
+		Truncated bool
+	}
+	s.call(r, sess, "GET", "/api/v1/ratecards/"+id+"/rates?"+q.Encode(), nil, &rates)
+	q.Del("limit")
+	data["CardID"], data["Card"], data["Rates"], data["Prefix"], data["Query"] = r.PathValue("id"), card, rates, q.Get("prefix"), q.Encode()
+	s.render(w, status, "rates.html", s.page(r, sess, data))
+}
+
+// ratesCSV downloads a card's rates (those matching the search) as CSV.
+func (s *Server) ratesCSV(w http.ResponseWriter, r *http.Request, sess *session) {
+	q := rateQuery(r)
+	q.Del("card")
+	q.Set("format", "csv")
+	s.relayCSV(w, r, sess, "/api/v1/ratecards/"+url.PathEscape(r.PathValue("id"))+"/rates?"+q.Encode())
 }

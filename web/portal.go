@@ -88,7 +88,12 @@ func (s *Server) portalRates(w http.ResponseWriter, r *http.Request, sess *sessi
 func (s *Server) portalRatesCSV(w http.ResponseWriter, r *http.Request, sess *session) {
 	q := rateQuery(r)
 	q.Set("format", "csv")
-	rec, err := s.raw(r, sess, "GET", customerPath(sess, "/rates?"+q.Encode()), nil, nil)
+	s.relayCSV(w, r, sess, customerPath(sess, "/rates?"+q.Encode()))
+}
+
+// relayCSV sends the API's CSV answer to path on to the browser.
+func (s *Server) relayCSV(w http.ResponseWriter, r *http.Request, sess *session, path string) {
+	rec, err := s.raw(r, sess, "GET", path, nil, nil)
 	if err != nil || rec.Code != http.StatusOK {
 		status := http.StatusBadGateway
 		if rec != nil {

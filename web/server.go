@@ -92,6 +92,7 @@ func New(api http.Handler, log *slog.Logger, opts ...Option) *Server {
 	s.mux.HandleFunc("GET /ratecards", s.signedIn(s.rateCards))
 	s.mux.HandleFunc("GET /ratecards/{id}/rates", s.signedIn(operator(s.ratesPage)))
 	s.mux.HandleFunc("POST /ratecards/{id}/rates", s.signedIn(operator(s.uploadRates)))
+	s.mux.HandleFunc("GET /ratecards/{id}/rates.csv", s.signedIn(operator(s.ratesCSV)))
 	s.mux.HandleFunc("GET /quickstart", s.signedIn(operator(s.quickstartPage)))
 	s.mux.HandleFunc("POST /quickstart", s.signedIn(operator(s.quickstart)))
 	return s

@@ -121,8 +121,8 @@ func TestREADMEFirstCall(t *testing.T) {
 		code, _, _ := strings.Cut(block, "```")
 		lines = append(lines, strings.Split(strings.TrimSpace(code), "\n")...)
 	}
-	if len(lines) != 6 {
-		t.Fatalf("the README's first call is %d lines, this test knows 6: %q", len(lines), lines)
+	if len(lines) != 8 {
+		t.Fatalf("the README's first call is %d lines, this test knows 8: %q", len(lines), lines)
 	}
 	sw := startSwitch(t)
 	carrierPort, customerPort := freeUDPPort(t, "127.0.0.1"), freeUDPPort(t, "127.0.0.1")
@@ -166,6 +166,12 @@ func TestREADMEFirstCall(t *testing.T) {
 	sw.api.do("GET", "/api/v1/users", nil, http.StatusOK, &users)
 	if len(users.Users) != 1 || users.Users[0].Username != "ops" {
 		t.Fatalf("users after the README: %+v", users.Users)
+	}
+	// And the portal's domain.
+	var domains struct{ Domains []struct{ Host, Area string } }
+	sw.api.do("GET", "/api/v1/domains", nil, http.StatusOK, &domains)
+	if len(domains.Domains) != 1 || domains.Domains[0].Host != "portal.example.com" || domains.Domains[0].Area != "portal" {
+		t.Fatalf("domains after the README: %+v", domains.Domains)
 	}
 }
 
