@@ -84,6 +84,7 @@ func validFailover(c *store.Carrier) error {
 }
 
 var carriers = resource[store.Carrier]{coll: store.Carriers, kind: "carrier", id: func(c *store.Carrier) *string { return &c.ID }, valid: validCarrier,
+	name:  func(c *store.Carrier) string { return c.Name },
 	input: func(c *store.Carrier) any { return &carrierInput{Carrier: c} },
 	view: func(ctx context.Context, s *Server, c store.Carrier) (any, error) {
 		idx, err := s.configIndex(ctx)

@@ -61,6 +61,7 @@ func validCustomerFrom(c, old *store.Customer) error {
 
 var customers = resource[store.Customer]{
 	coll: store.Customers, kind: "customer", id: func(c *store.Customer) *string { return &c.ID },
+	name:  func(c *store.Customer) string { return c.Name },
 	valid: validCustomer,
 	input: func(c *store.Customer) any { return &customerInput{Customer: c} },
 	view: func(ctx context.Context, s *Server, c store.Customer) (any, error) {

@@ -216,22 +216,30 @@ func (s *Server) forgetDomains() {
 }
 
 // Domains returns the custom domains by host, as read at most
-// domainsFresh ago (the panel routes every request by them).
+// domainsFresh ago (the panel routes every request by them). When the
+// store does not answer, the last map read stands in.
 func (s *Server) Domains(ctx context.Context) (map[string]store.Domain, error) {
 	c := &s.domains
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.host != nil && time.Since(c.at) < domainsFresh {
-		return c.host, nil
+	host, at := c.host, c.at
+	c.mu.Unlock()
+	if host != nil && time.Since(at) < domainsFresh {
+		return host, nil
 	}
 	ds, err := store.ListJSON[store.Domain](ctx, s.st, store.Domains)
 	if err != nil {
+		if host != nil {
+			s.log.Warn("reading the custom domains failed: serving the last read", "error", err)
+			return host, nil
+		}
 		return nil, err
 	}
 	m := make(map[string]store.Domain, len(ds))
 	for _, d := range ds {
 		m[d.Host] = d
 	}
+	c.mu.Lock()
 	c.host, c.at = m, time.Now()
+	c.mu.Unlock()
 	return m, nil
 }

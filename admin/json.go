@@ -106,10 +106,20 @@ func jsonKind(t reflect.Type) string {
 }
 
 // writeJSON sends v with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func writeJSON(w http.ResponseWriter, status int, v any) { writeJSONKeeping(w, status, v, "") }
+
+// writeLedgerJSON sends ledger entries: their reasons (an adjustment's, a
+// payment's description) are the customer's to read.
+func writeLedgerJSON(w http.ResponseWriter, status int, v any) {
+	writeJSONKeeping(w, status, v, "reason")
+}
+
+// writeJSONKeeping sends v with status, showing a customer's token
+// the buy-side key keep.
+func writeJSONKeeping(w http.ResponseWriter, status int, v any, keep string) {
 	b, err := json.Marshal(v)
 	if err == nil && forCustomer(w) {
-		b, err = hideBuySide(b)
+		b, err = hideBuySide(b, keep)
 	}
 	if err != nil {
 		status = http.StatusInternalServerError

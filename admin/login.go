@@ -80,7 +80,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	var secret string
 	var tok store.Token
-	err = s.write(r, func(ctx context.Context) error {
+	err = s.locked(r, func(ctx context.Context) error {
 		// Re-read under the write lock, so a TOTP step or recovery code
 		// is used once even by concurrent logins.
 		u, err := load[store.User](ctx, s.st, store.Users, "user", u.ID)
@@ -88,21 +88,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if u.TOTPEnabled {
-			switch {
-			case in.TOTP != "":
-				step, ok := auth.CheckTOTP(u.TOTPSecret, in.TOTP, time.Now(), u.TOTPLastStep)
-				if !ok {
-					return fail(CodeLoginRequired, "wrong or reused two-factor code")
+			if err := useSecondFactor(&u, in.TOTP, in.RecoveryCode); err != nil {
+				if e, ok := err.(*Error); ok && e.Code == CodeLoginRequired {
+					return fail(e.Code, e.Message)
 				}
-				u.TOTPLastStep = step
-			case in.RecoveryCode != "":
-				rest, ok := auth.UseRecoveryCode(u.RecoveryCodes, in.RecoveryCode)
-				if !ok {
-					return fail(CodeLoginRequired, "wrong or used recovery code")
-				}
-				u.RecoveryCodes = rest
-			default:
-				return errStatus(http.StatusUnauthorized, CodeTOTPRequired, "a two-factor code (totp) or a recovery code is required")
+				return err
 			}
 			if err := store.PutJSON(ctx, s.st, store.Users, u.ID, u); err != nil {
 				return err
@@ -169,4 +159,27 @@ func (s *Server) loginToken(ctx context.Context, u *store.User, name string, ttl
 	}
 	secret, tok := newToken(name, u, ttl)
 	return secret, tok, store.PutJSON(ctx, s.st, store.Tokens, tok.ID, tok)
+}
+
+// useSecondFactor checks u's TOTP code or, without one, a recovery code,
+// and uses it up (u is to be stored); u has two-factor on. Neither given
+// is CodeTOTPRequired; a wrong one CodeLoginRequired.
+func useSecondFactor(u *store.User, totp, recovery string) error {
+	switch {
+	case totp != "":
+		step, ok := auth.CheckTOTP(u.TOTPSecret, totp, time.Now(), u.TOTPLastStep)
+		if !ok {
+			return errStatus(http.StatusUnauthorized, CodeLoginRequired, "wrong or reused two-factor code")
+		}
+		u.TOTPLastStep = step
+	case recovery != "":
+		rest, ok := auth.UseRecoveryCode(u.RecoveryCodes, recovery)
+		if !ok {
+			return errStatus(http.StatusUnauthorized, CodeLoginRequired, "wrong or used recovery code")
+		}
+		u.RecoveryCodes = rest
+	default:
+		return errStatus(http.StatusUnauthorized, CodeTOTPRequired, "a two-factor code (totp) or a recovery code is required")
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,17 +21,18 @@ import (
 
 // Passkey limits.
 const (
-	maxPasskeys    = 20 // per user
-	maxPasskeyName = 64
-	maxCredential  = 64 << 10 // an attestation or assertion, as JSON
-	passkeyTimeout = 5 * time.Minute
-	CodeNoPasskey  = "no_passkey"
-	CodeBadPasskey = "bad_passkey"
-	CodeBadOrigin  = "bad_origin"
-	passkeyRPName  = "Trunkline"
-	ceremonyEnrol  = "enrol"
-	ceremonyLogin  = "login"
-	localhostRPID  = "localhost"
+	maxPasskeys     = 20 // per user
+	maxPasskeyName  = 64
+	maxCredential   = 16 << 10 // an attestation or assertion, as JSON
+	maxCredentialID = 1023     // bytes, as WebAuthn allows
+	passkeyTimeout  = 5 * time.Minute
+	CodeNoPasskey   = "no_passkey"
+	CodeBadPasskey  = "bad_passkey"
+	CodeBadOrigin   = "bad_origin"
+	passkeyRPName   = "Trunkline"
+	ceremonyEnrol   = "enrol"
+	ceremonyLogin   = "login"
+	localhostRPID   = "localhost"
 )
 
 // passkeyView is a passkey as the API shows it: no key material.
@@ -104,24 +106,45 @@ func (w waUser) WebAuthnDisplayName() string { return w.u.Username }
 func (w waUser) WebAuthnCredentials() []webauthn.Credential {
 	var cs []webauthn.Credential
 	for _, p := range w.u.Passkeys {
-		var c webauthn.Credential
+		var c storedCredential
 		if p.RPID == w.rpID && json.Unmarshal(p.Credential, &c) == nil {
-			cs = append(cs, c)
+			cs = append(cs, webauthn.Credential{ID: c.ID, PublicKey: c.PublicKey, AttestationType: c.AttestationType,
+				Transport: c.Transport, Flags: c.Flags, Authenticator: c.Authenticator})
 		}
 	}
 	return cs
 }
 
+// storedCredential is what a passkey keeps of go-webauthn's credential:
+// not the attestation (the client's data and the authenticator's
+// statement, large and never read again).
+type storedCredential struct {
+	ID              []byte                            `json:"id"`
+	PublicKey       []byte                            `json:"public_key"`
+	AttestationType string                            `json:"attestation_type,omitempty"`
+	Transport       []protocol.AuthenticatorTransport `json:"transport,omitempty"`
+	Flags           webauthn.CredentialFlags          `json:"flags"`
+	Authenticator   webauthn.Authenticator            `json:"authenticator"`
+}
+
+func storeCredential(c *webauthn.Credential) (json.RawMessage, error) {
+	return json.Marshal(storedCredential{ID: c.ID, PublicKey: c.PublicKey, AttestationType: c.AttestationType,
+		Transport: c.Transport, Flags: c.Flags, Authenticator: c.Authenticator})
+}
+
 // passkeyOptions starts enrolling a passkey for the caller, who gives the
-// password again (a stolen token alone must not add a way in). It answers
-// the ceremony's id and the options for navigator.credentials.create.
+// password again and, with two-factor on, a code (a stolen token or
+// password alone must not add a way in). It answers the ceremony and the
+// options for navigator.credentials.create.
 func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
 	if err := needUser(p); err != nil {
 		return err
 	}
 	var in struct {
-		Password string `json:"password"`
+		Password     string `json:"password"`
+		TOTP         string `json:"totp,omitempty"`
+		RecoveryCode string `json:"recovery_code,omitempty"`
 	}
 	if err := decodeBody(w, r, maxJSONBody, &in); err != nil {
 		return err
@@ -134,19 +157,28 @@ func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var u store.User
-	err = s.write(r, func(ctx context.Context) error {
+	err = s.locked(r, func(ctx context.Context) error {
 		if u, err = load[store.User](ctx, s.st, store.Users, "user", p.userID); err != nil {
 			return err
 		}
 		if len(u.Passkeys) >= maxPasskeys {
 			return errConflict("passkeys", "a user has at most %d passkeys: remove one first", maxPasskeys)
 		}
-		if u.WebAuthnHandle != "" {
+		changed := false
+		if u.TOTPEnabled {
+			if err := useSecondFactor(&u, in.TOTP, in.RecoveryCode); err != nil {
+				return err
+			}
+			changed = true
+		}
+		if u.WebAuthnHandle == "" {
+			var h [32]byte
+			rand.Read(h[:])
+			u.WebAuthnHandle, changed = base64.RawURLEncoding.EncodeToString(h[:]), true
+		}
+		if !changed {
 			return nil
 		}
-		var h [32]byte
-		rand.Read(h[:])
-		u.WebAuthnHandle = base64.RawURLEncoding.EncodeToString(h[:])
 		return store.PutJSON(ctx, s.st, store.Users, u.ID, u)
 	})
 	if err != nil {
@@ -163,16 +195,13 @@ func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := s.ceremonies.add(ceremony{kind: ceremonyEnrol, userID: u.ID, rpID: rpID, source: throttleSource(r), data: *data})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ceremony": id, "publicKey": creation.Response})
+	writeJSON(w, http.StatusOK, map[string]any{"ceremony": s.sealCeremony(ceremony{Kind: ceremonyEnrol, UserID: u.ID, RPID: rpID, Data: *data}),
+		"publicKey": creation.Response})
 	return nil
 }
 
-// passkeyInput finishes a ceremony: its id and the browser's credential
-// (PublicKeyCredential as JSON).
+// passkeyInput finishes a ceremony: its token and the browser's
+// credential (PublicKeyCredential as JSON).
 type passkeyInput struct {
 	Ceremony   string          `json:"ceremony"`
 	Name       string          `json:"name,omitempty"`
@@ -192,6 +221,8 @@ func decodePasskeyInput(w http.ResponseWriter, r *http.Request) (passkeyInput, e
 	return in, nil
 }
 
+var errNoCeremony = errStatus(http.StatusBadRequest, CodeBadPasskey, "no such ceremony (each is answered once, within %v): start again", passkeyTimeout)
+
 // addPasskey finishes enrolling: it checks the attestation against the
 // ceremony and stores the passkey under its name.
 func (s *Server) addPasskey(w http.ResponseWriter, r *http.Request) error {
@@ -210,16 +241,16 @@ func (s *Server) addPasskey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, ok := s.ceremonies.take(in.Ceremony, ceremonyEnrol, rpID)
-	if !ok || c.userID != p.userID {
-		return errStatus(http.StatusBadRequest, CodeBadPasskey, "no such ceremony (each is used once, within %v): start again", passkeyTimeout)
+	c, ok := s.openCeremony(in.Ceremony, ceremonyEnrol, rpID)
+	if !ok || c.UserID != p.userID {
+		return errNoCeremony
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(in.Credential)
 	if err != nil {
 		return errStatus(http.StatusBadRequest, CodeBadPasskey, "the credential does not parse: %v", err)
 	}
 	var view passkeyView
-	err = s.write(r, func(ctx context.Context) error {
+	err = s.locked(r, func(ctx context.Context) error {
 		u, err := load[store.User](ctx, s.st, store.Users, "user", p.userID)
 		if err != nil {
 			return err
@@ -227,12 +258,18 @@ func (s *Server) addPasskey(w http.ResponseWriter, r *http.Request) error {
 		if len(u.Passkeys) >= maxPasskeys {
 			return errConflict("passkeys", "a user has at most %d passkeys: remove one first", maxPasskeys)
 		}
-		cred, err := wa.CreateCredential(waUser{u: &u, rpID: rpID}, c.data, parsed)
+		cred, err := wa.CreateCredential(waUser{u: &u, rpID: rpID}, c.Data, parsed)
 		if err != nil {
 			s.log.Info("passkey refused", "user", u.ID, "err", err)
 			return errStatus(http.StatusBadRequest, CodeBadPasskey, "the passkey was refused: %v", err)
 		}
-		raw, err := json.Marshal(cred)
+		if len(cred.ID) > maxCredentialID {
+			return errStatus(http.StatusBadRequest, CodeBadPasskey, "the passkey's id is longer than %d bytes", maxCredentialID)
+		}
+		if !s.used.use(c.Data.Challenge, c.Data.Expires) {
+			return errNoCeremony
+		}
+		raw, err := storeCredential(cred)
 		if err != nil {
 			return err
 		}
@@ -285,7 +322,7 @@ func (s *Server) editPasskey(w http.ResponseWriter, r *http.Request) error {
 	}
 	id := r.PathValue("id")
 	var view passkeyView
-	err := s.write(r, func(ctx context.Context) error {
+	err := s.locked(r, func(ctx context.Context) error {
 		u, err := load[store.User](ctx, s.st, store.Users, "user", p.userID)
 		if err != nil {
 			return err
@@ -313,11 +350,30 @@ func (s *Server) editPasskey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// removeUserPasskeys removes every passkey of a user (an admin's, for a
+// lost device or an account taken over).
+func (s *Server) removeUserPasskeys(w http.ResponseWriter, r *http.Request) error {
+	err := s.locked(r, func(ctx context.Context) error {
+		u, err := load[store.User](ctx, s.st, store.Users, "user", r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		u.Passkeys, u.WebAuthnHandle = nil, ""
+		return store.PutJSON(ctx, s.st, store.Users, u.ID, u)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // loginPasskeyOptions starts a passkey sign-in: with a username and
 // password, the passkey is the second factor (its options list that
 // user's passkeys on this site); with neither, the browser offers the
 // passkeys it holds for this site (discoverable) and the user is verified
-// on the authenticator.
+// on the authenticator. The ceremony is sealed and held by the client:
+// nothing is kept here until it is answered.
 func (s *Server) loginPasskeyOptions(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Username string `json:"username"`
@@ -329,14 +385,17 @@ func (s *Server) loginPasskeyOptions(w http.ResponseWriter, r *http.Request) err
 	if len(in.Username) > maxNameLen || len(in.Password) > 1024 {
 		return errInvalid("username", "username or password too long")
 	}
+	if (in.Username == "") != (in.Password == "") {
+		return errInvalid("password", "both username and password (the passkey as second factor), or neither")
+	}
 	wa, rpID, err := s.relyingParty(r)
 	if err != nil {
 		return err
 	}
-	c := ceremony{kind: ceremonyLogin, rpID: rpID, source: throttleSource(r)}
+	c := ceremony{Kind: ceremonyLogin, RPID: rpID}
 	var assertion *protocol.CredentialAssertion
 	var data *webauthn.SessionData
-	if in.Username == "" && in.Password == "" {
+	if in.Username == "" {
 		assertion, data, err = wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	} else {
 		u, attempt, err := s.checkLogin(w, r, in.Username, in.Password)
@@ -348,18 +407,14 @@ func (s *Server) loginPasskeyOptions(w http.ResponseWriter, r *http.Request) err
 		if len(wu.WebAuthnCredentials()) == 0 {
 			return errStatus(http.StatusBadRequest, CodeNoPasskey, "%s has no passkey for %s", u.Username, rpID)
 		}
-		c.userID = u.ID
+		c.UserID = u.ID
 		assertion, data, err = wa.BeginLogin(wu)
 	}
 	if err != nil {
 		return err
 	}
-	c.data = *data
-	id, err := s.ceremonies.add(c)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ceremony": id, "publicKey": assertion.Response})
+	c.Data = *data
+	writeJSON(w, http.StatusOK, map[string]any{"ceremony": s.sealCeremony(c), "publicKey": assertion.Response})
 	return nil
 }
 
@@ -387,69 +442,82 @@ func (s *Server) loginPasskey(w http.ResponseWriter, r *http.Request) error {
 	}
 	outcome := auth.Aborted
 	defer func() { attempt.End(outcome) }()
-	refuse := func(why string, args ...any) error {
+	refuse := func(why string) error {
 		outcome = auth.Failed
 		s.log.Info("passkey login failed", "client", clientIP(r), "reason", why)
-		return errStatus(http.StatusUnauthorized, CodeLoginRequired, why, args...)
+		return errStatus(http.StatusUnauthorized, CodeLoginRequired, "the passkey sign-in was refused: %s", why)
 	}
-	c, ok := s.ceremonies.take(in.Ceremony, ceremonyLogin, rpID)
+	c, ok := s.openCeremony(in.Ceremony, ceremonyLogin, rpID)
 	if !ok {
-		return refuse("no such ceremony (each is used once, within %v): start again", passkeyTimeout)
+		return refuse("no such ceremony: start again")
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(in.Credential)
 	if err != nil {
 		return refuse("the credential does not parse")
 	}
+	// The user, read outside the lock (a discoverable sign-in looks it up
+	// by the handle the authenticator gave).
+	var user store.User
+	if c.UserID != "" {
+		user, err = load[store.User](r.Context(), s.st, store.Users, "user", c.UserID)
+		if isNotFoundErr(err) {
+			return refuse("no such user")
+		}
+	} else {
+		h := base64.RawURLEncoding.EncodeToString(parsed.Response.UserHandle)
+		var us []store.User
+		us, err = listWhere(r.Context(), s.st, store.Users, func(u store.User) bool { return h != "" && u.WebAuthnHandle == h })
+		if err == nil && len(us) != 1 {
+			return refuse("no user has this passkey")
+		}
+		if err == nil {
+			user = us[0]
+		}
+	}
+	if err != nil {
+		return err // the store: not the client's failure
+	}
+	var cred *webauthn.Credential
+	wu := waUser{u: &user, rpID: rpID}
+	if c.UserID != "" {
+		cred, err = wa.ValidateLogin(wu, c.Data, parsed)
+	} else {
+		_, cred, err = wa.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return wu, nil }, c.Data, parsed)
+	}
+	switch {
+	case err != nil:
+		return refuse("the passkey does not match")
+	case cred.Authenticator.CloneWarning:
+		return refuse("the passkey's counter went back: it may have been copied")
+	case !s.used.use(c.Data.Challenge, c.Data.Expires):
+		return refuse("the ceremony was answered already")
+	}
 	var secret string
 	var tok store.Token
-	var user store.User
-	err = s.write(r, func(ctx context.Context) error {
-		var cred *webauthn.Credential
-		if c.userID != "" {
-			u, err := load[store.User](ctx, s.st, store.Users, "user", c.userID)
-			if err != nil {
-				return err
-			}
-			user = u
-			cred, err = wa.ValidateLogin(waUser{u: &user, rpID: rpID}, c.data, parsed)
-			if err != nil {
-				return refuse("the passkey was refused")
-			}
-		} else {
-			found := func(_, handle []byte) (webauthn.User, error) {
-				h := base64.RawURLEncoding.EncodeToString(handle)
-				us, err := listWhere(ctx, s.st, store.Users, func(u store.User) bool { return h != "" && u.WebAuthnHandle == h })
-				if err != nil || len(us) != 1 {
-					return nil, errNotFound("user", "")
-				}
-				user = us[0]
-				return waUser{u: &user, rpID: rpID}, nil
-			}
-			if _, cred, err = wa.ValidatePasskeyLogin(found, c.data, parsed); err != nil {
-				return refuse("the passkey was refused")
-			}
-		}
-		if cred.Authenticator.CloneWarning {
-			return refuse("the passkey's counter went back: it may have been copied")
-		}
-		id := base64.RawURLEncoding.EncodeToString(cred.ID)
-		i := slices.IndexFunc(user.Passkeys, func(p store.Passkey) bool { return p.ID == id && p.RPID == rpID })
-		if i < 0 {
-			return refuse("the passkey was refused")
-		}
-		raw, err := json.Marshal(cred)
+	err = s.locked(r, func(ctx context.Context) error {
+		u, err := load[store.User](ctx, s.st, store.Users, "user", user.ID)
 		if err != nil {
 			return err
 		}
-		user.Passkeys[i].Credential, user.Passkeys[i].LastUsed = raw, time.Now().Unix()
-		if err := store.PutJSON(ctx, s.st, store.Users, user.ID, user); err != nil {
+		id := base64.RawURLEncoding.EncodeToString(cred.ID)
+		i := slices.IndexFunc(u.Passkeys, func(p store.Passkey) bool { return p.ID == id && p.RPID == rpID })
+		if i < 0 {
+			return refuse("the passkey was removed")
+		}
+		raw, err := storeCredential(cred)
+		if err != nil {
+			return err
+		}
+		u.Passkeys[i].Credential, u.Passkeys[i].LastUsed = raw, time.Now().Unix()
+		if err := store.PutJSON(ctx, s.st, store.Users, u.ID, u); err != nil {
 			return err
 		}
 		name := in.TokenName
 		if name == "" {
-			name = "passkey " + user.Passkeys[i].Name
+			name = "passkey " + u.Passkeys[i].Name
 		}
-		secret, tok, err = s.loginToken(ctx, &user, name, in.TTL)
+		user = u
+		secret, tok, err = s.loginToken(ctx, &u, name, in.TTL)
 		return err
 	})
 	if err != nil {
@@ -464,65 +532,74 @@ func (s *Server) loginPasskey(w http.ResponseWriter, r *http.Request) error {
 }
 
 // ceremony is a passkey enrolment or sign-in between its options and its
-// answer. Ceremonies live in the node's memory, as the panel's sessions
-// do: a cluster's panel is served with sticky sessions.
+// answer. The client holds it, sealed (see sealCeremony), so that no
+// number of unanswered ceremonies costs the switch anything and any node
+// takes the answer; a challenge answered is remembered (usedChallenges)
+// until it would have expired, so it is answered once per node.
 type ceremony struct {
-	kind, userID, rpID, source string
-	data                       webauthn.SessionData
-	expires                    time.Time
+	Kind   string               `json:"kind"`
+	UserID string               `json:"user_id,omitempty"`
+	RPID   string               `json:"rp_id"`
+	Data   webauthn.SessionData `json:"data"`
 }
 
-// Ceremony limits: in all, and per client (a sign-in's options need no
-// token).
-const (
-	maxCeremonies          = 10_000
-	maxCeremoniesPerSource = 20
-)
-
-type ceremonies struct {
-	mu sync.Mutex
-	m  map[string]ceremony
-}
-
-var errCeremonies = errStatus(http.StatusTooManyRequests, CodeTooMany, "too many passkey ceremonies under way; finish one or wait")
-
-// add keeps c for passkeyTimeout and returns its id.
-func (cs *ceremonies) add(c ceremony) (string, error) {
-	var b [24]byte
-	rand.Read(b[:])
-	id := base64.RawURLEncoding.EncodeToString(b[:])
-	now := time.Now()
-	c.expires = now.Add(passkeyTimeout)
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if cs.m == nil {
-		cs.m = map[string]ceremony{}
-	}
-	mine := 0
-	for k, o := range cs.m {
-		switch {
-		case now.After(o.expires):
-			delete(cs.m, k)
-		case o.source == c.source:
-			mine++
+// ceremonySealer seals ceremonies: with the switch's secret key when it
+// has one (shared by a cluster's nodes), else a key of this process's.
+func (s *Server) ceremonySealer() *auth.Sealer {
+	s.sealOnce.Do(func() {
+		if s.exports.sealer != nil {
+			s.ceremonyKey = s.exports.sealer
+			return
 		}
-	}
-	if mine >= maxCeremoniesPerSource || len(cs.m) >= maxCeremonies {
-		return "", errCeremonies
-	}
-	cs.m[id] = c
-	return id, nil
+		key := make([]byte, auth.SealKeySize)
+		rand.Read(key)
+		s.ceremonyKey, _ = auth.NewSealer(key)
+	})
+	return s.ceremonyKey
 }
 
-// take returns the ceremony id of kind on rpID and forgets it: each is
-// answered once.
-func (cs *ceremonies) take(id, kind, rpID string) (ceremony, bool) {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	c, ok := cs.m[id]
-	if !ok {
+func ceremonyContext(kind, rpID string) string { return "passkey " + kind + " " + rpID }
+
+func (s *Server) sealCeremony(c ceremony) string {
+	b, _ := json.Marshal(c)
+	return s.ceremonySealer().Seal(string(b), ceremonyContext(c.Kind, c.RPID))
+}
+
+// openCeremony returns the ceremony sealed in token for kind on rpID, if
+// it is one and has not expired.
+func (s *Server) openCeremony(token, kind, rpID string) (ceremony, bool) {
+	if !auth.IsSealed(token) || len(token) > maxJSONBody {
 		return ceremony{}, false
 	}
-	delete(cs.m, id)
-	return c, c.kind == kind && c.rpID == rpID && time.Now().Before(c.expires)
+	plain, err := s.ceremonySealer().Open(token, ceremonyContext(kind, rpID))
+	var c ceremony
+	if err != nil || json.Unmarshal([]byte(plain), &c) != nil || c.Kind != kind || c.RPID != rpID || !time.Now().Before(c.Data.Expires) {
+		return ceremony{}, false
+	}
+	return c, true
+}
+
+// usedChallenges are the challenges answered, until they expire. Only a
+// ceremony answered with a valid passkey adds one.
+type usedChallenges struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+// use marks challenge answered and reports whether it was not already.
+func (u *usedChallenges) use(challenge string, expires time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	now := time.Now()
+	if u.m == nil {
+		u.m = map[string]time.Time{}
+	}
+	if len(u.m) > 1000 {
+		maps.DeleteFunc(u.m, func(_ string, exp time.Time) bool { return now.After(exp) })
+	}
+	if _, seen := u.m[challenge]; seen {
+		return false
+	}
+	u.m[challenge] = expires
+	return true
 }

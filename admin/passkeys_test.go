@@ -4,16 +4,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/trunkline/trunkline/admin"
+	"github.com/trunkline/trunkline/auth"
+	"github.com/trunkline/trunkline/store"
 )
 
 // The passkey endpoints' refusals (a browser's ceremonies are in
 // web.TestBrowserPasskey): the site must be a configured domain over
 // https, or localhost; enrolling asks the password again; a ceremony is
 // answered once, by the user it was made for; sign-in failures count
-// towards the login throttle; ceremonies per client are bounded.
+// towards the login throttle; ceremonies are sealed, each for its kind.
 func TestPasskeyRefusals(t *testing.T) {
 	e := newEnv(t, cheapArgon)
 	e.create("/api/v1/domains", map[string]any{"host": "panel.example.com", "area": "panel", "brand": "Acme"})
@@ -97,17 +101,71 @@ func TestPasskeyRefusals(t *testing.T) {
 	if !throttled {
 		t.Error("30 failed passkey sign-ins from one client were not throttled")
 	}
-	// A client may hold only so many ceremonies.
-	limited := false
-	for range 30 {
-		if code, _ := post("", "http://localhost", "/api/v1/login/passkey/options", map[string]any{}); code == http.StatusTooManyRequests {
-			limited = true
-			break
-		} else if code != 200 {
-			t.Fatalf("discoverable options = %d", code)
-		}
+	// A ceremony is sealed: one altered, or made for sign-in, is no
+	// enrolment's.
+	_, v = post(tok, "http://localhost:8080", "/api/v1/me/passkeys/options", pw)
+	good := v["ceremony"].(string)
+	fake["ceremony"] = good[:len(good)-4] + "AAAA"
+	if code, v := post(tok, "http://localhost:8080", "/api/v1/me/passkeys", fake); code != 400 || errCode(v) != admin.CodeBadPasskey {
+		t.Errorf("an altered ceremony = %d %v", code, v)
 	}
-	if !limited {
-		t.Error("30 ceremonies from one client were all kept")
+	_, v = post("", "http://localhost:8080", "/api/v1/login/passkey/options", map[string]any{})
+	fake["ceremony"] = v["ceremony"]
+	if code, v := post(tok, "http://localhost:8080", "/api/v1/me/passkeys", fake); code != 400 || errCode(v) != admin.CodeBadPasskey {
+		t.Errorf("a sign-in ceremony answered as an enrolment = %d %v", code, v)
+	}
+	if code, _ := post("", "http://localhost:8080", "/api/v1/login/passkey/options", map[string]any{"username": "ops"}); code != 400 {
+		t.Errorf("a username without a password = %d, want 400 (not a failed login)", code)
+	}
+}
+
+// With two-factor on, enrolling a passkey needs a code too; an admin's
+// password or two-factor reset removes the user's passkeys, as
+// DELETE /users/{id}/passkeys does.
+func TestPasskeyNeedsSecondFactor(t *testing.T) {
+	e := newEnv(t, cheapArgon)
+	id := e.newUser("ops", "admin", "")
+	tok := e.tokenFor("ops")
+	w := e.send("POST", "/api/v1/me/totp", nil, "Bearer "+tok, "")
+	wantStatus(t, w, 200)
+	var setup struct{ Secret string }
+	decode(t, w, &setup)
+	code, _ := auth.TOTPCode(setup.Secret, time.Now())
+	wantStatus(t, e.send("POST", "/api/v1/me/totp/confirm", map[string]any{"code": code}, "Bearer "+tok, "application/json"), 200)
+	opts := func(body map[string]any) *httptest.ResponseRecorder {
+		return e.send("POST", "/api/v1/me/passkeys/options", body, "Bearer "+tok, "application/json", map[string]string{"Origin": "http://localhost"})
+	}
+	wantError(t, opts(map[string]any{"password": "long enough pw"}), 401, admin.CodeTOTPRequired, "")
+	wantError(t, opts(map[string]any{"password": "long enough pw", "totp": "000000"}), 401, admin.CodeLoginRequired, "")
+	next, _ := auth.TOTPCode(setup.Secret, time.Now().Add(30*time.Second))
+	wantStatus(t, opts(map[string]any{"password": "long enough pw", "totp": next}), 200)
+
+	// A passkey enrolled (stored as the enrolment would), then an admin's
+	// reset: gone.
+	u, err := store.GetJSON[store.User](t.Context(), e.st, store.Users, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Passkeys = []store.Passkey{{ID: "k1", Name: "attacker's", RPID: "localhost", Credential: []byte(`{}`)}}
+	if err := store.PutJSON(t.Context(), e.st, store.Users, id, u); err != nil {
+		t.Fatal(err)
+	}
+	var view struct{ Passkeys int }
+	decode(t, e.req("GET", "/api/v1/users/"+id, nil), &view)
+	if view.Passkeys != 1 {
+		t.Fatalf("the user's passkeys as an admin sees them: %d", view.Passkeys)
+	}
+	wantStatus(t, e.req("PUT", "/api/v1/users/"+id, map[string]any{"reset_totp": true}), 200)
+	decode(t, e.req("GET", "/api/v1/users/"+id, nil), &view)
+	if view.Passkeys != 0 {
+		t.Fatalf("passkeys after a two-factor reset: %d", view.Passkeys)
+	}
+	u, _ = store.GetJSON[store.User](t.Context(), e.st, store.Users, id)
+	u.Passkeys = []store.Passkey{{ID: "k2", Name: "x", RPID: "localhost", Credential: []byte(`{}`)}}
+	store.PutJSON(t.Context(), e.st, store.Users, id, u)
+	wantStatus(t, e.req("DELETE", "/api/v1/users/"+id+"/passkeys", nil), 204)
+	decode(t, e.req("GET", "/api/v1/users/"+id, nil), &view)
+	if view.Passkeys != 0 {
+		t.Fatalf("passkeys after DELETE: %d", view.Passkeys)
 	}
 }

@@ -1,10 +1,12 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,6 +19,7 @@ type resource[T any] struct {
 	coll  string           // store collection, also the list's JSON key
 	kind  string           // singular noun for logs and 404s
 	id    func(*T) *string // the record's ID field
+	name  func(*T) string  // the record's name, for ?q=
 	valid func(*T) error   // validation (and defaults) for a new record
 	// input, when set, returns what a request body decodes into for the
 	// record v (a wrapper that accepts read-only fields); nil means v.
@@ -78,26 +81,76 @@ func (rs resource[T]) create(s *Server, w http.ResponseWriter, r *http.Request) 
 	return nil
 }
 
-// list answers every record as {"<coll>": [...]}.
+// Paging of a list: without ?limit= every record (as before paging).
+const maxListPage = 1000
+
+// list answers the records as {"<coll>": [...], "total": n}, sorted by
+// name then id: those whose name contains ?q= (any case), and with
+// ?warnings=true only those with warnings; ?limit= and ?offset= page them.
 func (rs resource[T]) list(s *Server, w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
 	onlyWarned := false
-	if v := r.URL.Query().Get("warnings"); v != "" {
+	if v := q.Get("warnings"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return errInvalid("warnings", "must be true or false, got %q", v)
 		}
 		onlyWarned = b
 	}
+	limit, offset := -1, 0
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxListPage {
+			return errInvalid("limit", "1 to %d", maxListPage)
+		}
+		limit = n
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return errInvalid("offset", "a whole number from 0")
+		}
+		offset = n
+	}
+	search := strings.ToLower(q.Get("q"))
+	if len(search) > maxNameLen {
+		return errInvalid("q", "longer than %d bytes", maxNameLen)
+	}
 	vs, err := store.ListJSON[T](r.Context(), s.st, rs.coll)
 	if err != nil {
 		return err
+	}
+	if rs.name != nil {
+		// Sorted by keys taken once (a record is large to copy).
+		type key struct {
+			name, id string
+			i        int
+		}
+		keys := make([]key, 0, len(vs))
+		for i := range vs {
+			n := rs.name(&vs[i])
+			if search == "" || strings.Contains(strings.ToLower(n), search) {
+				keys = append(keys, key{n, *rs.id(&vs[i]), i})
+			}
+		}
+		slices.SortFunc(keys, func(a, b key) int { return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.id, b.id)) })
+		sorted := make([]T, len(keys))
+		for j, k := range keys {
+			sorted[j] = vs[k.i]
+		}
+		vs = sorted
 	}
 	ctx, err := s.withConfigIndex(r.Context()) // one read of what warnings look at
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(vs))
+	out := make([]any, 0, min(len(vs), max(limit, 0)))
+	total := 0
 	for _, v := range vs {
+		if !onlyWarned && (total < offset || limit >= 0 && total >= offset+limit) {
+			total++ // counted, not shown: no view to compute
+			continue
+		}
 		shown, err := rs.show(ctx, s, v)
 		if err != nil {
 			return err
@@ -105,9 +158,12 @@ func (rs resource[T]) list(s *Server, w http.ResponseWriter, r *http.Request) er
 		if w, ok := shown.(interface{ warned() bool }); onlyWarned && (!ok || !w.warned()) {
 			continue
 		}
-		out = append(out, shown)
+		if total >= offset && (limit < 0 || total < offset+limit) {
+			out = append(out, shown)
+		}
+		total++
 	}
-	writeJSON(w, http.StatusOK, map[string]any{rs.coll: out})
+	writeJSON(w, http.StatusOK, map[string]any{rs.coll: out, "total": total})
 	return nil
 }
 

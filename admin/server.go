@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trunkline/trunkline/auth"
 	"github.com/trunkline/trunkline/cdr"
 	"github.com/trunkline/trunkline/rating"
 	"github.com/trunkline/trunkline/store"
@@ -37,7 +38,9 @@ type Server struct {
 	nodes         Nodes          // the cluster's nodes; nil: no /nodes, writes do not wait
 	publicHost    string         // what custom domains point at
 	domains       domainCache
-	ceremonies    ceremonies // passkey enrolments and sign-ins under way
+	used          usedChallenges // passkey challenges answered
+	sealOnce      sync.Once
+	ceremonyKey   *auth.Sealer // seals passkey ceremonies
 	liveCard      func(cardID string) *rating.Card
 
 	mux     *http.ServeMux
@@ -215,6 +218,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"POST /api/v1/users", s.createUser},
 		{"GET /api/v1/users", s.listUsers},
 		{"GET /api/v1/users/{id}", s.getUser},
+		{"DELETE /api/v1/users/{id}/passkeys", s.removeUserPasskeys},
 		{"PUT /api/v1/users/{id}", s.putUser},
 		{"DELETE /api/v1/users/{id}", s.deleteUser},
 	}

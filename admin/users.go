@@ -19,13 +19,14 @@ type userView struct {
 	CustomerID    string `json:"customer_id,omitempty"`
 	TOTPEnabled   bool   `json:"totp_enabled"`
 	RecoveryCodes int    `json:"recovery_codes_left"`
+	Passkeys      int    `json:"passkeys"`
 	Created       int64  `json:"created"`
 	Timezone      string `json:"timezone,omitempty"`
 }
 
 func viewUser(u store.User) userView {
 	return userView{ID: u.ID, Username: u.Username, Role: u.Role, CustomerID: u.CustomerID,
-		TOTPEnabled: u.TOTPEnabled, RecoveryCodes: len(u.RecoveryCodes), Created: u.Created, Timezone: u.Timezone}
+		TOTPEnabled: u.TOTPEnabled, RecoveryCodes: len(u.RecoveryCodes), Passkeys: len(u.Passkeys), Created: u.Created, Timezone: u.Timezone}
 }
 
 // userInput is the body of POST and PUT /users. On PUT an empty password
@@ -205,6 +206,10 @@ func (s *Server) putUser(w http.ResponseWriter, r *http.Request) error {
 		}
 		if in.ResetTOTP {
 			u.TOTPSecret, u.TOTPEnabled, u.RecoveryCodes, u.TOTPLastStep = "", false, nil, 0
+		}
+		if hash != "" || in.ResetTOTP {
+			// An account taken back: the passkeys enrolled meanwhile go too.
+			u.Passkeys, u.WebAuthnHandle = nil, ""
 		}
 		if err := store.PutJSON(ctx, s.st, store.Users, u.ID, u); err != nil {
 			return err

@@ -49,8 +49,9 @@ func (retryHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 
-// ProcessPipelineHook resends a pipeline that was refused as a whole (its
-// connection never made) or that only reads.
+// ProcessPipelineHook resends a pipeline that only reads. One that
+// writes is not: on Redis Cluster a pipeline spans nodes, and one node's
+// failed dial says nothing of what the others ran.
 func (retryHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		err := next(ctx, cmds)
@@ -58,7 +59,7 @@ func (retryHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 		for _, c := range cmds {
 			reads = reads && readOnlyCmd(c)
 		}
-		for try := 1; try <= redisRetries && (notSent(err) || reads && resendable(err, true)); try++ {
+		for try := 1; try <= redisRetries && reads && resendable(err, true); try++ {
 			if !pause(ctx, time.Duration(try)*redisRetryWait) {
 				return err
 			}

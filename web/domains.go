@@ -32,27 +32,39 @@ func hostOf(r *http.Request) string {
 	return strings.TrimSuffix(strings.ToLower(strings.Trim(h, "[]")), ".")
 }
 
+// WithPanelHost names the switch's own host (admin.public_host): it
+// reaches the panel whatever the domains say.
+func WithPanelHost(host string) Option {
+	return func(s *Server) { s.panelHost = strings.TrimSuffix(strings.ToLower(host), ".") }
+}
+
 // domainOf returns the domain r is for: a configured one, or the panel
-// for an address, localhost or a switch with no domains; ok is false for
-// an unknown name (or when the domains cannot be read).
-func (s *Server) domainOf(r *http.Request) (store.Domain, bool) {
+// for an address, localhost, the switch's own name or a switch with no
+// domains. status is 0, or 404 for an unknown name, 503 when the domains
+// cannot be read (addresses and localhost still reach the panel).
+func (s *Server) domainOf(r *http.Request) (store.Domain, int) {
 	host := hostOf(r)
 	panel := store.Domain{Host: host, Area: admin.AreaPanel}
+	_, ipErr := netip.ParseAddr(host)
+	own := ipErr == nil || host == "localhost" || (s.panelHost != "" && host == s.panelHost)
 	if s.domains == nil {
-		return panel, true
+		return panel, 0
 	}
 	ds, err := s.domains(r.Context())
-	if err != nil {
+	switch {
+	case err != nil && own:
+		return panel, 0
+	case err != nil:
 		s.log.Error("reading the custom domains", "error", err)
-		return store.Domain{}, false
+		return store.Domain{}, http.StatusServiceUnavailable
 	}
 	if d, ok := ds[host]; ok {
-		return d, true
+		return d, 0
 	}
-	if _, err := netip.ParseAddr(host); err == nil || host == "localhost" || len(ds) == 0 {
-		return panel, true
+	if own || len(ds) == 0 {
+		return panel, 0
 	}
-	return store.Domain{}, false
+	return store.Domain{}, http.StatusNotFound
 }
 
 type domainKey struct{}

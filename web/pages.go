@@ -3,6 +3,8 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/trunkline/trunkline/admin"
@@ -130,27 +132,73 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 		return
 	}
 	var cs struct{ Customers []customerRow }
-	s.call(r, sess, "GET", "/api/v1/customers?warnings=true", nil, &cs)
+	s.call(r, sess, "GET", "/api/v1/customers?warnings=true&limit=50", nil, &cs)
 	var ks struct {
 		Carriers []struct {
 			ID, Name string
 			Warnings []struct{ Code, Message string }
 		}
 	}
-	s.call(r, sess, "GET", "/api/v1/carriers?warnings=true", nil, &ks)
+	s.call(r, sess, "GET", "/api/v1/carriers?warnings=true&limit=50", nil, &ks)
 	var calls struct{ Calls []any }
 	s.call(r, sess, "GET", "/api/v1/calls?limit=10000", nil, &calls)
 	s.render(w, http.StatusOK, "dashboard.html", s.page(r, sess, map[string]any{
 		"Customers": cs.Customers, "Carriers": ks.Carriers, "ActiveCalls": len(calls.Calls)}))
 }
 
-// customers lists the customers with their warnings.
+// pageSize is how many rows a list page shows.
+const pageSize = 100
+
+// listQuery is the API query of a list page: its search and its page.
+func listQuery(r *http.Request) (url.Values, int) {
+	q := url.Values{"limit": {strconv.Itoa(pageSize)}}
+	if v := strings.TrimSpace(r.URL.Query().Get("q")); v != "" {
+		q.Set("q", v)
+	}
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page = max(page, 1)
+	q.Set("offset", strconv.Itoa((page-1)*pageSize))
+	return q, page
+}
+
+// pager is what a list page shows of its place: this page, the links to
+// the pages around it.
+type pager struct {
+	Page, Pages, Total int
+	Prev, Next         string
+}
+
+func newPager(r *http.Request, page, total int) pager {
+	p := pager{Page: page, Total: total, Pages: max(1, (total+pageSize-1)/pageSize)}
+	link := func(n int) string {
+		q := url.Values{"page": {strconv.Itoa(n)}}
+		if v := strings.TrimSpace(r.URL.Query().Get("q")); v != "" {
+			q.Set("q", v)
+		}
+		return r.URL.Path + "?" + q.Encode()
+	}
+	if page > 1 {
+		p.Prev = link(page - 1)
+	}
+	if page < p.Pages {
+		p.Next = link(page + 1)
+	}
+	return p
+}
+
+// customers lists the customers with their warnings, a page at a time,
+// searched by name.
 func (s *Server) customers(w http.ResponseWriter, r *http.Request, sess *session) {
-	var cs struct{ Customers []customerRow }
-	status, err := s.call(r, sess, "GET", "/api/v1/customers", nil, &cs)
+	q, page := listQuery(r)
+	var cs struct {
+		Customers []customerRow
+		Total     int
+	}
+	status, err := s.call(r, sess, "GET", "/api/v1/customers?"+q.Encode(), nil, &cs)
 	if err != nil || status != http.StatusOK {
 		s.failed(w, status)
 		return
 	}
-	s.render(w, http.StatusOK, "customers.html", s.page(r, sess, map[string]any{"Customers": cs.Customers}))
+	s.render(w, http.StatusOK, "customers.html", s.page(r, sess, map[string]any{"Customers": cs.Customers,
+		"Pager": newPager(r, page, cs.Total), "Q": q.Get("q")}))
 }

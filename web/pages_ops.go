@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"html/template"
 	"image/png"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -101,20 +100,9 @@ func (s *Server) cdrs(w http.ResponseWriter, r *http.Request, sess *session) {
 func (s *Server) cdrsCSV(w http.ResponseWriter, r *http.Request, sess *session) {
 	q := cdrQuery(r)
 	if q.Get("limit") == "" {
-		q.Set("limit", "10000") // held in memory to pass on: bounded
+		q.Set("limit", "10000") // the most the API answers at once
 	}
-	rec, err := s.raw(r, sess, "GET", "/api/v1/cdrs?"+q.Encode(), nil, map[string]string{"Accept": "text/csv"})
-	if err != nil {
-		http.Error(w, "bad query", http.StatusBadRequest)
-		return
-	}
-	for _, h := range []string{"Content-Type", "Content-Disposition", "Trunkline-CDR-Source", "Warning"} {
-		if v := rec.Header().Get(h); v != "" {
-			w.Header().Set(h, v)
-		}
-	}
-	w.WriteHeader(rec.Code)
-	io.Copy(w, rec.Body)
+	s.download(w, r, sess, "/api/v1/cdrs?"+q.Encode(), map[string]string{"Accept": "text/csv"})
 }
 
 // audit lists the newest changes.

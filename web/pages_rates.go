@@ -128,5 +128,5 @@ func (s *Server) ratesCSV(w http.ResponseWriter, r *http.Request, sess *session)
 	q := rateQuery(r)
 	q.Del("card")
 	q.Set("format", "csv")
-	s.relayCSV(w, r, sess, "/api/v1/ratecards/"+url.PathEscape(r.PathValue("id"))+"/rates?"+q.Encode())
+	s.download(w, r, sess, "/api/v1/ratecards/"+url.PathEscape(r.PathValue("id"))+"/rates?"+q.Encode(), nil)
 }

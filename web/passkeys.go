@@ -59,8 +59,8 @@ func (s *Server) passkeyLoginOptions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := map[string]string{}
-	if u := r.PostFormValue("username"); u != "" {
-		body["username"], body["password"] = u, r.PostFormValue("password")
+	if u, pw := r.PostFormValue("username"), r.PostFormValue("password"); u != "" && pw != "" {
+		body["username"], body["password"] = u, pw // the passkey as second factor
 	}
 	s.relay(w, r, nil, http.MethodPost, "/api/v1/login/passkey/options", body)
 }
@@ -97,7 +97,11 @@ func (s *Server) passkeyLogin(w http.ResponseWriter, r *http.Request) {
 
 // passkeyOptions starts enrolling a passkey; the password is asked again.
 func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.relay(w, r, sess, http.MethodPost, "/api/v1/me/passkeys/options", map[string]string{"password": r.PostFormValue("password")})
+	body := map[string]string{"password": r.PostFormValue("password")}
+	if code := strings.TrimSpace(r.PostFormValue("totp")); code != "" {
+		body["totp"] = code
+	}
+	s.relay(w, r, sess, http.MethodPost, "/api/v1/me/passkeys/options", body)
 }
 
 // addPasskey finishes enrolling a passkey under the name typed.

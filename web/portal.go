@@ -1,7 +1,6 @@
 package web
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -88,24 +87,7 @@ func (s *Server) portalRates(w http.ResponseWriter, r *http.Request, sess *sessi
 func (s *Server) portalRatesCSV(w http.ResponseWriter, r *http.Request, sess *session) {
 	q := rateQuery(r)
 	q.Set("format", "csv")
-	s.relayCSV(w, r, sess, customerPath(sess, "/rates?"+q.Encode()))
-}
-
-// relayCSV sends the API's CSV answer to path on to the browser.
-func (s *Server) relayCSV(w http.ResponseWriter, r *http.Request, sess *session, path string) {
-	rec, err := s.raw(r, sess, "GET", path, nil, nil)
-	if err != nil || rec.Code != http.StatusOK {
-		status := http.StatusBadGateway
-		if rec != nil {
-			status = rec.Code
-		}
-		s.failed(w, status)
-		return
-	}
-	for _, h := range []string{"Content-Type", "Content-Disposition"} {
-		w.Header().Set(h, rec.Header().Get(h))
-	}
-	io.Copy(w, rec.Body)
+	s.download(w, r, sess, customerPath(sess, "/rates?"+q.Encode()), nil)
 }
 
 // portalAccess lists how the customer's trunks sign in: addresses, host

@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -9,6 +11,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/trunkline/trunkline/store"
+	"github.com/trunkline/trunkline/web"
 )
 
 // api sends method path with a JSON body to the panel's API as secret and
@@ -134,5 +139,21 @@ func TestPortalByDomain(t *testing.T) {
 	// there.
 	if body, _, _ := get(t, panel, srv.URL, "/account"); !strings.Contains(body, `action="/login"`) {
 		t.Fatalf("the portal's session on the panel's host: %s", body)
+	}
+}
+
+// When the domains cannot be read, the switch's own addresses and name
+// still reach the panel; other names get 503, not a guess.
+func TestDomainsUnreadable(t *testing.T) {
+	h := web.New(http.NotFoundHandler(), nil, web.WithPanelHost("switch.example.test"),
+		web.WithDomains(func(context.Context) (map[string]store.Domain, error) { return nil, errors.New("store down") })).Handler()
+	for host, want := range map[string]int{"127.0.0.1:8080": 200, "[::1]:8080": 200, "localhost": 200, "switch.example.test": 200, "portal.example.test": 503} {
+		r := httptest.NewRequest("GET", "/login", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("host %s: %d, want %d", host, w.Code, want)
+		}
 	}
 }

@@ -34,13 +34,14 @@ const (
 // Server serves the panel at / and hands everything else under /api/,
 // /metrics, /healthz and /readyz to the admin API.
 type Server struct {
-	api      http.Handler
-	log      *slog.Logger
-	tmpl     *template.Template
-	sessions sessions
-	mux      *http.ServeMux // the control panel
-	portal   *http.ServeMux // the customer portal
-	domains  func(ctx context.Context) (map[string]store.Domain, error)
+	api       http.Handler
+	log       *slog.Logger
+	tmpl      *template.Template
+	sessions  sessions
+	mux       *http.ServeMux // the control panel
+	portal    *http.ServeMux // the customer portal
+	domains   func(ctx context.Context) (map[string]store.Domain, error)
+	panelHost string // the switch's own name: always the panel
 }
 
 // New returns the panel over api, the admin API's handler.
@@ -110,9 +111,13 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		secure(w)
-		d, ok := s.domainOf(r)
-		if !ok {
-			http.Error(w, "unknown host", http.StatusNotFound)
+		d, status := s.domainOf(r)
+		switch status {
+		case http.StatusNotFound:
+			http.Error(w, "unknown host", status)
+			return
+		case http.StatusServiceUnavailable:
+			http.Error(w, "the switch cannot read its domains: try again", status)
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), domainKey{}, d))

@@ -309,7 +309,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 	n.AdminAddr = ln.Addr()
 	// The control panel at /, over the API (served on the same listener).
-	panel := web.New(api.Handler(), log.With("component", "web"), web.WithDomains(api.Domains))
+	panel := web.New(api.Handler(), log.With("component", "web"), web.WithDomains(api.Domains), web.WithPanelHost(cfg.Admin.PublicHost))
 	n.http = &http.Server{Handler: panel.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute} // a deck upload may be large
 	go func() {

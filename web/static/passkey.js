@@ -48,7 +48,7 @@
   if (signin) signin.addEventListener("click", function () {
     var form = document.getElementById("login"), csrf = value(form, "csrf");
     var fields = { csrf: csrf };
-    if (value(form, "username")) { fields.username = value(form, "username"); fields.password = value(form, "password"); }
+    if (value(form, "username") && value(form, "password")) { fields.username = value(form, "username"); fields.password = value(form, "password"); }
     if (!window.PublicKeyCredential) { say("This browser has no passkeys."); return; }
     say("Waiting for your passkey…");
     post("/login/passkey/options", fields).then(function (o) {
@@ -68,7 +68,7 @@
     var csrf = value(add, "csrf"), name = value(add, "name");
     if (!window.PublicKeyCredential) { say("This browser has no passkeys."); return; }
     say("Follow your browser's prompt…");
-    post("/account/passkeys/options", { csrf: csrf, password: value(add, "password") }).then(function (o) {
+    post("/account/passkeys/options", { csrf: csrf, password: value(add, "password"), totp: value(add, "totp") }).then(function (o) {
       var pk = o.publicKey;
       pk.challenge = dec(pk.challenge);
       pk.user.id = dec(pk.user.id);
