@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -135,7 +136,32 @@ type AdminConfig struct {
 	// PublicHost is the name custom domains point at (their CNAME
 	// target), as the API shows it with each domain.
 	PublicHost string `yaml:"public_host"`
+	// TLS serves the panel, the portal and the API over HTTPS.
+	TLS AdminTLSConfig `yaml:"tls"`
+	// TrustedProxies are the addresses (CIDRs) of reverse proxies in
+	// front of the admin listener: from them X-Forwarded-For names the
+	// client (its login throttle, the audit log) and X-Forwarded-Proto
+	// https marks the request as secure (Secure cookies, passkeys).
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
+
+// AdminTLSConfig is the admin listener's HTTPS: a custom domain with a
+// certificate of its own (cert_file/key_file in /api/v1/domains) is
+// served with it; any other name with ACME's (when enabled) or the
+// default certificate here.
+type AdminTLSConfig struct {
+	CertFile string `yaml:"cert_file"` // the default certificate (PEM)
+	KeyFile  string `yaml:"key_file"`
+	// ACME gets certificates for the custom domains and public_host from
+	// an ACME CA (Let's Encrypt unless ACMEDirectory says) by TLS-ALPN-01
+	// on this listener, which must then be reachable on port 443.
+	ACME          bool   `yaml:"acme"`
+	ACMEEmail     string `yaml:"acme_email"`
+	ACMEDirectory string `yaml:"acme_directory"`
+}
+
+// enabled tells whether the admin listener serves HTTPS.
+func (t AdminTLSConfig) enabled() bool { return t.CertFile != "" || t.ACME }
 
 // LogConfig configures logging.
 type LogConfig struct {
@@ -320,6 +346,18 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 		bad("admin.listen", "%q is not host:port", c.Admin.Listen)
+	}
+	if t := c.Admin.TLS; (t.CertFile == "") != (t.KeyFile == "") {
+		bad("admin.tls", "cert_file and key_file go together")
+	} else if t.CertFile != "" {
+		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+			bad("admin.tls.cert_file", "the certificate and key do not load: %v", err)
+		}
+	}
+	for _, p := range c.Admin.TrustedProxies {
+		if _, err := parsePrefix(p); err != nil {
+			bad("admin.trusted_proxies", "%q is not an address or CIDR", p)
+		}
 	}
 	if c.SIP.Advertise != "" && strings.ContainsAny(c.SIP.Advertise, ":/ ") && net.ParseIP(c.SIP.Advertise) == nil {
 		bad("sip.advertise", "%q is not a host name or IP address", c.SIP.Advertise)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -310,8 +311,18 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	n.AdminAddr = ln.Addr()
 	// The control panel at /, over the API (served on the same listener).
 	panel := web.New(api.Handler(), log.With("component", "web"), web.WithDomains(api.Domains), web.WithPanelHost(cfg.Admin.PublicHost))
-	n.http = &http.Server{Handler: panel.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute} // a deck upload may be large
+	tlsConf, err := adminTLS(cfg, api.Domains, log.With("component", "web"))
+	if err != nil {
+		ln.Close()
+		n.close()
+		return nil, err
+	}
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+	}
+	n.http = &http.Server{Handler: behindProxies(panel.Handler(), cfg.Admin.TrustedProxies), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, TLSConfig: tlsConf, // a deck upload may be large
+		ErrorLog: slog.NewLogLogger(log.With("component", "web").Handler(), slog.LevelDebug)} // handshakes that fail: scanners, mostly
 	go func() {
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin API stopped", "error", err)
