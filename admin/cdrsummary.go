@@ -3,14 +3,16 @@ package admin
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/trunkline/trunkline/cdr"
 )
 
 // cdrSummary answers GET /api/v1/cdrs/summary?group=customer|carrier
-// &from=&to=&customer=&carrier=: per customer (calls: final CDRs) or per
-// carrier (attempts) and currency, the attempts, answered, ASR, ACD,
-// minutes and exact sell, buy and margin sums.
+// &from=&to=&customer=&carrier=&bucket=: per customer (calls: final CDRs)
+// or per carrier (attempts) and currency, and with bucket (seconds) per
+// period of that length, the attempts, answered, ASR, ACD, PDD, minutes
+// and exact sell, buy and margin sums.
 func (s *Server) cdrSummary(w http.ResponseWriter, r *http.Request) error {
 	sum, ok := s.cdrs.(cdr.Summarizer)
 	if !ok {
@@ -30,6 +32,13 @@ func (s *Server) cdrSummary(w http.ResponseWriter, r *http.Request) error {
 	}
 	if sq.FromMs != 0 && sq.ToMs != 0 && sq.ToMs <= sq.FromMs {
 		return errInvalid("to", "must be after from")
+	}
+	if b := v.Get("bucket"); b != "" {
+		secs, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || secs*1000 < cdr.MinBucketMs || secs*1000 > cdr.MaxBucketMs {
+			return errInvalid("bucket", "seconds from %d to %d, got %q", cdr.MinBucketMs/1000, cdr.MaxBucketMs/1000, b)
+		}
+		sq.BucketMs = secs * 1000
 	}
 	var from string
 	rows, err := sum.Summary(cdr.ServedFrom(r.Context(), &from), sq)

@@ -84,7 +84,8 @@ func (rs resource[T]) create(s *Server, w http.ResponseWriter, r *http.Request) 
 // Paging of a list: without ?limit= every record (as before paging).
 const maxListPage = 1000
 
-// list answers the records as {"<coll>": [...], "total": n}, sorted by
+// list answers the records as {"<coll>": [...]} (with "total" when paged
+// or searched), sorted by
 // name then id: those whose name contains ?q= (any case), and with
 // ?warnings=true only those with warnings; ?limit= and ?offset= page them.
 func (rs resource[T]) list(s *Server, w http.ResponseWriter, r *http.Request) error {
@@ -163,7 +164,11 @@ func (rs resource[T]) list(s *Server, w http.ResponseWriter, r *http.Request) er
 		}
 		total++
 	}
-	writeJSON(w, http.StatusOK, map[string]any{rs.coll: out, "total": total})
+	body := map[string]any{rs.coll: out}
+	if q.Has("limit") || q.Has("offset") || q.Has("q") {
+		body["total"] = total // a page: how many match in all
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 

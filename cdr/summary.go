@@ -24,7 +24,16 @@ type SummaryQuery struct {
 	CarrierID  string
 	FromMs     int64
 	ToMs       int64
+	// BucketMs, when set, splits each row by the time its calls were
+	// set up, in buckets of this many milliseconds (the row's AtMs).
+	BucketMs int64
 }
+
+// Bucket limits: a minute at least, a day at most.
+const (
+	MinBucketMs = 60_000
+	MaxBucketMs = 86_400_000
+)
 
 // SummaryRow is the traffic of one customer or carrier in one currency.
 // Attempts counts calls for a customer (final CDRs) and routing attempts for
@@ -34,6 +43,7 @@ type SummaryQuery struct {
 // exact.
 type SummaryRow struct {
 	Key      string       `json:"key"`
+	AtMs     int64        `json:"at_ms,omitempty"` // the bucket's start (with BucketMs)
 	Currency string       `json:"currency"`
 	Attempts int64        `json:"attempts"`
 	Answered int64        `json:"answered"`
@@ -45,6 +55,11 @@ type SummaryRow struct {
 	Sell     rating.Money `json:"sell"`
 	Buy      rating.Money `json:"buy"`
 	Margin   rating.Money `json:"margin"`
+	// PDD is the mean post-dial delay (to ringing or answer) in
+	// milliseconds of the calls that had one; PDDCalls counts them.
+	PDD      float64 `json:"pdd_ms"`
+	PDDCalls int64   `json:"pdd_calls"`
+	pddSum   int64
 }
 
 // Summarizer answers traffic summaries. Implementations are safe for
@@ -57,6 +72,9 @@ type Summarizer interface {
 func (q SummaryQuery) query() (Query, error) {
 	if q.Group != GroupCustomer && q.Group != GroupCarrier {
 		return Query{}, fmt.Errorf("%w: group %q is not %s or %s", ErrBadQuery, q.Group, GroupCustomer, GroupCarrier)
+	}
+	if q.BucketMs != 0 && (q.BucketMs < MinBucketMs || q.BucketMs > MaxBucketMs) {
+		return Query{}, fmt.Errorf("%w: bucket of %d ms is outside %d..%d", ErrBadQuery, q.BucketMs, MinBucketMs, MaxBucketMs)
 	}
 	return Query{CustomerID: q.CustomerID, CarrierID: q.CarrierID, FromMs: q.FromMs, ToMs: q.ToMs}.normalized()
 }
@@ -77,21 +95,35 @@ func (q SummaryQuery) key(r *Record) string {
 	return r.CarrierID
 }
 
-// summaryAcc adds up summary rows by key and currency.
-type summaryAcc map[[2]string]*SummaryRow
+// summaryKey is a summary row's identity: its bucket, key and currency.
+type summaryKey struct {
+	at            int64
+	key, currency string
+}
 
-func (a summaryAcc) row(key, currency string) *SummaryRow {
-	k := [2]string{key, currency}
+// summaryAcc adds up summary rows by bucket, key and currency.
+type summaryAcc map[summaryKey]*SummaryRow
+
+func (a summaryAcc) row(at int64, key, currency string) *SummaryRow {
+	k := summaryKey{at, key, currency}
 	row := a[k]
 	if row == nil {
-		row = &SummaryRow{Key: key, Currency: currency}
+		row = &SummaryRow{Key: key, Currency: currency, AtMs: at}
 		a[k] = row
 	}
 	return row
 }
 
-func (a summaryAcc) add(key string, r *Record) {
-	row := a.row(key, r.Currency)
+// bucket is the start of the bucket of setupMs (0 without buckets).
+func (q SummaryQuery) bucket(setupMs int64) int64 {
+	if q.BucketMs == 0 {
+		return 0
+	}
+	return setupMs / q.BucketMs * q.BucketMs
+}
+
+func (a summaryAcc) add(at int64, key string, r *Record) {
+	row := a.row(at, key, r.Currency)
 	row.Attempts++
 	if r.AnswerMs > 0 {
 		row.Answered++
@@ -101,6 +133,10 @@ func (a summaryAcc) add(key string, r *Record) {
 	row.Sell += r.SellCost
 	row.Buy += r.BuyCost
 	row.Margin += r.Margin
+	if r.PDDMs > 0 {
+		row.PDDCalls++
+		row.pddSum += r.PDDMs
+	}
 }
 
 // rows returns the finished rows sorted by key and currency.
@@ -110,6 +146,9 @@ func (a summaryAcc) rows() []SummaryRow {
 		out = append(out, r.finish())
 	}
 	sort.Slice(out, func(i, j int) bool {
+		if out[i].AtMs != out[j].AtMs {
+			return out[i].AtMs < out[j].AtMs
+		}
 		if out[i].Key != out[j].Key {
 			return out[i].Key < out[j].Key
 		}
@@ -126,6 +165,9 @@ func (r SummaryRow) finish() SummaryRow {
 		r.ACD = round2(float64(r.Seconds) / float64(r.Answered))
 	}
 	r.Minutes = round2(float64(r.Seconds) / 60)
+	if r.PDDCalls > 0 {
+		r.PDD = round2(float64(r.pddSum) / float64(r.PDDCalls))
+	}
 	return r
 }
 
@@ -140,7 +182,7 @@ func (j *Journal) Summary(ctx context.Context, sq SummaryQuery) ([]SummaryRow, e
 	acc := summaryAcc{}
 	err = Each(ctx, j, q, func(r *Record) error {
 		if sq.counts(r) {
-			acc.add(sq.key(r), r)
+			acc.add(sq.bucket(r.SetupMs), sq.key(r), r)
 		}
 		return nil
 	})

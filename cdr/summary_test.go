@@ -13,6 +13,7 @@ import (
 // vary: every third attempt is unanswered with 486 and costs nothing.
 func variedRecord(i int) Record {
 	r := testRecord(i)
+	r.PDDMs = int64(i%7) * 150 // some with none
 	if i%2 == 1 {
 		r.Callee = "4420" + r.Callee[4:]
 	}
@@ -86,12 +87,14 @@ func testSummary(t *testing.T, s Summarizer, recs []Record) {
 		{Group: GroupCustomer},
 		{Group: GroupCarrier},
 		{Group: GroupCarrier, CustomerID: "cust-2", FromMs: base + 10_000, ToMs: base + 150_000},
+		{Group: GroupCustomer, BucketMs: MinBucketMs},
+		{Group: GroupCarrier, BucketMs: 2 * MinBucketMs, CarrierID: "carrier-1"},
 	} {
 		want := summaryAcc{}
 		q, _ := sq.query()
 		for i := range recs {
 			if q.match(&recs[i]) && sq.counts(&recs[i]) {
-				want.add(sq.key(&recs[i]), &recs[i])
+				want.add(sq.bucket(recs[i].SetupMs), sq.key(&recs[i]), &recs[i])
 			}
 		}
 		got, err := s.Summary(context.Background(), sq)
@@ -104,6 +107,9 @@ func testSummary(t *testing.T, s Summarizer, recs []Record) {
 	}
 	if _, err := s.Summary(context.Background(), SummaryQuery{Group: "node"}); !errors.Is(err, ErrBadQuery) {
 		t.Errorf("bad group: %v, want ErrBadQuery", err)
+	}
+	if _, err := s.Summary(context.Background(), SummaryQuery{Group: GroupCustomer, BucketMs: 1000}); !errors.Is(err, ErrBadQuery) {
+		t.Errorf("a one-second bucket: %v, want ErrBadQuery", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trunkline/trunkline/admin"
 )
@@ -142,8 +143,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, sess *session
 	s.call(r, sess, "GET", "/api/v1/carriers?warnings=true&limit=50", nil, &ks)
 	var calls struct{ Calls []any }
 	s.call(r, sess, "GET", "/api/v1/calls?limit=10000", nil, &calls)
+	charts, scope := s.charts(r, sess, time.Now())
 	s.render(w, http.StatusOK, "dashboard.html", s.page(r, sess, map[string]any{
-		"Customers": cs.Customers, "Carriers": ks.Carriers, "ActiveCalls": len(calls.Calls)}))
+		"Customers": cs.Customers, "Carriers": ks.Carriers, "ActiveCalls": len(calls.Calls), "Charts": charts, "Scope": scope}))
 }
 
 // pageSize is how many rows a list page shows.

@@ -50,7 +50,7 @@ func New(api http.Handler, log *slog.Logger, opts ...Option) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{api: api, log: log, mux: http.NewServeMux(), portal: http.NewServeMux(),
-		tmpl: template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join, "unix": unixTime}).ParseFS(templateFS, "templates/*.html"))}
+		tmpl: template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join, "unix": unixTime, "unixNum": unixNumber}).ParseFS(templateFS, "templates/*.html"))}
 	for _, o := range opts {
 		o(s)
 	}
@@ -72,6 +72,7 @@ func New(api http.Handler, log *slog.Logger, opts ...Option) *Server {
 		m.HandleFunc("GET /cdrs", s.signedIn(s.cdrs))
 		m.HandleFunc("GET /cdrs.csv", s.signedIn(s.cdrsCSV))
 		m.HandleFunc("GET /account", s.signedIn(s.account))
+		m.HandleFunc("GET /help", s.signedIn(s.help))
 		m.HandleFunc("POST /account/password", s.signedIn(s.changePassword))
 		m.HandleFunc("POST /account/totp", s.signedIn(s.enableTOTP))
 		m.HandleFunc("POST /account/totp/confirm", s.signedIn(s.confirmTOTP))
@@ -89,7 +90,17 @@ func New(api http.Handler, log *slog.Logger, opts ...Option) *Server {
 	s.mux.HandleFunc("GET /customers/{id}", s.signedIn(s.customerPage))
 	s.mux.HandleFunc("POST /customers/{id}/payments", s.signedIn(s.addPayment))
 	s.mux.HandleFunc("GET /carriers", s.signedIn(s.carriers))
+	s.mux.HandleFunc("GET /carriers/{id}", s.signedIn(operator(s.carrierPage)))
 	s.mux.HandleFunc("GET /audit", s.signedIn(s.audit))
+	s.mux.HandleFunc("GET /simulate", s.signedIn(operator(s.simulate)))
+	s.mux.HandleFunc("GET /alerts", s.signedIn(operator(s.alerts)))
+	s.mux.HandleFunc("GET /exports", s.signedIn(operator(s.exports)))
+	s.mux.HandleFunc("GET /exports/{id}/runs", s.signedIn(operator(s.exportRuns)))
+	s.mux.HandleFunc("GET /bans", s.signedIn(operator(s.bans)))
+	s.mux.HandleFunc("POST /bans/{ip}/lift", s.signedIn(operator(s.liftBan)))
+	s.mux.HandleFunc("GET /users", s.signedIn(operator(s.users)))
+	s.mux.HandleFunc("POST /users", s.signedIn(operator(s.addUser)))
+	s.mux.HandleFunc("POST /tokens/{id}/revoke", s.signedIn(operator(s.revokeToken)))
 	s.mux.HandleFunc("GET /ratecards", s.signedIn(s.rateCards))
 	s.mux.HandleFunc("GET /ratecards/{id}/rates", s.signedIn(operator(s.ratesPage)))
 	s.mux.HandleFunc("POST /ratecards/{id}/rates", s.signedIn(operator(s.uploadRates)))
@@ -276,6 +287,18 @@ func unixTime(sec int64) string {
 		return "never"
 	}
 	return time.Unix(sec, 0).UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// unixNumber is unixTime of a JSON number (as a page decodes it).
+func unixNumber(v any) string {
+	switch n := v.(type) {
+	case float64:
+		return unixTime(int64(n))
+	case json.Number:
+		i, _ := n.Int64()
+		return unixTime(i)
+	}
+	return ""
 }
 
 // render writes the page tmpl with data.

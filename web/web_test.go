@@ -189,7 +189,7 @@ func signIn(t *testing.T, c *http.Client, base, password string) string {
 // two-factor set-up with a QR code image made by the switch and a code
 // from the app.
 func TestPanelPages(t *testing.T) {
-	srv, _ := panel(t)
+	srv, token := panel(t)
 	c := browser(t)
 	csrf := signIn(t, c, srv.URL, "a long password")
 	for path, want := range map[string]string{
@@ -197,10 +197,21 @@ func TestPanelPages(t *testing.T) {
 		"/calls":    "No call in progress",
 		"/cdrs":     "No CDR matches",
 		"/audit":    "POST /api/v1/customers",
+		"/users":    "API tokens",
+		"/exports":  "No export yet",
+		"/simulate": "Simulate a call",
+		"/alerts":   "Lacking Ltd",
+		"/help":     `id="customers"`,
 	} {
 		if body, _, res := get(t, c, srv.URL, path); res.StatusCode != 200 || !strings.Contains(body, want) {
 			t.Errorf("%s: %d, no %q:\n%s", path, res.StatusCode, want, body)
 		}
+	}
+	if alerts, _, _ := get(t, c, srv.URL, "/alerts"); !strings.Contains(alerts, "Users without two-factor") || !strings.Contains(alerts, "<li><span class=\"warn\">⚠</span> ops</li>") {
+		t.Errorf("alerts: no user without two-factor listed:\n%s", alerts)
+	}
+	if page, _, _ := get(t, c, srv.URL, "/customers"); !strings.Contains(page, `href="/help#customers"`) || !strings.Contains(page, `href="/alerts"`) {
+		t.Errorf("the customers page has no help link or alerts icon")
 	}
 	res, err := c.Get(srv.URL + "/cdrs.csv?customer=x")
 	if err != nil || res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
@@ -208,7 +219,6 @@ func TestPanelPages(t *testing.T) {
 	}
 	res.Body.Close()
 
-	// Two-factor: set up, the QR code image, a wrong code, the right one.
 	post := func(path string, form url.Values) string {
 		t.Helper()
 		form.Set("csrf", csrf)
@@ -220,6 +230,29 @@ func TestPanelPages(t *testing.T) {
 		res.Body.Close()
 		return string(b)
 	}
+	// Users and tokens: a user added from the page; a token revoked.
+	if page := post("/users", url.Values{"username": {"viewer"}, "password": {"a long password"}, "role": {"read-only"}}); !strings.Contains(page, "User viewer added") || !strings.Contains(page, "<td>viewer</td>") {
+		t.Fatalf("adding a user: %s", page)
+	}
+	if page := post("/users", url.Values{"username": {"x"}, "password": {"short"}, "role": {"read-only"}}); !strings.Contains(page, "password") || !strings.Contains(page, `class="problem"`) {
+		t.Fatalf("a user with a short password: %s", page)
+	}
+	api(t, srv, token, "POST", "/api/v1/tokens", `{"name":"ci robot"}`, 201)
+	users, _, _ := get(t, c, srv.URL, "/users")
+	m := regexp.MustCompile(`<td>ci robot</td>.*?action="/tokens/([^/"]+)/revoke"`).FindStringSubmatch(strings.ReplaceAll(users, "\n", " "))
+	if m == nil {
+		t.Fatalf("the token on the users page: %s", users)
+	}
+	post("/tokens/"+m[1]+"/revoke", url.Values{})
+	if users, _, _ := get(t, c, srv.URL, "/users"); strings.Contains(users, "ci robot") {
+		t.Fatal("a revoked token still listed")
+	}
+	// Simulate without a simulator: the API's reason.
+	if page, _, _ := get(t, c, srv.URL, "/simulate?customer=x&number=44"); !strings.Contains(page, `class="problem"`) {
+		t.Fatalf("simulate: %s", page)
+	}
+
+	// Two-factor: set up, the QR code image, a wrong code, the right one.
 	page := post("/account/totp", url.Values{})
 	secret := regexp.MustCompile(`<code>([A-Z2-7]+)</code>`).FindStringSubmatch(page)
 	if !strings.Contains(page, `src="data:image/png;base64,`) || secret == nil {
@@ -276,7 +309,7 @@ func TestPanelCustomerUser(t *testing.T) {
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if !strings.Contains(string(page), "<h1>CDRs</h1>") || strings.Contains(string(page), `href="/customers"`) || strings.Contains(string(page), `href="/audit"`) {
+	if !strings.Contains(string(page), "<h1>CDRs ") || strings.Contains(string(page), `href="/customers"`) || strings.Contains(string(page), `href="/audit"`) {
 		t.Fatalf("a customer user's first page:\n%s", page)
 	}
 	for _, path := range []string{"/customers", "/quickstart", "/ratecards/x/rates"} {
@@ -353,6 +386,9 @@ func TestPanelRatesUpload(t *testing.T) {
 	csrf := signIn(t, c, srv.URL, "a long password")
 	if page, _, _ := get(t, c, srv.URL, "/ratecards"); !strings.Contains(page, "K buy") {
 		t.Fatalf("rate cards page: %s", page)
+	}
+	if page, _, _ := get(t, c, srv.URL, "/carriers/"+k.ID); !strings.Contains(page, "No endpoint") || !strings.Contains(page, "K buy") {
+		t.Fatalf("the carrier's page: %s", page)
 	}
 	checked := ""
 	up := func(deck, action string) (int, string) {

@@ -84,6 +84,19 @@ func TestBrowserFirstCall(t *testing.T) {
 	uas.wait(t, "carrier")
 	pageShows("the CDR", "/cdrs", "main", "12125550100")
 	webtest.Shot(t, ctx, "cdrs")
+	// The dashboard's charts count it: one call in ten minutes, answered.
+	pageShows("the charts", "/", "div.charts", "Calls a minute now 0.10")
+	if charts := webtest.Text(t, ctx, "div.charts"); !strings.Contains(charts, "ASR % now 100.00") {
+		t.Fatalf("the charts after one answered call:\n%s", charts)
+	}
+	webtest.Shot(t, ctx, "dashboard")
+
+	do("the carrier", chromedp.Navigate(base+"/carriers"), chromedp.Click(chromedp.CSS(`main table a`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.endpoints`)))
+	if eps := webtest.Text(t, ctx, "table.endpoints"); !strings.Contains(eps, "127.0.0.1:"+strconv.Itoa(carrierPort)) {
+		t.Fatalf("the carrier's endpoints: %s", eps)
+	}
+	webtest.Shot(t, ctx, "carrier")
 
 	var cs struct{ Customers []struct{ ID string } }
 	sw.api.do("GET", "/api/v1/customers", nil, http.StatusOK, &cs)
