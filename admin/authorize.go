@@ -14,7 +14,7 @@ import (
 const (
 	RoleAdmin    = "admin"     // everything
 	RoleReadOnly = "read-only" // GET only
-	RoleCustomer = "customer"  // GET of its own customer, CDRs and calls; manages its SIP users, hangs up its calls
+	RoleCustomer = "customer"  // GET of its own customer, CDRs and calls; manages its SIP users and CDR columns, hangs up its calls
 )
 
 // Error codes of authorisation and login.
@@ -55,6 +55,7 @@ var selfRoutes = map[string]bool{
 	"GET /api/v1/me":                   true,
 	"PUT /api/v1/me/password":          true,
 	"PUT /api/v1/me/timezone":          true,
+	"PUT /api/v1/me/profile":           true,
 	"POST /api/v1/me/totp":             true,
 	"POST /api/v1/me/totp/confirm":     true,
 	"GET /api/v1/me/passkeys":          true,
@@ -107,8 +108,8 @@ func authorize(p principal, pattern string, r *http.Request) error {
 		if !strings.HasPrefix(path, "/api/v1/customers/{id}") || r.PathValue("id") != p.customerID {
 			return forbidden
 		}
-		if method == http.MethodGet || strings.HasPrefix(path, "/api/v1/customers/{id}/sip-users") {
-			return nil
+		if method == http.MethodGet || strings.HasPrefix(path, "/api/v1/customers/{id}/sip-users") || path == "/api/v1/customers/{id}/cdr-fields" {
+			return nil // its own SIP users, its own CDR columns
 		}
 	}
 	return forbidden

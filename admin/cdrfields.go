@@ -29,6 +29,9 @@ func (s *Server) getCDRFields(w http.ResponseWriter, r *http.Request) error {
 	if len(fields) == 0 {
 		fields = cdr.Fields()
 	}
+	if principalOf(r).role == RoleCustomer {
+		fields = customerColumns(fields) // the columns it gets
+	}
 	writeJSON(w, http.StatusOK, cdrFieldsBody{Fields: fields})
 	return nil
 }
@@ -44,7 +47,14 @@ func (s *Server) putCDRFields(w http.ResponseWriter, r *http.Request) error {
 	if err := cdr.CheckFields(b.Fields); err != nil {
 		return errInvalid("fields", "%v (known: %v)", err, cdr.Fields())
 	}
-	err := s.write(r, func(ctx context.Context) error {
+	if principalOf(r).role == RoleCustomer {
+		for _, f := range b.Fields {
+			if buySideKeys[f] {
+				return errInvalid("fields", "%q is not a customer's column (known: %v)", f, cdr.CustomerDefaultFields())
+			}
+		}
+	}
+	err := s.locked(r, func(ctx context.Context) error { // CSV columns: no table reload
 		if _, err := load[store.Customer](ctx, s.st, store.Customers, "customer", id); err != nil {
 			return err
 		}

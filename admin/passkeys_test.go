@@ -169,3 +169,42 @@ func TestPasskeyNeedsSecondFactor(t *testing.T) {
 		t.Fatalf("passkeys after DELETE: %d", view.Passkeys)
 	}
 }
+
+// A user's profile: an email address and an E.164 mobile number, checked;
+// "" clears one.
+func TestProfile(t *testing.T) {
+	e := newEnv(t, cheapArgon)
+	e.newUser("ops", "read-only", "")
+	tok := e.tokenFor("ops")
+	put := func(body map[string]any) *httptest.ResponseRecorder {
+		return e.send("PUT", "/api/v1/me/profile", body, "Bearer "+tok, "application/json")
+	}
+	w := put(map[string]any{"email": "noc@example.com", "mobile": "+447700900123"})
+	wantStatus(t, w, 200)
+	var u struct{ Email, Mobile string }
+	decode(t, w, &u)
+	if u.Email != "noc@example.com" || u.Mobile != "+447700900123" {
+		t.Fatalf("profile: %+v", u)
+	}
+	for _, c := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"email": "noc@"}, "email"},
+		{map[string]any{"email": "NOC <noc@example.com>"}, "email"},
+		{map[string]any{"email": "a@b.c\r\nBcc: x@y.z"}, "email"},
+		{map[string]any{"mobile": "07700900123"}, "mobile"},
+		{map[string]any{"mobile": "+07700900123"}, "mobile"},
+		{map[string]any{"mobile": "+44 7700 900123"}, "mobile"},
+		{map[string]any{"mobile": "+1234567890123456"}, "mobile"},
+		{map[string]any{"mobile": "+12345"}, "mobile"},
+	} {
+		wantError(t, put(c.body), 400, admin.CodeInvalid, c.field)
+	}
+	w = put(map[string]any{"email": "", "mobile": ""})
+	var cleared struct{ Email, Mobile string }
+	decode(t, w, &cleared)
+	if cleared.Email != "" || cleared.Mobile != "" {
+		t.Fatalf("profile cleared: %+v", cleared)
+	}
+}

@@ -103,3 +103,33 @@ func TestCustomerRates(t *testing.T) {
 		t.Errorf("operator search 447: %+v", op)
 	}
 }
+
+// A customer's user chooses its own CDR columns, among a customer's only;
+// it reads no operator column back; another customer's are not its own.
+func TestCustomerChoosesCDRFields(t *testing.T) {
+	e := newEnv(t, cheapArgon)
+	f := e.fixture()
+	other := e.create("/api/v1/customers", map[string]any{"name": "Other", "currency": "EUR"})
+	e.newUser("cust", "customer", f.customer)
+	tok := e.tokenFor("cust")
+	path := "/api/v1/customers/" + f.customer + "/cdr-fields"
+	var got struct{ Fields []string }
+	w := e.send("GET", path, nil, "Bearer "+tok, "")
+	wantStatus(t, w, 200)
+	decode(t, w, &got)
+	for _, f := range got.Fields {
+		if f == "carrier_id" || f == "buy_cost" || f == "margin" {
+			t.Fatalf("a customer reads operator columns: %v", got.Fields)
+		}
+	}
+	w = e.send("PUT", path, map[string]any{"fields": []string{"setup_time", "callee", "duration", "sell_cost"}}, "Bearer "+tok, "application/json")
+	wantStatus(t, w, 200)
+	wantError(t, e.send("PUT", path, map[string]any{"fields": []string{"callee", "buy_cost"}}, "Bearer "+tok, "application/json"), 400, admin.CodeInvalid, "fields")
+	if code := e.as(tok, "PUT", "/api/v1/customers/"+other+"/cdr-fields", map[string]any{"fields": []string{"callee"}}); code != 403 {
+		t.Errorf("another customer's columns = %d, want 403", code)
+	}
+	decode(t, e.req("GET", path, nil), &got)
+	if strings.Join(got.Fields, ",") != "setup_time,callee,duration,sell_cost" {
+		t.Fatalf("the operator reads %v", got.Fields)
+	}
+}

@@ -210,6 +210,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"GET /api/v1/me", s.me},
 		{"PUT /api/v1/me/password", s.changePassword},
 		{"PUT /api/v1/me/timezone", s.setMyTimezone},
+		{"PUT /api/v1/me/profile", s.setMyProfile},
 		{"POST /api/v1/me/totp", s.enableTOTP},
 		{"POST /api/v1/me/totp/confirm", s.confirmTOTP},
 		{"GET /api/v1/tokens", s.listTokens},

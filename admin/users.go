@@ -3,6 +3,8 @@ package admin
 import (
 	"context"
 	"net/http"
+	"net/mail"
+	"strings"
 	"time"
 
 	"github.com/trunkline/trunkline/auth"
@@ -20,13 +22,16 @@ type userView struct {
 	TOTPEnabled   bool   `json:"totp_enabled"`
 	RecoveryCodes int    `json:"recovery_codes_left"`
 	Passkeys      int    `json:"passkeys"`
+	Email         string `json:"email,omitempty"`
+	Mobile        string `json:"mobile,omitempty"`
 	Created       int64  `json:"created"`
 	Timezone      string `json:"timezone,omitempty"`
 }
 
 func viewUser(u store.User) userView {
 	return userView{ID: u.ID, Username: u.Username, Role: u.Role, CustomerID: u.CustomerID,
-		TOTPEnabled: u.TOTPEnabled, RecoveryCodes: len(u.RecoveryCodes), Passkeys: len(u.Passkeys), Created: u.Created, Timezone: u.Timezone}
+		TOTPEnabled: u.TOTPEnabled, RecoveryCodes: len(u.RecoveryCodes), Passkeys: len(u.Passkeys), Created: u.Created, Timezone: u.Timezone,
+		Email: u.Email, Mobile: u.Mobile}
 }
 
 // userInput is the body of POST and PUT /users. On PUT an empty password
@@ -293,4 +298,54 @@ func (s *Server) setMyTimezone(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, viewUser(u))
 	return nil
+}
+
+// setMyProfile serves PUT /api/v1/me/profile {"email", "mobile"}: the
+// caller's contact details ("" clears one); the mobile number is E.164
+// (+ and 7 to 15 digits, no leading 0).
+func (s *Server) setMyProfile(w http.ResponseWriter, r *http.Request) error {
+	p := principalOf(r)
+	if err := needUser(p); err != nil {
+		return err
+	}
+	var in struct {
+		Email  string `json:"email"`
+		Mobile string `json:"mobile"`
+	}
+	if err := decodeBody(w, r, maxJSONBody, &in); err != nil {
+		return err
+	}
+	in.Email, in.Mobile = strings.TrimSpace(in.Email), strings.TrimSpace(in.Mobile)
+	if in.Email != "" {
+		a, err := mail.ParseAddress(in.Email)
+		if err != nil || a.Address != in.Email || len(in.Email) > 254 {
+			return errInvalid("email", "must be an address such as noc@example.com")
+		}
+	}
+	if in.Mobile != "" && !validE164(in.Mobile) {
+		return errInvalid("mobile", "must be E.164: + then the country code and number, 7 to 15 digits (+447700900123)")
+	}
+	var u store.User
+	err := s.locked(r, func(ctx context.Context) error {
+		var err error
+		if u, err = load[store.User](ctx, s.st, store.Users, "user", p.userID); err != nil {
+			return err
+		}
+		u.Email, u.Mobile = in.Email, in.Mobile
+		return store.PutJSON(ctx, s.st, store.Users, u.ID, u)
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewUser(u))
+	return nil
+}
+
+// validE164 tells whether n is an E.164 number: +, a non-zero digit, 6 to
+// 14 more digits.
+func validE164(n string) bool {
+	if len(n) < 8 || len(n) > 16 || n[0] != '+' || n[1] < '1' || n[1] > '9' {
+		return false
+	}
+	return isDigits(n[1:])
 }

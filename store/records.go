@@ -292,6 +292,9 @@ type User struct {
 	// (random, base64url) is the user handle they carry.
 	Passkeys       []Passkey `json:"passkeys,omitempty"`
 	WebAuthnHandle string    `json:"webauthn_handle,omitempty"`
+	// Email and Mobile (E.164) are the user's contact details.
+	Email  string `json:"email,omitempty"`
+	Mobile string `json:"mobile,omitempty"`
 }
 
 // Collections added for CDR field selection and exports.

@@ -63,7 +63,7 @@ func TestBrowserSignInWithTOTP(t *testing.T) {
 		t.Fatalf("two-factor set-up: %v", err)
 	}
 	webtest.Shot(t, ctx, "two-factor")
-	secret := text(`main section:nth-of-type(2) p code`)
+	secret := text(`code.totp-secret`)
 	if !regexp.MustCompile(`^[A-Z2-7]{16,}$`).MatchString(secret) {
 		t.Fatalf("the page's secret %q", secret)
 	}

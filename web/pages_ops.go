@@ -7,9 +7,12 @@ import (
 	"image/png"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/pquerna/otp"
+
+	"github.com/trunkline/trunkline/cdr"
 )
 
 // carriers lists the carriers with their warnings.
@@ -85,14 +88,29 @@ func (s *Server) cdrs(w http.ResponseWriter, r *http.Request, sess *session) {
 		problem = "the filters were refused: check the times (RFC 3339) and numbers"
 	}
 	columns := []string{"setup_ms", "customer_id", "callee", "sip_code", "duration", "billed", "sell_cost", "carrier_id", "buy_cost", "margin"}
+	var choosable, chosen []string
 	if sess.getRole() == "customer" {
-		columns = columns[:7] // no operator side
+		// The customer's own choice of columns (the API gives a
+		// customer's only), times as the JSON has them.
+		var f struct{ Fields []string }
+		s.call(r, sess, "GET", customerPath(sess, "/cdr-fields"), nil, &f)
+		chosen, columns = f.Fields, nil
+		for _, c := range f.Fields {
+			if strings.HasSuffix(c, "_time") {
+				c = strings.TrimSuffix(c, "_time") + "_ms"
+			}
+			if !slices.Contains(columns, c) {
+				columns = append(columns, c)
+			}
+		}
+		choosable = cdr.CustomerDefaultFields()
 	}
 	csv := cdrQuery(r)
 	if csv.Get("limit") == "" {
 		csv.Set("limit", "10000") // a download is a page, not the whole history
 	}
 	s.render(w, http.StatusOK, "cdrs.html", s.page(r, sess, map[string]any{"CDRs": list.CDRs, "Columns": columns,
+		"Choosable": choosable, "Chosen": chosen,
 		"Filters": r.URL.Query(), "CSV": template.URL("/cdrs.csv?" + csv.Encode()), "Problem": problem}))
 }
 
@@ -132,10 +150,8 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, sess *session) 
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, sess *session, status int, extra map[string]any) {
 	var me struct {
-		Username    string
-		Role        string
-		TOTPEnabled bool `json:"totp_enabled"`
-		Timezone    string
+		Username, Role, Timezone, Email, Mobile string
+		TOTPEnabled                             bool `json:"totp_enabled"`
 	}
 	s.call(r, sess, "GET", "/api/v1/me", nil, &me)
 	var keys struct {
@@ -225,4 +241,29 @@ func brand(r *http.Request) string {
 		return b
 	}
 	return "Trunkline"
+}
+
+// chooseColumns sets a customer's CDR columns (its CSV downloads and
+// exports too) from the page's checkboxes.
+func (s *Server) chooseColumns(w http.ResponseWriter, r *http.Request, sess *session) {
+	fields := r.PostForm["field"]
+	if len(fields) == 0 {
+		fields = []string{}
+	}
+	if status, _ := s.call(r, sess, "PUT", customerPath(sess, "/cdr-fields"), map[string]any{"fields": fields}, nil); status != http.StatusOK {
+		s.failed(w, status)
+		return
+	}
+	http.Redirect(w, r, "/cdrs", http.StatusSeeOther)
+}
+
+// saveProfile sets the caller's email and mobile number.
+func (s *Server) saveProfile(w http.ResponseWriter, r *http.Request, sess *session) {
+	body := map[string]string{"email": strings.TrimSpace(r.PostFormValue("email")), "mobile": strings.TrimSpace(r.PostFormValue("mobile"))}
+	var e struct{ Error struct{ Message string } }
+	if status, _ := s.call(r, sess, "PUT", "/api/v1/me/profile", body, &e); status != http.StatusOK {
+		s.accountPage(w, r, sess, http.StatusBadRequest, map[string]any{"Problem": e.Error.Message})
+		return
+	}
+	s.accountPage(w, r, sess, http.StatusOK, map[string]any{"Done": "Profile saved."})
 }

@@ -135,6 +135,20 @@ func TestPortalByDomain(t *testing.T) {
 			t.Fatalf("%s on the portal: %d, want 404", path, res.StatusCode)
 		}
 	}
+	// The customer chooses its CDR columns: among a customer's only.
+	_, csrf, _ := get(t, portal, srv.URL, "/cdrs")
+	noFollow := *portal
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if res, err := noFollow.PostForm(srv.URL+"/cdrs/columns", url.Values{"csrf": {csrf}, "field": {"setup_time", "callee", "duration"}}); err != nil || res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("choosing columns: %v %v", res.Status, err)
+	}
+	cdrs, _, _ := get(t, portal, srv.URL, "/cdrs")
+	if !strings.Contains(cdrs, `value="callee" checked`) || strings.Contains(cdrs, `value="sip_code" checked`) || strings.Contains(cdrs, `value="buy_cost"`) {
+		t.Fatalf("the CDR page's columns after choosing: %s", cdrs)
+	}
+	if res, _ := noFollow.PostForm(srv.URL+"/cdrs/columns", url.Values{"csrf": {csrf}, "field": {"margin"}}); res.StatusCode == http.StatusSeeOther {
+		t.Fatal("a customer chose an operator column")
+	}
 	// The portal's session cookie, sent to the panel's host, is no session
 	// there.
 	if body, _, _ := get(t, panel, srv.URL, "/account"); !strings.Contains(body, `action="/login"`) {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,7 +51,7 @@ func New(api http.Handler, log *slog.Logger, opts ...Option) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{api: api, log: log, mux: http.NewServeMux(), portal: http.NewServeMux(),
-		tmpl: template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join, "unix": unixTime, "unixNum": unixNumber}).ParseFS(templateFS, "templates/*.html"))}
+		tmpl: template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join, "unix": unixTime, "unixNum": unixNumber, "has": slices.Contains[[]string]}).ParseFS(templateFS, "templates/*.html"))}
 	for _, o := range opts {
 		o(s)
 	}
@@ -73,6 +74,8 @@ func New(api http.Handler, log *slog.Logger, opts ...Option) *Server {
 		m.HandleFunc("GET /cdrs.csv", s.signedIn(s.cdrsCSV))
 		m.HandleFunc("GET /account", s.signedIn(s.account))
 		m.HandleFunc("GET /help", s.signedIn(s.help))
+		m.HandleFunc("POST /account/profile", s.signedIn(s.saveProfile))
+		m.HandleFunc("POST /cdrs/columns", s.signedIn(customerOnly(s.chooseColumns)))
 		m.HandleFunc("POST /account/password", s.signedIn(s.changePassword))
 		m.HandleFunc("POST /account/totp", s.signedIn(s.enableTOTP))
 		m.HandleFunc("POST /account/totp/confirm", s.signedIn(s.confirmTOTP))
@@ -312,6 +315,17 @@ func (s *Server) render(w http.ResponseWriter, status int, tmpl string, data map
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// customerOnly serves next only to a customer's users.
+func customerOnly(next func(http.ResponseWriter, *http.Request, *session)) func(http.ResponseWriter, *http.Request, *session) {
+	return func(w http.ResponseWriter, r *http.Request, sess *session) {
+		if sess.getRole() != "customer" {
+			http.Error(w, "this is a customer's own setting", http.StatusForbidden)
+			return
+		}
+		next(w, r, sess)
+	}
 }
 
 // operator serves next only to users who are not a customer's.

@@ -33,17 +33,23 @@ func panel(t *testing.T) (*httptest.Server, string) {
 // panelStore is panel, with its store.
 func panelStore(t testing.TB) (*httptest.Server, string, *store.Embedded) {
 	t.Helper()
-	st, err := store.OpenEmbedded(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	j, err := cdr.OpenJournal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
-	api := admin.New(st, admin.WithArgon2(auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}), admin.WithCDRs(j), admin.WithLiveCalls(noCalls{}), admin.WithCredit(st.Credit()))
+	return panelOver(t, j)
+}
+
+// panelOver is panelStore with CDRs from cdrs.
+func panelOver(t testing.TB, cdrs cdr.Source) (*httptest.Server, string, *store.Embedded) {
+	t.Helper()
+	st, err := store.OpenEmbedded(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	api := admin.New(st, admin.WithArgon2(auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}), admin.WithCDRs(cdrs), admin.WithLiveCalls(noCalls{}), admin.WithCredit(st.Credit()))
 	secret, _, err := admin.EnsureToken(context.Background(), st)
 	if err != nil {
 		t.Fatal(err)
@@ -247,6 +253,17 @@ func TestPanelPages(t *testing.T) {
 	if users, _, _ := get(t, c, srv.URL, "/users"); strings.Contains(users, "ci robot") {
 		t.Fatal("a revoked token still listed")
 	}
+	// Profile: saved when well formed, refused with the reason when not.
+	if page := post("/account/profile", url.Values{"email": {"noc@example.com"}, "mobile": {"+447700900123"}}); !strings.Contains(page, "Profile saved") || !strings.Contains(page, `447700900123"`) {
+		t.Fatalf("saving a profile: %s", page)
+	}
+	if page := post("/account/profile", url.Values{"mobile": {"07700 900123"}}); !strings.Contains(page, "E.164") {
+		t.Fatalf("a mobile number not E.164: %s", page)
+	}
+	// Choosing CDR columns is a customer's own.
+	if res, _ := c.PostForm(srv.URL+"/cdrs/columns", url.Values{"csrf": {csrf}, "field": {"callee"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("an operator choosing a customer's columns: %d", res.StatusCode)
+	}
 	// Simulate without a simulator: the API's reason.
 	if page, _, _ := get(t, c, srv.URL, "/simulate?customer=x&number=44"); !strings.Contains(page, `class="problem"`) {
 		t.Fatalf("simulate: %s", page)
@@ -254,7 +271,7 @@ func TestPanelPages(t *testing.T) {
 
 	// Two-factor: set up, the QR code image, a wrong code, the right one.
 	page := post("/account/totp", url.Values{})
-	secret := regexp.MustCompile(`<code>([A-Z2-7]+)</code>`).FindStringSubmatch(page)
+	secret := regexp.MustCompile(`<code class="totp-secret">([A-Z2-7]+)</code>`).FindStringSubmatch(page)
 	if !strings.Contains(page, `src="data:image/png;base64,`) || secret == nil {
 		t.Fatalf("two-factor set-up page: %s", page)
 	}
