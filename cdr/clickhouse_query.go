@@ -24,8 +24,37 @@ func (c *ClickHouse) Query(ctx context.Context, q Query) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	if q.FromMs == 0 && q.CustomerID == "" && q.Offset+q.Limit <= maxNarrowed { // a customer's are found by the key
+		// The newest page of a big table: look in the last hour, day,
+		// week, month first (recent partitions, few rows to merge), and
+		// take the first window that fills the page: the rows before it
+		// are older than every row in it.
+		end := q.ToMs
+		if end == 0 {
+			end = time.Now().Add(time.Minute).UnixMilli()
+		}
+		for _, w := range narrowWindows {
+			nq := q
+			nq.FromMs = end - w.Milliseconds()
+			out, err := c.query(ctx, nq)
+			if err != nil || len(out) == q.Limit {
+				return out, err
+			}
+		}
+	}
+	return c.query(ctx, q)
+}
+
+// A newest page of at most maxNarrowed rows is looked for in these
+// windows first (see Query).
+var narrowWindows = []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 31 * 24 * time.Hour}
+
+const maxNarrowed = 10_000
+
+// query runs the SELECT of q (normalized).
+func (c *ClickHouse) query(ctx context.Context, q Query) ([]Record, error) {
 	out := make([]Record, 0, min(q.Limit, 1024))
-	err = c.scan(ctx, c.querySQL(q), func(r *Record) error {
+	err := c.scan(ctx, c.querySQL(q), func(r *Record) error {
 		out = append(out, *r)
 		return nil
 	})

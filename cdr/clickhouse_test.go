@@ -2,7 +2,9 @@ package cdr
 
 import (
 	"context"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/trunkline/trunkline/rating"
 )
@@ -123,6 +125,43 @@ func TestQuoteString(t *testing.T) {
 	for _, tt := range tests {
 		if got := quoteString(tt.in); got != tt.want {
 			t.Errorf("quoteString(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// The newest page of a table whose CDRs are recent is looked for in
+// narrow windows first: the pages are the same as over the whole table,
+// across window edges and when a window cannot fill them.
+func TestClickHouseNewestPages(t *testing.T) {
+	ch, _, _ := testClickHouse(t)
+	now := time.Now().UnixMilli()
+	recs := make([]Record, 60)
+	for i := range recs {
+		recs[i] = testRecord(i)
+		recs[i].SetupMs = now - int64(i)*int64(5*time.Hour/time.Millisecond) // 5 h apart: 12 days back
+		recs[i].AnswerMs, recs[i].EndMs = recs[i].SetupMs+2000, recs[i].SetupMs+62000
+	}
+	if err := ch.WriteBatch(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []Query{{Limit: 1}, {Limit: 3}, {Limit: 10, Offset: 5}, {Limit: 40}, {Limit: 100}, {Limit: 5, CarrierID: "carrier-2"}} {
+		got, err := ch.Query(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for i := range recs { // newest first
+			if (q.CarrierID == "" || recs[i].CarrierID == q.CarrierID) && len(want) < q.Offset+q.Limit {
+				want = append(want, recs[i].CallID)
+			}
+		}
+		want = want[min(q.Offset, len(want)):]
+		var ids []string
+		for _, r := range got {
+			ids = append(ids, r.CallID)
+		}
+		if !slices.Equal(ids, want) {
+			t.Errorf("Query(%+v):\n got %v\nwant %v", q, ids, want)
 		}
 	}
 }
