@@ -191,6 +191,10 @@ func newPager(r *http.Request, page, total int) pager {
 // customers lists the customers with their warnings, a page at a time,
 // searched by name.
 func (s *Server) customers(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.customersView(w, r, sess, http.StatusOK, "")
+}
+
+func (s *Server) customersView(w http.ResponseWriter, r *http.Request, sess *session, code int, problem string) {
 	q, page := listQuery(r)
 	var cs struct {
 		Customers []customerRow
@@ -201,6 +205,6 @@ func (s *Server) customers(w http.ResponseWriter, r *http.Request, sess *session
 		s.failed(w, status)
 		return
 	}
-	s.render(w, http.StatusOK, "customers.html", s.page(r, sess, map[string]any{"Customers": cs.Customers,
-		"Pager": newPager(r, page, cs.Total), "Q": q.Get("q")}))
+	s.render(w, code, "customers.html", s.page(r, sess, map[string]any{"Customers": cs.Customers,
+		"Pager": newPager(r, page, cs.Total), "Q": q.Get("q"), "Problem": problem, "Form": r.PostForm}))
 }

@@ -8,6 +8,10 @@ import (
 // carrierPage shows one carrier: its limits, its endpoints with their
 // health (probes, demotion, recent ASR and PDD) and its provider cards.
 func (s *Server) carrierPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.carrierView(w, r, sess, http.StatusOK, "")
+}
+
+func (s *Server) carrierView(w http.ResponseWriter, r *http.Request, sess *session, code int, problem string) {
 	id := url.PathEscape(r.PathValue("id"))
 	var k struct {
 		ID, Name, Currency, Status string
@@ -50,5 +54,6 @@ func (s *Server) carrierPage(w http.ResponseWriter, r *http.Request, sess *sessi
 			mine = append(mine, c)
 		}
 	}
-	s.render(w, http.StatusOK, "carrier.html", s.page(r, sess, map[string]any{"K": k, "Endpoints": eps.Endpoints, "Cards": mine}))
+	s.render(w, code, "carrier.html", s.page(r, sess, map[string]any{"K": k, "Endpoints": eps.Endpoints, "Cards": mine,
+		"Problem": problem, "Form": r.PostForm}))
 }

@@ -18,6 +18,8 @@ func (s *Server) customerView(w http.ResponseWriter, r *http.Request, sess *sess
 		ID, Name, Currency, Status, Balance, Available string
 		CreditLimit                                    string `json:"credit_limit"`
 		TaxPercent                                     string `json:"tax_percent"`
+		ChannelLimit                                   int    `json:"channel_limit"`
+		CPSLimit                                       int    `json:"cps_limit"`
 		Warnings                                       []struct{ Code, Message string }
 	}
 	if code, err := s.call(r, sess, "GET", "/api/v1/customers/"+id, nil, &c); err != nil || code != http.StatusOK {
@@ -33,8 +35,46 @@ func (s *Server) customerView(w http.ResponseWriter, r *http.Request, sess *sess
 		Consistent bool
 	}
 	s.call(r, sess, "GET", "/api/v1/customers/"+id+"/ledger?limit=100", nil, &ledger)
+	var ips struct {
+		IPs []struct {
+			CIDR       string
+			TechPrefix string `json:"tech_prefix"`
+		}
+	}
+	s.call(r, sess, "GET", "/api/v1/customers/"+id+"/ips", nil, &ips)
+	var hosts struct{ Hosts []struct{ Host string } }
+	s.call(r, sess, "GET", "/api/v1/customers/"+id+"/hosts", nil, &hosts)
+	var users struct {
+		SIPUsers []struct{ Username, Realm string } `json:"sip_users"`
+	}
+	s.call(r, sess, "GET", "/api/v1/customers/"+id+"/sip-users", nil, &users)
+	var routes struct {
+		Routes []struct {
+			Prefix, Strategy string
+			CardID           string `json:"card_id"`
+		}
+	}
+	s.call(r, sess, "GET", "/api/v1/customers/"+id+"/routes", nil, &routes)
+	var pays struct {
+		Payments []struct{ Total, Tax, Net, Currency, Status, Description string }
+	}
+	s.call(r, sess, "GET", "/api/v1/customers/"+id+"/payments", nil, &pays)
+	var cards struct {
+		RateCards []struct{ ID, Name, Kind, Currency string } `json:"ratecards"`
+	}
+	if sess.getRole() != "customer" {
+		s.call(r, sess, "GET", "/api/v1/ratecards", nil, &cards)
+	}
+	sellCards := cards.RateCards[:0]
+	for _, k := range cards.RateCards {
+		if k.Kind == "customer" {
+			sellCards = append(sellCards, k)
+		}
+	}
 	s.render(w, status, "customer.html", s.page(r, sess, map[string]any{"C": c, "Ledger": ledger.Entries,
-		"Consistent": ledger.Consistent, "PaymentKey": randomToken(), "Problem": problem, "Done": done}))
+		"Consistent": ledger.Consistent, "PaymentKey": randomToken(), "Problem": problem, "Done": done,
+		"IPs": ips.IPs, "Hosts": hosts.Hosts, "SIPUsers": users.SIPUsers, "Routes": routes.Routes, "Payments": pays.Payments,
+		"SellCards": sellCards, "Form": r.PostForm}))
 }
 
 // addPayment records a completed payment (POST …/payments, with the

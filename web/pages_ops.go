@@ -17,6 +17,10 @@ import (
 
 // carriers lists the carriers with their warnings.
 func (s *Server) carriers(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.carriersView(w, r, sess, http.StatusOK, "")
+}
+
+func (s *Server) carriersView(w http.ResponseWriter, r *http.Request, sess *session, code int, problem string) {
 	var ks struct {
 		Carriers []struct {
 			ID, Name, Currency, Status string
@@ -27,7 +31,7 @@ func (s *Server) carriers(w http.ResponseWriter, r *http.Request, sess *session)
 		s.failed(w, status)
 		return
 	}
-	s.render(w, http.StatusOK, "carriers.html", s.page(r, sess, map[string]any{"Carriers": ks.Carriers}))
+	s.render(w, code, "carriers.html", s.page(r, sess, map[string]any{"Carriers": ks.Carriers, "Problem": problem, "Form": r.PostForm}))
 }
 
 // calls lists the calls in progress, each with a hang-up button.

@@ -11,6 +11,10 @@ import (
 
 // rateCards lists the rate cards.
 func (s *Server) rateCards(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.rateCardsView(w, r, sess, http.StatusOK, "")
+}
+
+func (s *Server) rateCardsView(w http.ResponseWriter, r *http.Request, sess *session, code int, problem string) {
 	var list struct {
 		RateCards []struct {
 			ID, Name, Kind, Currency string
@@ -23,7 +27,10 @@ func (s *Server) rateCards(w http.ResponseWriter, r *http.Request, sess *session
 		s.failed(w, status)
 		return
 	}
-	s.render(w, http.StatusOK, "ratecards.html", s.page(r, sess, map[string]any{"Cards": list.RateCards}))
+	var ks struct{ Carriers []struct{ ID, Name string } }
+	s.call(r, sess, "GET", "/api/v1/carriers", nil, &ks)
+	s.render(w, code, "ratecards.html", s.page(r, sess, map[string]any{"Cards": list.RateCards, "Carriers": ks.Carriers,
+		"Problem": problem, "Form": r.PostForm}))
 }
 
 // uploadReport is the API's answer to a deck upload.

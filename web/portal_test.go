@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -169,5 +170,61 @@ func TestDomainsUnreadable(t *testing.T) {
 		if w.Code != want {
 			t.Errorf("host %s: %d, want %d", host, w.Code, want)
 		}
+	}
+}
+
+// Getting started by hand, form by form: a carrier and its endpoint, its
+// provider card and deck, a customer card marked up on it, a customer, its
+// address and route. The customer then lacks nothing; a bad form shows
+// the API's reason and keeps what was typed.
+func TestPanelGettingStartedByHand(t *testing.T) {
+	srv, _ := panel(t)
+	c := browser(t)
+	csrf := signIn(t, c, srv.URL, "a long password")
+	post := func(path string, form url.Values) (string, string) {
+		t.Helper()
+		form.Set("csrf", csrf)
+		res, err := c.PostForm(srv.URL+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return readAll(res), res.Request.URL.Path
+	}
+	page, at := post("/carriers", url.Values{"name": {"Hand Carrier"}, "currency": {"eur"}})
+	if !strings.HasPrefix(at, "/carriers/") || !strings.Contains(page, "Hand Carrier") {
+		t.Fatalf("adding a carrier: at %s\n%s", at, page)
+	}
+	carrier := strings.TrimPrefix(at, "/carriers/")
+	if page, _ := post("/carriers/"+carrier+"/endpoints", url.Values{"host": {"192.0.2.50"}, "port": {"5060"}, "transport": {"udp"}}); !strings.Contains(page, "udp:192.0.2.50:5060") {
+		t.Fatalf("adding an endpoint: %s", page)
+	}
+	page, at = post("/ratecards", url.Values{"name": {"Hand Buy"}, "kind": {"provider"}, "carrier_id": {carrier}})
+	buy := strings.TrimSuffix(strings.TrimPrefix(at, "/ratecards/"), "/rates")
+	if !strings.HasSuffix(at, "/rates") {
+		t.Fatalf("adding a provider card: at %s\n%s", at, page)
+	}
+	if page, _ := post("/ratecards/"+buy+"/rates", url.Values{"deck": {"prefix,rate\n44,0.0100\n"}, "action": {"check"}}); !strings.Contains(page, "1 rows, no problem") {
+		t.Fatalf("checking the deck: %s", page)
+	}
+	sum := regexp.MustCompile(`name="checked" value="([0-9a-f]+)"`)
+	page, _ = post("/ratecards/"+buy+"/rates", url.Values{"deck": {"prefix,rate\n44,0.0100\n"}, "action": {"check"}})
+	if page, _ := post("/ratecards/"+buy+"/rates", url.Values{"deck": {"prefix,rate\n44,0.0100\n"}, "action": {"apply"}, "checked": {sum.FindStringSubmatch(page)[1]}}); !strings.Contains(page, "Applied") {
+		t.Fatalf("applying the deck: %s", page)
+	}
+	_, at = post("/ratecards", url.Values{"name": {"Hand Sell"}, "kind": {"customer"}, "currency": {"EUR"}, "provider_cards": {buy}, "markup": {"25"}})
+	sell := strings.TrimSuffix(strings.TrimPrefix(at, "/ratecards/"), "/rates")
+	// A customer with a currency that is not one: the reason, what was typed.
+	if page, _ := post("/customers", url.Values{"name": {"Hand Customer"}, "currency": {"XYZ"}}); !strings.Contains(page, "currency") || !strings.Contains(page, `value="Hand Customer"`) {
+		t.Fatalf("a bad customer: %s", page)
+	}
+	page, at = post("/customers", url.Values{"name": {"Hand Customer"}, "currency": {"EUR"}})
+	customer := strings.TrimPrefix(at, "/customers/")
+	if !strings.Contains(page, "no ingress route") {
+		t.Fatalf("a new customer's page: %s", page)
+	}
+	post("/customers/"+customer+"/ips", url.Values{"cidr": {"192.0.2.60"}})
+	page, _ = post("/customers/"+customer+"/routes", url.Values{"prefix": {""}, "card_id": {sell}})
+	if strings.Contains(page, `class="warn"`) || !strings.Contains(page, "192.0.2.60") || !strings.Contains(page, sell) {
+		t.Fatalf("the customer once set up:\n%s", page)
 	}
 }
