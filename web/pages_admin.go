@@ -109,3 +109,37 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	http.Redirect(w, r, "/users", http.StatusSeeOther)
 }
+
+// domains lists the custom domains with the CNAME each needs, and adds one.
+func (s *Server) domainsPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.domainsView(w, r, sess, http.StatusOK, "")
+}
+
+func (s *Server) domainsView(w http.ResponseWriter, r *http.Request, sess *session, code int, problem string) {
+	var v map[string]any
+	if status, err := s.call(r, sess, "GET", "/api/v1/domains", nil, &v); err != nil || status != http.StatusOK {
+		s.failed(w, status)
+		return
+	}
+	s.render(w, code, "domains.html", s.page(r, sess, map[string]any{"Rows": v["domains"], "Problem": problem, "Form": r.PostForm}))
+}
+
+func (s *Server) addDomain(w http.ResponseWriter, r *http.Request, sess *session) {
+	body := map[string]any{"host": form(r, "host"), "area": form(r, "area"), "brand": form(r, "brand")}
+	if c := form(r, "colour"); c != "" {
+		body["colour"] = c
+	}
+	s.submit(w, r, sess, "POST", "/api/v1/domains", body, "/domains", func(p string) {
+		s.domainsView(w, r, sess, http.StatusBadRequest, p)
+	})
+}
+
+// removeDomain deletes a custom domain.
+func (s *Server) removeDomain(w http.ResponseWriter, r *http.Request, sess *session) {
+	status, _ := s.call(r, sess, "DELETE", "/api/v1/domains/"+url.PathEscape(r.PathValue("id")), nil, nil)
+	if status >= 300 && status != http.StatusNotFound {
+		s.failed(w, status)
+		return
+	}
+	http.Redirect(w, r, "/domains", http.StatusSeeOther)
+}

@@ -223,6 +223,13 @@ func TestPanelGettingStartedByHand(t *testing.T) {
 		t.Fatalf("a new customer's page: %s", page)
 	}
 	post("/customers/"+customer+"/ips", url.Values{"cidr": {"192.0.2.60"}})
+	// The portal's domain, from the panel.
+	if page, _ := post("/domains", url.Values{"host": {"Portal.Example.Test"}, "area": {"portal"}, "brand": {"Hand Voice"}}); !strings.Contains(page, "portal.example.test CNAME") {
+		t.Fatalf("adding a domain: %s", page)
+	}
+	if page, _ := post("/domains", url.Values{"host": {"192.0.2.1"}, "area": {"portal"}}); !strings.Contains(page, "not an address") {
+		t.Fatalf("a domain that is an address: %s", page)
+	}
 	page, _ = post("/customers/"+customer+"/routes", url.Values{"prefix": {""}, "card_id": {sell}})
 	if strings.Contains(page, `class="warn"`) || !strings.Contains(page, "192.0.2.60") || !strings.Contains(page, sell) {
 		t.Fatalf("the customer once set up:\n%s", page)

@@ -51,7 +51,7 @@ func New(api http.Handler, log *slog.Logger, opts ...Option) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{api: api, log: log, mux: http.NewServeMux(), portal: http.NewServeMux(),
-		tmpl: template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join, "unix": unixTime, "unixNum": unixNumber, "has": slices.Contains[[]string]}).ParseFS(templateFS, "templates/*.html"))}
+		tmpl: template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join, "unix": unixTime, "unixNum": unixNumber, "has": slices.Contains[[]string], "inc": func(i int) int { return i + 1 }}).ParseFS(templateFS, "templates/*.html"))}
 	for _, o := range opts {
 		o(s)
 	}
@@ -107,6 +107,9 @@ func New(api http.Handler, log *slog.Logger, opts ...Option) *Server {
 	s.mux.HandleFunc("GET /exports", s.signedIn(operator(s.exports)))
 	s.mux.HandleFunc("GET /exports/{id}/runs", s.signedIn(operator(s.exportRuns)))
 	s.mux.HandleFunc("GET /bans", s.signedIn(operator(s.bans)))
+	s.mux.HandleFunc("GET /domains", s.signedIn(operator(s.domainsPage)))
+	s.mux.HandleFunc("POST /domains", s.signedIn(operator(s.addDomain)))
+	s.mux.HandleFunc("POST /domains/{id}/remove", s.signedIn(operator(s.removeDomain)))
 	s.mux.HandleFunc("POST /bans/{ip}/lift", s.signedIn(operator(s.liftBan)))
 	s.mux.HandleFunc("GET /users", s.signedIn(operator(s.users)))
 	s.mux.HandleFunc("POST /users", s.signedIn(operator(s.addUser)))

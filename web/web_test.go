@@ -351,7 +351,7 @@ func TestPanelQuickstart(t *testing.T) {
 	c := browser(t)
 	csrf := signIn(t, c, srv.URL, "a long password")
 	form := url.Values{"csrf": {csrf}, "carrier_name": {"First Carrier"}, "carrier_host": {"127.0.0.1"}, "carrier_port": {"5070"},
-		"currency": {"USD"}, "rates": {"prefix,rate\n44,ten\n"}, "customer_name": {"Panel Customer"}, "markup": {"20"}, "ip": {"127.0.0.9"}}
+		"currency": {"USD"}, "rates": {"prefix,rate\n44,ten\n"}, "customer_name": {"Panel Customer"}, "markup": {"20"}, "ip": {"127.0.0.9"}, "make": {"1"}}
 	res, err := c.PostForm(srv.URL+"/quickstart", form)
 	if err != nil {
 		t.Fatal(err)
@@ -360,6 +360,17 @@ func TestPanelQuickstart(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 400 || !strings.Contains(string(b), "rates_csv") || !strings.Contains(string(b), "Panel Customer") {
 		t.Fatalf("a quickstart with a bad rate: %d\n%s", res.StatusCode, b)
+	}
+	// A step of the wizard carries the others' fields.
+	step := url.Values{"csrf": {csrf}, "step": {"2"}, "carrier_name": {"Wizard Carrier"}, "currency": {"EUR"}}
+	res, err = c.PostForm(srv.URL+"/quickstart", step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), "Step 2") || !strings.Contains(string(b), `type="hidden" name="carrier_name" value="Wizard Carrier"`) || !strings.Contains(string(b), `<textarea name="rates"`) {
+		t.Fatalf("the wizard's second step:\n%s", b)
 	}
 	form.Set("rates", "prefix,rate\n44,0.0100\n")
 	res, err = c.PostForm(srv.URL+"/quickstart", form)

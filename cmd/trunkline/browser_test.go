@@ -60,15 +60,19 @@ func TestBrowserFirstCall(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`p.stat`)))
 
 	carrierPort := freeUDPPort(t, "127.0.0.1")
-	do("the quickstart", chromedp.Navigate(base+"/quickstart"),
+	next := chromedp.Click(chromedp.CSS(`button[name=step][value]:last-of-type`))
+	do("the quickstart wizard", chromedp.Navigate(base+"/quickstart"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=carrier_name]`), "First Carrier"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=carrier_host]`), "127.0.0.1"),
 		chromedp.SetValue(chromedp.CSS(`input[name=carrier_port]`), strconv.Itoa(carrierPort)),
+		next, chromedp.WaitVisible(chromedp.CSS(`textarea[name=rates]`)),
 		chromedp.SetValue(chromedp.CSS(`textarea[name=rates]`), "prefix,rate,description\n1,0.0100,North America\n"),
+		next, chromedp.WaitVisible(chromedp.CSS(`input[name=customer_name]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name=customer_name]`), "First Customer"),
 		chromedp.SendKeys(chromedp.CSS(`input[name=ip]`), "127.0.0.2"),
+		next, chromedp.WaitVisible(chromedp.CSS(`input[name=payment]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name=payment]`), "10.00"),
-		chromedp.Click(chromedp.CSS(`form[action="/quickstart"] button[type=submit]`)),
+		chromedp.Click(chromedp.CSS(`button[name=make]`)),
 		chromedp.WaitVisible(chromedp.CSS(`div.done`)))
 	webtest.Shot(t, ctx, "quickstart")
 
