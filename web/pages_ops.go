@@ -261,11 +261,15 @@ func (s *Server) chooseColumns(w http.ResponseWriter, r *http.Request, sess *ses
 	http.Redirect(w, r, "/cdrs", http.StatusSeeOther)
 }
 
-// saveProfile sets the caller's email and mobile number.
+// saveProfile sets the caller's email, mobile number and timezone.
 func (s *Server) saveProfile(w http.ResponseWriter, r *http.Request, sess *session) {
 	body := map[string]string{"email": strings.TrimSpace(r.PostFormValue("email")), "mobile": strings.TrimSpace(r.PostFormValue("mobile"))}
 	var e struct{ Error struct{ Message string } }
 	if status, _ := s.call(r, sess, "PUT", "/api/v1/me/profile", body, &e); status != http.StatusOK {
+		s.accountPage(w, r, sess, http.StatusBadRequest, map[string]any{"Problem": e.Error.Message})
+		return
+	}
+	if status, _ := s.call(r, sess, "PUT", "/api/v1/me/timezone", map[string]string{"timezone": strings.TrimSpace(r.PostFormValue("timezone"))}, &e); status != http.StatusOK {
 		s.accountPage(w, r, sess, http.StatusBadRequest, map[string]any{"Problem": e.Error.Message})
 		return
 	}

@@ -52,6 +52,7 @@ type uploadReport struct {
 			OldRate        string `json:"old_rate"`
 			NewRate        string `json:"new_rate"`
 		} `json:"entries"`
+		Truncated bool `json:"truncated"`
 	} `json:"diff"`
 }
 

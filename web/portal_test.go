@@ -203,7 +203,7 @@ func TestPanelGettingStartedByHand(t *testing.T) {
 	if !strings.HasSuffix(at, "/rates") {
 		t.Fatalf("adding a provider card: at %s\n%s", at, page)
 	}
-	if page, _ := post("/ratecards/"+buy+"/rates", url.Values{"deck": {"prefix,rate\n44,0.0100\n"}, "action": {"check"}}); !strings.Contains(page, "1 rows, no problem") {
+	if page, _ := post("/ratecards/"+buy+"/rates", url.Values{"deck": {"prefix,rate\n44,0.0100\n"}, "action": {"check"}}); !strings.Contains(page, "1 rows, no problem") || !strings.Contains(page, `<table class="diff">`) {
 		t.Fatalf("checking the deck: %s", page)
 	}
 	sum := regexp.MustCompile(`name="checked" value="([0-9a-f]+)"`)

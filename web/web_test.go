@@ -254,7 +254,7 @@ func TestPanelPages(t *testing.T) {
 		t.Fatal("a revoked token still listed")
 	}
 	// Profile: saved when well formed, refused with the reason when not.
-	if page := post("/account/profile", url.Values{"email": {"noc@example.com"}, "mobile": {"+447700900123"}}); !strings.Contains(page, "Profile saved") || !strings.Contains(page, `447700900123"`) {
+	if page := post("/account/profile", url.Values{"email": {"noc@example.com"}, "mobile": {"+447700900123"}, "timezone": {"Europe/Paris"}}); !strings.Contains(page, "Profile saved") || !strings.Contains(page, `447700900123"`) || !strings.Contains(page, `value="Europe/Paris"`) {
 		t.Fatalf("saving a profile: %s", page)
 	}
 	if page := post("/account/profile", url.Values{"mobile": {"07700 900123"}}); !strings.Contains(page, "E.164") {
