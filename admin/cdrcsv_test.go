@@ -114,4 +114,9 @@ func TestCDRCSVAndSummary(t *testing.T) {
 		t.Errorf("customer summary %+v", sum.Rows)
 	}
 	wantError(t, e.req("GET", "/api/v1/cdrs/summary?group=node", nil), 400, admin.CodeInvalid, "group")
+	// A time series: bounded, from and to required.
+	wantStatus(t, e.req("GET", "/api/v1/cdrs/summary?group=customer&bucket=60&from=1700000000000&to=1700003600000", nil), 200)
+	wantError(t, e.req("GET", "/api/v1/cdrs/summary?group=customer&bucket=60", nil), 400, admin.CodeInvalid, "bucket")
+	wantError(t, e.req("GET", "/api/v1/cdrs/summary?group=customer&bucket=60&from=1600000000000&to=1700000000000", nil), 400, admin.CodeInvalid, "bucket")
+	wantError(t, e.req("GET", "/api/v1/cdrs/summary?group=customer&bucket=10&from=1700000000000&to=1700003600000", nil), 400, admin.CodeInvalid, "bucket")
 }

@@ -44,10 +44,15 @@ func (s *Server) putCDRFields(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, maxJSONBody, &b); err != nil {
 		return err
 	}
-	if err := cdr.CheckFields(b.Fields); err != nil {
-		return errInvalid("fields", "%v (known: %v)", err, cdr.Fields())
+	customer := principalOf(r).role == RoleCustomer
+	known := cdr.Fields()
+	if customer {
+		known = cdr.CustomerDefaultFields()
 	}
-	if principalOf(r).role == RoleCustomer {
+	if err := cdr.CheckFields(b.Fields); err != nil {
+		return errInvalid("fields", "%v (known: %v)", err, known)
+	}
+	if customer {
 		for _, f := range b.Fields {
 			if buySideKeys[f] {
 				return errInvalid("fields", "%q is not a customer's column (known: %v)", f, cdr.CustomerDefaultFields())
@@ -71,6 +76,9 @@ func (s *Server) putCDRFields(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(b.Fields) == 0 {
 		b.Fields = cdr.Fields()
+	}
+	if customer {
+		b.Fields = customerColumns(b.Fields)
 	}
 	writeJSON(w, http.StatusOK, b)
 	return nil

@@ -8,6 +8,9 @@ import (
 	"github.com/trunkline/trunkline/cdr"
 )
 
+// maxBuckets bounds a summary's time series.
+const maxBuckets = 1000
+
 // cdrSummary answers GET /api/v1/cdrs/summary?group=customer|carrier
 // &from=&to=&customer=&carrier=&bucket=: per customer (calls: final CDRs)
 // or per carrier (attempts) and currency, and with bucket (seconds) per
@@ -39,6 +42,9 @@ func (s *Server) cdrSummary(w http.ResponseWriter, r *http.Request) error {
 			return errInvalid("bucket", "seconds from %d to %d, got %q", cdr.MinBucketMs/1000, cdr.MaxBucketMs/1000, b)
 		}
 		sq.BucketMs = secs * 1000
+		if sq.FromMs == 0 || sq.ToMs == 0 || (sq.ToMs-sq.FromMs)/sq.BucketMs > maxBuckets {
+			return errInvalid("bucket", "a time series needs from and to, at most %d buckets apart", maxBuckets)
+		}
 	}
 	var from string
 	rows, err := sum.Summary(cdr.ServedFrom(r.Context(), &from), sq)

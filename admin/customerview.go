@@ -3,7 +3,6 @@ package admin
 import (
 	"bytes"
 	"encoding/json"
-	"maps"
 	"net/http"
 	"slices"
 
@@ -46,20 +45,15 @@ func forCustomer(w http.ResponseWriter) bool {
 	}
 }
 
-// hideBuySide returns the JSON b without the buy-side keys but keep.
-func hideBuySide(b []byte, keep string) ([]byte, error) {
+// hideBuySide returns the JSON b without the buy-side keys.
+func hideBuySide(b []byte) ([]byte, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber() // money and ids pass through as they were
 	var v any
 	if err := d.Decode(&v); err != nil {
 		return nil, err
 	}
-	keys := buySideKeys
-	if keep != "" {
-		keys = maps.Clone(buySideKeys)
-		delete(keys, keep)
-	}
-	scrub(v, keys, func(m map[string]any, k string) { delete(m, k) })
+	scrub(v, buySideKeys, func(m map[string]any, k string) { delete(m, k) })
 	return json.Marshal(v)
 }
 

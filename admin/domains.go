@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -29,10 +30,12 @@ type domainView struct {
 }
 
 // domainCache is the domains by host, read at most every domainsFresh.
+// gen counts the changes made here: a read begun before one is not kept.
 type domainCache struct {
 	mu   sync.Mutex
 	at   time.Time
 	host map[string]store.Domain
+	gen  uint64
 }
 
 // WithPublicHost names the host that custom domains point at (their
@@ -211,25 +214,35 @@ func (s *Server) deleteDomain(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) forgetDomains() {
 	s.domains.mu.Lock()
-	s.domains.host = nil
+	s.domains.host, s.domains.at = nil, time.Time{}
+	s.domains.gen++
 	s.domains.mu.Unlock()
 }
 
 // Domains returns the custom domains by host, as read at most
 // domainsFresh ago (the panel routes every request by them). When the
-// store does not answer, the last map read stands in.
+// store does not answer, the last map read stands in (and is tried again
+// after domainsFresh, not at every request).
 func (s *Server) Domains(ctx context.Context) (map[string]store.Domain, error) {
 	c := &s.domains
 	c.mu.Lock()
-	host, at := c.host, c.at
+	host, at, gen := c.host, c.at, c.gen
 	c.mu.Unlock()
-	if host != nil && time.Since(at) < domainsFresh {
+	if time.Since(at) < domainsFresh && (host != nil || !at.IsZero()) {
+		if host == nil {
+			return nil, errDomainsDown
+		}
 		return host, nil
 	}
 	ds, err := store.ListJSON[store.Domain](ctx, s.st, store.Domains)
 	if err != nil {
+		s.log.Warn("reading the custom domains failed", "error", err, "stale", host != nil)
+		c.mu.Lock()
+		if c.gen == gen {
+			c.at = time.Now() // tried: not again until domainsFresh
+		}
+		c.mu.Unlock()
 		if host != nil {
-			s.log.Warn("reading the custom domains failed: serving the last read", "error", err)
 			return host, nil
 		}
 		return nil, err
@@ -239,7 +252,12 @@ func (s *Server) Domains(ctx context.Context) (map[string]store.Domain, error) {
 		m[d.Host] = d
 	}
 	c.mu.Lock()
-	c.host, c.at = m, time.Now()
+	if c.gen == gen { // no change made here meanwhile
+		c.host, c.at = m, time.Now()
+	}
 	c.mu.Unlock()
 	return m, nil
 }
+
+// errDomainsDown: the domains could not be read lately.
+var errDomainsDown = errors.New("the custom domains could not be read")

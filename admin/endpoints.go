@@ -118,6 +118,17 @@ func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// listAllEndpoints answers every carrier's endpoints with their health
+// (one read, for pages that look across carriers).
+func (s *Server) listAllEndpoints(w http.ResponseWriter, r *http.Request) error {
+	eps, err := store.ListJSON[store.Endpoint](r.Context(), s.st, store.Endpoints)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"endpoints": s.endpointViews(eps)})
+	return nil
+}
+
 func (s *Server) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
 	carrier, id := r.PathValue("id"), r.PathValue("eid")
 	err := s.write(r, func(ctx context.Context) error {

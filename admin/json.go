@@ -105,21 +105,13 @@ func jsonKind(t reflect.Type) string {
 	return t.String()
 }
 
-// writeJSON sends v with status.
-func writeJSON(w http.ResponseWriter, status int, v any) { writeJSONKeeping(w, status, v, "") }
-
-// writeLedgerJSON sends ledger entries: their reasons (an adjustment's, a
-// payment's description) are the customer's to read.
-func writeLedgerJSON(w http.ResponseWriter, status int, v any) {
-	writeJSONKeeping(w, status, v, "reason")
-}
-
-// writeJSONKeeping sends v with status, showing a customer's token
-// the buy-side key keep.
-func writeJSONKeeping(w http.ResponseWriter, status int, v any, keep string) {
+// writeJSON sends v with status (to a customer's token without the buy
+// side, an operator's notes among it: ledger reasons are written for the
+// operator).
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err == nil && forCustomer(w) {
-		b, err = hideBuySide(b, keep)
+		b, err = hideBuySide(b)
 	}
 	if err != nil {
 		status = http.StatusInternalServerError

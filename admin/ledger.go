@@ -109,7 +109,7 @@ func (s *Server) getLedger(w http.ResponseWriter, r *http.Request) error {
 	if !page.Consistent {
 		s.log.Error("ledger does not add up to its balance", "customer", c.ID, "balance", acct.Balance, "entries", acct.Entries)
 	}
-	writeLedgerJSON(w, http.StatusOK, page)
+	writeJSON(w, http.StatusOK, page)
 	return nil
 }
 
@@ -201,7 +201,7 @@ func (s *Server) createAdjustment(w http.ResponseWriter, r *http.Request) error 
 	minor := rating.MinorUnits(c.Currency)
 	s.log.Info("balance adjusted", "customer", c.ID, "key", e.Key, "amount", rating.FormatMoney(amount, minor),
 		"currency", c.Currency, "reason", in.Reason, "by", who(r))
-	writeLedgerJSON(w, http.StatusCreated, viewEntry(e, minor))
+	writeJSON(w, http.StatusCreated, viewEntry(e, minor))
 	return nil
 }
 

@@ -57,10 +57,11 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := validPassword("new_password", in.New); err != nil {
 		return err
 	}
-	u, err := s.checkOwnPassword(w, r, p, "old_password", in.Old)
+	u, attempt, err := s.checkOwnPassword(w, r, p, "old_password", in.Old)
 	if err != nil {
 		return err
 	}
+	attempt.End(auth.Succeeded)
 	hash := auth.HashPassword(in.New, s.argon())
 	revoked := 0
 	err = s.write(r, func(ctx context.Context) error {
@@ -87,37 +88,38 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 }
 
 // checkOwnPassword checks the caller's password pw (named field in the
-// request) before a change of credentials, and returns the caller's user.
-// Wrong passwords count towards the login throttle.
-func (s *Server) checkOwnPassword(w http.ResponseWriter, r *http.Request, p principal, field, pw string) (store.User, error) {
+// request) before a change of credentials, and returns the caller's user
+// and the throttle's attempt, which the caller ends (a wrong password ends
+// it, counted, and is an error).
+func (s *Server) checkOwnPassword(w http.ResponseWriter, r *http.Request, p principal, field, pw string) (store.User, *auth.Attempt, error) {
 	attempt, wait, ok := s.loginThrottle().Begin(p.username, throttleSource(r))
 	if !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		return store.User{}, errStatus(http.StatusTooManyRequests, CodeTooMany, "too many failed attempts; try again later")
+		return store.User{}, nil, errStatus(http.StatusTooManyRequests, CodeTooMany, "too many failed attempts; try again later")
 	}
-	outcome := auth.Aborted
-	defer func() { attempt.End(outcome) }()
+	fail := func(o auth.Outcome, err error) (store.User, *auth.Attempt, error) {
+		attempt.End(o)
+		return store.User{}, nil, err
+	}
 	u, err := load[store.User](r.Context(), s.st, store.Users, "user", p.userID)
 	if err != nil {
-		return store.User{}, err
+		return fail(auth.Aborted, err)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), hashWait)
 	err = auth.CheckPassword(ctx, pw, u.PasswordHash)
 	cancel()
 	switch {
 	case errors.Is(err, auth.ErrBadPassword):
-		outcome = auth.Failed
 		e := errStatus(http.StatusForbidden, CodeForbidden, "%s is wrong", field)
 		e.Field = field
-		return store.User{}, e
+		return fail(auth.Failed, e)
 	case errors.Is(err, auth.ErrBusy):
 		w.Header().Set("Retry-After", "1")
-		return store.User{}, errStatus(http.StatusServiceUnavailable, CodeUnavailable, "too many password checks at once; try again")
+		return fail(auth.Aborted, errStatus(http.StatusServiceUnavailable, CodeUnavailable, "too many password checks at once; try again"))
 	case err != nil:
-		return store.User{}, err
+		return fail(auth.Aborted, err)
 	}
-	outcome = auth.Succeeded
-	return u, nil
+	return u, attempt, nil
 }
 
 // enableTOTP starts two-factor set-up: it stores a new secret, pending

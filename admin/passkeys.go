@@ -153,9 +153,12 @@ func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.checkOwnPassword(w, r, p, "password", in.Password); err != nil {
+	_, attempt, err := s.checkOwnPassword(w, r, p, "password", in.Password)
+	if err != nil {
 		return err
 	}
+	outcome := auth.Aborted
+	defer func() { attempt.End(outcome) }()
 	var u store.User
 	err = s.locked(r, func(ctx context.Context) error {
 		if u, err = load[store.User](ctx, s.st, store.Users, "user", p.userID); err != nil {
@@ -167,7 +170,14 @@ func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request) error {
 		changed := false
 		if u.TOTPEnabled {
 			if err := useSecondFactor(&u, in.TOTP, in.RecoveryCode); err != nil {
-				return err
+				e, _ := err.(*Error)
+				if e == nil || e.Code != CodeLoginRequired {
+					return err
+				}
+				outcome = auth.Failed // guessing codes here is throttled as at /login
+				f := errStatus(http.StatusForbidden, CodeForbidden, "%s", e.Message)
+				f.Field = "totp"
+				return f
 			}
 			changed = true
 		}
@@ -195,6 +205,7 @@ func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	outcome = auth.Succeeded
 	writeJSON(w, http.StatusOK, map[string]any{"ceremony": s.sealCeremony(ceremony{Kind: ceremonyEnrol, UserID: u.ID, RPID: rpID, Data: *data}),
 		"publicKey": creation.Response})
 	return nil
@@ -266,8 +277,8 @@ func (s *Server) addPasskey(w http.ResponseWriter, r *http.Request) error {
 		if len(cred.ID) > maxCredentialID {
 			return errStatus(http.StatusBadRequest, CodeBadPasskey, "the passkey's id is longer than %d bytes", maxCredentialID)
 		}
-		if !s.used.use(c.Data.Challenge, c.Data.Expires) {
-			return errNoCeremony
+		if fresh, err := s.useChallenge(ctx, c.Data); err != nil || !fresh {
+			return cmpErr(err, errNoCeremony)
 		}
 		raw, err := storeCredential(cred)
 		if err != nil {
@@ -337,7 +348,13 @@ func (s *Server) editPasskey(w http.ResponseWriter, r *http.Request) error {
 			u.Passkeys[i].Name = in.Name
 			view = viewPasskeys(u.Passkeys[i : i+1])[0]
 		}
-		return store.PutJSON(ctx, s.st, store.Users, u.ID, u)
+		if err := store.PutJSON(ctx, s.st, store.Users, u.ID, u); err != nil || r.Method != http.MethodDelete {
+			return err
+		}
+		// A passkey removed (lost, or not one's own): the other sessions,
+		// which it may have signed in, end.
+		_, err = s.revokeTokens(ctx, u.ID, p.tokenID)
+		return err
 	})
 	if err != nil {
 		return err
@@ -359,7 +376,11 @@ func (s *Server) removeUserPasskeys(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 		u.Passkeys, u.WebAuthnHandle = nil, ""
-		return store.PutJSON(ctx, s.st, store.Users, u.ID, u)
+		if err := store.PutJSON(ctx, s.st, store.Users, u.ID, u); err != nil {
+			return err
+		}
+		_, err = s.revokeTokens(ctx, u.ID, principalOf(r).tokenID) // the sessions they signed in too
+		return err
 	})
 	if err != nil {
 		return err
@@ -489,7 +510,10 @@ func (s *Server) loginPasskey(w http.ResponseWriter, r *http.Request) error {
 		return refuse("the passkey does not match")
 	case cred.Authenticator.CloneWarning:
 		return refuse("the passkey's counter went back: it may have been copied")
-	case !s.used.use(c.Data.Challenge, c.Data.Expires):
+	}
+	if fresh, err := s.useChallenge(r.Context(), c.Data); err != nil {
+		return err
+	} else if !fresh {
 		return refuse("the ceremony was answered already")
 	}
 	var secret string
@@ -579,8 +603,29 @@ func (s *Server) openCeremony(token, kind, rpID string) (ceremony, bool) {
 	return c, true
 }
 
-// usedChallenges are the challenges answered, until they expire. Only a
-// ceremony answered with a valid passkey adds one.
+// useChallenge marks a ceremony's challenge answered and reports whether
+// it was not already: across the cluster on a store that lends locks
+// (Redis), in this process otherwise. Only a ceremony answered with a
+// valid passkey gets here.
+func (s *Server) useChallenge(ctx context.Context, d webauthn.SessionData) (bool, error) {
+	if lk, ok := s.st.(store.Locker); ok {
+		ttl := time.Until(d.Expires) + time.Second
+		_, fresh, err := lk.TryLock(ctx, "passkey-challenge:"+d.Challenge, ttl) // never released: it expires with the ceremony
+		return fresh, err
+	}
+	return s.used.use(d.Challenge, d.Expires), nil
+}
+
+// cmpErr is err, or def when err is nil.
+func cmpErr(err, def error) error {
+	if err != nil {
+		return err
+	}
+	return def
+}
+
+// usedChallenges are the challenges answered in this process, until they
+// expire.
 type usedChallenges struct {
 	mu sync.Mutex
 	m  map[string]time.Time

@@ -136,7 +136,7 @@ func TestPasskeyNeedsSecondFactor(t *testing.T) {
 		return e.send("POST", "/api/v1/me/passkeys/options", body, "Bearer "+tok, "application/json", map[string]string{"Origin": "http://localhost"})
 	}
 	wantError(t, opts(map[string]any{"password": "long enough pw"}), 401, admin.CodeTOTPRequired, "")
-	wantError(t, opts(map[string]any{"password": "long enough pw", "totp": "000000"}), 401, admin.CodeLoginRequired, "")
+	wantError(t, opts(map[string]any{"password": "long enough pw", "totp": "000000"}), 403, admin.CodeForbidden, "totp")
 	next, _ := auth.TOTPCode(setup.Secret, time.Now().Add(30*time.Second))
 	wantStatus(t, opts(map[string]any{"password": "long enough pw", "totp": next}), 200)
 
@@ -163,10 +163,32 @@ func TestPasskeyNeedsSecondFactor(t *testing.T) {
 	u, _ = store.GetJSON[store.User](t.Context(), e.st, store.Users, id)
 	u.Passkeys = []store.Passkey{{ID: "k2", Name: "x", RPID: "localhost", Credential: []byte(`{}`)}}
 	store.PutJSON(t.Context(), e.st, store.Users, id, u)
+	other := e.tokenFor("ops")
 	wantStatus(t, e.req("DELETE", "/api/v1/users/"+id+"/passkeys", nil), 204)
+	if code := e.as(other, "GET", "/api/v1/me", nil); code != 401 {
+		t.Errorf("a session of the user after its passkeys were removed: %d, want 401", code)
+	}
 	decode(t, e.req("GET", "/api/v1/users/"+id, nil), &view)
 	if view.Passkeys != 0 {
 		t.Fatalf("passkeys after DELETE: %d", view.Passkeys)
+	}
+
+	// Wrong codes count as failed logins: guessing is throttled.
+	e.newUser("guesser", "admin", "")
+	tok = e.tokenFor("guesser")
+	w = e.send("POST", "/api/v1/me/totp", nil, "Bearer "+tok, "")
+	decode(t, w, &setup)
+	code, _ = auth.TOTPCode(setup.Secret, time.Now())
+	wantStatus(t, e.send("POST", "/api/v1/me/totp/confirm", map[string]any{"code": code}, "Bearer "+tok, "application/json"), 200)
+	throttled := false
+	for range 10 {
+		if w := opts(map[string]any{"password": "long enough pw", "totp": "000000"}); w.Code == 429 {
+			throttled = true
+			break
+		}
+	}
+	if !throttled {
+		t.Error("10 wrong codes at enrolment were not throttled")
 	}
 }
 

@@ -124,7 +124,16 @@ func TestCustomerChoosesCDRFields(t *testing.T) {
 	}
 	w = e.send("PUT", path, map[string]any{"fields": []string{"setup_time", "callee", "duration", "sell_cost"}}, "Bearer "+tok, "application/json")
 	wantStatus(t, w, 200)
-	wantError(t, e.send("PUT", path, map[string]any{"fields": []string{"callee", "buy_cost"}}, "Bearer "+tok, "application/json"), 400, admin.CodeInvalid, "fields")
+	er := wantError(t, e.send("PUT", path, map[string]any{"fields": []string{"callee", "buy_cost"}}, "Bearer "+tok, "application/json"), 400, admin.CodeInvalid, "fields")
+	wantError(t, e.send("PUT", path, map[string]any{"fields": []string{"nonsense"}}, "Bearer "+tok, "application/json"), 400, admin.CodeInvalid, "fields")
+	w = e.send("PUT", path, map[string]any{"fields": []string{"nonsense"}}, "Bearer "+tok, "application/json")
+	w2 := e.send("PUT", "/api/v1/customers/"+f.customer+"/cdr-fields", map[string]any{"fields": []string{}}, "Bearer "+tok, "application/json")
+	for _, body := range []string{er.Message, w.Body.String(), w2.Body.String()} {
+		if strings.Contains(body, "buy_rate") || strings.Contains(body, "margin") || strings.Contains(body, "trace") {
+			t.Errorf("a customer is told operator columns: %s", body)
+		}
+	}
+	wantStatus(t, e.send("PUT", path, map[string]any{"fields": []string{"setup_time", "callee", "duration", "sell_cost"}}, "Bearer "+tok, "application/json"), 200)
 	if code := e.as(tok, "PUT", "/api/v1/customers/"+other+"/cdr-fields", map[string]any{"fields": []string{"callee"}}); code != 403 {
 		t.Errorf("another customer's columns = %d, want 403", code)
 	}

@@ -154,6 +154,7 @@ func (s *Server) apiRoutes() []apiRoute {
 		{"DELETE /api/v1/carriers/{id}", s.deleteCarrier},
 		{"POST /api/v1/carriers/{id}/endpoints", s.createEndpoint},
 		{"GET /api/v1/carriers/{id}/endpoints", s.listEndpoints},
+		{"GET /api/v1/endpoints", s.listAllEndpoints},
 		{"DELETE /api/v1/carriers/{id}/endpoints/{eid}", s.deleteEndpoint},
 
 		{"POST /api/v1/ratecards", s.createRateCard},

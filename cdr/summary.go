@@ -168,6 +168,7 @@ func (r SummaryRow) finish() SummaryRow {
 	if r.PDDCalls > 0 {
 		r.PDD = round2(float64(r.pddSum) / float64(r.PDDCalls))
 	}
+	r.pddSum = 0 // summed: the row is its shown fields
 	return r
 }
 

@@ -46,20 +46,23 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	s.call(r, sess, "GET", "/api/v1/carriers", nil, &ks)
 	type down struct{ Carrier, CarrierID, Addr, State string }
-	var downs []down
+	names := map[string]string{}
 	for _, k := range ks.Carriers {
-		var eps struct {
-			Endpoints []struct {
-				Host   string
-				Port   int
-				Health *struct{ State string }
-			}
+		names[k.ID] = k.Name
+	}
+	var eps struct {
+		Endpoints []struct {
+			CarrierID string `json:"carrier_id"`
+			Host      string
+			Port      int
+			Health    *struct{ State string }
 		}
-		s.call(r, sess, "GET", "/api/v1/carriers/"+k.ID+"/endpoints", nil, &eps)
-		for _, e := range eps.Endpoints {
-			if e.Health != nil && e.Health.State == "down" {
-				downs = append(downs, down{k.Name, k.ID, e.Host, e.Health.State})
-			}
+	}
+	s.call(r, sess, "GET", "/api/v1/endpoints", nil, &eps) // one read for every carrier
+	var downs []down
+	for _, e := range eps.Endpoints {
+		if e.Health != nil && e.Health.State == "down" {
+			downs = append(downs, down{names[e.CarrierID], e.CarrierID, e.Host, e.Health.State})
 		}
 	}
 	var us struct {

@@ -8,7 +8,8 @@ import (
 
 // The quickstart is a wizard of four steps: the carrier, its rates and the
 // markup, the customer, the first payment and a review. Each step is a
-// form that carries the other steps' fields hidden; "Make it" sends them
+// form that carries the other steps' fields hidden (never a password: it
+// is typed on the last step, and never sent back); "Make it" sends them
 // all as one POST /api/v1/quickstart (idempotent on the wizard's key).
 
 // qsField is one field of the wizard.
@@ -29,9 +30,10 @@ var qsFields = []qsField{
 	{Name: "tax", Label: "Tax percent on its payments", Step: 3, Mode: "decimal"},
 	{Name: "credit_limit", Label: "Credit limit (0: prepaid; empty: none)", Step: 3},
 	{Name: "ip", Label: "Its calls come from (IP or CIDR)", Step: 3},
-	{Name: "sip_user", Label: "or a SIP user", Step: 3},
-	{Name: "sip_password", Label: "SIP password", Step: 3, Type: "password"},
+	{Name: "sip_user", Label: "or a SIP user (its password on the last step)", Step: 3},
 	{Name: "payment", Label: "First payment (tax included; empty: none)", Step: 4, Mode: "decimal"},
+	// Asked on the last step only, so that no page carries it.
+	{Name: "sip_password", Label: "The SIP user's password", Step: 4, Type: "password"},
 }
 
 var qsSteps = []string{"", "The carrier", "Its rates and your markup", "The customer", "First payment, and make it"}
@@ -90,7 +92,7 @@ func (s *Server) quickstart(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	var out map[string]any
 	status, _ := s.callKeyed(r, sess, "POST", "/api/v1/quickstart", body, &out, key)
-	values["sip_password"] = "" // never sent back in a page
+	delete(values, "sip_password") // never sent back in a page
 	if status != http.StatusCreated && status != http.StatusOK {
 		problem := "the switch refused it"
 		if e, ok := out["error"].(map[string]any); ok {

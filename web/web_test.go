@@ -372,6 +372,17 @@ func TestPanelQuickstart(t *testing.T) {
 	if !strings.Contains(string(b), "Step 2") || !strings.Contains(string(b), `type="hidden" name="carrier_name" value="Wizard Carrier"`) || !strings.Contains(string(b), `<textarea name="rates"`) {
 		t.Fatalf("the wizard's second step:\n%s", b)
 	}
+	// The SIP password is typed on the last step and never sent back.
+	step = url.Values{"csrf": {csrf}, "step": {"4"}, "sip_user": {"pbx1"}, "sip_password": {"S3cretSIPpass!"}}
+	res, err = c.PostForm(srv.URL+"/quickstart", step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if strings.Contains(string(b), "S3cretSIPpass") || !strings.Contains(string(b), `name="sip_password" type="password"`) {
+		t.Fatalf("the wizard's last step and the SIP password:\n%s", b)
+	}
 	form.Set("rates", "prefix,rate\n44,0.0100\n")
 	res, err = c.PostForm(srv.URL+"/quickstart", form)
 	if err != nil {

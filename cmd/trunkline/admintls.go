@@ -128,6 +128,8 @@ func (c *adminCerts) fromFiles(certFile, keyFile string) (*tls.Certificate, erro
 	st, err := os.Stat(certFile)
 	if err != nil {
 		if ok {
+			fc.checked = time.Now()
+			c.files[k] = fc
 			return fc.cert, nil
 		}
 		return nil, err
@@ -139,7 +141,9 @@ func (c *adminCerts) fromFiles(certFile, keyFile string) (*tls.Certificate, erro
 	}
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		if ok {
+		if ok { // a renewal half written: the old pair until it loads
+			fc.checked = time.Now()
+			c.files[k] = fc
 			return fc.cert, nil
 		}
 		return nil, err
@@ -195,17 +199,39 @@ func behindProxies(next http.Handler, proxies []string) http.Handler {
 		r = r.Clone(r.Context())
 		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 		for i := len(hops) - 1; i >= 0; i-- {
-			h := strings.TrimSpace(hops[i])
-			if _, err := netip.ParseAddr(h); err != nil {
+			a, ok := hopAddr(hops[i])
+			if !ok {
 				break // a hop that is no address: trust nothing further
 			}
-			r.RemoteAddr = net.JoinHostPort(h, "0")
-			if !isTrusted(h) {
+			r.RemoteAddr = net.JoinHostPort(a.String(), "0")
+			if !isTrusted(a.String()) {
 				break
 			}
 		}
 		if r.TLS == nil && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 			r.TLS = &tls.ConnectionState{HandshakeComplete: true, ServerName: r.Host}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hopAddr reads one X-Forwarded-For hop: an address, with or without a
+// port, IPv6 with or without brackets.
+func hopAddr(h string) (netip.Addr, bool) {
+	h = strings.TrimSpace(h)
+	if ap, err := netip.ParseAddrPort(h); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"))
+	return a.Unmap(), err == nil
+}
+
+// strictTransport tells browsers that reached the listener over HTTPS to
+// keep to HTTPS (a year).
+func strictTransport(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -320,7 +320,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 	}
-	n.http = &http.Server{Handler: behindProxies(panel.Handler(), cfg.Admin.TrustedProxies), ReadHeaderTimeout: 10 * time.Second,
+	n.http = &http.Server{Handler: behindProxies(strictTransport(panel.Handler()), cfg.Admin.TrustedProxies), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, TLSConfig: tlsConf, // a deck upload may be large
 		ErrorLog: slog.NewLogLogger(log.With("component", "web").Handler(), slog.LevelDebug)} // handshakes that fail: scanners, mostly
 	go func() {
