@@ -87,6 +87,7 @@ install_missing() {
 	[ -x /usr/sbin/vsftpd ] || pkgs+=(vsftpd)
 	command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus) # promtool checks the alert rules
 	command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)   # the control panel's browser tests
+	command -v pebble >/dev/null 2>&1 || pkgs+=(pebble)       # an ACME server for the admin listener's certificates
 	[ ${#pkgs[@]} -eq 0 ] && return 0
 
 	log "installing with apt: ${pkgs[*]}"

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,8 +62,16 @@ func adminTLS(cfg *Config, domains func(ctx context.Context) (map[string]store.D
 	if t.ACME {
 		c.acme = &autocert.Manager{Prompt: autocert.AcceptTOS, Email: t.ACMEEmail, HostPolicy: c.acmeHost,
 			Cache: autocert.DirCache(filepath.Join(cfg.Data, "acme"))}
-		if t.ACMEDirectory != "" {
+		if t.ACMEDirectory != "" || t.ACMECAFile != "" {
 			c.acme.Client = &acme.Client{DirectoryURL: t.ACMEDirectory}
+		}
+		if t.ACMECAFile != "" {
+			pool, err := certPool(t.ACMECAFile)
+			if err != nil {
+				return nil, fmt.Errorf("admin.tls.acme_ca_file: %w", err)
+			}
+			c.acme.Client.HTTPClient = &http.Client{Timeout: time.Minute,
+				Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 		}
 		protos = append(protos, acme.ALPNProto)
 	}
@@ -235,4 +244,20 @@ func strictTransport(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// certPool is the system's roots and the certificates in the PEM file.
+func certPool(file string) (*x509.CertPool, error) {
+	pemData, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pemData) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
 }

@@ -10,14 +10,19 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trunkline/trunkline/store/storetest"
 )
 
 // selfSigned writes a certificate for name and its key into dir and
@@ -27,7 +32,11 @@ func selfSigned(t *testing.T, dir, name string) (certFile, keyFile string, cert 
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
 		DNSNames: []string{name}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true}
+	if ip := net.ParseIP(name); ip != nil {
+		tmpl.DNSNames, tmpl.IPAddresses = nil, []net.IP{ip}
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
@@ -146,5 +155,87 @@ func TestBehindProxies(t *testing.T) {
 		if gotAddr != c.addr || gotTLS != c.tls {
 			t.Errorf("peer %s XFF %q proto %q: client %s TLS %v, want %s %v", c.peer, c.xff, c.proto, gotAddr, gotTLS, c.addr, c.tls)
 		}
+	}
+}
+
+// The admin listener gets its certificates from an ACME CA (Debian's
+// pebble, which scripts/services.sh installs; it takes every challenge as
+// passed): the public host's on the first handshake asking for it, a
+// custom domain's once it is added, none for any other name.
+func TestAdminACME(t *testing.T) {
+	pebble, err := exec.LookPath("pebble")
+	if err != nil {
+		storetest.Missing(t, "pebble not found; scripts/services.sh installs it")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	caCert, caKey, _ := selfSigned(t, dir, "127.0.0.1")
+	port, mgmt := freePort(t), freePort(t)
+	conf := filepath.Join(dir, "pebble.json")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`{"pebble":{"listenAddress":"127.0.0.1:%d","managementListenAddress":"127.0.0.1:%d",`+
+		`"certificate":%q,"privateKey":%q,"httpPort":%d,"tlsPort":%d,"ocspResponderURL":"","externalAccountBindingRequired":false}}`,
+		port, mgmt, caCert, caKey, freePort(t), freePort(t))), 0o600)
+	cmd := exec.Command(pebble, "-config", conf)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PEBBLE_VA_ALWAYS_VALID=1", "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	caPool := x509.NewCertPool()
+	pemCA, _ := os.ReadFile(caCert)
+	caPool.AppendCertsFromPEM(pemCA)
+	toPebble := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool}}}
+	var roots *x509.CertPool
+	waitUntil(t, 10*time.Second, "pebble's root", func() bool {
+		res, err := toPebble.Get(fmt.Sprintf("https://127.0.0.1:%d/roots/0", mgmt))
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		roots = x509.NewCertPool()
+		return res.StatusCode == 200 && roots.AppendCertsFromPEM(b)
+	})
+
+	sw := startSwitchYAML(t, "", func(c *Config) {
+		c.Admin.PublicHost = "switch.example.test"
+		c.Admin.TLS = AdminTLSConfig{ACME: true, ACMEDirectory: fmt.Sprintf("https://127.0.0.1:%d/dir", port), ACMECAFile: caCert}
+	})
+	dial := func(name string) (*x509.Certificate, error) {
+		d := &net.Dialer{Timeout: 60 * time.Second}
+		c, err := tls.DialWithDialer(d, "tcp", sw.AdminAddr.String(), &tls.Config{ServerName: name, RootCAs: roots})
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0], nil
+	}
+	cert, err := dial("switch.example.test")
+	if err != nil {
+		t.Fatalf("the public host's certificate from ACME: %v\n%s", err, tail(out.String(), 2000))
+	}
+	if cert.DNSNames[0] != "switch.example.test" {
+		t.Fatalf("the public host got a certificate for %v", cert.DNSNames)
+	}
+	if _, err := dial("evil.example.test"); err == nil {
+		t.Fatal("a name that is no domain of the switch got a certificate")
+	}
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "switch.example.test"}}}
+	req, _ := http.NewRequest("POST", "https://"+sw.AdminAddr.String()+"/api/v1/domains", strings.NewReader(`{"host":"portal.example.test","area":"portal"}`))
+	req.Header.Set("Authorization", "Bearer "+sw.Token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("adding the domain: %v %v", res, err)
+	}
+	res.Body.Close()
+	if hsts := res.Header.Get("Strict-Transport-Security"); hsts == "" {
+		t.Error("no Strict-Transport-Security over HTTPS")
+	}
+	if cert, err := dial("portal.example.test"); err != nil || cert.DNSNames[0] != "portal.example.test" {
+		t.Fatalf("the new domain's certificate: %v %v", cert, err)
 	}
 }

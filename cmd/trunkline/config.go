@@ -158,6 +158,9 @@ type AdminTLSConfig struct {
 	ACME          bool   `yaml:"acme"`
 	ACMEEmail     string `yaml:"acme_email"`
 	ACMEDirectory string `yaml:"acme_directory"`
+	// ACMECAFile (PEM) is trusted for the ACME directory's HTTPS, beside
+	// the system's roots: a private ACME CA's.
+	ACMECAFile string `yaml:"acme_ca_file"`
 }
 
 // enabled tells whether the admin listener serves HTTPS.
@@ -352,6 +355,11 @@ func (c *Config) Validate() error {
 	} else if t.CertFile != "" {
 		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
 			bad("admin.tls.cert_file", "the certificate and key do not load: %v", err)
+		}
+	}
+	if f := c.Admin.TLS.ACMECAFile; f != "" {
+		if _, err := certPool(f); err != nil {
+			bad("admin.tls.acme_ca_file", "%v", err)
 		}
 	}
 	for _, p := range c.Admin.TrustedProxies {
