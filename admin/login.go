@@ -106,10 +106,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	outcome = auth.Succeeded
 	s.log.Info("login", "username", u.Username, "user", u.ID, "token", tok.ID, "client", clientIP(r))
+	writeIssued(w, tok, secret)
+	return nil
+}
+
+// writeIssued answers a token just issued, its secret shown this once.
+func writeIssued(w http.ResponseWriter, tok store.Token, secret string) {
 	v := viewToken(tok)
 	v.Token = secret
 	writeJSON(w, http.StatusCreated, v)
-	return nil
 }
 
 // checkLogin checks username and password through the login throttle (the

@@ -549,9 +549,7 @@ func (s *Server) loginPasskey(w http.ResponseWriter, r *http.Request) error {
 	}
 	outcome = auth.Succeeded
 	s.log.Info("login with a passkey", "username", user.Username, "user", user.ID, "token", tok.ID, "client", clientIP(r))
-	v := viewToken(tok)
-	v.Token = secret
-	writeJSON(w, http.StatusCreated, v)
+	writeIssued(w, tok, secret)
 	return nil
 }
 

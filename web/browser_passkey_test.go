@@ -44,14 +44,7 @@ func TestBrowserPasskey(t *testing.T) {
 	base := "http://localhost:" + u.Port() // WebAuthn takes no address for a site
 	ctx := webtest.Chrome(t)
 	virtualAuthenticator(t, ctx)
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	text := func(sel string) string { t.Helper(); return webtest.Text(t, ctx, sel) }
 	dashboard := func(how string) {
 		t.Helper()
 		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`p.stat`))); err != nil {

@@ -31,14 +31,7 @@ func TestBrowserSignInWithTOTP(t *testing.T) {
 		}
 		return chromedp.Do(ctx, append(steps, chromedp.Submit(chromedp.CSS(`input[name=username]`)))...)
 	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	text := func(sel string) string { t.Helper(); return webtest.Text(t, ctx, sel) }
 	if err := signIn(""); err != nil {
 		t.Fatalf("sign-in: %v", err)
 	}

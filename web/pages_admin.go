@@ -62,14 +62,20 @@ func (s *Server) bans(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.list(w, r, sess, "/api/v1/bans", "bans", "bans.html", nil)
 }
 
-// liftBan lifts the ban of an address (DELETE /api/v1/bans/{ip}).
-func (s *Server) liftBan(w http.ResponseWriter, r *http.Request, sess *session) {
-	status, _ := s.call(r, sess, "DELETE", "/api/v1/bans/"+url.PathEscape(r.PathValue("ip")), nil, nil)
+// remove sends DELETE path to the API, then shows next (a thing already
+// gone is no failure).
+func (s *Server) remove(w http.ResponseWriter, r *http.Request, sess *session, path, next string) {
+	status, _ := s.call(r, sess, "DELETE", path, nil, nil)
 	if status >= 300 && status != http.StatusNotFound {
 		s.failed(w, status)
 		return
 	}
-	http.Redirect(w, r, "/bans", http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// liftBan lifts the ban of an address (DELETE /api/v1/bans/{ip}).
+func (s *Server) liftBan(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.remove(w, r, sess, "/api/v1/bans/"+url.PathEscape(r.PathValue("ip")), "/bans")
 }
 
 // users lists the users and the tokens the signed-in user may see.
@@ -102,12 +108,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request, sess *session) 
 
 // revokeToken revokes an API token (DELETE /api/v1/tokens/{id}).
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, sess *session) {
-	status, _ := s.call(r, sess, "DELETE", "/api/v1/tokens/"+url.PathEscape(r.PathValue("id")), nil, nil)
-	if status >= 300 && status != http.StatusNotFound {
-		s.failed(w, status)
-		return
-	}
-	http.Redirect(w, r, "/users", http.StatusSeeOther)
+	s.remove(w, r, sess, "/api/v1/tokens/"+url.PathEscape(r.PathValue("id")), "/users")
 }
 
 // domains lists the custom domains with the CNAME each needs, and adds one.
@@ -136,10 +137,5 @@ func (s *Server) addDomain(w http.ResponseWriter, r *http.Request, sess *session
 
 // removeDomain deletes a custom domain.
 func (s *Server) removeDomain(w http.ResponseWriter, r *http.Request, sess *session) {
-	status, _ := s.call(r, sess, "DELETE", "/api/v1/domains/"+url.PathEscape(r.PathValue("id")), nil, nil)
-	if status >= 300 && status != http.StatusNotFound {
-		s.failed(w, status)
-		return
-	}
-	http.Redirect(w, r, "/domains", http.StatusSeeOther)
+	s.remove(w, r, sess, "/api/v1/domains/"+url.PathEscape(r.PathValue("id")), "/domains")
 }
