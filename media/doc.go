@@ -1,5 +1,19 @@
-// Package media will hold the optional RTP relay (github.com/pion/rtp): SDP
-// rewriting so media flows through the switch, per-call RTP statistics and
-// an RTP timeout that ends dead calls. Nothing is built here yet; the switch
-// relays signalling only and media flows end to end between the parties.
+// Package media is the RTP relay: the switch's side of anchored media.
+//
+//   - Rewrite moves an SDP body's audio to the switch's address and port
+//     (c= and m=; RTCP and ICE attributes dropped; other streams refused)
+//     and returns what the party offered: its address, direction, clock.
+//   - Ports lends pairs of UDP sockets (RTP even, RTCP odd) from a range.
+//   - Session relays one call between two pairs: each party is latched to
+//     where it sends from (symmetric RTP; a party that declared a public
+//     address may only latch from it), strangers are dropped, reads and
+//     writes are batched (recvmmsg/sendmmsg through golang.org/x/net/ipv4),
+//     one goroutine a socket and none a packet.
+//   - Stream keeps one direction's statistics (RFC 3550: packets, bytes,
+//     loss from sequence numbers, interarrival jitter; payload types; a
+//     MOS estimate). Packets are read in place (ParseHeader); the tests
+//     make their streams with github.com/pion/rtp.
+//
+// Not yet wired into the call path: the SIP layer does not rewrite SDP or
+// open sessions, and CDRs carry no media columns (issue 18 goes on).
 package media

@@ -1,0 +1,89 @@
+package media
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// BenchmarkRelay relays G.711 packets (172 bytes) one way through a
+// session on loopback and reports packets a second and the latency from
+// send to receive (the relay's hop and loopback's) at p50 and p99: with
+// 128 packets in flight (throughput; the latency is then mostly queueing)
+// and with one (the hop alone). With -cpu 1 the generator, the receiver
+// and the relay share one core.
+//
+//	go test ./media -run XXX -bench Relay -cpu 1,2 -benchtime 200000x
+func BenchmarkRelay(b *testing.B) {
+	b.Run("128-in-flight", func(b *testing.B) { benchRelay(b, 128) })
+	b.Run("1-in-flight", func(b *testing.B) { benchRelay(b, 1) })
+}
+
+func benchRelay(b *testing.B, window int) {
+	ports, _ := NewPorts(netip.MustParseAddr("127.0.0.1"), 32000, 32099)
+	pa, _ := ports.Take()
+	pb, _ := ports.Take()
+	customer, carrier := newParty(b, "127.0.0.2"), newParty(b, "127.0.0.3")
+	s := NewSession(pa, pb)
+	s.SetPeer(0, Offer{Remote: customer.addr()})
+	s.SetPeer(1, Offer{Remote: carrier.addr()})
+	s.Start()
+	defer s.Close()
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SSRC: 7}, Payload: make([]byte, 160)}
+	frame, _ := pkt.Marshal()
+	got := make(chan time.Duration, 1024)
+	go func() {
+		buf := make([]byte, 2000)
+		for {
+			n, _, err := carrier.conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				close(got)
+				return
+			}
+			if n >= 20 {
+				got <- time.Duration(time.Now().UnixNano() - int64(binary.BigEndian.Uint64(buf[12:20])))
+			}
+		}
+	}()
+	lat := make([]time.Duration, 0, b.N)
+	inFlight := 0
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		binary.BigEndian.PutUint16(frame[2:], uint16(i))
+		binary.BigEndian.PutUint64(frame[12:], uint64(time.Now().UnixNano()))
+		customer.conn.WriteToUDPAddrPort(frame, pa.Addr())
+		inFlight++
+		for inFlight >= window {
+			select {
+			case d := <-got:
+				lat = append(lat, d)
+				inFlight--
+			case <-time.After(200 * time.Millisecond):
+				inFlight-- // lost: go on
+			}
+		}
+	}
+	for inFlight > 0 {
+		select {
+		case d := <-got:
+			lat = append(lat, d)
+		case <-time.After(200 * time.Millisecond):
+		}
+		inFlight--
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	carrier.conn.Close()
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "pkts/s")
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		b.ReportMetric(float64(b.N-len(lat))*100/float64(b.N), "lost-%")
+	}
+}

@@ -1,0 +1,185 @@
+package media
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"strconv"
+)
+
+// SDP limits: what a body may hold before it is refused unread.
+const (
+	MaxSDP      = 16 << 10
+	maxSDPLines = 256
+)
+
+// Direction is an SDP stream's direction attribute.
+type Direction string
+
+// Directions (RFC 4566 §6).
+const (
+	SendRecv Direction = "sendrecv"
+	SendOnly Direction = "sendonly"
+	RecvOnly Direction = "recvonly"
+	Inactive Direction = "inactive"
+)
+
+// Offer is what Rewrite read of an SDP body: where the party wants its
+// audio (its address and RTP port), the direction, and the RTP clock of
+// the first payload type when an rtpmap names it.
+type Offer struct {
+	Remote    netip.AddrPort
+	Direction Direction
+	Clock     uint32
+}
+
+// OnHold tells whether the party holds the call (sends nothing): media
+// is then slower to time out.
+func (o Offer) OnHold() bool {
+	return o.Direction == SendOnly || o.Direction == Inactive || o.Remote.Addr().IsUnspecified()
+}
+
+var (
+	errSDPTooLarge = errors.New("media: SDP body too large")
+	errNoAudio     = errors.New("media: SDP has no audio stream with an address")
+)
+
+// Rewrite returns body with its first audio stream moved to addr:port (the
+// switch's relay): the c= lines that apply to it and its m= port are
+// replaced; RTCP and ICE attributes (a=rtcp, a=candidate, a=ice-*,
+// a=end-of-candidates, a=remote-candidates) are dropped, so neither party
+// learns the other's addresses. Other media streams are refused (port 0):
+// the relay carries one audio stream. It returns what the body offered.
+func Rewrite(body []byte, addr netip.Addr, port int) ([]byte, Offer, error) {
+	if len(body) > MaxSDP {
+		return nil, Offer{}, errSDPTooLarge
+	}
+	lines := bytes.SplitAfter(body, []byte("\n"))
+	if len(lines) > maxSDPLines {
+		return nil, Offer{}, errSDPTooLarge
+	}
+	var (
+		out                     bytes.Buffer
+		offer                   = Offer{Direction: SendRecv}
+		sessionAddr, streamAddr netip.Addr
+		inAudio, seenAudio      bool
+		audioPort               int
+		firstPT                 = -1
+	)
+	family := "IP4"
+	if addr.Is6() && !addr.Is4In6() {
+		family = "IP6"
+	}
+	conn := []byte("c=IN " + family + " " + addr.Unmap().String())
+	for _, raw := range lines {
+		line := bytes.TrimRight(raw, "\r\n")
+		eol := raw[len(line):]
+		if len(eol) == 0 {
+			eol = []byte("\r\n")
+		}
+		switch {
+		case bytes.HasPrefix(line, []byte("m=")):
+			inAudio = false
+			f := bytes.Fields(line[2:])
+			if len(f) >= 3 && string(f[0]) == "audio" && !seenAudio {
+				p, err := strconv.Atoi(string(f[1]))
+				if err != nil || p < 0 || p > 65535 {
+					return nil, Offer{}, errNoAudio
+				}
+				inAudio, seenAudio, audioPort = true, true, p
+				if len(f) >= 4 {
+					firstPT, _ = strconv.Atoi(string(f[3]))
+				}
+				f[1] = []byte(strconv.Itoa(port))
+				out.WriteString("m=")
+				out.Write(bytes.Join(f, []byte(" ")))
+			} else if len(f) >= 2 {
+				f[1] = []byte("0") // refused: one audio stream is relayed
+				out.WriteString("m=")
+				out.Write(bytes.Join(f, []byte(" ")))
+			} else {
+				out.Write(line)
+			}
+			out.Write(eol)
+			continue
+		case bytes.HasPrefix(line, []byte("c=")):
+			a, ok := connAddr(line)
+			if !ok {
+				return nil, Offer{}, errNoAudio
+			}
+			if !seenAudio {
+				sessionAddr = a
+			} else if inAudio {
+				streamAddr = a
+			}
+			out.Write(conn)
+			out.Write(eol)
+			continue
+		case bytes.HasPrefix(line, []byte("a=")):
+			attr := line[2:]
+			name, _, _ := bytes.Cut(attr, []byte(":"))
+			switch string(name) {
+			case "rtcp", "candidate", "end-of-candidates", "remote-candidates", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "ice-mismatch":
+				continue
+			case "sendrecv", "sendonly", "recvonly", "inactive":
+				if inAudio || !seenAudio {
+					offer.Direction = Direction(name)
+				}
+			case "rtpmap":
+				if inAudio && offer.Clock == 0 {
+					offer.Clock = rtpmapClock(attr, firstPT)
+				}
+			}
+		}
+		out.Write(line)
+		out.Write(eol)
+	}
+	a := streamAddr
+	if !a.IsValid() {
+		a = sessionAddr
+	}
+	if !seenAudio || !a.IsValid() {
+		return nil, Offer{}, errNoAudio
+	}
+	offer.Remote = netip.AddrPortFrom(a, uint16(audioPort))
+	if offer.Clock == 0 {
+		offer.Clock = DefaultClock
+	}
+	return out.Bytes(), offer, nil
+}
+
+// connAddr reads "c=IN IP4 192.0.2.1" (a multicast TTL suffix allowed).
+func connAddr(line []byte) (netip.Addr, bool) {
+	f := bytes.Fields(line[2:])
+	if len(f) < 3 || string(f[0]) != "IN" {
+		return netip.Addr{}, false
+	}
+	host, _, _ := bytes.Cut(f[2], []byte("/"))
+	a, err := netip.ParseAddr(string(host))
+	if err != nil || (string(f[1]) == "IP4") != a.Is4() {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// rtpmapClock reads the clock of "rtpmap:PT name/clock[/channels]" when PT
+// is pt.
+func rtpmapClock(attr []byte, pt int) uint32 {
+	v, ok := bytes.CutPrefix(attr, []byte("rtpmap:"))
+	if !ok {
+		return 0
+	}
+	f := bytes.Fields(v)
+	if len(f) < 2 || string(f[0]) != strconv.Itoa(pt) {
+		return 0
+	}
+	parts := bytes.Split(f[1], []byte("/"))
+	if len(parts) < 2 {
+		return 0
+	}
+	hz, err := strconv.ParseUint(string(parts[1]), 10, 32)
+	if err != nil || hz == 0 || hz > 1_000_000 {
+		return 0
+	}
+	return uint32(hz)
+}

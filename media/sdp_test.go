@@ -1,0 +1,92 @@
+package media
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const offerSDP = "v=0\r\n" +
+	"o=- 1 1 IN IP4 10.0.0.5\r\n" +
+	"s=-\r\n" +
+	"c=IN IP4 10.0.0.5\r\n" +
+	"t=0 0\r\n" +
+	"m=audio 40000 RTP/AVP 8 0 101\r\n" +
+	"a=rtpmap:8 PCMA/8000\r\n" +
+	"a=rtcp:40001 IN IP4 10.0.0.5\r\n" +
+	"a=candidate:1 1 UDP 2130706431 10.0.0.5 40000 typ host\r\n" +
+	"a=ice-ufrag:abcd\r\n" +
+	"a=sendrecv\r\n" +
+	"m=video 40002 RTP/AVP 96\r\n" +
+	"c=IN IP4 10.0.0.6\r\n"
+
+// The first audio stream moves to the relay; RTCP and ICE attributes go;
+// another stream is refused; what the party offered is read.
+func TestRewrite(t *testing.T) {
+	relay := netip.MustParseAddr("192.0.2.1")
+	out, o, err := Rewrite([]byte(offerSDP), relay, 30000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	for _, want := range []string{"c=IN IP4 192.0.2.1\r\n", "m=audio 30000 RTP/AVP 8 0 101\r\n", "m=video 0 RTP/AVP 96\r\n", "a=rtpmap:8 PCMA/8000\r\n"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("rewritten SDP lacks %q:\n%s", want, s)
+		}
+	}
+	for _, gone := range []string{"10.0.0.5 40000", "a=rtcp", "candidate", "ice-ufrag", "10.0.0.6"} {
+		if strings.Contains(s[strings.Index(s, "c="):], gone) {
+			t.Errorf("rewritten SDP still has %q:\n%s", gone, s)
+		}
+	}
+	if o.Remote != netip.MustParseAddrPort("10.0.0.5:40000") || o.Direction != SendRecv || o.Clock != 8000 || o.OnHold() {
+		t.Errorf("offer %+v", o)
+	}
+	// A stream-level address wins over the session's; hold; IPv6; wide clock.
+	hold := "v=0\nc=IN IP4 198.51.100.1\nm=audio 5004 RTP/AVP 96\nc=IN IP6 2001:db8::7\na=rtpmap:96 opus/48000/2\na=sendonly\n"
+	out, o, err = Rewrite([]byte(hold), netip.MustParseAddr("2001:db8::1"), 30002)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Remote != netip.MustParseAddrPort("[2001:db8::7]:5004") || !o.OnHold() || o.Clock != 48000 || !strings.Contains(string(out), "c=IN IP6 2001:db8::1\n") {
+		t.Errorf("offer %+v\n%s", o, out)
+	}
+	for _, bad := range []string{"", "v=0\r\nm=video 1 RTP/AVP 96\r\nc=IN IP4 192.0.2.9\r\n", "v=0\r\nc=IN IP4 not-an-ip\r\nm=audio 1 RTP/AVP 0\r\n",
+		"v=0\r\nc=IN IP6 192.0.2.1\r\nm=audio 1 RTP/AVP 0\r\n", "v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 99999 RTP/AVP 0\r\n", strings.Repeat("a=x\r\n", 300)} {
+		if _, _, err := Rewrite([]byte(bad), netip.MustParseAddr("192.0.2.1"), 30000); err == nil {
+			t.Errorf("Rewrite accepted %q", bad)
+		}
+	}
+}
+
+// FuzzRewrite: any body is rewritten or refused, never a panic; what is
+// rewritten names the relay and holds no address the party offered.
+func FuzzRewrite(f *testing.F) {
+	f.Add([]byte(offerSDP))
+	// SDP bodies of the RFC 4475 torture messages.
+	files, _ := filepath.Glob("../../shared/testdata/rfc4475/*")
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if i := strings.Index(string(b), "\r\n\r\n"); i >= 0 {
+			f.Add(b[i+4:])
+		}
+	}
+	relay := netip.MustParseAddr("192.0.2.1")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, o, err := Rewrite(body, relay, 30000)
+		if err != nil {
+			return
+		}
+		if !o.Remote.IsValid() || !strings.Contains(string(out), "c=IN IP4 192.0.2.1") {
+			t.Fatalf("rewritten without the relay: %q -> %q", body, out)
+		}
+		if _, o2, err := Rewrite(out, relay, 30000); err != nil || o2.Remote.Addr() != relay {
+			t.Fatalf("the rewritten body does not read back as the relay's: %v %+v", err, o2)
+		}
+	})
+}
