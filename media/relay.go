@@ -1,17 +1,16 @@
 package media
 
 import (
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/net/ipv4"
+	"github.com/trunkline/trunkline/internal/udpio"
 )
 
 // batch is how many datagrams one read takes (recvmmsg) and one write
-// sends (sendmmsg).
+// sends (sendmmsg), through internal/udpio (raw calls, no allocation).
 const batch = 32
 
 // maxDatagram is the largest datagram relayed; longer ones are cut and
@@ -40,8 +39,8 @@ type Session struct {
 type leg struct {
 	pair     *Pair
 	declared atomic.Pointer[netip.AddrPort] // from its SDP
-	rtpPeer  atomic.Pointer[net.UDPAddr]    // latched
-	rtcpPeer atomic.Pointer[net.UDPAddr]
+	rtpPeer  atomic.Pointer[netip.AddrPort] // latched
+	rtcpPeer atomic.Pointer[netip.AddrPort]
 
 	mu    sync.Mutex
 	stats Stream // what this party sent
@@ -107,18 +106,19 @@ func (l *leg) accept(src netip.AddrPort, rtcp bool) bool {
 		peer = &l.rtcpPeer
 	}
 	if p := peer.Load(); p != nil {
-		return p.AddrPort() == src
+		return *p == src
 	}
 	if d := l.declared.Load(); d != nil && strictSource(d.Addr()) && d.Addr() != src.Addr() {
 		return false
 	}
 	if rtcp {
-		if rp := l.rtpPeer.Load(); rp != nil && rp.AddrPort().Addr() != src.Addr() {
+		if rp := l.rtpPeer.Load(); rp != nil && rp.Addr() != src.Addr() {
 			return false // RTCP latches where RTP came from
 		}
 	}
-	peer.CompareAndSwap(nil, net.UDPAddrFromAddrPort(src))
-	return peer.Load().AddrPort() == src
+	latched := src // only a latch allocates
+	peer.CompareAndSwap(nil, &latched)
+	return *peer.Load() == src
 }
 
 // strictSource tells whether a party declaring a may latch only from a:
@@ -128,24 +128,23 @@ func strictSource(a netip.Addr) bool {
 }
 
 // dest is where leg l's party gets media: where it is latched, else what
-// its SDP said (RTCP on the next port).
-func (l *leg) dest(rtcp bool) *net.UDPAddr {
+// its SDP said (RTCP on the next port); invalid when neither is known.
+func (l *leg) dest(rtcp bool) netip.AddrPort {
 	if rtcp {
 		if p := l.rtcpPeer.Load(); p != nil {
-			return p
+			return *p
 		}
 	} else if p := l.rtpPeer.Load(); p != nil {
-		return p
+		return *p
 	}
 	d := l.declared.Load()
 	if d == nil || !d.IsValid() || d.Port() == 0 {
-		return nil
+		return netip.AddrPort{}
 	}
-	ap := *d
 	if rtcp {
-		ap = netip.AddrPortFrom(d.Addr(), d.Port()+1)
+		return netip.AddrPortFrom(d.Addr(), d.Port()+1)
 	}
-	return net.UDPAddrFromAddrPort(ap)
+	return *d
 }
 
 // read relays what leg side's RTP (or RTCP) socket receives to the other
@@ -157,15 +156,22 @@ func (s *Session) read(side int, rtcp bool) {
 	if rtcp {
 		in, out = from.pair.RTCP, to.pair.RTCP
 	}
-	rd, wr := ipv4.NewPacketConn(in), ipv4.NewPacketConn(out)
-	msgs, outMsgs := make([]ipv4.Message, batch), make([]ipv4.Message, batch)
-	bufs := make([]byte, batch*maxDatagram)
-	for i := range msgs {
-		msgs[i].Buffers = [][]byte{bufs[i*maxDatagram : (i+1)*maxDatagram]}
-		outMsgs[i].Buffers = make([][]byte, 1)
+	rd, err := udpio.New(in)
+	if err != nil {
+		return
+	}
+	wr, err := udpio.New(out)
+	if err != nil {
+		return
+	}
+	inB, outB := udpio.NewBatch(batch), udpio.NewBatch(batch)
+	bufs := make([][]byte, batch)
+	mem := make([]byte, batch*maxDatagram)
+	for i := range bufs {
+		bufs[i] = mem[i*maxDatagram : (i+1)*maxDatagram : (i+1)*maxDatagram]
 	}
 	for {
-		n, err := rd.ReadBatch(msgs, 0)
+		n, err := rd.Read(inB, bufs)
 		if err != nil {
 			return // closed
 		}
@@ -173,19 +179,19 @@ func (s *Session) read(side int, rtcp bool) {
 		j := 0
 		dst := to.dest(rtcp)
 		for i := range n {
-			m := &msgs[i]
-			ua, ok := m.Addr.(*net.UDPAddr)
-			if !ok || m.N == 0 || m.N == maxDatagram {
+			size := inB.Length(i)
+			src, ok := inB.From(i)
+			if !ok || size == 0 || size >= maxDatagram {
 				s.dropped.Add(1)
 				continue
 			}
 			// Latch first: the party is found even before the other has
 			// anywhere to be sent to.
-			if src := ua.AddrPort(); !from.accept(netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), rtcp) || dst == nil {
+			if !from.accept(netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), rtcp) || !dst.IsValid() {
 				s.dropped.Add(1)
 				continue
 			}
-			b := m.Buffers[0][:m.N]
+			b := bufs[i][:size]
 			if !rtcp {
 				h, err := ParseHeader(b)
 				if err != nil {
@@ -193,23 +199,21 @@ func (s *Session) read(side int, rtcp bool) {
 					continue
 				}
 				from.mu.Lock()
-				from.stats.Add(h, m.N, now)
+				from.stats.Add(h, size, now)
 				from.mu.Unlock()
 			}
-			outMsgs[j].Buffers[0], outMsgs[j].Addr = b, dst
+			outB.Set(j, b, dst, wr.V6)
 			j++
 		}
 		if j > 0 {
 			s.last.Store(now.UnixNano()) // media, not strangers, keeps the call alive
 		}
-		for outs := outMsgs[:j]; len(outs) > 0; {
-			k, err := wr.WriteBatch(outs, 0)
-			if err != nil {
-				s.dropped.Add(uint64(len(outs)))
-				break
-			}
+		if j > 0 {
+			// One destination for the batch: a send that fails (the party
+			// gone: ICMP refused) fails the rest too, which are dropped.
+			k, _ := wr.Write(outB, j)
 			s.relayed.Add(uint64(k))
-			outs = outs[k:]
+			s.dropped.Add(uint64(j - k))
 		}
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trunkline/trunkline/internal/udpio"
+
 	gosip "github.com/emiago/sipgo/sip"
 )
 
@@ -69,18 +71,18 @@ const readBatch = 16
 // serveUDP reads datagrams, several per system call when they queue up,
 // until the socket closes.
 func (s *Server) serveUDP() {
-	uio, err := newUDPIO(s.tp.udp)
+	uio, err := udpio.New(s.tp.udp)
 	if err != nil {
 		s.log.Error("UDP socket unusable", "error", err)
 		return
 	}
-	b := newMmsgBatch(readBatch)
+	b := udpio.NewBatch(readBatch)
 	bufs := make([][]byte, readBatch)
 	for i := range bufs {
 		bufs[i] = make([]byte, 65536)
 	}
 	for {
-		n, err := uio.read(b, bufs)
+		n, err := uio.Read(b, bufs)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -89,8 +91,8 @@ func (s *Server) serveUDP() {
 			continue
 		}
 		for i := range n {
-			if src, ok := b.from(i); ok {
-				s.receiveDatagram(bufs[i][:b.length(i)], src)
+			if src, ok := b.From(i); ok {
+				s.receiveDatagram(bufs[i][:b.Length(i)], src)
 			}
 		}
 	}
@@ -131,12 +133,12 @@ const writeBatch = 64
 
 // writeUDP sends queued datagrams until stop closes.
 func (s *Server) writeUDP(stop <-chan struct{}) {
-	uio, err := newUDPIO(s.tp.udp)
+	uio, err := udpio.New(s.tp.udp)
 	if err != nil {
 		s.log.Error("UDP socket unusable", "error", err)
 		return
 	}
-	b := newMmsgBatch(writeBatch)
+	b := udpio.NewBatch(writeBatch)
 	var batch []outDatagram
 	for {
 		select {
@@ -153,9 +155,9 @@ func (s *Server) writeUDP(stop <-chan struct{}) {
 			for sent := 0; sent < len(chunk); {
 				rest := chunk[sent:]
 				for i, d := range rest {
-					b.set(i, *d.b, d.to, uio.v6)
+					b.Set(i, *d.b, d.to, uio.V6)
 				}
-				n, err := uio.write(b, len(rest))
+				n, err := uio.Write(b, len(rest))
 				if err != nil {
 					if errors.Is(err, net.ErrClosed) {
 						return

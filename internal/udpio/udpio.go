@@ -1,4 +1,4 @@
-package sip
+package udpio
 
 import (
 	"net"
@@ -9,20 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Batched UDP I/O: recvmmsg and sendmmsg issued as raw system calls on the
-// socket's non-blocking descriptor, with the netpoller used only to wait
-// when nothing is there (syscall.RawConn calls the function again once the
-// socket is ready).
-//
-// Why not golang.org/x/net/ipv4's ReadBatch/WriteBatch: they enter each
-// system call through the runtime's blocking-syscall path. On loopback a
-// sendmmsg does the receiver's work inline and often lasts longer than
-// sysmon's 20 µs tick, so with one P (the switch pinned to one core) sysmon
-// takes the P away mid-call, hands it to another thread and keeps polling
-// every 20 µs: thousands of thread switches a second at 1,000 calls/s.
-// Neither call can block on a non-blocking socket, so the raw path is
-// safe; and it converts addresses without allocating.
-
 // mmsghdr is struct mmsghdr (sys/socket.h).
 type mmsghdr struct {
 	hdr syscall.Msghdr
@@ -30,16 +16,16 @@ type mmsghdr struct {
 	_   [4]byte
 }
 
-// mmsgBatch is the memory of one batch of datagrams: headers, I/O vectors
+// Batch is the memory of one batch of datagrams: headers, I/O vectors
 // and addresses, allocated once.
-type mmsgBatch struct {
+type Batch struct {
 	hdrs  []mmsghdr
 	iovs  []syscall.Iovec
 	names []syscall.RawSockaddrInet6 // large enough for either family
 }
 
-func newMmsgBatch(n int) *mmsgBatch {
-	b := &mmsgBatch{hdrs: make([]mmsghdr, n), iovs: make([]syscall.Iovec, n), names: make([]syscall.RawSockaddrInet6, n)}
+func NewBatch(n int) *Batch {
+	b := &Batch{hdrs: make([]mmsghdr, n), iovs: make([]syscall.Iovec, n), names: make([]syscall.RawSockaddrInet6, n)}
 	for i := range b.hdrs {
 		b.hdrs[i].hdr.Name = (*byte)(unsafe.Pointer(&b.names[i]))
 		b.hdrs[i].hdr.Iov = &b.iovs[i]
@@ -48,8 +34,8 @@ func newMmsgBatch(n int) *mmsgBatch {
 	return b
 }
 
-// set points entry i at buf and, for sending, at address to.
-func (b *mmsgBatch) set(i int, buf []byte, to netip.AddrPort, v6 bool) {
+// Set points entry i at buf and, for sending, at address to.
+func (b *Batch) Set(i int, buf []byte, to netip.AddrPort, v6 bool) {
 	b.iovs[i].Base = unsafe.SliceData(buf)
 	b.iovs[i].SetLen(len(buf))
 	h := &b.hdrs[i].hdr
@@ -71,8 +57,8 @@ func (b *mmsgBatch) set(i int, buf []byte, to netip.AddrPort, v6 bool) {
 	h.Namelen = syscall.SizeofSockaddrInet6
 }
 
-// from is the source address of received entry i.
-func (b *mmsgBatch) from(i int) (netip.AddrPort, bool) {
+// From is the source address of received entry i.
+func (b *Batch) From(i int) (netip.AddrPort, bool) {
 	sa := &b.names[i]
 	switch sa.Family {
 	case syscall.AF_INET:
@@ -94,50 +80,51 @@ func getPort(p *uint16) uint16 {
 	return uint16(b[0])<<8 | uint16(b[1])
 }
 
-// udpIO does batched reads and writes on one UDP socket.
-type udpIO struct {
+// Conn does batched reads and writes on one UDP socket.
+type Conn struct {
 	rc syscall.RawConn
-	v6 bool // an AF_INET6 socket: IPv4 destinations go v4-mapped
+	V6 bool // an AF_INET6 socket: IPv4 destinations go v4-mapped
 }
 
-func newUDPIO(c *net.UDPConn) (*udpIO, error) {
+// New returns batched I/O on c's descriptor.
+func New(c *net.UDPConn) (*Conn, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
-	u := &udpIO{rc: rc}
+	u := &Conn{rc: rc}
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
 		var sa syscall.Sockaddr
 		sa, serr = syscall.Getsockname(int(fd))
-		_, u.v6 = sa.(*syscall.SockaddrInet6)
+		_, u.V6 = sa.(*syscall.SockaddrInet6)
 	}); err != nil {
 		return nil, err
 	}
 	return u, serr
 }
 
-// read fills b with up to len(b.hdrs) datagrams into bufs (one per entry,
+// Read fills b with up to len(b.hdrs) datagrams into bufs (one per entry,
 // each of its full capacity), waiting for the first; it returns how many
 // came and each one's length in b.hdrs[i].len.
-func (u *udpIO) read(b *mmsgBatch, bufs [][]byte) (int, error) {
+func (u *Conn) Read(b *Batch, bufs [][]byte) (int, error) {
 	for i := range b.hdrs {
-		b.set(i, bufs[i][:cap(bufs[i])], netip.AddrPort{}, u.v6)
+		b.Set(i, bufs[i][:cap(bufs[i])], netip.AddrPort{}, u.V6)
 	}
 	return mmsg(u.rc.Read, unix.SYS_RECVMMSG, b, len(b.hdrs))
 }
 
-// write sends entries [0, n) of b, set with set; it returns how many were
+// Write sends entries [0, n) of b, set with set; it returns how many were
 // sent: fewer than n when entry n (the first not sent) failed, with its
 // error.
-func (u *udpIO) write(b *mmsgBatch, n int) (int, error) {
+func (u *Conn) Write(b *Batch, n int) (int, error) {
 	return mmsg(u.rc.Write, unix.SYS_SENDMMSG, b, n)
 }
 
 // mmsg makes system call trap (recvmmsg or sendmmsg) on entries [0, n) of
 // b through wait (the RawConn's Read or Write, which waits for the socket
 // while the call would block), and returns its count.
-func mmsg(wait func(func(uintptr) bool) error, trap uintptr, b *mmsgBatch, n int) (int, error) {
+func mmsg(wait func(func(uintptr) bool) error, trap uintptr, b *Batch, n int) (int, error) {
 	var count int
 	var errno syscall.Errno
 	err := wait(func(fd uintptr) bool {
@@ -159,5 +146,5 @@ func mmsg(wait func(func(uintptr) bool) error, trap uintptr, b *mmsgBatch, n int
 	return count, nil
 }
 
-// length is how many bytes received entry i holds.
-func (b *mmsgBatch) length(i int) int { return int(b.hdrs[i].len) }
+// Length is how many bytes received entry i holds.
+func (b *Batch) Length(i int) int { return int(b.hdrs[i].len) }

@@ -1,4 +1,4 @@
-package sip
+package udpio
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// udpIO sends a batch and reads it back on IPv4, on IPv6 and on a
+// Conn sends a batch and reads it back on IPv4, on IPv6 and on a
 // dual-stack socket sending to an IPv4 address (v4-mapped), with the
 // sources and payloads intact.
 func TestUDPIOBatches(t *testing.T) {
@@ -23,19 +23,19 @@ func TestUDPIOBatches(t *testing.T) {
 				t.Skipf("no %s socket here: %v", tt.name, err)
 			}
 			defer c.Close()
-			io, err := newUDPIO(c)
+			io, err := New(c)
 			if err != nil {
 				t.Fatal(err)
 			}
 			self := netip.AddrPortFrom(netip.MustParseAddr(tt.to), uint16(c.LocalAddr().(*net.UDPAddr).Port))
-			out := newMmsgBatch(3)
+			out := NewBatch(3)
 			for i := range 3 {
-				out.set(i, []byte(fmt.Sprintf("datagram %d", i)), self, io.v6)
+				out.Set(i, []byte(fmt.Sprintf("datagram %d", i)), self, io.V6)
 			}
-			if n, err := io.write(out, 3); n != 3 || err != nil {
+			if n, err := io.Write(out, 3); n != 3 || err != nil {
 				t.Fatalf("write: %d, %v", n, err)
 			}
-			in := newMmsgBatch(4)
+			in := NewBatch(4)
 			bufs := make([][]byte, 4)
 			for i := range bufs {
 				bufs[i] = make([]byte, 2048)
@@ -43,17 +43,17 @@ func TestUDPIOBatches(t *testing.T) {
 			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
 			got := 0
 			for got < 3 {
-				n, err := io.read(in, bufs)
+				n, err := io.Read(in, bufs)
 				if err != nil {
 					t.Fatalf("read after %d: %v", got, err)
 				}
 				for i := range n {
-					src, ok := in.from(i)
+					src, ok := in.From(i)
 					if !ok || src.Addr().Unmap() != self.Addr() || src.Port() != self.Port() {
 						t.Errorf("source %v (%v), want %v", src, ok, self)
 					}
-					if want := fmt.Sprintf("datagram %d", got); string(bufs[i][:in.length(i)]) != want {
-						t.Errorf("payload %q, want %q", bufs[i][:in.length(i)], want)
+					if want := fmt.Sprintf("datagram %d", got); string(bufs[i][:in.Length(i)]) != want {
+						t.Errorf("payload %q, want %q", bufs[i][:in.Length(i)], want)
 					}
 					got++
 				}
