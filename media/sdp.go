@@ -45,8 +45,8 @@ var (
 )
 
 // Rewrite returns body with its first audio stream moved to addr:port (the
-// switch's relay): the c= lines that apply to it and its m= port are
-// replaced; RTCP and ICE attributes (a=rtcp, a=candidate, a=ice-*,
+// switch's relay): the c= lines and the origin's address (o=, its user
+// made "-") name the relay, and the m= port is the relay's; RTCP and ICE attributes (a=rtcp, a=candidate, a=ice-*,
 // a=end-of-candidates, a=remote-candidates) are dropped, so neither party
 // learns the other's addresses. Other media streams are refused (port 0):
 // the relay carries one audio stream. It returns what the body offered.
@@ -100,6 +100,21 @@ func Rewrite(body []byte, addr netip.Addr, port int) ([]byte, Offer, error) {
 			} else {
 				out.Write(line)
 			}
+			out.Write(eol)
+			continue
+		case bytes.HasPrefix(line, []byte("o=")):
+			// The origin names the party's host and user: the relay's
+			// address and "-" go instead; its session id and version stay
+			// (a re-offer's version must still move on).
+			f := bytes.Fields(line[2:])
+			if len(f) != 6 {
+				return nil, Offer{}, errNoAudio
+			}
+			out.WriteString("o=- ")
+			out.Write(f[1])
+			out.WriteByte(' ')
+			out.Write(f[2])
+			out.WriteString(" IN " + family + " " + addr.Unmap().String())
 			out.Write(eol)
 			continue
 		case bytes.HasPrefix(line, []byte("c=")):
