@@ -3,6 +3,7 @@ package media
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -18,6 +19,7 @@ type Ports struct {
 	mu    sync.Mutex
 	next  int
 	inUse int
+	lent  map[int]bool // by RTP port
 }
 
 // ErrNoPorts: every pair of the range is lent (or taken by others).
@@ -29,7 +31,13 @@ func NewPorts(ip netip.Addr, lo, hi int) (*Ports, error) {
 		return nil, fmt.Errorf("media: port range %d-%d: want 1024 <= lo < hi <= 65535", lo, hi)
 	}
 	lo += lo % 2
-	return &Ports{ip: ip, lo: lo, hi: hi, next: lo}, nil
+	if hi-lo < 1 {
+		return nil, fmt.Errorf("media: port range %d-%d holds no even/odd pair", lo, hi)
+	}
+	pairs := (hi - lo + 1) / 2
+	// A random start: a stranger cannot guess the next call's ports from
+	// the last one's.
+	return &Ports{ip: ip, lo: lo, hi: hi, next: lo + 2*rand.IntN(pairs), lent: map[int]bool{}}, nil
 }
 
 // Pair is an RTP socket and its RTCP socket.
@@ -51,11 +59,18 @@ func (p *Pair) Addr() netip.AddrPort { return p.rtpAddr }
 func (p *Ports) Take() (*Pair, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for tries := (p.hi - p.lo + 1) / 2; tries > 0; tries-- {
+	pairs := (p.hi - p.lo + 1) / 2
+	if p.inUse >= pairs {
+		return nil, ErrNoPorts // every pair lent: no binding to try
+	}
+	for tries := pairs; tries > 0; tries-- {
 		port := p.next
 		p.next += 2
 		if p.next+1 > p.hi {
 			p.next = p.lo
+		}
+		if p.lent[port] {
+			continue
 		}
 		rtp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port))))
 		if err != nil {
@@ -67,6 +82,7 @@ func (p *Ports) Take() (*Pair, error) {
 			continue
 		}
 		p.inUse++
+		p.lent[port] = true
 		return &Pair{Port: port, RTP: rtp, RTCP: rtcp, ports: p, ip: p.ip,
 			rtpAddr: netip.AddrPortFrom(p.ip, uint16(port)), rtcpAddrPt: netip.AddrPortFrom(p.ip, uint16(port+1))}, nil
 	}
@@ -88,6 +104,7 @@ func (pr *Pair) Release() {
 		pr.RTCP.Close()
 		pr.ports.mu.Lock()
 		pr.ports.inUse--
+		delete(pr.ports.lent, pr.Port)
 		pr.ports.mu.Unlock()
 	})
 }

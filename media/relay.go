@@ -1,6 +1,8 @@
 package media
 
 import (
+	"errors"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -39,12 +41,26 @@ type Session struct {
 type leg struct {
 	pair     *Pair
 	declared atomic.Pointer[netip.AddrPort] // from its SDP
+	rtcpPort atomic.Uint32                  // from its SDP's a=rtcp; 0: the RTP port's next
 	rtpPeer  atomic.Pointer[netip.AddrPort] // latched
 	rtcpPeer atomic.Pointer[netip.AddrPort]
+	learned  atomic.Bool // the RTP latch is a learned source, not the SDP's
+
+	// Learning (touched by the leg's RTP reader only): the source that
+	// has sent the latest packets in sequence.
+	cand      netip.AddrPort
+	candSSRC  uint32
+	candSeq   uint16
+	candCount int
 
 	mu    sync.Mutex
 	stats Stream // what this party sent
 }
+
+// learnPackets is how many packets in sequence (one SSRC, numbers in a
+// row) from one source latch a party that is not where its SDP said: a
+// stranger's stray packets do not take the stream.
+const learnPackets = 3
 
 // NewSession relays between a (leg 0) and b (leg 1).
 func NewSession(a, b *Pair) *Session {
@@ -52,11 +68,17 @@ func NewSession(a, b *Pair) *Session {
 }
 
 // SetPeer records where leg side's party said it wants media (its SDP's
-// address and RTP port) and the RTP clock of its payload.
+// address and RTP port, the RTCP port) and the RTP clock of its payload.
+// A party that moves (a re-INVITE to another address) is latched afresh.
 func (s *Session) SetPeer(side int, o Offer) {
 	l := s.legs[side]
 	r := o.Remote
-	l.declared.Store(&r)
+	if old := l.declared.Swap(&r); old != nil && *old != r {
+		l.rtpPeer.Store(nil)
+		l.rtcpPeer.Store(nil)
+		l.learned.Store(false)
+	}
+	l.rtcpPort.Store(uint32(o.RTCPPort))
 	l.mu.Lock()
 	l.stats.SetClock(o.Clock)
 	l.mu.Unlock()
@@ -98,34 +120,82 @@ func (s *Session) Close() {
 	})
 }
 
-// accept latches leg l's party to src when it may, and reports whether a
-// packet from src is the party's.
-func (l *leg) accept(src netip.AddrPort, rtcp bool) bool {
+// accept latches leg l's party when it may, and reports whether a packet
+// from src (an RTP packet with header h, or RTCP) is the party's. Before
+// its SDP is known nothing is; a packet from exactly where the SDP said
+// latches at once; one from elsewhere only after learnPackets in
+// sequence, and never when the SDP named a public address of another
+// host. RTCP latches only where the party's RTP is latched.
+func (l *leg) accept(src netip.AddrPort, h *Header) bool {
 	peer := &l.rtpPeer
-	if rtcp {
+	if h == nil {
 		peer = &l.rtcpPeer
 	}
+	d := l.declared.Load()
 	if p := peer.Load(); p != nil {
-		return *p == src
+		if *p == src {
+			return true
+		}
+		// The party where its SDP said wins over a source learned
+		// elsewhere (a stranger's stream that got in first).
+		if h == nil || d == nil || src != *d || !l.learned.Load() {
+			return false
+		}
+		latched := src
+		l.learned.Store(false)
+		return peer.CompareAndSwap(p, &latched)
 	}
-	if d := l.declared.Load(); d != nil && strictSource(d.Addr()) && d.Addr() != src.Addr() {
+	if d == nil {
 		return false
 	}
-	if rtcp {
-		if rp := l.rtpPeer.Load(); rp != nil && rp.Addr() != src.Addr() {
-			return false // RTCP latches where RTP came from
+	if h == nil {
+		rp := l.rtpPeer.Load()
+		if rp == nil || rp.Addr() != src.Addr() {
+			return false
 		}
+		latched := src
+		peer.CompareAndSwap(nil, &latched)
+		return *peer.Load() == src
+	}
+	if src != *d {
+		if strictSource(d.Addr()) && d.Addr() != src.Addr() {
+			return false
+		}
+		if src == l.cand && h.SSRC == l.candSSRC && h.Seq == l.candSeq+1 {
+			l.candCount++
+		} else {
+			l.cand, l.candSSRC, l.candCount = src, h.SSRC, 1
+		}
+		l.candSeq = h.Seq
+		if l.candCount < learnPackets {
+			return false
+		}
+		l.learned.Store(true)
 	}
 	latched := src // only a latch allocates
 	peer.CompareAndSwap(nil, &latched)
 	return *peer.Load() == src
 }
 
-// strictSource tells whether a party declaring a may latch only from a:
-// a public address is reachable as declared; a private one is behind NAT.
-func strictSource(a netip.Addr) bool {
-	return a.IsValid() && !a.IsUnspecified() && !a.IsPrivate() && !a.IsLinkLocalUnicast()
+// accepted tells whether an RTCP packet from src is the party's: on the
+// RTCP port, latching it as accept does; multiplexed on the RTP port, from
+// where its RTP is latched.
+func (l *leg) accepted(src netip.AddrPort, rtcp bool) bool {
+	if rtcp {
+		return l.accept(src, nil)
+	}
+	p := l.rtpPeer.Load()
+	return p != nil && *p == src
 }
+
+// strictSource tells whether a party declaring a may latch only from a's
+// host: a public address is reachable as declared; a private, shared
+// (CGNAT), loopback or link-local one is behind NAT or not routable.
+func strictSource(a netip.Addr) bool {
+	return a.IsGlobalUnicast() && !a.IsPrivate() && !cgnat.Contains(a)
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10") // RFC 6598
 
 // dest is where leg l's party gets media: where it is latched, else what
 // its SDP said (RTCP on the next port); invalid when neither is known.
@@ -138,11 +208,18 @@ func (l *leg) dest(rtcp bool) netip.AddrPort {
 		return *p
 	}
 	d := l.declared.Load()
-	if d == nil || !d.IsValid() || d.Port() == 0 {
-		return netip.AddrPort{}
+	if d == nil || !d.IsValid() || d.Port() == 0 || d.Addr().IsUnspecified() {
+		return netip.AddrPort{} // unknown, or on hold
 	}
 	if rtcp {
-		return netip.AddrPortFrom(d.Addr(), d.Port()+1)
+		p := uint16(l.rtcpPort.Load())
+		if p == 0 {
+			if d.Port() == 65535 {
+				return netip.AddrPort{}
+			}
+			p = d.Port() + 1
+		}
+		return netip.AddrPortFrom(d.Addr(), p)
 	}
 	return *d
 }
@@ -166,14 +243,19 @@ func (s *Session) read(side int, rtcp bool) {
 	}
 	inB, outB := udpio.NewBatch(batch), udpio.NewBatch(batch)
 	bufs := make([][]byte, batch)
-	mem := make([]byte, batch*maxDatagram)
+	const room = maxDatagram + 1 // a datagram that fills it was longer than maxDatagram
+	mem := make([]byte, batch*room)
 	for i := range bufs {
-		bufs[i] = mem[i*maxDatagram : (i+1)*maxDatagram : (i+1)*maxDatagram]
+		bufs[i] = mem[i*room : (i+1)*room : (i+1)*room]
 	}
 	for {
 		n, err := rd.Read(inB, bufs)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
 		if err != nil {
-			return // closed
+			time.Sleep(time.Millisecond) // a passing error (ICMP, memory): go on
+			continue
 		}
 		now := time.Now()
 		j := 0
@@ -181,23 +263,31 @@ func (s *Session) read(side int, rtcp bool) {
 		for i := range n {
 			size := inB.Length(i)
 			src, ok := inB.From(i)
-			if !ok || size == 0 || size >= maxDatagram {
-				s.dropped.Add(1)
-				continue
-			}
-			// Latch first: the party is found even before the other has
-			// anywhere to be sent to.
-			if !from.accept(netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), rtcp) || !dst.IsValid() {
+			if !ok || size == 0 || size > maxDatagram {
 				s.dropped.Add(1)
 				continue
 			}
 			b := bufs[i][:size]
-			if !rtcp {
-				h, err := ParseHeader(b)
-				if err != nil {
+			src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+			var h Header
+			countable := !rtcp && !IsRTCP(b) // RTCP multiplexed on the RTP port is passed on, not counted
+			if countable {
+				if h, err = ParseHeader(b); err != nil {
 					s.dropped.Add(1)
 					continue
 				}
+			}
+			// Latch first: the party is found even before the other has
+			// anywhere to be sent to.
+			hp := &h
+			if rtcp {
+				hp = nil
+			}
+			if (countable && !from.accept(src, hp)) || (!countable && !from.accepted(src, rtcp)) || !dst.IsValid() {
+				s.dropped.Add(1)
+				continue
+			}
+			if countable {
 				from.mu.Lock()
 				from.stats.Add(h, size, now)
 				from.mu.Unlock()

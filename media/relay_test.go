@@ -87,9 +87,9 @@ func TestSessionRelaysRTP(t *testing.T) {
 	s.SetPeer(1, Offer{Remote: carrier.addr(), Clock: 8000})
 	s.Start()
 
-	// The stranger speaks first to the customer's side: dropped, and it
-	// does not become the customer.
-	stranger.send(a.Addr(), 99, 5, nil)
+	// The stranger speaks first to the customer's side, too little to be
+	// learned: dropped, and it does not become the customer.
+	stranger.send(a.Addr(), 99, 2, nil)
 	done := make(chan int)
 	go func() { n, from := carrier.receive(1); done <- n; _ = from }()
 	customer.send(a.Addr(), 1, 200, map[int]bool{50: true, 51: true, 52: true})
@@ -113,8 +113,8 @@ func TestSessionRelaysRTP(t *testing.T) {
 		t.Errorf("carrier to customer: packets %d lost %d", down.Packets, down.Lost())
 	}
 	relayed, dropped := s.Counts()
-	if relayed != 297 || dropped != 15 {
-		t.Errorf("relayed %d dropped %d, want 297 and 15 (the stranger's)", relayed, dropped)
+	if relayed != 297 || dropped != 12 {
+		t.Errorf("relayed %d dropped %d, want 297 and 12 (the stranger's)", relayed, dropped)
 	}
 	if idle := s.Idle(); idle < 50*time.Millisecond {
 		t.Errorf("idle %v after the stranger alone spoke: strangers must not keep a call alive", idle)
@@ -148,5 +148,57 @@ func TestSessionLatchesBehindNAT(t *testing.T) {
 	carrier.send(b.Addr(), 2, 20, nil)
 	if n := <-done; n != 20 {
 		t.Fatalf("the customer behind NAT got %d of 20: not latched to where it sends from", n)
+	}
+}
+
+// A stranger that streams first to a party behind NAT is learned, but the
+// party itself, from where its SDP said, takes the stream back; a party
+// that moves (a re-INVITE) is latched where it now is.
+func TestSessionHijackAndMove(t *testing.T) {
+	ports, _ := NewPorts(netip.MustParseAddr("127.0.0.1"), 31200, 31299)
+	a, _ := ports.Take()
+	b, _ := ports.Take()
+	customer, carrier, stranger, moved := newParty(t, "127.0.0.2"), newParty(t, "127.0.0.3"), newParty(t, "127.0.0.4"), newParty(t, "127.0.0.5")
+	s := NewSession(a, b)
+	s.SetPeer(0, Offer{Remote: customer.addr()})
+	s.SetPeer(1, Offer{Remote: carrier.addr()})
+	s.Start()
+	defer s.Close()
+	stranger.send(a.Addr(), 99, 10, nil) // learned: loopback is not a public address
+	customer.send(a.Addr(), 1, 5, nil)   // from its SDP's address: it takes the stream back
+	done := make(chan int)
+	go func() { n, _ := customer.receive(2); done <- n }()
+	go func() { n, _ := stranger.receive(2); done <- n }()
+	carrier.send(b.Addr(), 2, 20, nil)
+	got := []int{<-done, <-done}
+	if got[0]+got[1] != 20 || (got[0] != 20 && got[1] != 20) {
+		t.Fatalf("the carrier's 20 packets reached %v (customer, stranger in either order)", got)
+	}
+	if n, _ := stranger.receive(2); n != 0 {
+		t.Fatal("the stranger still gets media")
+	}
+	go func() { n, _ := customer.receive(2); done <- n }()
+	carrier.send(b.Addr(), 2, 10, nil)
+	if n := <-done; n != 10 {
+		t.Fatalf("the customer got %d of 10 after taking its stream back", n)
+	}
+	// A re-INVITE moves the customer to another address.
+	s.SetPeer(0, Offer{Remote: moved.addr()})
+	moved.send(a.Addr(), 3, 5, nil)
+	go func() { n, _ := moved.receive(2); done <- n }()
+	carrier.send(b.Addr(), 2, 10, nil)
+	if n := <-done; n != 10 {
+		t.Fatalf("the moved customer got %d of 10", n)
+	}
+}
+
+// Only a public address binds its party to its host: private, shared
+// (CGNAT), loopback and link-local ones are behind NAT or not routable.
+func TestStrictSource(t *testing.T) {
+	for a, want := range map[string]bool{"203.0.113.7": true, "2001:db8::1": true, "10.1.1.1": false, "192.168.1.9": false,
+		"100.64.3.4": false, "127.0.0.1": false, "169.254.1.1": false, "fe80::1": false, "0.0.0.0": false} {
+		if got := strictSource(netip.MustParseAddr(a)); got != want {
+			t.Errorf("strictSource(%s) = %v", a, got)
+		}
 	}
 }

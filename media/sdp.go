@@ -29,6 +29,7 @@ const (
 // the first payload type when an rtpmap names it.
 type Offer struct {
 	Remote    netip.AddrPort
+	RTCPPort  uint16 // from a=rtcp; 0: the RTP port's next
 	Direction Direction
 	Clock     uint32
 }
@@ -42,6 +43,7 @@ func (o Offer) OnHold() bool {
 var (
 	errSDPTooLarge = errors.New("media: SDP body too large")
 	errNoAudio     = errors.New("media: SDP has no audio stream with an address")
+	errFamily      = errors.New("media: the party's media address is not of the relay's family")
 )
 
 // Rewrite returns body with its first audio stream moved to addr:port (the
@@ -51,18 +53,16 @@ var (
 // learns the other's addresses. Other media streams are refused (port 0):
 // the relay carries one audio stream. It returns what the body offered.
 func Rewrite(body []byte, addr netip.Addr, port int) ([]byte, Offer, error) {
-	if len(body) > MaxSDP {
+	if len(body) > MaxSDP || bytes.Count(body, []byte("\n")) >= maxSDPLines {
 		return nil, Offer{}, errSDPTooLarge
 	}
 	lines := bytes.SplitAfter(body, []byte("\n"))
-	if len(lines) > maxSDPLines {
-		return nil, Offer{}, errSDPTooLarge
-	}
 	var (
 		out                     bytes.Buffer
 		offer                   = Offer{Direction: SendRecv}
 		sessionAddr, streamAddr netip.Addr
 		inAudio, seenAudio      bool
+		seenM                   bool // any m= line: session-level lines are over
 		audioPort               int
 		firstPT                 = -1
 	)
@@ -79,13 +79,13 @@ func Rewrite(body []byte, addr netip.Addr, port int) ([]byte, Offer, error) {
 		}
 		switch {
 		case bytes.HasPrefix(line, []byte("m=")):
-			inAudio = false
+			inAudio, seenM = false, true
 			f := bytes.Fields(line[2:])
-			if len(f) >= 3 && string(f[0]) == "audio" && !seenAudio {
-				p, err := strconv.Atoi(string(f[1]))
-				if err != nil || p < 0 || p > 65535 {
-					return nil, Offer{}, errNoAudio
-				}
+			p := -1
+			if len(f) >= 3 {
+				p, _ = strconv.Atoi(string(f[1]))
+			}
+			if len(f) >= 3 && string(f[0]) == "audio" && !seenAudio && p > 0 && p <= 65535 { // an audio stream declined (port 0) stays declined
 				inAudio, seenAudio, audioPort = true, true, p
 				if len(f) >= 4 {
 					firstPT, _ = strconv.Atoi(string(f[3]))
@@ -122,22 +122,35 @@ func Rewrite(body []byte, addr netip.Addr, port int) ([]byte, Offer, error) {
 			if !ok {
 				return nil, Offer{}, errNoAudio
 			}
-			if !seenAudio {
+			if !seenM {
 				sessionAddr = a
 			} else if inAudio {
 				streamAddr = a
 			}
-			out.Write(conn)
+			if a.IsUnspecified() {
+				out.Write(line) // hold (RFC 3264 §8.4, the old way): 0.0.0.0 stays
+			} else {
+				out.Write(conn)
+			}
 			out.Write(eol)
 			continue
 		case bytes.HasPrefix(line, []byte("a=")):
 			attr := line[2:]
 			name, _, _ := bytes.Cut(attr, []byte(":"))
 			switch string(name) {
-			case "rtcp", "candidate", "end-of-candidates", "remote-candidates", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "ice-mismatch":
+			case "rtcp":
+				if inAudio {
+					v, _, _ := bytes.Cut(bytes.TrimPrefix(attr, []byte("rtcp:")), []byte(" "))
+					if p, err := strconv.Atoi(string(v)); err == nil && p > 0 && p <= 65535 {
+						offer.RTCPPort = uint16(p)
+					}
+				}
+				continue
+			case "candidate", "end-of-candidates", "remote-candidates", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "ice-mismatch",
+				"rtcp-mux", "altc": // the relay has RTCP on its own port; altc names addresses
 				continue
 			case "sendrecv", "sendonly", "recvonly", "inactive":
-				if inAudio || !seenAudio {
+				if inAudio || !seenM {
 					offer.Direction = Direction(name)
 				}
 			case "rtpmap":
@@ -156,6 +169,9 @@ func Rewrite(body []byte, addr netip.Addr, port int) ([]byte, Offer, error) {
 	if !seenAudio || !a.IsValid() {
 		return nil, Offer{}, errNoAudio
 	}
+	if !a.IsUnspecified() && a.Is4() != addr.Unmap().Is4() {
+		return nil, Offer{}, errFamily
+	}
 	offer.Remote = netip.AddrPortFrom(a, uint16(audioPort))
 	if offer.Clock == 0 {
 		offer.Clock = DefaultClock
@@ -171,10 +187,10 @@ func connAddr(line []byte) (netip.Addr, bool) {
 	}
 	host, _, _ := bytes.Cut(f[2], []byte("/"))
 	a, err := netip.ParseAddr(string(host))
-	if err != nil || (string(f[1]) == "IP4") != a.Is4() {
+	if err != nil || (string(f[1]) == "IP4") != a.Is4() || a.Zone() != "" {
 		return netip.Addr{}, false
 	}
-	return a, true
+	return a.Unmap(), true
 }
 
 // rtpmapClock reads the clock of "rtpmap:PT name/clock[/channels]" when PT

@@ -54,6 +54,31 @@ func TestRewrite(t *testing.T) {
 		!strings.Contains(string(out), "o=- 7 8 IN IP6 2001:db8::1\n") || strings.Contains(string(out), "198.51.100.1") || strings.Contains(string(out), "pbx") {
 		t.Errorf("offer %+v\n%s", o, out)
 	}
+	// Session-level lines end at the first m=, whatever its media; a
+	// declined audio stream stays declined; hold by 0.0.0.0 stays; RTCP
+	// multiplexing and alternative addresses go; a=rtcp's port is kept.
+	tricky := "v=0\r\no=x 1 1 IN IP4 203.0.113.10\r\ns=-\r\nc=IN IP4 203.0.113.10\r\nt=0 0\r\n" +
+		"m=video 5000 RTP/AVP 96\r\nc=IN IP4 198.51.100.99\r\na=inactive\r\n" +
+		"m=audio 0 RTP/AVP 0\r\n" +
+		"m=audio 4000 RTP/AVP 0\r\na=rtcp:4005\r\na=rtcp-mux\r\na=altc:1 IP6 2001:db8::5 4000\r\n"
+	out, o, err = Rewrite([]byte(tricky), relay, 30000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Remote != netip.MustParseAddrPort("203.0.113.10:4000") || o.Direction != SendRecv || o.RTCPPort != 4005 {
+		t.Errorf("offer of the tricky SDP %+v", o)
+	}
+	if s := string(out); !strings.Contains(s, "m=audio 0 RTP/AVP 0\r\nm=audio 30000 RTP/AVP 0\r\n") || strings.Contains(s, "rtcp-mux") || strings.Contains(s, "altc") || strings.Contains(s, "2001:db8::5") {
+		t.Errorf("the tricky SDP rewritten:\n%s", s)
+	}
+	held := "v=0\r\no=- 1 2 IN IP4 203.0.113.10\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+	out, o, err = Rewrite([]byte(held), relay, 30000)
+	if err != nil || !o.OnHold() || !strings.Contains(string(out), "c=IN IP4 0.0.0.0\r\n") {
+		t.Errorf("hold by 0.0.0.0: %v %+v\n%s", err, o, out)
+	}
+	if _, _, err := Rewrite([]byte("v=0\r\nc=IN IP6 2001:db8::9\r\nm=audio 4000 RTP/AVP 0\r\n"), relay, 30000); err == nil {
+		t.Error("an IPv6 party on an IPv4 relay was accepted")
+	}
 	for _, bad := range []string{"", "v=0\r\nm=video 1 RTP/AVP 96\r\nc=IN IP4 192.0.2.9\r\n", "v=0\r\nc=IN IP4 not-an-ip\r\nm=audio 1 RTP/AVP 0\r\n",
 		"v=0\r\nc=IN IP6 192.0.2.1\r\nm=audio 1 RTP/AVP 0\r\n", "v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 99999 RTP/AVP 0\r\n", strings.Repeat("a=x\r\n", 300)} {
 		if _, _, err := Rewrite([]byte(bad), netip.MustParseAddr("192.0.2.1"), 30000); err == nil {
@@ -77,14 +102,25 @@ func FuzzRewrite(f *testing.F) {
 			f.Add(b[i+4:])
 		}
 	}
-	relay := netip.MustParseAddr("192.0.2.1")
+	relay := netip.MustParseAddr("198.18.0.1") // not an address the seeds use
 	f.Fuzz(func(t *testing.T, body []byte) {
 		out, o, err := Rewrite(body, relay, 30000)
 		if err != nil {
 			return
 		}
-		if !o.Remote.IsValid() || !strings.Contains(string(out), "c=IN IP4 192.0.2.1") {
+		if !o.Remote.IsValid() {
+			t.Fatalf("rewritten with no remote: %q", body)
+		}
+		if o.Remote.Addr().IsUnspecified() {
+			return // hold by 0.0.0.0: the address stays
+		}
+		if !strings.Contains(string(out), "c=IN IP4 198.18.0.1") {
 			t.Fatalf("rewritten without the relay: %q -> %q", body, out)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if (strings.HasPrefix(line, "c=") || strings.HasPrefix(line, "o=")) && strings.Contains(line, " "+o.Remote.Addr().String()) && !o.Remote.Addr().IsUnspecified() {
+				t.Fatalf("a line still names the party: %q in %q", line, out)
+			}
 		}
 		if _, o2, err := Rewrite(out, relay, 30000); err != nil || o2.Remote.Addr() != relay {
 			t.Fatalf("the rewritten body does not read back as the relay's: %v %+v", err, o2)

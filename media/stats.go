@@ -27,10 +27,24 @@ func ParseHeader(b []byte) (Header, error) {
 		Timestamp: binary.BigEndian.Uint32(b[4:]), SSRC: binary.BigEndian.Uint32(b[8:])}, nil
 }
 
+// IsRTCP tells whether a datagram on an RTP port is RTCP multiplexed on it
+// (RFC 5761 §4: packet types 192–223 fall in the payload types 64–95).
+func IsRTCP(b []byte) bool { return len(b) >= 2 && b[1] >= 192 && b[1] <= 223 }
+
+// Sequence bounds of RFC 3550 A.1.
+const (
+	maxDropout  = 3000 // a jump ahead larger than this is a restart, not loss
+	maxMisorder = 100  // a packet this far behind is late; farther, a restart
+	switchAfter = 3    // packets in a row from another SSRC make it the stream
+)
+
 // Stream is one direction's RTP statistics: packets and bytes, loss from
-// the sequence numbers (RFC 3550 A.3: expected from the highest extended
-// number, less those received) and the interarrival jitter (A.8). Not
-// safe for concurrent use: one relay reader feeds it.
+// the sequence numbers (RFC 3550 A.1 and A.3: expected from the highest
+// extended number, less those received; a sender that restarts is
+// followed, not counted as loss) and the interarrival jitter (A.8). It
+// follows one SSRC: packets of another count in Packets and Bytes only,
+// until several in a row make that SSRC the stream. Not safe for
+// concurrent use: one relay reader feeds it.
 type Stream struct {
 	Packets, Bytes uint64
 	payloadTypes   [2]uint64 // a bit per payload type seen
@@ -40,11 +54,18 @@ type Stream struct {
 	baseSeq  uint32
 	maxSeq   uint16
 	cycles   uint32
+	badSeq   uint32 // the number after a jump, to tell a restart (A.1)
 	received uint64
-	clock    uint32    // timestamp units a second
-	origin   time.Time // arrivals are reckoned from the first packet's
-	transit  int64     // the last packet's arrival less its timestamp, in timestamp units
-	jitter   float64   // in timestamp units
+	expPrior uint64 // expected and received before the last restart
+	recPrior uint64
+
+	other      uint32 // another SSRC heard lately, and in a row
+	otherCount int
+
+	clock   uint32    // timestamp units a second
+	origin  time.Time // arrivals are reckoned from the first packet's
+	transit uint32    // the last packet's arrival less its timestamp, in timestamp units (mod 2^32)
+	jitter  float64   // in timestamp units
 }
 
 // DefaultClock is the RTP clock of the telephony codecs (G.711, G.729,
@@ -59,23 +80,30 @@ func (s *Stream) Add(h Header, size int, at time.Time) {
 	if s.clock == 0 {
 		s.clock = DefaultClock
 	}
+	if s.started && h.SSRC != s.ssrc {
+		if h.SSRC != s.other {
+			s.other, s.otherCount = h.SSRC, 0
+		}
+		if s.otherCount++; s.otherCount < switchAfter {
+			return // a stray source: not the stream's
+		}
+	}
 	if !s.started || h.SSRC != s.ssrc {
-		// A new source restarts the count (RFC 3550 A.1's re-init).
-		*s = Stream{Packets: s.Packets, Bytes: s.Bytes, payloadTypes: s.payloadTypes, clock: s.clock,
-			started: true, ssrc: h.SSRC, baseSeq: uint32(h.Seq), maxSeq: h.Seq, received: 1,
-			origin: at, transit: -int64(h.Timestamp)}
+		s.restart(h, at)
 		return
 	}
-	arrival := at.Sub(s.origin).Microseconds() * int64(s.clock) / 1_000_000 // timestamp units
-	s.received++
-	if delta := h.Seq - s.maxSeq; delta > 0 && delta < 0x8000 {
-		if h.Seq < s.maxSeq {
-			s.cycles++ // wrapped
-		}
-		s.maxSeq = h.Seq
+	s.otherCount = 0
+	if !s.updateSeq(h.Seq) {
+		return
 	}
-	transit := arrival - int64(h.Timestamp)
-	d := transit - s.transit
+	s.received++
+	if s.origin.IsZero() { // the clock changed: the reckoning starts again here
+		s.origin, s.transit, s.jitter = at, -h.Timestamp, 0
+		return
+	}
+	arrival := uint32(at.Sub(s.origin).Microseconds() * int64(s.clock) / 1_000_000) // timestamp units, mod 2^32
+	transit := arrival - h.Timestamp
+	d := int32(transit - s.transit) // the difference survives the timestamp's wrap
 	s.transit = transit
 	if d < 0 {
 		d = -d
@@ -83,21 +111,69 @@ func (s *Stream) Add(h Header, size int, at time.Time) {
 	s.jitter += (float64(d) - s.jitter) / 16
 }
 
+// restart follows a new source (or the first): what the old one expected
+// and received is kept for the loss.
+func (s *Stream) restart(h Header, at time.Time) {
+	if s.started {
+		s.expPrior += s.expectedNow()
+		s.recPrior += s.received
+	}
+	s.started, s.ssrc, s.other, s.otherCount = true, h.SSRC, 0, 0
+	s.baseSeq, s.maxSeq, s.cycles, s.badSeq, s.received = uint32(h.Seq), h.Seq, 0, 1<<16+1, 1
+	s.origin, s.transit, s.jitter = at, -h.Timestamp, 0
+}
+
+// updateSeq follows RFC 3550 A.1's update_seq (without probation: the
+// relay counts from the first packet): it reports whether seq counts.
+func (s *Stream) updateSeq(seq uint16) bool {
+	delta := seq - s.maxSeq
+	switch {
+	case delta < maxDropout: // in order, with a permissible gap
+		if seq < s.maxSeq {
+			s.cycles++ // wrapped
+		}
+		s.maxSeq = seq
+	case delta <= 1<<16-maxMisorder: // a very large jump
+		if uint32(seq) == s.badSeq {
+			// Two in a row: the sender restarted its numbers. The old run's
+			// counts stay; a new run starts here.
+			s.expPrior += s.expectedNow()
+			s.recPrior += s.received
+			s.baseSeq, s.maxSeq, s.cycles, s.received = uint32(seq), seq, 0, 0
+		} else {
+			s.badSeq = uint32(seq+1) & 0xffff
+			return false
+		}
+	default: // duplicate or reordered
+	}
+	return true
+}
+
 // SetClock sets the RTP clock rate of the stream's payload (from the SDP's
-// rtpmap).
-func (s *Stream) SetClock(hz uint32) { s.clock = hz }
+// rtpmap); a change restarts the jitter's reckoning.
+func (s *Stream) SetClock(hz uint32) {
+	if hz == 0 || hz == s.clock {
+		return
+	}
+	s.clock = hz
+	s.origin = time.Time{} // the next packet starts the jitter's reckoning again
+}
+
+func (s *Stream) expectedNow() uint64 {
+	return uint64(s.cycles)<<16 + uint64(s.maxSeq) - uint64(s.baseSeq) + 1
+}
 
 // Expected is how many packets the sequence numbers say were sent.
 func (s *Stream) Expected() uint64 {
 	if !s.started {
-		return 0
+		return s.expPrior
 	}
-	return uint64(s.cycles)<<16 + uint64(s.maxSeq) - uint64(s.baseSeq) + 1
+	return s.expPrior + s.expectedNow()
 }
 
 // Lost is how many of the expected packets did not arrive (duplicates
 // can make it negative, as in RFC 3550).
-func (s *Stream) Lost() int64 { return int64(s.Expected()) - int64(s.received) }
+func (s *Stream) Lost() int64 { return int64(s.Expected()) - int64(s.recPrior+s.received) }
 
 // Jitter is the interarrival jitter.
 func (s *Stream) Jitter() time.Duration {

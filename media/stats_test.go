@@ -66,7 +66,8 @@ func TestStreamJitter(t *testing.T) {
 }
 
 // A duplicate or late packet does not move the highest sequence number; a
-// new SSRC starts the count again.
+// stray packet of another SSRC is not the stream's, several in a row are
+// (the counts so far kept).
 func TestStreamReorderAndNewSource(t *testing.T) {
 	var s Stream
 	t0 := time.Now()
@@ -76,9 +77,51 @@ func TestStreamReorderAndNewSource(t *testing.T) {
 	if s.Expected() != 5 || s.Lost() != -1 {
 		t.Fatalf("expected %d lost %d (a duplicate counts as received)", s.Expected(), s.Lost())
 	}
-	s.Add(Header{Seq: 9, Timestamp: 0, SSRC: 2}, 100, t0)
-	if s.Expected() != 1 || s.Lost() != 0 || s.Packets != 7 {
-		t.Fatalf("after a new SSRC: expected %d lost %d packets %d", s.Expected(), s.Lost(), s.Packets)
+	s.Add(Header{Seq: 9, Timestamp: 0, SSRC: 2}, 100, t0) // a stray: a DTMF sender, say
+	s.Add(Header{Seq: 105, Timestamp: 105 * 160, SSRC: 1}, 100, t0)
+	if s.Expected() != 6 || s.Lost() != -1 || s.Packets != 8 {
+		t.Fatalf("after a stray SSRC: expected %d lost %d packets %d", s.Expected(), s.Lost(), s.Packets)
+	}
+	for i := range 3 { // the sender changed its SSRC for good
+		s.Add(Header{Seq: uint16(500 + i), Timestamp: uint32(i) * 160, SSRC: 3}, 100, t0)
+	}
+	if s.Expected() != 6+1 || s.Lost() != -1 {
+		t.Fatalf("after a new SSRC: expected %d lost %d", s.Expected(), s.Lost())
+	}
+}
+
+// A sender that restarts its sequence numbers (a jump, then the next
+// number) is followed, not charged with the gap as loss (RFC 3550 A.1).
+func TestStreamSequenceRestart(t *testing.T) {
+	var s Stream
+	t0 := time.Now()
+	for i := range 100 {
+		s.Add(Header{Seq: uint16(i), Timestamp: uint32(i) * 160, SSRC: 1}, 100, t0.Add(time.Duration(i)*20*time.Millisecond))
+	}
+	for i := range 100 {
+		s.Add(Header{Seq: uint16(20000 + i), Timestamp: uint32(100+i) * 160, SSRC: 1}, 100, t0.Add(time.Duration(100+i)*20*time.Millisecond))
+	}
+	if s.Lost() != 0 || s.Expected() != 199 {
+		t.Fatalf("after a restart: expected %d lost %d, want 199 and 0 (the jump's first packet is not counted)", s.Expected(), s.Lost())
+	}
+}
+
+// The jitter survives the 32-bit timestamp's wrap and a change of clock.
+func TestStreamJitterWrapAndClock(t *testing.T) {
+	var s Stream
+	t0 := time.Now()
+	for i := range 200 {
+		s.Add(Header{Seq: uint16(i), Timestamp: 1<<32 - 50*160 + uint32(i)*160, SSRC: 5}, 172, t0.Add(time.Duration(i)*20*time.Millisecond))
+	}
+	if j := s.Jitter(); j > time.Millisecond {
+		t.Fatalf("jitter of a perfect stream across the timestamp wrap: %v", j)
+	}
+	s.SetClock(16000)
+	for i := range 200 {
+		s.Add(Header{Seq: uint16(200 + i), Timestamp: uint32(i) * 320, SSRC: 5}, 172, t0.Add(time.Duration(200+i)*20*time.Millisecond))
+	}
+	if j := s.Jitter(); j > time.Millisecond || s.Lost() != 0 {
+		t.Fatalf("after a clock change: jitter %v lost %d", s.Jitter(), s.Lost())
 	}
 }
 

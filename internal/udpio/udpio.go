@@ -9,11 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mmsghdr is struct mmsghdr (sys/socket.h).
+// mmsghdr is struct mmsghdr (sys/socket.h); Go pads it to the Msghdr's
+// alignment as C does (64 bytes on 64-bit Linux, 32 on 32-bit).
 type mmsghdr struct {
 	hdr syscall.Msghdr
 	len uint32
-	_   [4]byte
 }
 
 // Batch is the memory of one batch of datagrams: headers, I/O vectors
