@@ -61,11 +61,7 @@ type cardRef struct {
 // the card of one of its routes (?card=, by default the first route's),
 // narrowed by ?prefix=, as JSON pages or a CSV download (?format=csv).
 func (s *Server) getCustomerRates(w http.ResponseWriter, r *http.Request) error {
-	cust := r.PathValue("id")
-	if _, err := load[store.Customer](r.Context(), s.st, store.Customers, "customer", cust); err != nil {
-		return err
-	}
-	routes, err := listWhere(r.Context(), s.st, store.Routes, func(rt store.Route) bool { return rt.CustomerID == cust })
+	routes, err := s.customerRoutes(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -83,12 +83,17 @@ func (s *Server) putRoute(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) listRoutes(w http.ResponseWriter, r *http.Request) error {
-	cust := r.PathValue("id")
-	if _, err := load[store.Customer](r.Context(), s.st, store.Customers, "customer", cust); err != nil {
-		return err
+// customerRoutes returns the routes of customer cust, or 404 when there
+// is no such customer.
+func (s *Server) customerRoutes(ctx context.Context, cust string) ([]store.Route, error) {
+	if _, err := load[store.Customer](ctx, s.st, store.Customers, "customer", cust); err != nil {
+		return nil, err
 	}
-	routes, err := listWhere(r.Context(), s.st, store.Routes, func(rt store.Route) bool { return rt.CustomerID == cust })
+	return listWhere(ctx, s.st, store.Routes, func(rt store.Route) bool { return rt.CustomerID == cust })
+}
+
+func (s *Server) listRoutes(w http.ResponseWriter, r *http.Request) error {
+	routes, err := s.customerRoutes(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
