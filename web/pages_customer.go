@@ -35,19 +35,7 @@ func (s *Server) customerView(w http.ResponseWriter, r *http.Request, sess *sess
 		Consistent bool
 	}
 	s.call(r, sess, "GET", "/api/v1/customers/"+id+"/ledger?limit=100", nil, &ledger)
-	var ips struct {
-		IPs []struct {
-			CIDR       string
-			TechPrefix string `json:"tech_prefix"`
-		}
-	}
-	s.call(r, sess, "GET", "/api/v1/customers/"+id+"/ips", nil, &ips)
-	var hosts struct{ Hosts []struct{ Host string } }
-	s.call(r, sess, "GET", "/api/v1/customers/"+id+"/hosts", nil, &hosts)
-	var users struct {
-		SIPUsers []struct{ Username, Realm string } `json:"sip_users"`
-	}
-	s.call(r, sess, "GET", "/api/v1/customers/"+id+"/sip-users", nil, &users)
+	acc, _ := s.readAccess(r, sess, "/api/v1/customers/"+id)
 	var routes struct {
 		Routes []struct {
 			Prefix, Strategy string
@@ -73,7 +61,7 @@ func (s *Server) customerView(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	s.render(w, status, "customer.html", s.page(r, sess, map[string]any{"C": c, "Ledger": ledger.Entries,
 		"Consistent": ledger.Consistent, "PaymentKey": randomToken(), "Problem": problem, "Done": done,
-		"IPs": ips.IPs, "Hosts": hosts.Hosts, "SIPUsers": users.SIPUsers, "Routes": routes.Routes, "Payments": pays.Payments,
+		"IPs": acc.IPs, "Hosts": acc.Hosts, "SIPUsers": acc.SIPUsers, "Routes": routes.Routes, "Payments": pays.Payments,
 		"SellCards": sellCards, "Form": r.PostForm}))
 }
 

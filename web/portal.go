@@ -90,29 +90,39 @@ func (s *Server) portalRatesCSV(w http.ResponseWriter, r *http.Request, sess *se
 	s.download(w, r, sess, customerPath(sess, "/rates?"+q.Encode()), nil)
 }
 
-// portalAccess lists how the customer's trunks sign in: addresses, host
-// names and SIP users.
-func (s *Server) portalAccess(w http.ResponseWriter, r *http.Request, sess *session) {
-	var ips struct {
-		IPs []struct {
-			CIDR       string
-			TechPrefix string `json:"tech_prefix"`
-		}
+// access is how a customer's trunks sign in: addresses, host names and
+// SIP users.
+type access struct {
+	IPs []struct {
+		CIDR       string
+		TechPrefix string `json:"tech_prefix"`
 	}
-	if status, err := s.call(r, sess, "GET", customerPath(sess, "/ips"), nil, &ips); err != nil || status != http.StatusOK {
+	Hosts []struct {
+		Host       string
+		TechPrefix string `json:"tech_prefix"`
+	}
+	SIPUsers []struct{ Username, Realm string } `json:"sip_users"`
+}
+
+// readAccess reads the access of the customer at the API path base
+// ("/api/v1/customers/ID"); the status is the addresses' answer.
+func (s *Server) readAccess(r *http.Request, sess *session, base string) (access, int) {
+	var a access
+	status, err := s.call(r, sess, "GET", base+"/ips", nil, &a)
+	if err != nil {
+		status = http.StatusBadGateway
+	}
+	s.call(r, sess, "GET", base+"/hosts", nil, &a)
+	s.call(r, sess, "GET", base+"/sip-users", nil, &a)
+	return a, status
+}
+
+// portalAccess lists how the customer's trunks sign in.
+func (s *Server) portalAccess(w http.ResponseWriter, r *http.Request, sess *session) {
+	a, status := s.readAccess(r, sess, customerPath(sess, ""))
+	if status != http.StatusOK {
 		s.failed(w, status)
 		return
 	}
-	var hosts struct {
-		Hosts []struct {
-			Host       string
-			TechPrefix string `json:"tech_prefix"`
-		}
-	}
-	s.call(r, sess, "GET", customerPath(sess, "/hosts"), nil, &hosts)
-	var users struct {
-		SIPUsers []struct{ Username, Realm string } `json:"sip_users"`
-	}
-	s.call(r, sess, "GET", customerPath(sess, "/sip-users"), nil, &users)
-	s.render(w, http.StatusOK, "portal_access.html", s.page(r, sess, map[string]any{"IPs": ips.IPs, "Hosts": hosts.Hosts, "SIPUsers": users.SIPUsers}))
+	s.render(w, http.StatusOK, "portal_access.html", s.page(r, sess, map[string]any{"IPs": a.IPs, "Hosts": a.Hosts, "SIPUsers": a.SIPUsers}))
 }
