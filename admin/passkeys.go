@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -278,7 +279,7 @@ func (s *Server) addPasskey(w http.ResponseWriter, r *http.Request) error {
 			return errStatus(http.StatusBadRequest, CodeBadPasskey, "the passkey's id is longer than %d bytes", maxCredentialID)
 		}
 		if fresh, err := s.useChallenge(ctx, c.Data); err != nil || !fresh {
-			return cmpErr(err, errNoCeremony)
+			return cmp.Or(err, error(errNoCeremony))
 		}
 		raw, err := storeCredential(cred)
 		if err != nil {
@@ -612,14 +613,6 @@ func (s *Server) useChallenge(ctx context.Context, d webauthn.SessionData) (bool
 		return fresh, err
 	}
 	return s.used.use(d.Challenge, d.Expires), nil
-}
-
-// cmpErr is err, or def when err is nil.
-func cmpErr(err, def error) error {
-	if err != nil {
-		return err
-	}
-	return def
 }
 
 // usedChallenges are the challenges answered in this process, until they

@@ -274,6 +274,19 @@ func (s *Server) callKeyed(r *http.Request, sess *session, method, path string, 
 // the session's user (none when sess is nil), from the browser's address,
 // and returns the API's answer.
 func (s *Server) raw(r *http.Request, sess *session, method, path string, body io.Reader, hdr map[string]string) (*httptest.ResponseRecorder, error) {
+	req, err := s.apiRequest(r, sess, method, path, body, hdr)
+	if err != nil {
+		return nil, err
+	}
+	rec := httptest.NewRecorder()
+	s.api.ServeHTTP(rec, req)
+	return rec, nil
+}
+
+// apiRequest is the in-process API request for method path with body and
+// the headers hdr, as the session's user (none when sess is nil), from
+// the browser's address, host and origin (the site a passkey is for).
+func (s *Server) apiRequest(r *http.Request, sess *session, method, path string, body io.Reader, hdr map[string]string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(r.Context(), method, path, body)
 	if err != nil {
 		return nil, err
@@ -281,7 +294,7 @@ func (s *Server) raw(r *http.Request, sess *session, method, path string, body i
 	req.RemoteAddr = r.RemoteAddr
 	req.Host = r.Host
 	if o := r.Header.Get("Origin"); o != "" {
-		req.Header.Set("Origin", o) // the site a passkey is for
+		req.Header.Set("Origin", o)
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
@@ -289,9 +302,7 @@ func (s *Server) raw(r *http.Request, sess *session, method, path string, body i
 	if sess != nil {
 		req.Header.Set("Authorization", "Bearer "+sess.token)
 	}
-	rec := httptest.NewRecorder()
-	s.api.ServeHTTP(rec, req)
-	return rec, nil
+	return req, nil
 }
 
 // unixTime shows unix seconds as a UTC time, "" as "never".

@@ -14,16 +14,11 @@ var streamHeaders = []string{"Content-Type", "Content-Disposition", "Trunkline-C
 // rows costs no memory here. An answer other than 200 is shown as the
 // API's message with its status.
 func (s *Server) download(w http.ResponseWriter, r *http.Request, sess *session, path string, hdr map[string]string) {
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, path, nil)
+	req, err := s.apiRequest(r, sess, http.MethodGet, path, nil, hdr)
 	if err != nil {
 		http.Error(w, "bad query", http.StatusBadRequest)
 		return
 	}
-	req.RemoteAddr, req.Host = r.RemoteAddr, r.Host
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	req.Header.Set("Authorization", "Bearer "+sess.token)
 	sw := &streamWriter{w: w, header: http.Header{}}
 	s.api.ServeHTTP(sw, req)
 	if sw.status == 0 {
