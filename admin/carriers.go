@@ -34,6 +34,9 @@ func validCarrierFrom(c, old *store.Carrier) error {
 	if err := validTranslations("outbound_rules", c.OutboundRules); err != nil {
 		return err
 	}
+	if err := validMediaRelay(c.MediaRelay); err != nil {
+		return err
+	}
 	if err := validFailover(c); err != nil {
 		return err
 	}

@@ -56,6 +56,9 @@ func validCustomerFrom(c, old *store.Customer) error {
 	if err := validTranslations("inbound_rules", c.InboundRules); err != nil {
 		return err
 	}
+	if err := validMediaRelay(c.MediaRelay); err != nil {
+		return err
+	}
 	return validMoneySettings(c)
 }
 

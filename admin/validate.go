@@ -99,6 +99,16 @@ func oneOf(field string, v *string, def string, allowed ...string) error {
 	return errInvalid(field, "must be one of %s, got %q", strings.Join(allowed, ", "), *v)
 }
 
+// validMediaRelay checks a customer's or carrier's media relay setting:
+// empty (auto), auto, always or never.
+func validMediaRelay(v string) error {
+	switch v {
+	case "", store.MediaRelayAuto, store.MediaRelayAlways, store.MediaRelayNever:
+		return nil
+	}
+	return errInvalid("media_relay", "must be one of auto, always, never, got %q", v)
+}
+
 // checkID rejects a body id that is not the one the server uses.
 func checkID(bodyID, want string) error {
 	if bodyID != "" && bodyID != want {

@@ -156,11 +156,28 @@ func columnValues(recs []Record) []any {
 		}
 		return s
 	}
-	final := make([]uint8, n)
+	i64 := func(f func(*Record) int64) []int64 {
+		s := make([]int64, n)
+		for i := range recs {
+			s[i] = f(&recs[i])
+		}
+		return s
+	}
+	f64 := func(f func(*Record) float64) []float64 {
+		s := make([]float64, n)
+		for i := range recs {
+			s[i] = f(&recs[i])
+		}
+		return s
+	}
+	final, relayed := make([]uint8, n), make([]uint8, n)
 	pdd := make([]int64, n)
 	for i := range recs {
 		if recs[i].Final {
 			final[i] = 1
+		}
+		if recs[i].MediaRelayed {
+			relayed[i] = 1
 		}
 		pdd[i] = recs[i].PDDMs
 	}
@@ -197,6 +214,19 @@ func columnValues(recs []Record) []any {
 		money(func(r *Record) rating.Money { return r.Margin }),
 		str(func(r *Record) string { return r.Trace }),
 		str(func(r *Record) string { return r.SIPCallID }),
+		relayed,
+		i64(func(r *Record) int64 { return r.CustomerRTP.Packets }),
+		i64(func(r *Record) int64 { return r.CustomerRTP.Bytes }),
+		i64(func(r *Record) int64 { return r.CustomerRTP.Lost }),
+		i64(func(r *Record) int64 { return r.CustomerRTP.JitterUs }),
+		f64(func(r *Record) float64 { return r.CustomerRTP.MOS }),
+		str(func(r *Record) string { return r.CustomerRTP.PayloadTypes }),
+		i64(func(r *Record) int64 { return r.CarrierRTP.Packets }),
+		i64(func(r *Record) int64 { return r.CarrierRTP.Bytes }),
+		i64(func(r *Record) int64 { return r.CarrierRTP.Lost }),
+		i64(func(r *Record) int64 { return r.CarrierRTP.JitterUs }),
+		f64(func(r *Record) float64 { return r.CarrierRTP.MOS }),
+		str(func(r *Record) string { return r.CarrierRTP.PayloadTypes }),
 	}
 }
 

@@ -3,6 +3,7 @@ package cdr
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -21,16 +22,17 @@ PARTITION BY toYYYYMM(setup_time)
 ORDER BY (customer_id, setup_time, call_id, attempt)`
 
 // TestClickHouseMigratesTableWithoutSIPCallID starts a sink on a table an
-// older release created and filled: the column is added, the old row reads
-// back with SIPCallID "", new rows carry it, and the sorting key is kept.
+// older release created and filled: the columns appended since (sip_call_id,
+// the media columns) are added, the old row reads back with them empty, new
+// rows carry them, and the sorting key is kept.
 func TestClickHouseMigratesTableWithoutSIPCallID(t *testing.T) {
 	ch, conn, db := testClickHouse(t)
 	ctx := context.Background()
 	if err := conn.Exec(ctx, fmt.Sprintf(cdrsTableBeforeSIPCallID, db)); err != nil {
 		t.Fatal(err)
 	}
-	// The older release's insert: every column but sip_call_id.
-	oldCols := chColumns[:len(chColumns)-1]
+	// The older release's insert: every column before sip_call_id.
+	oldCols := chColumns[:slices.IndexFunc(chColumns, func(c chColumn) bool { return c.name == "sip_call_id" })]
 	names := make([]string, len(oldCols))
 	for i, c := range oldCols {
 		names[i] = c.name
@@ -53,16 +55,18 @@ func TestClickHouseMigratesTableWithoutSIPCallID(t *testing.T) {
 	if err := ch.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var typ string
-	if err := conn.QueryRow(ctx, fmt.Sprintf("SELECT type FROM system.columns WHERE database = '%s' AND table = 'cdrs' AND name = 'sip_call_id'", db)).Scan(&typ); err != nil || typ != "String" {
-		t.Fatalf("sip_call_id column: type %q, %v", typ, err)
+	for _, col := range []chColumn{{"sip_call_id", "String"}, {"media_relayed", "UInt8"}, {"carrier_rtp_mos", "Float64"}} {
+		var typ string
+		if err := conn.QueryRow(ctx, fmt.Sprintf("SELECT type FROM system.columns WHERE database = '%s' AND table = 'cdrs' AND name = '%s'", db, col.name)).Scan(&typ); err != nil || typ != col.typ {
+			t.Fatalf("%s column: type %q, %v", col.name, typ, err)
+		}
 	}
 	var key string
 	if err := conn.QueryRow(ctx, fmt.Sprintf("SELECT sorting_key FROM system.tables WHERE database = '%s' AND name = 'cdrs'", db)).Scan(&key); err != nil || key != "customer_id, setup_time, call_id, attempt" {
 		t.Fatalf("sorting key %q, %v", key, err)
 	}
 
-	recs := []Record{testRecord(1), testRecord(2)}
+	recs := []Record{withMedia(testRecord(1)), testRecord(2)}
 	recs[1].SIPCallID = "o'brien\\x@customer.example ☎"
 	if err := ch.WriteBatch(ctx, recs); err != nil {
 		t.Fatal(err)

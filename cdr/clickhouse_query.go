@@ -101,19 +101,22 @@ func (c *ClickHouse) scan(ctx context.Context, sql string, fn func(r *Record) er
 		var (
 			r                                          Record
 			attempt, duration, billed, sipCode         int32
-			final                                      uint8
+			final, relayed                             uint8
 			setupMs, answerMs, endMs                   uint64
 			setupT, answerT, endT                      time.Time
 			sellRate, sellCost, buyRate, buyCost, marg decimal.Decimal
 		)
+		cu, ca := &r.CustomerRTP, &r.CarrierRTP
 		if err := rows.Scan(&r.CallID, &attempt, &final, &r.Node, &r.CustomerID, &r.AuthMethod,
 			&r.CarrierID, &r.SourceIP, &r.Caller, &r.Callee, &r.Prefix, &r.Description,
 			&setupT, &setupMs, &answerT, &answerMs, &endT, &endMs, &r.PDDMs,
 			&duration, &billed, &sipCode, &r.Reason, &r.HangupSide, &r.Currency,
-			&sellRate, &sellCost, &buyRate, &buyCost, &marg, &r.Trace, &r.SIPCallID); err != nil {
+			&sellRate, &sellCost, &buyRate, &buyCost, &marg, &r.Trace, &r.SIPCallID, &relayed,
+			&cu.Packets, &cu.Bytes, &cu.Lost, &cu.JitterUs, &cu.MOS, &cu.PayloadTypes,
+			&ca.Packets, &ca.Bytes, &ca.Lost, &ca.JitterUs, &ca.MOS, &ca.PayloadTypes); err != nil {
 			return fmt.Errorf("clickhouse: reading cdr: %w", err)
 		}
-		r.Attempt, r.Final = int(attempt), final == 1
+		r.Attempt, r.Final, r.MediaRelayed = int(attempt), final == 1, relayed == 1
 		r.SetupMs, r.AnswerMs, r.EndMs = int64(setupMs), int64(answerMs), int64(endMs)
 		r.Duration, r.Billed, r.SIPCode = int(duration), int(billed), int(sipCode)
 		r.SellRate, r.SellCost = toMoney(sellRate), toMoney(sellCost)

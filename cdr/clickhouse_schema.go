@@ -47,6 +47,19 @@ var chColumns = []chColumn{
 	{"trace", "String"},
 	// Appended after the first release; see Migrate.
 	{"sip_call_id", "String"},
+	{"media_relayed", "UInt8"},
+	{"customer_rtp_packets", "Int64"},
+	{"customer_rtp_bytes", "Int64"},
+	{"customer_rtp_lost", "Int64"},
+	{"customer_rtp_jitter_us", "Int64"},
+	{"customer_rtp_mos", "Float64"},
+	{"customer_rtp_payload_types", "String"},
+	{"carrier_rtp_packets", "Int64"},
+	{"carrier_rtp_bytes", "Int64"},
+	{"carrier_rtp_lost", "Int64"},
+	{"carrier_rtp_jitter_us", "Int64"},
+	{"carrier_rtp_mos", "Float64"},
+	{"carrier_rtp_payload_types", "String"},
 }
 
 // createTableSQL is the schema. It keeps to what ClickHouse 18.16 accepts

@@ -3,6 +3,7 @@ package cdr
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/trunkline/trunkline/rating"
 )
@@ -66,7 +67,30 @@ func appendRecord(dst []byte, r *Record) []byte {
 	dst = appendString(dst, r.Trace)
 	// Appended fields: an older payload ends before them.
 	dst = appendString(dst, r.SIPCallID)
+	if r.MediaRelayed {
+		dst = append(dst, 1)
+	} else {
+		dst = append(dst, 0)
+	}
+	dst = appendRTP(dst, &r.CustomerRTP)
+	dst = appendRTP(dst, &r.CarrierRTP)
 	return dst
+}
+
+// appendRTP appends one direction's media statistics; the MOS goes in
+// hundredths, as MOS estimates are rounded.
+func appendRTP(dst []byte, s *RTPStats) []byte {
+	dst = binary.AppendVarint(dst, s.Packets)
+	dst = binary.AppendVarint(dst, s.Bytes)
+	dst = binary.AppendVarint(dst, s.Lost)
+	dst = binary.AppendVarint(dst, s.JitterUs)
+	dst = binary.AppendVarint(dst, int64(math.Round(s.MOS*100)))
+	return appendString(dst, s.PayloadTypes)
+}
+
+func (d *recordDecoder) rtp() RTPStats {
+	return RTPStats{Packets: d.varint(), Bytes: d.varint(), Lost: d.varint(), JitterUs: d.varint(),
+		MOS: float64(d.varint()) / 100, PayloadTypes: d.str()}
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -119,6 +143,13 @@ func decodeRecord(p []byte, r *Record) error {
 	// field existed ends before it, and the field keeps its zero value.
 	d.appended = true
 	r.SIPCallID = d.str()
+	if !d.missing() {
+		// The media fields were appended together: a payload holds all
+		// of them or none, and one cut off among them is an error.
+		r.MediaRelayed = d.bool()
+		d.appended = false
+		r.CustomerRTP, r.CarrierRTP = d.rtp(), d.rtp()
+	}
 	if d.err != nil {
 		*r = Record{}
 		return d.err

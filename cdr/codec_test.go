@@ -27,7 +27,9 @@ func TestRecordCodecRoundTrip(t *testing.T) {
 		{"zero", Record{}},
 		{"typical", testRecord(42)},
 		{"extremes and unicode", extreme},
-		{"only the last field", Record{SIPCallID: "x"}},
+		{"only SIPCallID", Record{SIPCallID: "x"}},
+		{"media", withMedia(testRecord(3))},
+		{"only the last field", Record{CarrierRTP: RTPStats{PayloadTypes: "8"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,7 +92,9 @@ func TestDecodeRecordErrors(t *testing.T) {
 		{"bad bool", []byte{recordVersion, 0, 2, 7}},
 		{"appended field cut off", good[:len(good)-1]},
 		{"appended field's length cut off", append(withoutSIPCallID(t, testRecord(2)), 0x80)},
-		{"cut off before the appended fields", withoutSIPCallID(t, testRecord(1))[:len(good)-len(r.SIPCallID)-2]},
+		{"cut off before the appended fields", withoutSIPCallID(t, testRecord(1))[:len(good)-mediaBytes-len(r.SIPCallID)-2]},
+		{"media fields cut off", good[:len(good)-mediaBytes+1]},
+		{"media fields cut off at a field's end", good[:len(good)-6]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,11 +111,37 @@ func TestDecodeRecordErrors(t *testing.T) {
 func withoutSIPCallID(t testing.TB, r Record) []byte {
 	t.Helper()
 	r.SIPCallID = ""
-	p := appendRecord(nil, &r)
+	p := withoutMedia(t, r)
 	if p[len(p)-1] != 0 {
 		t.Fatalf("encoding does not end with an empty SIPCallID: % x", p[len(p)-4:])
 	}
 	return p[:len(p)-1]
+}
+
+// mediaBytes is the length of the media fields of a record without media:
+// MediaRelayed, then each direction's five zero varints and empty string.
+const mediaBytes = 1 + 2*6
+
+// withoutMedia returns r encoded as the release before the media fields
+// were appended wrote it: the payload ends after SIPCallID.
+func withoutMedia(t testing.TB, r Record) []byte {
+	t.Helper()
+	r.MediaRelayed, r.CustomerRTP, r.CarrierRTP = false, RTPStats{}, RTPStats{}
+	p := appendRecord(nil, &r)
+	for _, b := range p[len(p)-mediaBytes:] {
+		if b != 0 {
+			t.Fatalf("encoding does not end with empty media fields: % x", p[len(p)-mediaBytes:])
+		}
+	}
+	return p[:len(p)-mediaBytes]
+}
+
+// withMedia is r with the media statistics of a relayed call.
+func withMedia(r Record) Record {
+	r.MediaRelayed = true
+	r.CustomerRTP = RTPStats{Packets: 3000, Bytes: 516000, Lost: 12, JitterUs: 1875, MOS: 4.37, PayloadTypes: "0,101"}
+	r.CarrierRTP = RTPStats{Packets: 2990, Bytes: 514280, Lost: -2, JitterUs: 0, MOS: 1, PayloadTypes: "8"}
+	return r
 }
 
 // appendPayloadFrame appends a frame holding payload p as it is, for
@@ -151,6 +181,7 @@ func TestDecodeRecordWithoutAppendedFields(t *testing.T) {
 		}},
 		{"typical without the field", withoutSIPCallID(t, testRecord(7)), typical},
 		{"zero without the field", withoutSIPCallID(t, Record{}), Record{}},
+		{"typical without the media fields", withoutMedia(t, testRecord(7)), testRecord(7)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -77,6 +77,25 @@ var csvColumns = []csvColumn{
 	{"trace", func(r *Record, _ *time.Location) string { return r.Trace }},
 	// Appended, so the columns of the default field set keep their places.
 	{"sip_call_id", func(r *Record, _ *time.Location) string { return Inert(r.SIPCallID) }},
+	{"media_relayed", func(r *Record, _ *time.Location) string { return strconv.FormatBool(r.MediaRelayed) }},
+}
+
+// rtpColumns are the media columns of one direction: customer_rtp_packets
+// and so on.
+func rtpColumns(side string, st func(*Record) *RTPStats) []csvColumn {
+	return []csvColumn{
+		{side + "_rtp_packets", func(r *Record, _ *time.Location) string { return itoa(st(r).Packets) }},
+		{side + "_rtp_bytes", func(r *Record, _ *time.Location) string { return itoa(st(r).Bytes) }},
+		{side + "_rtp_lost", func(r *Record, _ *time.Location) string { return itoa(st(r).Lost) }},
+		{side + "_rtp_jitter_us", func(r *Record, _ *time.Location) string { return itoa(st(r).JitterUs) }},
+		{side + "_rtp_mos", func(r *Record, _ *time.Location) string { return strconv.FormatFloat(st(r).MOS, 'f', 2, 64) }},
+		{side + "_rtp_payload_types", func(r *Record, _ *time.Location) string { return st(r).PayloadTypes }},
+	}
+}
+
+func init() {
+	csvColumns = append(csvColumns, rtpColumns("customer", func(r *Record) *RTPStats { return &r.CustomerRTP })...)
+	csvColumns = append(csvColumns, rtpColumns("carrier", func(r *Record) *RTPStats { return &r.CarrierRTP })...)
 }
 
 // Fields returns the names of every CSV column in the default order: the

@@ -69,9 +69,19 @@ func TestCSVWriter(t *testing.T) {
 func TestFieldsCoverRecord(t *testing.T) {
 	rt := reflect.TypeFor[Record]()
 	for i := range rt.NumField() {
-		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		f := rt.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Type.Kind() == reflect.Struct { // RTPStats: a column per field, customer_rtp_packets
+			for j := range f.Type.NumField() {
+				sub, _, _ := strings.Cut(f.Type.Field(j).Tag.Get("json"), ",")
+				if !slices.Contains(Fields(), name+"_"+sub) {
+					t.Errorf("Record field %s.%s (%q) is not a CSV column", f.Name, f.Type.Field(j).Name, name+"_"+sub)
+				}
+			}
+			continue
+		}
 		if !slices.Contains(Fields(), name) {
-			t.Errorf("Record field %s (%q) is not a CSV column", rt.Field(i).Name, name)
+			t.Errorf("Record field %s (%q) is not a CSV column", f.Name, name)
 		}
 	}
 }

@@ -42,4 +42,24 @@ type Record struct {
 	// SIPCallID is the Call-ID of the customer's leg, as the customer sent
 	// it (CallID is the switch's own, the carrier leg's Call-ID).
 	SIPCallID string `json:"sip_call_id,omitempty"`
+
+	// MediaRelayed is set when the call's RTP went through the switch's
+	// relay; CustomerRTP and CarrierRTP are then what each party sent, as
+	// the relay saw it (a final record only).
+	MediaRelayed bool     `json:"media_relayed,omitempty"`
+	CustomerRTP  RTPStats `json:"customer_rtp"`
+	CarrierRTP   RTPStats `json:"carrier_rtp"`
+}
+
+// RTPStats are one direction of a relayed call's audio (RFC 3550): the
+// packets and bytes relayed, the packets lost by their sequence numbers,
+// the interarrival jitter, an R-factor MOS estimate (1–4.5, 0 without
+// packets) and the RTP payload types seen ("0,101").
+type RTPStats struct {
+	Packets      int64   `json:"packets"`
+	Bytes        int64   `json:"bytes"`
+	Lost         int64   `json:"lost"`
+	JitterUs     int64   `json:"jitter_us"`
+	MOS          float64 `json:"mos"`
+	PayloadTypes string  `json:"payload_types,omitempty"`
 }

@@ -7,13 +7,15 @@
 //   - Session relays one call between two pairs: each party is latched to
 //     where it sends from (symmetric RTP; a party that declared a public
 //     address may only latch from it), strangers are dropped, reads and
-//     writes are batched (recvmmsg/sendmmsg through golang.org/x/net/ipv4),
+//     writes are batched (recvmmsg/sendmmsg through internal/udpio),
 //     one goroutine a socket and none a packet.
 //   - Stream keeps one direction's statistics (RFC 3550: packets, bytes,
 //     loss from sequence numbers, interarrival jitter; payload types; a
 //     MOS estimate). Packets are read in place (ParseHeader); the tests
 //     make their streams with github.com/pion/rtp.
 //
-// Not yet wired into the call path: the SIP layer does not rewrite SDP or
-// open sessions, and CDRs carry no media columns (issue 18 goes on).
+// The SIP layer (sip/relay.go) opens a Session for each call it relays,
+// moves every SDP body that crosses through Rewrite (telling each party
+// the pair that faces it), ends a call whose Session stays idle past the
+// media timeout, and puts both directions' Stream in the final CDR.
 package media

@@ -16,6 +16,8 @@ type Ports struct {
 	ip     netip.Addr
 	lo, hi int // even lo, the last RTP port hi-1
 
+	totals Totals
+
 	mu    sync.Mutex
 	next  int
 	inUse int
@@ -88,6 +90,13 @@ func (p *Ports) Take() (*Pair, error) {
 	}
 	return nil, ErrNoPorts
 }
+
+// Totals are the packets relayed and dropped by every session of p's
+// pairs.
+func (p *Ports) Totals() *Totals { return &p.totals }
+
+// Addr is the address the pairs are bound to.
+func (p *Ports) Addr() netip.Addr { return p.ip }
 
 // InUse is how many pairs are lent.
 func (p *Ports) InUse() int {

@@ -32,8 +32,26 @@ type Session struct {
 	last    atomic.Int64 // unix nanoseconds of the last packet relayed
 	relayed atomic.Uint64
 	dropped atomic.Uint64
+	totals  *Totals // the switch's, beside the session's own
 	wg      sync.WaitGroup
 	once    sync.Once
+}
+
+// Totals count packets across every session of a Ports, for metrics.
+type Totals struct {
+	Relayed, Dropped atomic.Uint64
+}
+
+// add counts relayed and dropped packets in the session and its totals.
+func (s *Session) add(relayed, dropped uint64) {
+	if relayed > 0 {
+		s.relayed.Add(relayed)
+		s.totals.Relayed.Add(relayed)
+	}
+	if dropped > 0 {
+		s.dropped.Add(dropped)
+		s.totals.Dropped.Add(dropped)
+	}
 }
 
 // leg is one party's side: its pair, where it said it wants media, where
@@ -45,6 +63,7 @@ type leg struct {
 	rtpPeer  atomic.Pointer[netip.AddrPort] // latched
 	rtcpPeer atomic.Pointer[netip.AddrPort]
 	learned  atomic.Bool // the RTP latch is a learned source, not the SDP's
+	natted   atomic.Bool // the SDP's address is behind NAT: nothing is sent there
 
 	// Learning (touched by the leg's RTP reader only): the source that
 	// has sent the latest packets in sequence.
@@ -64,7 +83,7 @@ const learnPackets = 3
 
 // NewSession relays between a (leg 0) and b (leg 1).
 func NewSession(a, b *Pair) *Session {
-	return &Session{legs: [2]*leg{{pair: a}, {pair: b}}}
+	return &Session{legs: [2]*leg{{pair: a}, {pair: b}}, totals: &a.ports.totals}
 }
 
 // SetPeer records where leg side's party said it wants media (its SDP's
@@ -79,10 +98,31 @@ func (s *Session) SetPeer(side int, o Offer) {
 		l.learned.Store(false)
 	}
 	l.rtcpPort.Store(uint32(o.RTCPPort))
+	l.natted.Store(o.NAT)
 	l.mu.Lock()
 	l.stats.SetClock(o.Clock)
 	l.mu.Unlock()
 }
+
+// Reset forgets leg side's party (its SDP, its latches and its
+// statistics): another party takes the leg, as a carrier does when the
+// call fails over. Until its SDP comes nothing from it is taken.
+func (s *Session) Reset(side int) {
+	l := s.legs[side]
+	l.declared.Store(nil)
+	l.rtpPeer.Store(nil)
+	l.rtcpPeer.Store(nil)
+	l.learned.Store(false)
+	l.natted.Store(false)
+	l.rtcpPort.Store(0)
+	l.mu.Lock()
+	l.stats = Stream{}
+	l.mu.Unlock()
+}
+
+// Touch restarts the idle clock, as a packet relayed would: the call is
+// answered, and its media timeout runs from now.
+func (s *Session) Touch() { s.last.Store(time.Now().UnixNano()) }
 
 // Start starts relaying.
 func (s *Session) Start() {
@@ -208,8 +248,8 @@ func (l *leg) dest(rtcp bool) netip.AddrPort {
 		return *p
 	}
 	d := l.declared.Load()
-	if d == nil || !d.IsValid() || d.Port() == 0 || d.Addr().IsUnspecified() {
-		return netip.AddrPort{} // unknown, or on hold
+	if d == nil || !d.IsValid() || d.Port() == 0 || d.Addr().IsUnspecified() || l.natted.Load() {
+		return netip.AddrPort{} // unknown, on hold, or behind NAT and not yet heard from
 	}
 	if rtcp {
 		p := uint16(l.rtcpPort.Load())
@@ -264,7 +304,7 @@ func (s *Session) read(side int, rtcp bool) {
 			size := inB.Length(i)
 			src, ok := inB.From(i)
 			if !ok || size == 0 || size > maxDatagram {
-				s.dropped.Add(1)
+				s.add(0, 1)
 				continue
 			}
 			b := bufs[i][:size]
@@ -273,7 +313,7 @@ func (s *Session) read(side int, rtcp bool) {
 			countable := !rtcp && !IsRTCP(b) // RTCP multiplexed on the RTP port is passed on, not counted
 			if countable {
 				if h, err = ParseHeader(b); err != nil {
-					s.dropped.Add(1)
+					s.add(0, 1)
 					continue
 				}
 			}
@@ -284,7 +324,7 @@ func (s *Session) read(side int, rtcp bool) {
 				hp = nil
 			}
 			if (countable && !from.accept(src, hp)) || (!countable && !from.accepted(src, rtcp)) || !dst.IsValid() {
-				s.dropped.Add(1)
+				s.add(0, 1)
 				continue
 			}
 			if countable {
@@ -302,8 +342,7 @@ func (s *Session) read(side int, rtcp bool) {
 			// One destination for the batch: a send that fails (the party
 			// gone: ICMP refused) fails the rest too, which are dropped.
 			k, _ := wr.Write(outB, j)
-			s.relayed.Add(uint64(k))
-			s.dropped.Add(uint64(j - k))
+			s.add(uint64(k), uint64(j-k))
 		}
 	}
 }

@@ -32,6 +32,10 @@ type Offer struct {
 	RTCPPort  uint16 // from a=rtcp; 0: the RTP port's next
 	Direction Direction
 	Clock     uint32
+	// NAT is set by the caller when the party is behind NAT (BehindNAT):
+	// its SDP address is not reachable, and it gets media only once it
+	// has sent some (where it sends from).
+	NAT bool
 }
 
 // OnHold tells whether the party holds the call (sends nothing): media
@@ -72,6 +76,9 @@ func Rewrite(body []byte, addr netip.Addr, port int) ([]byte, Offer, error) {
 	}
 	conn := []byte("c=IN " + family + " " + addr.Unmap().String())
 	for _, raw := range lines {
+		if len(raw) == 0 {
+			continue // after the last line break
+		}
 		line := bytes.TrimRight(raw, "\r\n")
 		eol := raw[len(line):]
 		if len(eol) == 0 {
@@ -213,4 +220,30 @@ func rtpmapClock(attr []byte, pt int) uint32 {
 		return 0
 	}
 	return uint32(hz)
+}
+
+// Address is the connection address of an SDP body's media: its first
+// c= line (session-level, or the first stream's), read without rewriting
+// anything; false when the body has none. The switch tells a party behind
+// NAT by it.
+func Address(body []byte) (netip.Addr, bool) {
+	if len(body) > MaxSDP {
+		return netip.Addr{}, false
+	}
+	for len(body) > 0 {
+		line, rest, _ := bytes.Cut(body, []byte("\n"))
+		body = rest
+		if line = bytes.TrimRight(line, "\r"); bytes.HasPrefix(line, []byte("c=")) {
+			return connAddr(line)
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// BehindNAT tells whether a party whose signalling comes from src and
+// whose media address (SDP c=, or its Contact's host) is a is behind NAT:
+// a private, shared (CGNAT) or link-local address that is not src.
+func BehindNAT(src, a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsValid() && a != src.Unmap() && (a.IsPrivate() || cgnat.Contains(a) || a.IsLinkLocalUnicast())
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trunkline/trunkline/sip/border"
 )
 
 const offerSDP = "v=0\r\n" +
@@ -31,6 +33,9 @@ func TestRewrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(out)
+	if err := border.CheckSDP(out); err != nil || strings.Contains(s, "\r\n\r\n") {
+		t.Errorf("rewritten SDP is not well formed (%v):\n%q", err, s)
+	}
 	for _, want := range []string{"o=- 1 1 IN IP4 192.0.2.1\r\n", "c=IN IP4 192.0.2.1\r\n", "m=audio 30000 RTP/AVP 8 0 101\r\n", "m=video 0 RTP/AVP 96\r\n", "a=rtpmap:8 PCMA/8000\r\n"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("rewritten SDP lacks %q:\n%s", want, s)
@@ -120,6 +125,15 @@ func FuzzRewrite(f *testing.F) {
 		for _, line := range strings.Split(string(out), "\n") {
 			if (strings.HasPrefix(line, "c=") || strings.HasPrefix(line, "o=")) && strings.Contains(line, " "+o.Remote.Addr().String()) && !o.Remote.Addr().IsUnspecified() {
 				t.Fatalf("a line still names the party: %q in %q", line, out)
+			}
+		}
+		if canon := border.CanonicalSDP(body); border.CheckSDP(canon) == nil {
+			// What the switch lets cross (checked, made canonical) stays
+			// well formed once rewritten.
+			if out, _, err := Rewrite(canon, relay, 30000); err == nil {
+				if err := border.CheckSDP(out); err != nil {
+					t.Fatalf("a well-formed body rewritten is not: %v\n%q -> %q", err, canon, out)
+				}
 			}
 		}
 		if _, o2, err := Rewrite(out, relay, 30000); err != nil || o2.Remote.Addr() != relay {

@@ -39,6 +39,8 @@ type Attempt struct {
 	// Headers names the headers beyond the switch's policy that cross from
 	// this carrier to the customer.
 	Headers []string
+	// MediaRelay is the carrier's media relay setting (store.Carrier).
+	MediaRelay string
 	// Called and Calling are the numbers to send this carrier after its
 	// outbound translation rules: the Request-URI and To user, and the
 	// From user; "" sends Plan.Number and the caller as received.
@@ -260,6 +262,8 @@ func (t *Table) attempts(cardID, number string, at int64) []Attempt {
 			Transport: tr,
 			Buy:       Leg{Card: card, Row: row},
 			Headers:   c.SIPHeaders,
+
+			MediaRelay: c.MediaRelay,
 
 			CarrierChannels: c.ChannelLimit, CarrierCPS: c.CPSLimit,
 			EndpointChannels: e.ChannelLimit, EndpointCPS: e.CPSLimit,

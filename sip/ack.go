@@ -148,6 +148,11 @@ func (s *Server) onAck(req *gosip.Request) {
 			if r != nil {
 				lines, body = nil, nil // an ACK cannot be refused: it goes on without what is malformed
 			}
+			if b, err := s.relayBody(c, sideOf(from), lines, body); err == nil {
+				body = b
+			} else {
+				lines, body = withoutBody(lines), nil
+			}
 			s.sendAck(c, aw, lines, body)
 			return
 		}

@@ -59,9 +59,11 @@ type call struct {
 	se          seMode        // who keeps the session timer
 	seInterval  time.Duration // the session interval once answered
 	seTimer     *time.Timer
-	seDue       time.Time // when seTimer is meant to fire
-	seSupported bool      // the customer's INVITE said Supported: timer
-	seRetried   bool      // the INVITE went again after a carrier's 422
+	seDue       time.Time  // when seTimer is meant to fire
+	seSupported bool       // the customer's INVITE said Supported: timer
+	seRetried   bool       // the INVITE went again after a carrier's 422
+	media       *callMedia // the RTP relay; nil when the call's media goes direct
+	relayWanted bool       // the customer's media is relayed unless the carrier says otherwise
 }
 
 // outbound is what the switch sends a carrier of the customer's INVITE: the

@@ -246,6 +246,11 @@ func (s *Server) inDialog(req *gosip.Request, tx *serverTx) {
 		s.reply(tx, req, r.code, r.reason)
 		return
 	}
+	body, err := s.relayBody(c, sideOf(from), lines, body)
+	if err != nil {
+		s.reply(tx, req, 488, "Not Acceptable Here")
+		return
+	}
 	if req.Method == gosip.INVITE {
 		s.reply(tx, req, 100, "Trying") // stops retransmissions
 	}
@@ -276,6 +281,11 @@ func (s *Server) inDialog(req *gosip.Request, tx *serverTx) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		lines, body, _ := crossingResponse(res, to.direction(), s.policyFrom(c, to))
+		if b, err := s.relayBody(c, sideOf(to), lines, body); err == nil {
+			body = b
+		} else {
+			lines, body = withoutBody(lines), nil
+		}
 		refresh := res.success() && (req.Method == gosip.INVITE || req.Method == gosip.UPDATE)
 		if refresh && c.answeredLeg != nil && !c.ended {
 			s.refreshed(c, res) // both parties are alive

@@ -28,12 +28,13 @@ type outcome struct {
 
 // leg is one carrier attempt: its dialog and its INVITE transaction.
 type leg struct {
-	at   routing.Attempt
-	b    side
-	tx   *clientTx
-	inv  []byte    // the INVITE as sent
-	rang time.Time // its first provisional response other than 100, for PDD
-	ring bool      // it sent 180 Ringing (183 alone may be an announcement)
+	at    routing.Attempt
+	b     side
+	tx    *clientTx
+	inv   []byte    // the INVITE as sent
+	rang  time.Time // its first provisional response other than 100, for PDD
+	ring  bool      // it sent 180 Ringing (183 alone may be an announcement)
+	relay bool      // its media goes through the switch's relay
 }
 
 // onInvite takes a new call: it authenticates and routes it and sends it to
@@ -202,6 +203,16 @@ func (s *Server) prepareOutbound(c *call, req *gosip.Request) *refusal {
 			}
 		}
 	}
+	if s.relay != nil {
+		host := ""
+		if ct := req.Contact(); ct != nil {
+			host = ct.Address.Host
+		}
+		c.relayWanted = wantsRelay(c.plan.Customer.MediaRelay, sourceAddr(req), body, host)
+		if r := s.openMedia(c, lines, body); r != nil {
+			return r
+		}
+	}
 	return s.offerTimer(c, req)
 }
 
@@ -308,7 +319,7 @@ func (s *Server) sendInvite(c *call, at routing.Attempt) (*leg, error) {
 	if ap, ok := s.tp.lookup(at.Addr); ok {
 		l.b.peers = append(l.b.peers, ap.Addr())
 	}
-	data, branch, next := s.legRequest(&l.b, gosip.INVITE, 1, c.out.maxFwd, c.out.headers, c.out.body)
+	data, branch, next := s.legRequest(&l.b, gosip.INVITE, 1, c.out.maxFwd, c.out.headers, s.attemptMedia(c, l))
 	l.inv = data
 	l.tx = &clientTx{key: txKey{branch: branch, method: gosip.INVITE}, to: next, data: data}
 	l.tx.handle = func(res *response) { s.legResponse(c, l, res) }
@@ -373,6 +384,11 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		s.toCustomer(c, l, res)
 	case res.success():
 		lines, body, ok := crossingResponse(res, border.ToCustomer, s.carrierPolicy(l.at.Headers))
+		if ok && l.relay {
+			var err error
+			body, err = s.relayBody(c, carrierSide, lines, body)
+			ok = err == nil
+		}
 		if !ok {
 			s.metrics.dropped.WithLabelValues("malformed-answer").Inc()
 			s.log.Warn("carrier answer refused: malformed body", "call", c.id, "carrier", l.at.CarrierID)
@@ -386,6 +402,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		c.legTimer.Stop()
 		c.answeredLeg, c.leg = l, nil
 		s.markAnswered(c)
+		s.mediaAnswered(c, l)
 		s.attemptEnded(c, l, res.code)
 		s.learnDialog(&l.b, res, true)
 		c.maxTimer = time.AfterFunc(s.maxCallOf(c), func() { s.maxDurationReached(c) })
@@ -493,6 +510,12 @@ func appendAddr(as []netip.Addr, a netip.Addr) []netip.Addr {
 // headers and body of res. c.mu is held.
 func (s *Server) toCustomer(c *call, l *leg, res *response) {
 	lines, body, _ := crossingResponse(res, border.ToCustomer, s.carrierPolicy(l.at.Headers))
+	if l.relay {
+		var err error
+		if body, err = s.relayBody(c, carrierSide, lines, body); err != nil {
+			lines = withoutBody(lines) // early media the relay cannot take: the answer goes without it
+		}
+	}
 	buf := getBuf()
 	defer putBuf(buf)
 	s.inviteResponse(buf, c, res.code, safeReason(res), res.code < 300, lines, body)

@@ -19,6 +19,7 @@ type metrics struct {
 	leaseRetakes   prometheus.Counter     // channel leases of live calls found expired and taken again
 	refreshes      *prometheus.CounterVec // session refreshes the switch sent, by method
 	sessionExpired prometheus.Counter     // answered calls ended by a session timer
+	mediaTimeouts  prometheus.Counter     // answered calls ended for want of media
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -72,9 +73,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		sessionExpired: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "trunkline_session_expired_total", Help: "Answered calls the switch ended because a session timer ran out or a refresh found a party gone.",
 		}),
+		mediaTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trunkline_media_timeouts_total", Help: "Answered calls the switch ended because their relayed media stopped for the media timeout (or the hold timeout while on hold).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.refusals, m.dropped, m.authFailures, m.creditCuts, m.creditRefusals, m.chargeFailures, m.limitRefusals, m.leaseRetakes, m.refreshes, m.sessionExpired)
+		reg.MustRegister(m.requests, m.calls, m.attempts, m.active, m.pdd, m.rejects, m.refusals, m.dropped, m.authFailures, m.creditCuts, m.creditRefusals, m.chargeFailures, m.limitRefusals, m.leaseRetakes, m.refreshes, m.sessionExpired, m.mediaTimeouts)
 	}
 	return m
 }

@@ -37,6 +37,7 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 		at = &cur
 	}
 	r := s.record(c, at, out, side, true)
+	s.closeMedia(c)
 	var ch *routing.Charge
 	if s.credit != nil && r.AnswerMs > 0 {
 		ch = &routing.Charge{CustomerID: r.CustomerID, CallID: c.id, Grant: c.grant, Kind: routing.KindCharge, Cost: r.SellCost, Setup: c.setup}
@@ -76,6 +77,9 @@ func (s *Server) record(c *call, at *routing.Attempt, out outcome, side string, 
 	}
 	if !c.ringing.IsZero() && final {
 		r.PDDMs = c.ringing.Sub(c.setup).Milliseconds()
+	}
+	if final {
+		c.mediaRecord(&r)
 	}
 	answered := c.answered
 

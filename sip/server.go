@@ -104,6 +104,7 @@ type Server struct {
 	credit         Credit
 	limits         Limits
 	attempts       AttemptSink // quality of carrier endpoints; nil for none
+	relay          *MediaRelay // the RTP relay; nil for none
 	now            func() time.Time
 }
 
@@ -205,6 +206,9 @@ func New(a Authenticator, r Router, sink cdr.Sink, opts ...Option) (*Server, err
 				Help: "SIP transactions held, by side (server: requests received; client: requests sent), including completed ones absorbing retransmissions.",
 			}, func() float64 { return float64(t.len()) }))
 		}
+	}
+	if s.reg != nil && s.relay != nil {
+		s.registerRelayMetrics()
 	}
 	s.stats = newCallStats(s.reg, s.metricSeries, s)
 	s.branches = newBranches()

@@ -60,7 +60,19 @@ type Customer struct {
 	// InboundRules translate the numbers of this customer's calls as they
 	// arrive, before normalisation and rating (see Translation).
 	InboundRules []Translation `json:"inbound_rules,omitempty"`
+	// MediaRelay is whether this customer's calls have their RTP relayed
+	// by the switch (anchored media): "auto" (or "") when the customer is
+	// behind NAT, "always" or "never". A carrier's own setting other than
+	// auto wins (see Carrier.MediaRelay).
+	MediaRelay string `json:"media_relay,omitempty"`
 }
+
+// Media relay settings of customers and carriers.
+const (
+	MediaRelayAuto   = "auto"
+	MediaRelayAlways = "always"
+	MediaRelayNever  = "never"
+)
 
 // CustomerIP authenticates calls from an address or CIDR as a customer.
 type CustomerIP struct {
@@ -131,6 +143,11 @@ type Carrier struct {
 	// OutboundRules translate the numbers sent to this carrier: the
 	// Request-URI and To user (called) and the From user (calling).
 	OutboundRules []Translation `json:"outbound_rules,omitempty"`
+	// MediaRelay is whether calls to this carrier have their RTP relayed
+	// by the switch: "auto" (or "") as the customer's setting says,
+	// "always" (the carrier never learns a customer's media address) or
+	// "never".
+	MediaRelay string `json:"media_relay,omitempty"`
 }
 
 // Translation is one number translation rule: one operation on one number

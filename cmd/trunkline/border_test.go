@@ -45,6 +45,11 @@ func newBorderWith(t *testing.T, yaml string, carrier func(p *rawPeer, m string,
 // header lines.
 func (b *borderSetup) customerInvite(callID, branch, number, extra string) string {
 	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n"
+	return b.customerInviteSDP(callID, branch, number, extra, sdp)
+}
+
+// customerInviteSDP is customerInvite with an SDP body of the test's own.
+func (b *borderSetup) customerInviteSDP(callID, branch, number, extra, sdp string) string {
 	return "INVITE sip:" + number + "@" + b.swAddr.String() + " SIP/2.0\r\n" +
 		"Via: SIP/2.0/UDP " + b.customer.addr() + ";branch=" + branch + ";rport\r\n" +
 		"From: \"Alice\" <sip:+15550001111@127.0.0.2>;tag=cust-tag-1\r\n" +

@@ -63,6 +63,8 @@ type Config struct {
 	// Health is carrier endpoint health: probing and the quality gate
 	// (config_health.go).
 	Health HealthConfig `yaml:"health"`
+	// Media is the RTP relay (config_media.go).
+	Media MediaConfig `yaml:"media"`
 	// ShutdownGrace is how long live calls may go on after SIGTERM (new
 	// calls get 503 meanwhile); then both legs of each get a BYE. A second
 	// SIGTERM or SIGINT ends them at once.
@@ -315,6 +317,7 @@ func (c *Config) Defaults() {
 	c.Credit.defaults()
 	c.Limits.defaults()
 	c.Health.defaults()
+	c.Media.defaults(c.SIP)
 	c.Margin.defaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -439,6 +442,7 @@ func (c *Config) Validate() error {
 	c.Credit.validate(bad, c.SIP.InviteTimeout+c.SIP.RingTimeout)
 	c.Limits.validate(bad)
 	c.Health.validate(bad)
+	c.Media.validate(bad)
 	c.Margin.policy(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

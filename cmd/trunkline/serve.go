@@ -237,7 +237,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 		return nil, err
 	}
 	reg.MustRegister(newBalanceCollector(router.Table, n.credit, cfg.Metrics.MaxSeries))
-	n.sip, err = sip.New(ipAuth, router, n.journal, sip.WithHeaderPolicy(policy),
+	opts := []sip.Option{sip.WithHeaderPolicy(policy),
 		sip.WithLogger(log), sip.WithNode(cfg.Node), sip.WithAdvertise(cfg.SIP.Advertise),
 		sip.WithTimeouts(cfg.SIP.InviteTimeout, cfg.SIP.RingTimeout), sip.WithMaxCallDuration(cfg.SIP.MaxCallDuration),
 		sip.WithSessionTimer(*cfg.SIP.SessionExpires, cfg.SIP.MinSE), sip.WithRegistry(reg),
@@ -248,7 +248,16 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 			IdleTimeout: cfg.SIP.TCPIdleTimeout, PartialTimeout: cfg.SIP.TCPPartialTimeout,
 			PerSource: cfg.SIP.TCPPerSource, PerUnknownSource: cfg.SIP.TCPPerUnknownSource,
 			UnknownTotal: cfg.SIP.TCPUnknownTotal, KnownTotal: cfg.SIP.TCPKnownTotal,
-		}))
+		})}
+	relay, err := cfg.Media.relay()
+	if err != nil {
+		n.close()
+		return nil, err
+	}
+	if relay != nil {
+		opts = append(opts, sip.WithMediaRelay(*relay))
+	}
+	n.sip, err = sip.New(ipAuth, router, n.journal, opts...)
 	if err != nil {
 		n.close()
 		return nil, err

@@ -1,0 +1,405 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/trunkline/trunkline/cdr"
+)
+
+// rtpPeer is a party's RTP socket: it sends streams made with pion/rtp and
+// records what it receives (sequence numbers by SSRC, in arrival order).
+type rtpPeer struct {
+	t    *testing.T
+	conn *net.UDPConn
+
+	mu   sync.Mutex
+	got  map[uint32][]uint16
+	sent map[uint32]map[uint16]time.Time // when each packet of a stream went
+}
+
+func newRTPPeer(t *testing.T, ip string) *rtpPeer {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &rtpPeer{t: t, conn: c, got: map[uint32][]uint16{}, sent: map[uint32]map[uint16]time.Time{}}
+	go func() {
+		b := make([]byte, 2048)
+		for {
+			n, err := c.Read(b)
+			if err != nil {
+				return
+			}
+			var pkt rtp.Packet
+			if pkt.Unmarshal(b[:n]) != nil {
+				continue
+			}
+			p.mu.Lock()
+			p.got[pkt.SSRC] = append(p.got[pkt.SSRC], pkt.SequenceNumber)
+			p.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { c.Close() })
+	return p
+}
+
+func (p *rtpPeer) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
+
+// received returns the sequence numbers of ssrc received so far.
+func (p *rtpPeer) received(ssrc uint32) []uint16 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]uint16(nil), p.got[ssrc]...)
+}
+
+// stream sends packets 0..n-1 of ssrc (PCMU, 160 bytes of payload) to to,
+// one every `every`, their timestamps `step` apart; the numbers skip
+// names are never sent (lost on the way), their time passes all the same.
+func (p *rtpPeer) stream(to *net.UDPAddr, ssrc uint32, n int, skip func(int) bool, every time.Duration, step uint32) {
+	start := time.Now()
+	sent := map[uint16]time.Time{}
+	for i := range n {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * every)))
+		if skip != nil && skip(i) {
+			continue
+		}
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(i), Timestamp: uint32(i) * step, SSRC: ssrc},
+			Payload: make([]byte, 160)}
+		b, err := pkt.Marshal()
+		if err != nil {
+			p.t.Error(err)
+			return
+		}
+		sent[uint16(i)] = time.Now()
+		if _, err := p.conn.WriteToUDP(b, to); err != nil {
+			p.t.Error(err)
+			return
+		}
+	}
+	p.mu.Lock()
+	p.sent[ssrc] = sent
+	p.mu.Unlock()
+}
+
+// expected is what RFC 3550 makes of the packets of ssrc that to
+// received, arriving when p sent them (the relay's arrival, give or take
+// the hop): the packets, those lost between the first and the highest,
+// and the interarrival jitter (A.8), for timestamps step apart at clock
+// 8000.
+func (p *rtpPeer) expected(ssrc uint32, to *rtpPeer, step uint32) (packets, lost int64, jitter time.Duration) {
+	p.mu.Lock()
+	sent := p.sent[ssrc]
+	p.mu.Unlock()
+	seqs := to.received(ssrc)
+	if len(seqs) == 0 {
+		return 0, 0, 0
+	}
+	lo, hi := seqs[0], seqs[0]
+	var j, prev float64
+	for i, s := range seqs {
+		lo, hi = min(lo, s), max(hi, s)
+		transit := sent[s].Sub(sent[seqs[0]]).Seconds()*8000 - float64(uint32(s)*step)
+		if i > 0 {
+			j += (math.Abs(transit-prev) - j) / 16
+		}
+		prev = transit
+	}
+	return int64(len(seqs)), int64(hi-lo+1) - int64(len(seqs)), time.Duration(j / 8000 * float64(time.Second))
+}
+
+var (
+	sdpConnRE  = regexp.MustCompile(`(?m)^c=IN IP4 ([0-9.]+)\r$`)
+	sdpAudioRE = regexp.MustCompile(`(?m)^m=audio ([0-9]+) `)
+)
+
+// sdpMedia returns the audio address an SDP message body names.
+func sdpMedia(t *testing.T, m string) *net.UDPAddr {
+	t.Helper()
+	_, body, _ := strings.Cut(m, "\r\n\r\n")
+	c, a := sdpConnRE.FindStringSubmatch(body), sdpAudioRE.FindStringSubmatch(body)
+	if c == nil || a == nil {
+		t.Fatalf("no audio address in %q", body)
+	}
+	port, _ := strconv.Atoi(a[1])
+	return &net.UDPAddr{IP: net.ParseIP(c[1]), Port: port}
+}
+
+// mediaCarrier answers INVITEs (and re-INVITEs) with 200 and an SDP
+// naming its RTP socket, BYE with 200.
+func mediaCarrier(media *rtpPeer) func(p *rawPeer, m string, from *net.UDPAddr) {
+	return func(p *rawPeer, m string, from *net.UDPAddr) {
+		method, _, _ := strings.Cut(m, " ")
+		contact := "Contact: <sip:carrier@" + p.addr() + ">\r\n"
+		switch method {
+		case "INVITE":
+			sdp := fmt.Sprintf("v=0\r\no=carrier 7 7 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+				"m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=rtcp:%d\r\n", media.port(), media.port()+1)
+			p.send(from, rawResponse(m, 200, "OK", "carrier-tag", contact+"Content-Type: application/sdp\r\n", sdp))
+		case "BYE":
+			p.send(from, rawResponse(m, 200, "OK", "", "", ""))
+		}
+	}
+}
+
+// natSDP is the offer of a customer behind NAT: a private address, its
+// RTP port, RTCP and ICE attributes the carrier must not see.
+func natSDP(port int, direction string) string {
+	return fmt.Sprintf("v=0\r\no=alice 1 1 IN IP4 10.0.0.7\r\ns=-\r\nc=IN IP4 10.0.0.7\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=rtcp:%d\r\n"+
+		"a=candidate:1 1 UDP 2130706431 10.0.0.7 %d typ host\r\na=ice-ufrag:abcd\r\na=%s\r\n", port, port+1, port, direction)
+}
+
+// relayedCall sets up an answered call whose media the switch relays and
+// returns the 200 the customer got and the relay's address on each side.
+func relayedCall(t *testing.T, b *borderSetup, callID, sdp string) (r200 string, toA, toB *net.UDPAddr) {
+	t.Helper()
+	b.customer.send(b.swAddr, b.customerInviteSDP(callID, "z9hG4bK"+callID, numAnswer, "", sdp))
+	inv, ok := b.carrier.next("INVITE", 3*time.Second)
+	if !ok {
+		t.Fatal("no INVITE at the carrier")
+	}
+	r200, ok = b.customer.next("SIP/2.0 200", 3*time.Second)
+	if !ok {
+		t.Fatal("no 200 at the customer")
+	}
+	b.customer.send(b.swAddr, b.inDialog("ACK", callID, "z9hG4bKack"+callID, 1, r200, ""))
+	return r200, sdpMedia(t, r200), sdpMedia(t, inv)
+}
+
+// A customer behind NAT (its SDP names 10.0.0.7) and a carrier exchange
+// RTP made with pion/rtp through the relay: each side's SDP names the
+// switch, never the other party; each side gets the other's stream; a
+// stranger's packets reach nobody; the CDR holds the packets each side
+// sent, the loss of the stream that skipped numbers and the jitter of
+// each stream as computed by hand from the send times; the ports are
+// given back.
+func TestMediaRelayNATCustomer(t *testing.T) {
+	t.Parallel()
+	carrierRTP := newRTPPeer(t, "127.0.0.1")
+	b := newBorderWith(t, "media:\n  port_min: 31000\n  port_max: 31999\n", mediaCarrier(carrierRTP))
+	customerRTP := newRTPPeer(t, "127.0.0.2")
+	stranger := newRTPPeer(t, "127.0.0.3")
+
+	const callID = "media-nat-1"
+	b.customer.send(b.swAddr, b.customerInviteSDP(callID, "z9hG4bK"+callID, numAnswer, "", natSDP(customerRTP.port(), "sendrecv")))
+	inv, ok := b.carrier.next("INVITE", 3*time.Second)
+	if !ok {
+		t.Fatal("no INVITE at the carrier")
+	}
+	toB := sdpMedia(t, inv)
+	_, invBody, _ := strings.Cut(inv, "\r\n\r\n")
+	if !toB.IP.Equal(net.IPv4(127, 0, 0, 1)) || toB.Port < 31000 || toB.Port > 31999 {
+		t.Fatalf("carrier's SDP names %v, not the relay", toB)
+	}
+	for _, leak := range []string{"10.0.0.7", "candidate", "ice-", "a=rtcp:", "alice", strconv.Itoa(customerRTP.port())} {
+		if strings.Contains(invBody, leak) {
+			t.Errorf("carrier's SDP carries %q:\n%s", leak, invBody)
+		}
+	}
+	r200, ok := b.customer.next("SIP/2.0 200", 3*time.Second)
+	if !ok {
+		t.Fatal("no 200 at the customer")
+	}
+	toA := sdpMedia(t, r200)
+	_, ansBody, _ := strings.Cut(r200, "\r\n\r\n")
+	if !toA.IP.Equal(net.IPv4(127, 0, 0, 1)) || toA.Port < 31000 || toA.Port > 31999 || toA.Port == toB.Port {
+		t.Fatalf("customer's SDP names %v, not the relay (carrier side %v)", toA, toB)
+	}
+	for _, leak := range []string{strconv.Itoa(carrierRTP.port()), "carrier", "a=rtcp:"} {
+		if strings.Contains(ansBody, leak) {
+			t.Errorf("customer's SDP carries %q:\n%s", leak, ansBody)
+		}
+	}
+	b.customer.send(b.swAddr, b.inDialog("ACK", callID, "z9hG4bKack"+callID, 1, r200, ""))
+
+	const (
+		custSSRC, carrSSRC, strangerSSRC = 0x1111, 0x2222, 0x3333
+		every                            = 10 * time.Millisecond
+		custStep, carrStep               = 160, 80 // 20 ms of timestamp every 10 ms: 10 ms of jitter; 10 ms: none
+	)
+	lostOnTheWay := func(i int) bool { return (i >= 50 && i < 55) || (i >= 80 && i < 85) }
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); customerRTP.stream(toA, custSSRC, 110, lostOnTheWay, every, custStep) }()
+	go func() { defer wg.Done(); carrierRTP.stream(toB, carrSSRC, 100, nil, every, carrStep) }()
+	go func() {
+		defer wg.Done()
+		time.Sleep(300 * time.Millisecond) // both latched: a stranger in sequence on both sides
+		stranger.stream(toA, strangerSSRC, 20, nil, time.Millisecond, 160)
+		stranger.stream(toB, strangerSSRC, 20, nil, time.Millisecond, 160)
+	}()
+	wg.Wait()
+	time.Sleep(200 * time.Millisecond)
+
+	atCarrier, atCustomer := carrierRTP.received(custSSRC), customerRTP.received(carrSSRC)
+	t.Logf("relayed %v dropped %v", metricValue(t, b.sw.api.base, `trunkline_media_packets_total{result="relayed"}`), metricValue(t, b.sw.api.base, `trunkline_media_packets_total{result="dropped"}`))
+	if len(atCarrier) < 90 || len(atCustomer) < 90 {
+		t.Fatalf("carrier got %d of the customer's 100 packets, customer %d of the carrier's 100", len(atCarrier), len(atCustomer))
+	}
+	if n, m := len(carrierRTP.received(strangerSSRC)), len(customerRTP.received(strangerSSRC)); n+m > 0 {
+		t.Errorf("a stranger's packets were relayed: %d to the carrier, %d to the customer", n, m)
+	}
+	hangUp(t, b, callID, r200)
+	recs := b.sw.api.cdrs(callID, 1)
+	if len(recs) != 1 || !recs[0].MediaRelayed {
+		t.Fatalf("CDRs %+v: want one with media_relayed", recs)
+	}
+	r := recs[0]
+	for _, c := range []struct {
+		name       string
+		from, to   *rtpPeer
+		ssrc, step uint32
+		got        cdr.RTPStats
+	}{
+		{"customer", customerRTP, carrierRTP, custSSRC, custStep, r.CustomerRTP},
+		{"carrier", carrierRTP, customerRTP, carrSSRC, carrStep, r.CarrierRTP},
+	} {
+		packets, lost, jitter := c.from.expected(c.ssrc, c.to, c.step)
+		t.Logf("%s sent: CDR %+v; by hand %d packets, %d lost, jitter %v", c.name, c.got, packets, lost, jitter)
+		if c.got.Packets != packets || c.got.Bytes != packets*172 || c.got.Lost != lost || c.got.PayloadTypes != "0" {
+			t.Errorf("%s's stream in the CDR: %+v, want %d packets of 172 bytes, %d lost, payload type 0", c.name, c.got, packets, lost)
+		}
+		if d := time.Duration(c.got.JitterUs)*time.Microsecond - jitter; d < -2*time.Millisecond || d > 2*time.Millisecond {
+			t.Errorf("%s's jitter in the CDR: %d µs, by hand %v", c.name, c.got.JitterUs, jitter)
+		}
+	}
+	if r.CustomerRTP.Lost != 10 {
+		t.Errorf("customer's stream lost %d, want the 10 numbers it skipped", r.CustomerRTP.Lost)
+	}
+	if r.CustomerRTP.JitterUs < 7000 || r.CarrierRTP.JitterUs > 3000 {
+		t.Errorf("jitter: customer %d µs (sent 10 ms off its timestamps), carrier %d µs (sent on time)", r.CustomerRTP.JitterUs, r.CarrierRTP.JitterUs)
+	}
+	if !(r.CarrierRTP.MOS > r.CustomerRTP.MOS && r.CustomerRTP.MOS >= 1 && r.CarrierRTP.MOS <= 4.5) {
+		t.Errorf("MOS: customer %v (lossy), carrier %v (clean)", r.CustomerRTP.MOS, r.CarrierRTP.MOS)
+	}
+	waitMetric(t, b.sw.api.base, "trunkline_media_port_pairs", 0)
+	if d := metricValue(t, b.sw.api.base, `trunkline_media_packets_total{result="dropped"}`); d < 40 {
+		t.Errorf("media packets dropped: %v, want the stranger's 40 at least", d)
+	}
+}
+
+// waitMetric waits up to 3 s for a series of /metrics to read want.
+func waitMetric(t *testing.T, base, series string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		got := metricValue(t, base, series)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v, want %v", series, got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// hangUp ends a call from the customer: its BYE reaches the carrier and
+// is answered.
+func hangUp(t *testing.T, b *borderSetup, callID, r200 string) {
+	t.Helper()
+	b.customer.send(b.swAddr, b.inDialog("BYE", callID, "z9hG4bKbye"+callID, 2, r200, ""))
+	if _, ok := b.carrier.next("BYE", 3*time.Second); !ok {
+		t.Fatal("no BYE at the carrier")
+	}
+	if _, ok := b.customer.next("SIP/2.0 200", 3*time.Second); !ok {
+		t.Fatal("no 200 to the BYE")
+	}
+}
+
+// A relayed call whose media stops is ended by the switch after the media
+// timeout: a BYE to each side, the CDR's reason Media Timeout; a call on
+// hold (sendonly) lasts until the longer hold timeout.
+func TestMediaTimeoutEndsCall(t *testing.T) {
+	t.Parallel()
+	carrierRTP := newRTPPeer(t, "127.0.0.1")
+	b := newBorderWith(t, "media:\n  timeout: 1s\n  hold_timeout: 3s\n", mediaCarrier(carrierRTP))
+	customerRTP := newRTPPeer(t, "127.0.0.2")
+	for _, c := range []struct {
+		direction string
+		least     time.Duration // the call lasts at least this long after its media stopped
+	}{{"sendrecv", time.Second}, {"sendonly", 3 * time.Second}} {
+		callID := "media-timeout-" + c.direction
+		_, toA, toB := relayedCall(t, b, callID, natSDP(customerRTP.port(), c.direction))
+		customerRTP.stream(toA, 0x51, 5, nil, 10*time.Millisecond, 80)
+		carrierRTP.stream(toB, 0x52, 5, nil, 10*time.Millisecond, 80)
+		stopped := time.Now()
+		if _, ok := b.carrier.next("BYE", c.least+3*time.Second); !ok {
+			t.Fatalf("%s: no BYE at the carrier", c.direction)
+		}
+		if waited := time.Since(stopped); waited < c.least-100*time.Millisecond {
+			t.Errorf("%s: ended %v after the media stopped, before its timeout %v", c.direction, waited, c.least)
+		}
+		if _, ok := b.customer.next("BYE", 3*time.Second); !ok {
+			t.Fatalf("%s: no BYE at the customer", c.direction)
+		}
+		recs := b.sw.api.cdrs(callID, 1)
+		if len(recs) != 1 || recs[0].Reason != "Media Timeout" || recs[0].HangupSide != "switch" || recs[0].AnswerMs == 0 {
+			t.Fatalf("%s: CDRs %+v: want one answered, ended by the switch for Media Timeout", c.direction, recs)
+		}
+		if p := recs[0].CustomerRTP.Packets + recs[0].CarrierRTP.Packets; p == 0 {
+			t.Errorf("%s: no packets in the CDR", c.direction)
+		}
+	}
+	waitMetric(t, b.sw.api.base, "trunkline_media_port_pairs", 0)
+	waitMetric(t, b.sw.api.base, "trunkline_media_timeouts_total", 2)
+}
+
+// Which calls are relayed: a customer's setting (auto: when behind NAT)
+// unless its carrier's says otherwise.
+func TestMediaRelayModes(t *testing.T) {
+	t.Parallel()
+	carrierRTP := newRTPPeer(t, "127.0.0.1")
+	b := newBorderWith(t, "", mediaCarrier(carrierRTP))
+	carriers := struct {
+		Carriers []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"carriers"`
+	}{}
+	b.sw.api.do("GET", "/api/v1/carriers", nil, http.StatusOK, &carriers)
+	publicSDP := "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n"
+	for i, c := range []struct {
+		customer, carrier string
+		sdp               string
+		relayed           bool
+	}{
+		{"", "", publicSDP, false},
+		{"auto", "", natSDP(40000, "sendrecv"), true},
+		{"never", "", natSDP(40000, "sendrecv"), false},
+		{"always", "", publicSDP, true},
+		{"", "always", publicSDP, true},
+		{"always", "never", natSDP(40000, "sendrecv"), false},
+	} {
+		b.sw.api.do("PUT", "/api/v1/customers/"+b.customerID, map[string]any{"name": "Acme Telecom", "currency": "USD", "media_relay": c.customer}, http.StatusOK, nil)
+		for _, k := range carriers.Carriers {
+			b.sw.api.do("PUT", "/api/v1/carriers/"+k.ID, map[string]any{"name": k.Name, "currency": "USD", "media_relay": c.carrier}, http.StatusOK, nil)
+		}
+		callID := fmt.Sprintf("media-mode-%d", i)
+		r200, _, toB := relayedCall(t, b, callID, c.sdp)
+		if relayed := toB.Port != 40000; relayed != c.relayed {
+			t.Errorf("customer %q, carrier %q, SDP %v: the carrier was sent %v (relayed %v, want %v)", c.customer, c.carrier, sdpMedia(t, "\r\n\r\n"+c.sdp), toB, relayed, c.relayed)
+		}
+		if toA := sdpMedia(t, r200); (toA.Port != carrierRTP.port()) != c.relayed {
+			t.Errorf("customer %q, carrier %q: the customer was sent %v", c.customer, c.carrier, toA)
+		}
+		hangUp(t, b, callID, r200)
+		if recs := b.sw.api.cdrs(callID, 1); len(recs) != 1 || recs[0].MediaRelayed != c.relayed {
+			t.Errorf("customer %q, carrier %q: CDRs %+v, want media_relayed %v", c.customer, c.carrier, recs, c.relayed)
+		}
+	}
+	b.sw.api.do("PUT", "/api/v1/customers/"+b.customerID, map[string]any{"name": "Acme Telecom", "currency": "USD", "media_relay": "sometimes"}, http.StatusBadRequest, nil)
+	waitMetric(t, b.sw.api.base, "trunkline_media_port_pairs", 0)
+}
