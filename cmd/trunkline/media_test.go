@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net"
@@ -9,12 +10,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 
 	"github.com/trunkline/trunkline/cdr"
+	"github.com/trunkline/trunkline/sip/siptest"
 )
 
 // rtpPeer is a party's RTP socket: it sends streams made with pion/rtp and
@@ -188,7 +192,7 @@ func relayedCall(t *testing.T, b *borderSetup, callID, sdp string) (r200 string,
 func TestMediaRelayNATCustomer(t *testing.T) {
 	t.Parallel()
 	carrierRTP := newRTPPeer(t, "127.0.0.1")
-	b := newBorderWith(t, "media:\n  port_min: 31000\n  port_max: 31999\n", mediaCarrier(carrierRTP))
+	b := newBorderWith(t, "media:\n  port_min: 30100\n  port_max: 30199\n", mediaCarrier(carrierRTP))
 	customerRTP := newRTPPeer(t, "127.0.0.2")
 	stranger := newRTPPeer(t, "127.0.0.3")
 
@@ -200,7 +204,7 @@ func TestMediaRelayNATCustomer(t *testing.T) {
 	}
 	toB := sdpMedia(t, inv)
 	_, invBody, _ := strings.Cut(inv, "\r\n\r\n")
-	if !toB.IP.Equal(net.IPv4(127, 0, 0, 1)) || toB.Port < 31000 || toB.Port > 31999 {
+	if !toB.IP.Equal(net.IPv4(127, 0, 0, 1)) || toB.Port < 30100 || toB.Port > 30199 {
 		t.Fatalf("carrier's SDP names %v, not the relay", toB)
 	}
 	for _, leak := range []string{"10.0.0.7", "candidate", "ice-", "a=rtcp:", "alice", strconv.Itoa(customerRTP.port())} {
@@ -214,7 +218,7 @@ func TestMediaRelayNATCustomer(t *testing.T) {
 	}
 	toA := sdpMedia(t, r200)
 	_, ansBody, _ := strings.Cut(r200, "\r\n\r\n")
-	if !toA.IP.Equal(net.IPv4(127, 0, 0, 1)) || toA.Port < 31000 || toA.Port > 31999 || toA.Port == toB.Port {
+	if !toA.IP.Equal(net.IPv4(127, 0, 0, 1)) || toA.Port < 30100 || toA.Port > 30199 || toA.Port == toB.Port {
 		t.Fatalf("customer's SDP names %v, not the relay (carrier side %v)", toA, toB)
 	}
 	for _, leak := range []string{strconv.Itoa(carrierRTP.port()), "carrier", "a=rtcp:"} {
@@ -251,7 +255,7 @@ func TestMediaRelayNATCustomer(t *testing.T) {
 	if n, m := len(carrierRTP.received(strangerSSRC)), len(customerRTP.received(strangerSSRC)); n+m > 0 {
 		t.Errorf("a stranger's packets were relayed: %d to the carrier, %d to the customer", n, m)
 	}
-	hangUp(t, b, callID, r200)
+	hangUp(t, b, callID, r200, 2)
 	recs := b.sw.api.cdrs(callID, 1)
 	if len(recs) != 1 || !recs[0].MediaRelayed {
 		t.Fatalf("CDRs %+v: want one with media_relayed", recs)
@@ -308,9 +312,9 @@ func waitMetric(t *testing.T, base, series string, want float64) {
 
 // hangUp ends a call from the customer: its BYE reaches the carrier and
 // is answered.
-func hangUp(t *testing.T, b *borderSetup, callID, r200 string) {
+func hangUp(t *testing.T, b *borderSetup, callID, r200 string, cseq int) {
 	t.Helper()
-	b.customer.send(b.swAddr, b.inDialog("BYE", callID, "z9hG4bKbye"+callID, 2, r200, ""))
+	b.customer.send(b.swAddr, b.inDialog("BYE", callID, "z9hG4bKbye"+callID, cseq, r200, ""))
 	if _, ok := b.carrier.next("BYE", 3*time.Second); !ok {
 		t.Fatal("no BYE at the carrier")
 	}
@@ -325,7 +329,7 @@ func hangUp(t *testing.T, b *borderSetup, callID, r200 string) {
 func TestMediaTimeoutEndsCall(t *testing.T) {
 	t.Parallel()
 	carrierRTP := newRTPPeer(t, "127.0.0.1")
-	b := newBorderWith(t, "media:\n  timeout: 1s\n  hold_timeout: 3s\n", mediaCarrier(carrierRTP))
+	b := newBorderWith(t, "media:\n  port_min: 30200\n  port_max: 30299\n  timeout: 1s\n  hold_timeout: 3s\n", mediaCarrier(carrierRTP))
 	customerRTP := newRTPPeer(t, "127.0.0.2")
 	for _, c := range []struct {
 		direction string
@@ -362,7 +366,7 @@ func TestMediaTimeoutEndsCall(t *testing.T) {
 func TestMediaRelayModes(t *testing.T) {
 	t.Parallel()
 	carrierRTP := newRTPPeer(t, "127.0.0.1")
-	b := newBorderWith(t, "", mediaCarrier(carrierRTP))
+	b := newBorderWith(t, "media:\n  port_min: 30300\n  port_max: 30399\n", mediaCarrier(carrierRTP))
 	carriers := struct {
 		Carriers []struct {
 			ID   string `json:"id"`
@@ -395,11 +399,167 @@ func TestMediaRelayModes(t *testing.T) {
 		if toA := sdpMedia(t, r200); (toA.Port != carrierRTP.port()) != c.relayed {
 			t.Errorf("customer %q, carrier %q: the customer was sent %v", c.customer, c.carrier, toA)
 		}
-		hangUp(t, b, callID, r200)
+		hangUp(t, b, callID, r200, 2)
 		if recs := b.sw.api.cdrs(callID, 1); len(recs) != 1 || recs[0].MediaRelayed != c.relayed {
 			t.Errorf("customer %q, carrier %q: CDRs %+v, want media_relayed %v", c.customer, c.carrier, recs, c.relayed)
 		}
 	}
 	b.sw.api.do("PUT", "/api/v1/customers/"+b.customerID, map[string]any{"name": "Acme Telecom", "currency": "USD", "media_relay": "sometimes"}, http.StatusBadRequest, nil)
+	waitMetric(t, b.sw.api.base, "trunkline_media_port_pairs", 0)
+}
+
+// The relay's ports come back on every end, a crash included: with a range
+// of four pairs (two calls), a third relayed call is refused with 503; the
+// switch SIGKILLed with both up and restarted ends them (BYE on each leg)
+// and relays two calls again on the same range.
+func TestMediaPortsAfterSIGKILL(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	cfg := procConfig(t, dir, "media:\n  port_min: 30400\n  port_max: 30407\n")
+	bin := testBinary(t)
+	p := startProc(t, bin, cfg)
+	sw := &testSwitch{api: &apiClient{t: t, base: "http://" + p.admin, token: p.token}}
+	carrier := siptest.NewCarrier(t, "127.0.0.1", func(*sip.Request) siptest.Script { return siptest.Script{} })
+	idle := siptest.NewCarrier(t, "127.0.0.1", scriptFor(0))
+	customerID, _, _ := provision(t, sw, carrier, idle)
+	sw.api.do("PUT", "/api/v1/customers/"+customerID, map[string]any{"name": "Acme Telecom", "currency": "USD", "media_relay": "always"}, http.StatusOK, nil)
+	customer := siptest.NewCustomer(t, "127.0.0.2")
+	calls, ids := holdCalls(t, ctx, customer, carrier, p.sip, 2)
+	for _, inv := range carrier.Invites() {
+		if !strings.Contains(string(inv.Body()), "m=audio 304") {
+			t.Fatalf("call not relayed: the carrier was offered\n%s", inv.Body())
+		}
+	}
+	if _, err := customer.Dial(ctx, p.sip, numAnswer); siptest.Status(err) != 503 {
+		t.Fatalf("a third relayed call with the range used up: %v, want 503", err)
+	}
+	time.Sleep(1500 * time.Millisecond) // a heartbeat of the live-call register past the answers
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.exited
+	p.exited <- nil
+
+	p2 := startProc(t, bin, cfg)
+	for i, id := range ids {
+		if err := carrier.WaitBye(ctx, id); err != nil {
+			t.Fatalf("carrier leg %d got no BYE after the restart: %v", i, err)
+		}
+		if err := calls[i].WaitBye(ctx); err != nil {
+			t.Fatalf("customer leg %d got no BYE after the restart: %v", i, err)
+		}
+	}
+	for i := range 2 {
+		c, err := customer.Dial(ctx, p2.sip, numAnswer)
+		if err != nil {
+			t.Fatalf("relayed call %d after the restart: %v", i, err)
+		}
+		defer c.Hangup(ctx)
+	}
+	invs := carrier.Invites()
+	for _, inv := range invs[len(invs)-2:] {
+		if !strings.Contains(string(inv.Body()), "m=audio 304") {
+			t.Fatalf("call not relayed after the restart: the carrier was offered\n%s", inv.Body())
+		}
+	}
+}
+
+// inDialogSDP is a request from the customer in the dialog its 2xx r200
+// set up, carrying an SDP body.
+func (b *borderSetup) inDialogSDP(method, callID, branch string, cseq int, r200, sdp string) string {
+	return method + " sip:x@" + b.swAddr.String() + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + b.customer.addr() + ";branch=" + branch + "\r\n" +
+		"From: \"Alice\" <sip:+15550001111@127.0.0.2>;tag=cust-tag-1\r\n" + hdrOf(r200, "To") +
+		"Call-ID: " + callID + "\r\nCSeq: " + strconv.Itoa(cseq) + " " + method + "\r\nMax-Forwards: 70\r\n" +
+		"Contact: <sip:alice@" + b.customer.addr() + ">\r\nContent-Type: application/sdp\r\n" +
+		"Content-Length: " + strconv.Itoa(len(sdp)) + "\r\n\r\n" + sdp
+}
+
+// A customer that moves its media with a re-INVITE is relayed at its new
+// port (the carrier's SDP names the same relay port, the old port gets
+// nothing more); an INVITE without SDP (late offer: the carrier's 200
+// offers, the customer's ACK answers) is relayed both ways too.
+func TestMediaReinviteAndLateOffer(t *testing.T) {
+	t.Parallel()
+	carrierRTP := newRTPPeer(t, "127.0.0.1")
+	b := newBorderWith(t, "media:\n  port_min: 30500\n  port_max: 30599\n", mediaCarrier(carrierRTP))
+	oldRTP, newRTP := newRTPPeer(t, "127.0.0.2"), newRTPPeer(t, "127.0.0.2")
+
+	const callID = "media-reinvite"
+	r200, toA, toB := relayedCall(t, b, callID, natSDP(oldRTP.port(), "sendrecv"))
+	oldRTP.stream(toA, 0x61, 5, nil, 5*time.Millisecond, 40)
+	carrierRTP.stream(toB, 0x62, 5, nil, 5*time.Millisecond, 40)
+	time.Sleep(50 * time.Millisecond)
+	if len(oldRTP.received(0x62)) == 0 {
+		t.Fatal("the customer got none of the carrier's packets before moving")
+	}
+	moved := strings.Replace(natSDP(newRTP.port(), "sendrecv"), "o=alice 1 1", "o=alice 1 2", 1)
+	b.customer.send(b.swAddr, b.inDialogSDP("INVITE", callID, "z9hG4bKre"+callID, 2, r200, moved))
+	re, ok := b.carrier.next("INVITE", 3*time.Second)
+	if !ok {
+		t.Fatal("no re-INVITE at the carrier")
+	}
+	if got := sdpMedia(t, re); got.String() != toB.String() || strings.Contains(re, "10.0.0.7") || strings.Contains(re, strconv.Itoa(newRTP.port())) {
+		t.Fatalf("the carrier's re-INVITE names %v (the relay's port is %v):\n%s", got, toB, re)
+	}
+	re200, ok := b.customer.next("SIP/2.0 200", 3*time.Second)
+	if !ok || !strings.Contains(re200, "CSeq: 2 INVITE") {
+		t.Fatalf("no 200 to the re-INVITE: %q", re200)
+	}
+	if got := sdpMedia(t, re200); got.String() != toA.String() {
+		t.Fatalf("the customer's 200 names %v, not the relay's %v", got, toA)
+	}
+	b.customer.send(b.swAddr, b.inDialog("ACK", callID, "z9hG4bKreack"+callID, 2, r200, ""))
+	newRTP.stream(toA, 0x63, 10, nil, 5*time.Millisecond, 40)
+	carrierRTP.stream(toB, 0x64, 10, nil, 5*time.Millisecond, 40)
+	time.Sleep(50 * time.Millisecond)
+	if n, old := len(newRTP.received(0x64)), len(oldRTP.received(0x64)); n < 5 || old != 0 {
+		t.Errorf("after the move the carrier's packets reached the new port %d times and the old %d times", n, old)
+	}
+	if n := len(carrierRTP.received(0x63)); n < 5 {
+		t.Errorf("the carrier got %d of the moved customer's 10 packets", n)
+	}
+	hangUp(t, b, callID, r200, 3)
+
+	// Late offer: the customer behind NAT (its Contact names 10.0.0.7)
+	// sends no SDP.
+	const late = "media-late-offer"
+	inv := b.customerInvite(late, "z9hG4bK"+late, numAnswer, "")
+	inv, _, _ = strings.Cut(inv, "Content-Type:")
+	inv = strings.Replace(inv, "Contact: <sip:alice@"+b.customer.addr()+">", "Contact: <sip:alice@10.0.0.7:5060>", 1) + "Content-Length: 0\r\n\r\n"
+	b.customer.send(b.swAddr, inv)
+	cinv, ok := b.carrier.next("INVITE", 3*time.Second)
+	if !ok {
+		t.Fatal("no INVITE at the carrier")
+	}
+	if _, body, _ := strings.Cut(cinv, "\r\n\r\n"); body != "" {
+		t.Fatalf("a late offer reached the carrier with a body: %q", body)
+	}
+	lr200, ok := b.customer.next("SIP/2.0 200", 3*time.Second)
+	if !ok {
+		t.Fatal("no 200 at the customer")
+	}
+	lateA := sdpMedia(t, lr200)
+	if lateA.Port < 30500 || lateA.Port > 30599 {
+		t.Fatalf("the carrier's offer reached the customer naming %v, not the relay", lateA)
+	}
+	b.customer.send(b.swAddr, b.inDialogSDP("ACK", late, "z9hG4bKack"+late, 1, lr200, natSDP(newRTP.port(), "sendrecv")))
+	ack, ok := b.carrier.next("ACK", 3*time.Second)
+	if !ok {
+		t.Fatal("no ACK at the carrier")
+	}
+	lateB := sdpMedia(t, ack)
+	if lateB.Port < 30500 || lateB.Port > 30599 || lateB.Port == lateA.Port || strings.Contains(ack, "10.0.0.7") {
+		t.Fatalf("the customer's answer reached the carrier naming %v:\n%s", lateB, ack)
+	}
+	newRTP.stream(lateA, 0x71, 10, nil, 5*time.Millisecond, 40)
+	carrierRTP.stream(lateB, 0x72, 10, nil, 5*time.Millisecond, 40)
+	time.Sleep(50 * time.Millisecond)
+	if a, c := len(carrierRTP.received(0x71)), len(newRTP.received(0x72)); a < 5 || c < 5 {
+		t.Errorf("late offer: the carrier got %d of 10, the customer %d of 10", a, c)
+	}
+	hangUp(t, b, late, lr200, 2)
 	waitMetric(t, b.sw.api.base, "trunkline_media_port_pairs", 0)
 }
