@@ -15,8 +15,9 @@ func (s *Server) carrierView(w http.ResponseWriter, r *http.Request, sess *sessi
 	id := url.PathEscape(r.PathValue("id"))
 	var k struct {
 		ID, Name, Currency, Status string
-		ChannelLimit               int `json:"channel_limit"`
-		CPSLimit                   int `json:"cps_limit"`
+		ChannelLimit               int    `json:"channel_limit"`
+		CPSLimit                   int    `json:"cps_limit"`
+		MediaRelay                 string `json:"media_relay"`
 		Warnings                   []struct{ Code, Message string }
 	}
 	if status, err := s.call(r, sess, "GET", "/api/v1/carriers/"+id, nil, &k); err != nil || status != http.StatusOK {

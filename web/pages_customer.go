@@ -20,6 +20,7 @@ func (s *Server) customerView(w http.ResponseWriter, r *http.Request, sess *sess
 		TaxPercent                                     string `json:"tax_percent"`
 		ChannelLimit                                   int    `json:"channel_limit"`
 		CPSLimit                                       int    `json:"cps_limit"`
+		MediaRelay                                     string `json:"media_relay"`
 		Warnings                                       []struct{ Code, Message string }
 	}
 	if code, err := s.call(r, sess, "GET", "/api/v1/customers/"+id, nil, &c); err != nil || code != http.StatusOK {

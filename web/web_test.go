@@ -216,8 +216,14 @@ func TestPanelPages(t *testing.T) {
 	if alerts, _, _ := get(t, c, srv.URL, "/alerts"); !strings.Contains(alerts, "Users without two-factor") || !strings.Contains(alerts, "<li><span class=\"warn\">⚠</span> ops</li>") {
 		t.Errorf("alerts: no user without two-factor listed:\n%s", alerts)
 	}
-	if page, _, _ := get(t, c, srv.URL, "/customers"); !strings.Contains(page, `href="/help#customers"`) || !strings.Contains(page, `href="/alerts"`) {
+	page, _, _ := get(t, c, srv.URL, "/customers")
+	if !strings.Contains(page, `href="/help#customers"`) || !strings.Contains(page, `href="/alerts"`) {
 		t.Errorf("the customers page has no help link or alerts icon")
+	}
+	if m := regexp.MustCompile(`href="(/customers/[^"/]+)"`).FindStringSubmatch(page); m == nil {
+		t.Errorf("the customers page links no customer:\n%s", page)
+	} else if one, _, _ := get(t, c, srv.URL, m[1]); !strings.Contains(one, "media relay auto (when behind NAT)") {
+		t.Errorf("%s does not say how its media is relayed:\n%s", m[1], one)
 	}
 	res, err := c.Get(srv.URL + "/cdrs.csv?customer=x")
 	if err != nil || res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
@@ -270,7 +276,7 @@ func TestPanelPages(t *testing.T) {
 	}
 
 	// Two-factor: set up, the QR code image, a wrong code, the right one.
-	page := post("/account/totp", url.Values{})
+	page = post("/account/totp", url.Values{})
 	secret := regexp.MustCompile(`<code class="totp-secret">([A-Z2-7]+)</code>`).FindStringSubmatch(page)
 	if !strings.Contains(page, `src="data:image/png;base64,`) || secret == nil {
 		t.Fatalf("two-factor set-up page: %s", page)
