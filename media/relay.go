@@ -12,8 +12,14 @@ import (
 )
 
 // batch is how many datagrams one read takes (recvmmsg) and one write
-// sends (sendmmsg), through internal/udpio (raw calls, no allocation).
-const batch = 32
+// sends (sendmmsg), through internal/udpio (raw calls, no allocation). A
+// reader starts with firstBatch: a socket that carries one call's audio
+// seldom holds more than one datagram, and a relay holds four sockets a
+// call; it grows to batch the first time a read fills it.
+const (
+	batch      = 32
+	firstBatch = 2
+)
 
 // maxDatagram is the largest datagram relayed; longer ones are cut and
 // dropped.
@@ -127,10 +133,22 @@ func (s *Session) Touch() { s.last.Store(time.Now().UnixNano()) }
 // Start starts relaying.
 func (s *Session) Start() {
 	s.last.Store(time.Now().UnixNano())
+	// Each socket's batched I/O, made once: its reader reads with it and
+	// the other leg's reader writes with it.
+	var conns [2][2]*udpio.Conn
+	for side, l := range s.legs {
+		for k, c := range []*net.UDPConn{l.pair.RTP, l.pair.RTCP} {
+			u, err := udpio.New(c)
+			if err != nil {
+				return // a socket with no descriptor: nothing is relayed
+			}
+			conns[side][k] = u
+		}
+	}
 	for side := range 2 {
 		s.wg.Add(2)
-		go s.read(side, false)
-		go s.read(side, true)
+		go s.read(side, false, conns[side][0], conns[1-side][0])
+		go s.read(side, true, conns[side][1], conns[1-side][1])
 	}
 }
 
@@ -264,30 +282,18 @@ func (l *leg) dest(rtcp bool) netip.AddrPort {
 	return *d
 }
 
-// read relays what leg side's RTP (or RTCP) socket receives to the other
-// leg's party, until the socket is closed.
-func (s *Session) read(side int, rtcp bool) {
+// read relays what leg side's RTP (or RTCP) socket receives (rd) to the
+// other leg's party, out of that leg's socket (wr), until the socket is
+// closed.
+func (s *Session) read(side int, rtcp bool, rd, wr *udpio.Conn) {
 	defer s.wg.Done()
 	from, to := s.legs[side], s.legs[1-side]
-	in, out := from.pair.RTP, to.pair.RTP
-	if rtcp {
-		in, out = from.pair.RTCP, to.pair.RTCP
-	}
-	rd, err := udpio.New(in)
-	if err != nil {
+	// Nothing is allocated for a socket until something comes (RTCP
+	// often never does).
+	if err := rd.Wait(); err != nil {
 		return
 	}
-	wr, err := udpio.New(out)
-	if err != nil {
-		return
-	}
-	inB, outB := udpio.NewBatch(batch), udpio.NewBatch(batch)
-	bufs := make([][]byte, batch)
-	const room = maxDatagram + 1 // a datagram that fills it was longer than maxDatagram
-	mem := make([]byte, batch*room)
-	for i := range bufs {
-		bufs[i] = mem[i*room : (i+1)*room : (i+1)*room]
-	}
+	inB, outB, bufs := readBuffers(firstBatch)
 	for {
 		n, err := rd.Read(inB, bufs)
 		if errors.Is(err, net.ErrClosed) {
@@ -344,5 +350,19 @@ func (s *Session) read(side int, rtcp bool) {
 			k, _ := wr.Write(outB, j)
 			s.add(uint64(k), uint64(j-k))
 		}
+		if n == len(bufs) && n < batch {
+			inB, outB, bufs = readBuffers(batch) // it keeps up with more than one at a time
+		}
 	}
+}
+
+// readBuffers returns a reader's batches of n entries and their buffers.
+func readBuffers(n int) (in, out *udpio.Batch, bufs [][]byte) {
+	const room = maxDatagram + 1 // a datagram that fills it was longer than maxDatagram
+	mem := make([]byte, n*room)
+	bufs = make([][]byte, n)
+	for i := range bufs {
+		bufs[i] = mem[i*room : (i+1)*room : (i+1)*room]
+	}
+	return udpio.NewBatch(n), udpio.NewBatch(n), bufs
 }

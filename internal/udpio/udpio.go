@@ -114,6 +114,17 @@ func (u *Conn) Read(b *Batch, bufs [][]byte) (int, error) {
 	return mmsg(u.rc.Read, unix.SYS_RECVMMSG, b, len(b.hdrs))
 }
 
+// Wait blocks until the socket has something to read (or is closed, or
+// its deadline passes).
+func (u *Conn) Wait() error {
+	waited := false
+	return u.rc.Read(func(uintptr) bool {
+		ready := waited
+		waited = true
+		return ready
+	})
+}
+
 // Write sends entries [0, n) of b, set with set; it returns how many were
 // sent: fewer than n when entry n (the first not sent) failed, with its
 // error.

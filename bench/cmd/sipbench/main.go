@@ -60,7 +60,7 @@ func main() {
 	flag.StringVar(&o.sipload, "sipload", "bin/sipload", "sipload binary, for -generator go")
 	flag.StringVar(&o.scenarios, "scenarios", "bench/scenarios", "directory of uac.xml and uas.xml")
 	flag.StringVar(&o.work, "work", "", "work directory (default: a new temporary one)")
-	flag.StringVar(&o.systems, "systems", "trunkline,kamailio-relay,kamailio-dialog,kamailio-full", "rows to run, in order: trunkline, trunkline-prepaid (credit control on), kamailio-relay, kamailio-dialog, kamailio-full (with topoh), kamailio-full-notopoh")
+	flag.StringVar(&o.systems, "systems", "trunkline,kamailio-relay,kamailio-dialog,kamailio-full", "rows to run, in order: trunkline, trunkline-prepaid (credit control on), trunkline-relay (media relayed: media_relay always), kamailio-relay, kamailio-dialog, kamailio-full (with topoh), kamailio-full-notopoh")
 	flag.StringVar(&o.switchCPU, "switch-cpu", "0", "taskset CPU list of the switch")
 	flag.StringVar(&o.sippCPU, "sipp-cpu", "1", "taskset CPU list of the sipps")
 	flag.IntVar(&o.genNice, "generator-nice", 0, "nice the load generator and capture by this much (for a switch sharing their cores: -switch-cpu 0,1 -sipp-cpu 0,1 -generator-nice 10)")
@@ -136,9 +136,10 @@ func run(o *options) error {
 		uasPort, _ := freePort("udp", "127.0.0.1")
 		var p peer
 		switch {
-		case sys == "trunkline" || sys == "trunkline-prepaid":
+		case sys == "trunkline" || sys == "trunkline-prepaid" || sys == "trunkline-relay":
 			p = &trunkline{bin: o.trunkline, cpu: o.switchCPU, procs: cpuCount(o.switchCPU), dir: dir, sipPort: sipPort,
-				uasPort: uasPort, pprof: o.pprof, deck: deck, env: splitList(o.goenv), prepaid: sys == "trunkline-prepaid"}
+				uasPort: uasPort, pprof: o.pprof, deck: deck, env: splitList(o.goenv), prepaid: sys == "trunkline-prepaid",
+				relay: sys == "trunkline-relay"}
 		case strings.HasPrefix(sys, "kamailio-"):
 			p = &kamailio{bin: o.kamailio, cfg: filepath.Join(filepath.Dir(o.scenarios), "peers", "kamailio.cfg"),
 				mode: strings.TrimPrefix(sys, "kamailio-"), cpu: o.switchCPU, children: o.kamChildren, dir: dir,

@@ -31,6 +31,10 @@ type trunkline struct {
 	// prepaid puts the customer under credit control (credit limit 0, a
 	// large payment): every call reserves its first block and is charged.
 	prepaid bool
+	// relay has the customer's media relayed (media_relay always): every
+	// call takes two pairs of ports and rewrites its SDP both ways (the
+	// generators send no RTP).
+	relay bool
 
 	c     *child
 	token string
@@ -38,8 +42,11 @@ type trunkline struct {
 }
 
 func (t *trunkline) name() string {
-	if t.prepaid {
+	switch {
+	case t.prepaid:
 		return "trunkline-prepaid"
+	case t.relay:
+		return "trunkline-relay"
 	}
 	return "trunkline"
 }
@@ -71,6 +78,11 @@ func (t *trunkline) start() error {
 			// Builds that log a line per ended call: off, like Kamailio's
 			// rows (they log none), so the rows do the same work.
 			yaml += "log:\n  calls: false\n"
+		}
+		if t.relay {
+			// 10,000 pairs, below the generators' ephemeral ports: 5,000
+			// calls up at once.
+			yaml += "media:\n  port_min: 10000\n  port_max: 30000\n"
 		}
 		if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 			return err
@@ -132,6 +144,9 @@ func (t *trunkline) provision() error {
 	customer := map[string]any{"name": "Bench Customer", "currency": "USD", "channel_limit": 100000}
 	if t.prepaid {
 		customer["credit_limit"] = "0"
+	}
+	if t.relay {
+		customer["media_relay"] = "always"
 	}
 	cust, err := t.create("/api/v1/customers", customer)
 	if err != nil {
