@@ -49,7 +49,7 @@ func benchRtpengine(b *testing.B, ng, window int) {
 	if err != nil {
 		b.Fatalf("rtpengine's answer: %v\n%s", err, answered)
 	}
-	pump(b, customer, carrier, o.Remote, window)
+	pump(b, customer, carrier, []netip.AddrPort{o.Remote}, window)
 	ngCall(b, ng, map[string]string{"command": "delete", "call-id": callID, "from-tag": "a"})
 }
 

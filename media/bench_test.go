@@ -33,13 +33,49 @@ func benchRelay(b *testing.B, window int) {
 	s.SetPeer(1, Offer{Remote: carrier.addr()})
 	s.Start()
 	defer s.Close()
-	pump(b, customer, carrier, pa.Addr(), window)
+	pump(b, customer, carrier, []netip.AddrPort{pa.Addr()}, window)
 }
 
-// pump sends b.N G.711 packets from customer to relay, at most window in
+// BenchmarkRelayCalls is BenchmarkRelay spread over 500 calls: packet i
+// goes to call i mod 500, so each socket's read finds one packet, as in a
+// switch relaying many calls (each of their sockets gets 50 packets a
+// second), and every packet costs its own wake-up and system calls.
+//
+//	go test ./media -run XXX -bench RelayCalls -cpu 1 -benchtime 200000x
+func BenchmarkRelayCalls(b *testing.B) {
+	b.Run("32-in-flight", func(b *testing.B) { benchRelayCalls(b, 500, 32) })
+}
+
+func benchRelayCalls(b *testing.B, calls, window int) {
+	ports, err := NewPorts(netip.MustParseAddr("127.0.0.1"), 20000, 22999)
+	if err != nil {
+		b.Fatal(err)
+	}
+	customer, carrier := newParty(b, "127.0.0.2"), newParty(b, "127.0.0.3")
+	relays := make([]netip.AddrPort, 0, calls)
+	for range calls {
+		pa, err := ports.Take()
+		if err != nil {
+			b.Fatal(err)
+		}
+		pb, err := ports.Take()
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := NewSession(pa, pb)
+		s.SetPeer(0, Offer{Remote: customer.addr()})
+		s.SetPeer(1, Offer{Remote: carrier.addr()})
+		s.Start()
+		defer s.Close()
+		relays = append(relays, pa.Addr())
+	}
+	pump(b, customer, carrier, relays, window)
+}
+
+// pump sends b.N G.711 packets from customer to the relays in turn, at most window in
 // flight, has carrier count them, and reports packets a second, the send
 // to receive latency at p50 and p99, and the loss.
-func pump(b *testing.B, customer, carrier *party, relay netip.AddrPort, window int) {
+func pump(b *testing.B, customer, carrier *party, relays []netip.AddrPort, window int) {
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SSRC: 7}, Payload: make([]byte, 160)}
 	frame, _ := pkt.Marshal()
 	got := make(chan time.Duration, 1024)
@@ -63,7 +99,7 @@ func pump(b *testing.B, customer, carrier *party, relay netip.AddrPort, window i
 	for i := range b.N {
 		binary.BigEndian.PutUint16(frame[2:], uint16(i))
 		binary.BigEndian.PutUint64(frame[12:], uint64(time.Now().UnixNano()))
-		customer.conn.WriteToUDPAddrPort(frame, relay)
+		customer.conn.WriteToUDPAddrPort(frame, relays[i%len(relays)])
 		inFlight++
 		for inFlight >= window {
 			select {

@@ -114,14 +114,19 @@ func (u *Conn) Read(b *Batch, bufs [][]byte) (int, error) {
 	return mmsg(u.rc.Read, unix.SYS_RECVMMSG, b, len(b.hdrs))
 }
 
-// Wait blocks until the socket has something to read (or is closed, or
-// its deadline passes).
+// Wait blocks until the socket has a datagram to read (or is closed, or
+// its deadline passes), reading nothing: it peeks first, since a wait
+// alone would miss a datagram that came before it.
 func (u *Conn) Wait() error {
-	waited := false
-	return u.rc.Read(func(uintptr) bool {
-		ready := waited
-		waited = true
-		return ready
+	var b [1]byte
+	return u.rc.Read(func(fd uintptr) bool {
+		for {
+			_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			if err == syscall.EINTR {
+				continue
+			}
+			return err != syscall.EAGAIN
+		}
 	})
 }
 

@@ -69,3 +69,71 @@ func mustUDPAddr(t *testing.T, s string) *net.UDPAddr {
 	}
 	return a
 }
+
+// Wait returns at once for a datagram that came before it (one that a
+// readiness wait alone would miss), blocks while there is none, returns
+// when one comes and when the socket is closed, and reads nothing.
+func TestUDPIOWait(t *testing.T) {
+	c, err := net.ListenUDP("udp", mustUDPAddr(t, "127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := net.DialUDP("udp", nil, c.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	waited := make(chan error, 1)
+	wait := func() {
+		go func() { waited <- io.Wait() }()
+	}
+	if _, err := tx.Write([]byte("early")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // the datagram is queued before the wait
+	wait()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Wait missed a datagram queued before it")
+	}
+	buf := make([]byte, 64)
+	if n, _ := c.Read(buf); string(buf[:n]) != "early" {
+		t.Fatalf("Wait consumed the datagram: read %q", buf[:n])
+	}
+	wait()
+	select {
+	case err := <-waited:
+		t.Fatalf("Wait returned with nothing to read: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if _, err := tx.Write([]byte("late")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Wait did not return when a datagram came")
+	}
+	c.Read(buf)
+	wait()
+	c.Close()
+	select {
+	case err := <-waited:
+		if err == nil {
+			t.Fatal("Wait on a closed socket returned no error")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Wait did not return when the socket closed")
+	}
+}
