@@ -19,7 +19,6 @@ type Ports struct {
 	totals Totals
 
 	mu    sync.Mutex
-	next  int
 	inUse int
 	lent  map[int]bool // by RTP port
 }
@@ -36,10 +35,7 @@ func NewPorts(ip netip.Addr, lo, hi int) (*Ports, error) {
 	if hi-lo < 1 {
 		return nil, fmt.Errorf("media: port range %d-%d holds no even/odd pair", lo, hi)
 	}
-	pairs := (hi - lo + 1) / 2
-	// A random start: a stranger cannot guess the next call's ports from
-	// the last one's.
-	return &Ports{ip: ip, lo: lo, hi: hi, next: lo + 2*rand.IntN(pairs), lent: map[int]bool{}}, nil
+	return &Ports{ip: ip, lo: lo, hi: hi, lent: map[int]bool{}}, nil
 }
 
 // Pair is an RTP socket and its RTCP socket.
@@ -65,11 +61,12 @@ func (p *Ports) Take() (*Pair, error) {
 	if p.inUse >= pairs {
 		return nil, ErrNoPorts // every pair lent: no binding to try
 	}
+	// From a random pair each time: a party cannot tell the next call's
+	// ports from its own.
+	port := p.lo + 2*rand.IntN(pairs)
 	for tries := pairs; tries > 0; tries-- {
-		port := p.next
-		p.next += 2
-		if p.next+1 > p.hi {
-			p.next = p.lo
+		if port += 2; port+1 > p.hi {
+			port = p.lo
 		}
 		if p.lent[port] {
 			continue

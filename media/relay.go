@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,8 +69,10 @@ type leg struct {
 	rtcpPort atomic.Uint32                  // from its SDP's a=rtcp; 0: the RTP port's next
 	rtpPeer  atomic.Pointer[netip.AddrPort] // latched
 	rtcpPeer atomic.Pointer[netip.AddrPort]
-	learned  atomic.Bool // the RTP latch is a learned source, not the SDP's
-	natted   atomic.Bool // the SDP's address is behind NAT: nothing is sent there
+	learned  atomic.Bool                // the RTP latch is a learned source, not the SDP's
+	natted   atomic.Bool                // the SDP's address is not to be sent to (Offer.NAT)
+	source   atomic.Pointer[netip.Addr] // the party's signalling host (Offer.Source)
+	retired  atomic.Pointer[[]netip.AddrPort] // the sources of parties Reset took off this leg: never learned again
 
 	// Learning (touched by the leg's RTP reader only): the source that
 	// has sent the latest packets in sequence.
@@ -97,14 +100,17 @@ func NewSession(a, b *Pair) *Session {
 // A party that moves (a re-INVITE to another address) is latched afresh.
 func (s *Session) SetPeer(side int, o Offer) {
 	l := s.legs[side]
-	r := o.Remote
-	if old := l.declared.Swap(&r); old != nil && *old != r {
+	r, src := o.Remote, o.Source
+	l.source.Store(&src)
+	l.natted.Store(o.NAT)
+	if old := l.declared.Swap(&r); old == nil || *old != r {
+		// A new party (after Reset) or one that moved: whatever a reader
+		// latched meanwhile goes.
 		l.rtpPeer.Store(nil)
 		l.rtcpPeer.Store(nil)
 		l.learned.Store(false)
 	}
 	l.rtcpPort.Store(uint32(o.RTCPPort))
-	l.natted.Store(o.NAT)
 	l.mu.Lock()
 	l.stats.SetClock(o.Clock)
 	l.mu.Unlock()
@@ -115,11 +121,22 @@ func (s *Session) SetPeer(side int, o Offer) {
 // call fails over. Until its SDP comes nothing from it is taken.
 func (s *Session) Reset(side int) {
 	l := s.legs[side]
+	var old []netip.AddrPort
+	if r := l.retired.Load(); r != nil {
+		old = *r
+	}
+	for _, p := range []*netip.AddrPort{l.declared.Load(), l.rtpPeer.Load()} {
+		if p != nil && !slices.Contains(old, *p) {
+			old = append(old[max(0, len(old)-7):len(old):len(old)], *p) // the last 8
+		}
+	}
+	l.retired.Store(&old)
 	l.declared.Store(nil)
 	l.rtpPeer.Store(nil)
 	l.rtcpPeer.Store(nil)
 	l.learned.Store(false)
 	l.natted.Store(false)
+	l.source.Store(nil)
 	l.rtcpPort.Store(0)
 	l.mu.Lock()
 	l.stats = Stream{}
@@ -182,50 +199,56 @@ func (s *Session) Close() {
 // from src (an RTP packet with header h, or RTCP) is the party's. Before
 // its SDP is known nothing is; a packet from exactly where the SDP said
 // latches at once; one from elsewhere only after learnPackets in
-// sequence, and never when the SDP named a public address of another
-// host. RTCP latches only where the party's RTP is latched.
+// sequence, never when the SDP named a public address of another host,
+// and, for a party behind NAT, only from its signalling host. Such a
+// party is latched afresh when its NAT maps it anew (learnPackets in
+// sequence from another port of that host). RTCP latches only where the
+// party's RTP is latched.
 func (l *leg) accept(src netip.AddrPort, h *Header) bool {
 	peer := &l.rtpPeer
 	if h == nil {
 		peer = &l.rtcpPeer
 	}
-	d := l.declared.Load()
-	if p := peer.Load(); p != nil {
-		if *p == src {
-			return true
-		}
-		// The party where its SDP said wins over a source learned
-		// elsewhere (a stranger's stream that got in first).
-		if h == nil || d == nil || src != *d || !l.learned.Load() {
-			return false
-		}
-		latched := src
-		l.learned.Store(false)
-		return peer.CompareAndSwap(p, &latched)
+	p := peer.Load()
+	if p != nil && *p == src {
+		return true
 	}
+	d := l.declared.Load()
 	if d == nil {
 		return false
 	}
 	if h == nil {
 		rp := l.rtpPeer.Load()
-		if rp == nil || rp.Addr() != src.Addr() {
+		if p != nil || rp == nil || rp.Addr() != src.Addr() {
 			return false
 		}
 		latched := src
 		peer.CompareAndSwap(nil, &latched)
 		return *peer.Load() == src
 	}
+	if p != nil {
+		latched := src // only a latch allocates
+		switch {
+		case src == *d && l.learned.Load():
+			// The party where its SDP said wins over a source learned
+			// elsewhere (a stranger's stream that got in first).
+			l.learned.Store(false)
+		case l.natted.Load() && l.fromSource(src) && l.learn(src, h):
+			// Behind NAT, mapped anew: RTCP follows.
+			l.rtcpPeer.Store(nil)
+		default:
+			return false
+		}
+		return peer.CompareAndSwap(p, &latched)
+	}
 	if src != *d {
 		if strictSource(d.Addr()) && d.Addr() != src.Addr() {
 			return false
 		}
-		if src == l.cand && h.SSRC == l.candSSRC && h.Seq == l.candSeq+1 {
-			l.candCount++
-		} else {
-			l.cand, l.candSSRC, l.candCount = src, h.SSRC, 1
+		if l.natted.Load() && !l.fromSource(src) && src.Addr() != d.Addr() {
+			return false
 		}
-		l.candSeq = h.Seq
-		if l.candCount < learnPackets {
+		if l.isRetired(src) || !l.learn(src, h) {
 			return false
 		}
 		l.learned.Store(true)
@@ -233,6 +256,32 @@ func (l *leg) accept(src netip.AddrPort, h *Header) bool {
 	latched := src // only a latch allocates
 	peer.CompareAndSwap(nil, &latched)
 	return *peer.Load() == src
+}
+
+// learn counts an RTP packet from src, not latched, towards latching it:
+// it reports whether src has now sent learnPackets in sequence.
+func (l *leg) learn(src netip.AddrPort, h *Header) bool {
+	if src == l.cand && h.SSRC == l.candSSRC && h.Seq == l.candSeq+1 {
+		l.candCount++
+	} else {
+		l.cand, l.candSSRC, l.candCount = src, h.SSRC, 1
+	}
+	l.candSeq = h.Seq
+	return l.candCount >= learnPackets
+}
+
+// isRetired tells whether src was the party of this leg before a Reset
+// (a carrier the call failed over from, still sending).
+func (l *leg) isRetired(src netip.AddrPort) bool {
+	r := l.retired.Load()
+	return r != nil && slices.Contains(*r, src)
+}
+
+// fromSource tells whether src is on the party's signalling host (any
+// host when that is unknown).
+func (l *leg) fromSource(src netip.AddrPort) bool {
+	s := l.source.Load()
+	return s == nil || !s.IsValid() || *s == src.Addr()
 }
 
 // accepted tells whether an RTCP packet from src is the party's: on the

@@ -32,10 +32,13 @@ type Offer struct {
 	RTCPPort  uint16 // from a=rtcp; 0: the RTP port's next
 	Direction Direction
 	Clock     uint32
-	// NAT is set by the caller when the party is behind NAT (BehindNAT):
-	// its SDP address is not reachable, and it gets media only once it
-	// has sent some (where it sends from).
-	NAT bool
+	// NAT is set by the caller when the party's SDP address is not to be
+	// sent to: the party is behind NAT (BehindNAT), the address is not
+	// Sendable, or it is not a host the caller trusts. The party gets
+	// media only once it has sent some, and it is latched only from
+	// Source, its signalling host (when valid), or its SDP's host.
+	NAT    bool
+	Source netip.Addr
 }
 
 // OnHold tells whether the party holds the call (sends nothing): media
@@ -238,6 +241,27 @@ func Address(body []byte) (netip.Addr, bool) {
 		}
 	}
 	return netip.Addr{}, false
+}
+
+// Sendable tells whether the relay, at relay, may send media to a before
+// the party there has sent any: not an unspecified, multicast or
+// broadcast address, nor the relay's own (another call's ports), nor a
+// loopback or link-local one unless the relay's is too (a switch and its
+// parties on one machine, as in tests). A party's SDP must not make the
+// switch send to whatever it names.
+func Sendable(a, relay netip.Addr) bool {
+	a, relay = a.Unmap(), relay.Unmap()
+	switch {
+	case !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return false
+	case a.IsLoopback():
+		return relay.IsLoopback()
+	case a == relay:
+		return false
+	case a.IsLinkLocalUnicast():
+		return relay.IsLinkLocalUnicast()
+	}
+	return true
 }
 
 // BehindNAT tells whether a party whose signalling comes from src and

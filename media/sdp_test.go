@@ -141,3 +141,32 @@ func FuzzRewrite(f *testing.F) {
 		}
 	})
 }
+
+// The relay sends where an SDP points only to addresses it may: not
+// unspecified, multicast, broadcast or its own, and loopback or
+// link-local only from a relay that is so too.
+func TestSendable(t *testing.T) {
+	pub, lo := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("127.0.0.1")
+	for _, tt := range []struct {
+		a, relay netip.Addr
+		want     bool
+	}{
+		{netip.MustParseAddr("198.51.100.7"), pub, true},
+		{netip.MustParseAddr("10.1.2.3"), pub, true}, // a private interconnect
+		{netip.MustParseAddr("0.0.0.0"), pub, false},
+		{netip.MustParseAddr("224.0.0.1"), pub, false},
+		{netip.MustParseAddr("255.255.255.255"), pub, false},
+		{pub, pub, false},
+		{netip.MustParseAddr("::ffff:192.0.2.1"), pub, false},
+		{netip.MustParseAddr("127.0.0.9"), pub, false},
+		{netip.MustParseAddr("169.254.0.1"), pub, false},
+		{netip.MustParseAddr("127.0.0.9"), lo, true},
+		{lo, lo, true},
+		{netip.MustParseAddr("ff02::1"), netip.MustParseAddr("2001:db8::1"), false},
+		{netip.Addr{}, pub, false},
+	} {
+		if got := Sendable(tt.a, tt.relay); got != tt.want {
+			t.Errorf("Sendable(%v, relay %v) = %v, want %v", tt.a, tt.relay, got, tt.want)
+		}
+	}
+}

@@ -64,6 +64,8 @@ type call struct {
 	seRetried   bool       // the INVITE went again after a carrier's 422
 	media       *callMedia // the RTP relay; nil when the call's media goes direct
 	relayWanted bool       // the customer's media is relayed unless the carrier says otherwise
+	unrelayable bool       // the relay cannot take the customer's offer: attempts that must relay are skipped
+	mediaEnded  bool       // the media was relayed and the relay is closed: no SDP crosses any more
 }
 
 // outbound is what the switch sends a carrier of the customer's INVITE: the

@@ -246,7 +246,7 @@ func (s *Server) inDialog(req *gosip.Request, tx *serverTx) {
 		s.reply(tx, req, r.code, r.reason)
 		return
 	}
-	body, err := s.relayBody(c, sideOf(from), lines, body)
+	body, offer, err := s.relayOffer(c, sideOf(from), lines, body)
 	if err != nil {
 		s.reply(tx, req, 488, "Not Acceptable Here")
 		return
@@ -281,6 +281,9 @@ func (s *Server) inDialog(req *gosip.Request, tx *serverTx) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		lines, body, _ := crossingResponse(res, to.direction(), s.policyFrom(c, to))
+		if offer != nil && res.success() && c.relayed() {
+			c.media.commit(sideOf(from), *offer) // accepted
+		}
 		if b, err := s.relayBody(c, sideOf(to), lines, body); err == nil {
 			body = b
 		} else {

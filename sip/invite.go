@@ -259,6 +259,14 @@ func (s *Server) nextAttempt(c *call) {
 		at := c.plan.Attempts[c.attempt]
 		c.attempt++
 		c.carrier, c.tried, c.provisional = at, s.now(), false
+		if c.unrelayable && s.relays(c, &at) {
+			// Its media must go through the relay, which cannot take
+			// the customer's offer: not sent.
+			if !s.legEnded(c, outcome{code: 488, reason: "Media Not Relayable", limit: true}) {
+				return
+			}
+			continue
+		}
 		if why := s.attemptLimit(c, at); why != "" {
 			// At its limit: an attempt that ends before it is sent.
 			if !s.legEnded(c, outcome{code: 503, reason: why, limit: true}) {
@@ -384,10 +392,11 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		s.toCustomer(c, l, res)
 	case res.success():
 		lines, body, ok := crossingResponse(res, border.ToCustomer, s.carrierPolicy(l.at.Headers))
+		final := false // the callee answered: another carrier would ring it again
 		if ok && l.relay {
 			var err error
 			body, err = s.relayBody(c, carrierSide, lines, body)
-			ok = err == nil
+			ok, final = err == nil, err != nil
 		}
 		if !ok {
 			s.metrics.dropped.WithLabelValues("malformed-answer").Inc()
@@ -396,7 +405,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 			l.tx.setAgain(stray)
 			stray(res)
 			s.cancelTimer(c)
-			s.legEnded(c, outcome{code: 502, reason: "Bad Gateway"})
+			s.legEnded(c, outcome{code: 502, reason: "Bad Gateway", final: final})
 			return
 		}
 		c.legTimer.Stop()

@@ -37,6 +37,7 @@ func (s *Server) finish(c *call, at *routing.Attempt, out outcome, side string) 
 		at = &cur
 	}
 	r := s.record(c, at, out, side, true)
+	c.mediaRecord(&r)
 	s.closeMedia(c)
 	var ch *routing.Charge
 	if s.credit != nil && r.AnswerMs > 0 {
@@ -77,9 +78,6 @@ func (s *Server) record(c *call, at *routing.Attempt, out outcome, side string, 
 	}
 	if !c.ringing.IsZero() && final {
 		r.PDDMs = c.ringing.Sub(c.setup).Milliseconds()
-	}
-	if final {
-		c.mediaRecord(&r)
 	}
 	answered := c.answered
 

@@ -106,17 +106,20 @@ func (s *Server) relays(c *call, at *routing.Attempt) bool {
 }
 
 // openMedia opens c's relay session when an attempt of its plan relays,
-// and moves the customer's offer (its checked INVITE body) to it. A call
-// the switch cannot relay is refused. c.mu is held.
+// and moves the customer's offer (its checked INVITE body) to it. An offer
+// the relay cannot take (no audio stream, another address family) leaves
+// the call unrelayed: the attempts that must relay are skipped, and a call
+// with no other is refused. c.mu is held.
 func (s *Server) openMedia(c *call, lines []string, body []byte) *refusal {
 	if s.relay == nil {
 		return nil
 	}
-	any := false
+	some, all := false, true
 	for i := range c.plan.Attempts {
-		any = any || s.relays(c, &c.plan.Attempts[i])
+		r := s.relays(c, &c.plan.Attempts[i])
+		some, all = some || r, all && r
 	}
-	if !any {
+	if !some {
 		return nil
 	}
 	a, err := s.relay.Ports.Take()
@@ -131,29 +134,49 @@ func (s *Server) openMedia(c *call, lines []string, body []byte) *refusal {
 		return refuse(503, "Media Ports Exhausted")
 	}
 	m := &callMedia{sess: media.NewSession(a, b), pairs: [2]*media.Pair{a, b}, offer: body}
-	c.media = m
 	if isSDP(lines) && len(body) > 0 {
-		if m.offer, err = s.through(m, customerSide, c.a.peers[0], body); err != nil {
-			s.log.Info("media relay: customer offer refused", "call", c.id, "error", err)
-			return refuse(488, "Not Acceptable Here")
+		out, offer, err := s.rewrite(c, m, customerSide, body)
+		if err != nil {
+			m.sess.Close()
+			s.log.Info("media relay: the customer's offer cannot be relayed", "call", c.id, "error", err)
+			if all {
+				return refuse(488, "Not Acceptable Here")
+			}
+			c.unrelayable = true
+			return nil
 		}
+		m.offer = out
+		m.commit(customerSide, offer)
 	}
+	c.media = m
 	m.sess.Start()
 	return nil
 }
 
-// through moves an SDP body that party from, signalling from src, sends
-// to the other onto the relay: the session learns where from wants its
-// media, and the body names the relay's pair that faces the other party.
-func (s *Server) through(m *callMedia, from int, src netip.Addr, body []byte) ([]byte, error) {
+// rewrite moves an SDP body that party from sends to the other onto the
+// relay: the body names the relay's pair that faces the other party, and
+// the offer returned is where from wants its media, for commit. The relay
+// sends to an address the SDP names only when it may (media.Sendable)
+// and, for a customer, only when it is the host the customer signals
+// from: a customer's SDP cannot make the switch send to a third party.
+// Otherwise the party gets media once it has sent some (symmetric RTP).
+func (s *Server) rewrite(c *call, m *callMedia, from int, body []byte) ([]byte, media.Offer, error) {
 	out, offer, err := media.Rewrite(body, s.relayAddr(), m.pairs[1-from].Port)
 	if err != nil {
-		return nil, err
+		return nil, offer, err
 	}
-	offer.NAT = media.BehindNAT(src, offer.Remote.Addr())
-	m.sess.SetPeer(from, offer)
-	m.hold[from] = offer.OnHold()
-	return out, nil
+	a := offer.Remote.Addr()
+	offer.Source = c.signalling(from)
+	offer.NAT = !media.Sendable(a, s.relayAddr()) || (from == customerSide && a != offer.Source)
+	return out, offer, nil
+}
+
+// commit tells the session where party side wants its media, from its
+// SDP: an answer, or an offer once it is accepted (RFC 3264: an offer
+// refused changes nothing).
+func (m *callMedia) commit(side int, o media.Offer) {
+	m.sess.SetPeer(side, o)
+	m.hold[side] = o.OnHold()
 }
 
 // relayAddr is the address SDP names for the relay.
@@ -172,15 +195,34 @@ var errNotRelayed = errors.New("sip: SDP not relayable")
 // a call that is not relayed, go as they are. ok is false for an SDP the
 // relay cannot take. c.mu is held.
 func (s *Server) relayBody(c *call, from int, lines []string, body []byte) (out []byte, err error) {
-	if !c.relayed() || len(body) == 0 || !isSDP(lines) {
-		return body, nil
+	out, offer, err := s.relayOffer(c, from, lines, body)
+	if err == nil && offer != nil {
+		c.media.commit(from, *offer)
 	}
-	out, err = s.through(c.media, from, c.signalling(from), body)
+	return out, err
+}
+
+// relayOffer is relayBody for an offer the other party may still refuse:
+// the session is told of it (commit) only once it is accepted. offer is
+// nil when the body was not moved to the relay. A call whose media was
+// relayed and has ended passes no SDP on (the parties' addresses stay
+// hidden to the end). c.mu is held.
+func (s *Server) relayOffer(c *call, from int, lines []string, body []byte) (out []byte, offer *media.Offer, err error) {
+	if len(body) == 0 || !isSDP(lines) {
+		return body, nil, nil
+	}
+	if !c.relayed() {
+		if c.mediaEnded {
+			return nil, nil, errNotRelayed
+		}
+		return body, nil, nil
+	}
+	out, o, err := s.rewrite(c, c.media, from, body)
 	if err != nil {
 		s.log.Info("media relay: SDP refused", "call", c.id, "from", sideName(from), "error", err)
-		return nil, errNotRelayed
+		return nil, nil, errNotRelayed
 	}
-	return out, nil
+	return out, &o, nil
 }
 
 // signalling is where party side's requests come from: the customer's
@@ -325,7 +367,7 @@ func (s *Server) closeMedia(c *call) {
 	if m == nil {
 		return
 	}
-	c.media = nil
+	c.media, c.mediaEnded = nil, c.relayed()
 	if m.timer != nil {
 		m.timer.Stop()
 	}

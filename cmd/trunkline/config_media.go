@@ -29,9 +29,10 @@ type MediaConfig struct {
 	// Address is the IP the relay's ports are bound to (default 0.0.0.0,
 	// every IPv4 address).
 	Address string `yaml:"address"`
-	// Advertise is the IP the SDP gives the parties (default: sip.advertise
-	// when it is an IP, else the SIP listen IP, else 127.0.0.1). Behind
-	// 1:1 NAT it is the public address.
+	// Advertise is the IP the SDP gives the parties (default: sip.advertise,
+	// an IP or the first IPv4 address its name resolves to, else the SIP
+	// listen IP, else 127.0.0.1, which only parties on this machine can
+	// reach: the switch warns). Behind 1:1 NAT it is the public address.
 	Advertise string `yaml:"advertise"`
 	// PortMin and PortMax bound the relay's UDP ports (default
 	// 30000–40000); each relayed call takes four (RTP and RTCP per leg).
@@ -56,6 +57,8 @@ func (c *MediaConfig) defaults(s SIPConfig) {
 		c.Advertise = "127.0.0.1"
 		host, _, _ := net.SplitHostPort(s.Listen)
 		if a, err := netip.ParseAddr(s.Advertise); err == nil {
+			c.Advertise = a.String()
+		} else if a, ok := resolve4(s.Advertise); ok {
 			c.Advertise = a.String()
 		} else if a, err := netip.ParseAddr(host); err == nil && !a.IsUnspecified() {
 			c.Advertise = a.String()
@@ -86,8 +89,8 @@ func (c *MediaConfig) validate(bad func(field, format string, args ...any)) {
 	} else if bind.IsValid() && !bind.IsUnspecified() && bind.Is4() != adv.Is4() {
 		bad("media.advertise", "%s is not of media.address's family (%s)", adv, bind)
 	}
-	if c.PortMin < 1024 || c.PortMax > 65535 || c.PortMax-c.PortMin < 3 {
-		bad("media.port_min", "%d..%d: want 1024 <= port_min, port_min+3 <= port_max <= 65535", c.PortMin, c.PortMax)
+	if lo := c.PortMin + c.PortMin%2; c.PortMin < 1024 || c.PortMax > 65535 || (c.PortMax-lo+1)/2 < 2 {
+		bad("media.port_min", "%d..%d: want 1024 <= port_min <= port_max <= 65535 holding two RTP/RTCP pairs (one call) at least", c.PortMin, c.PortMax)
 	}
 	if c.Timeout < time.Second || c.Timeout > time.Hour {
 		bad("media.timeout", "%s is outside 1s..1h", c.Timeout)
@@ -95,6 +98,36 @@ func (c *MediaConfig) validate(bad func(field, format string, args ...any)) {
 	if c.HoldTimeout < c.Timeout || c.HoldTimeout > 48*time.Hour {
 		bad("media.hold_timeout", "%s is outside media.timeout (%s)..48h", c.HoldTimeout, c.Timeout)
 	}
+}
+
+// resolve4 is the first IPv4 address of a host name.
+func resolve4(host string) (netip.Addr, bool) {
+	if host == "" {
+		return netip.Addr{}, false
+	}
+	ips, err := net.LookupIP(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	for _, ip := range ips {
+		if a, ok := netip.AddrFromSlice(ip.To4()); ok && ip.To4() != nil {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// unreachable is why parties elsewhere cannot reach the relay at its
+// advertised address, or "": a loopback address on a switch that listens
+// beyond its own machine.
+func (c *MediaConfig) unreachable(s SIPConfig) string {
+	adv, err := netip.ParseAddr(c.Advertise)
+	host, _, _ := net.SplitHostPort(s.Listen)
+	sipAddr, serr := netip.ParseAddr(host)
+	if err != nil || !*c.Enabled || !adv.IsLoopback() || (serr == nil && sipAddr.IsLoopback()) {
+		return ""
+	}
+	return "media.advertise is " + adv.String() + ": parties on other machines cannot reach the media relay; set media.advertise (or sip.advertise) to the switch's address"
 }
 
 // relay opens the relay's ports as the configuration says; nil when it is

@@ -123,3 +123,32 @@ func TestHealthConfigCooldown(t *testing.T) {
 		t.Errorf("demoted for %s, want the configured 10m", d)
 	}
 }
+
+// The relay's address in SDP follows the SIP side's when not given (an
+// IP, a name's IPv4 address, the listen IP), and a loopback one on a
+// switch listening beyond its machine is warned about.
+func TestMediaDefaults(t *testing.T) {
+	for _, tt := range []struct {
+		yaml, advertise string
+		warn            bool
+	}{
+		{"", "127.0.0.1", true},
+		{"sip: {listen: '192.0.2.7:5060'}", "192.0.2.7", false},
+		{"sip: {advertise: 198.51.100.4}", "198.51.100.4", false},
+		{"sip: {advertise: localhost}", "127.0.0.1", true},
+		{"sip: {listen: '127.0.0.1:5060'}", "127.0.0.1", false},
+		{"sip: {advertise: 198.51.100.4}\nmedia: {advertise: 203.0.113.9}", "203.0.113.9", false},
+	} {
+		c, err := ParseConfig([]byte(tt.yaml))
+		if err != nil {
+			t.Fatalf("%q: %v", tt.yaml, err)
+		}
+		if c.Media.Advertise != tt.advertise || (c.Media.unreachable(c.SIP) != "") != tt.warn {
+			t.Errorf("%q: media.advertise %s (warned: %q), want %s (warn %v)", tt.yaml, c.Media.Advertise, c.Media.unreachable(c.SIP), tt.advertise, tt.warn)
+		}
+	}
+	c, _ := ParseConfig(nil)
+	if !*c.Media.Enabled || c.Media.PortMin != DefaultMediaPortMin || c.Media.PortMax != DefaultMediaPortMax || c.Media.Timeout != DefaultMediaTimeout || c.Media.HoldTimeout != DefaultMediaHoldTimeout {
+		t.Errorf("media defaults: %+v", c.Media)
+	}
+}

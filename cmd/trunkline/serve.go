@@ -256,6 +256,9 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger) (*node, error) {
 	}
 	if relay != nil {
 		opts = append(opts, sip.WithMediaRelay(*relay))
+		if why := cfg.Media.unreachable(cfg.SIP); why != "" {
+			log.Warn(why)
+		}
 	}
 	n.sip, err = sip.New(ipAuth, router, n.journal, opts...)
 	if err != nil {
