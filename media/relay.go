@@ -69,9 +69,9 @@ type leg struct {
 	rtcpPort atomic.Uint32                  // from its SDP's a=rtcp; 0: the RTP port's next
 	rtpPeer  atomic.Pointer[netip.AddrPort] // latched
 	rtcpPeer atomic.Pointer[netip.AddrPort]
-	learned  atomic.Bool                // the RTP latch is a learned source, not the SDP's
-	natted   atomic.Bool                // the SDP's address is not to be sent to (Offer.NAT)
-	source   atomic.Pointer[netip.Addr] // the party's signalling host (Offer.Source)
+	learned  atomic.Bool                      // the RTP latch is a learned source, not the SDP's
+	natted   atomic.Bool                      // the SDP's address is not to be sent to (Offer.NAT)
+	source   atomic.Pointer[netip.Addr]       // the party's signalling host (Offer.Source)
 	retired  atomic.Pointer[[]netip.AddrPort] // the sources of parties Reset took off this leg: never learned again
 
 	// Learning (touched by the leg's RTP reader only): the source that
