@@ -24,7 +24,7 @@ func BenchmarkRtpengine(b *testing.B) {
 	}
 	ng := freeUDP(b)
 	cmd := exec.Command("taskset", "-c", "0", path, "-f", "-E", "--table=-1", "-i", "127.0.0.1", "-n", "127.0.0.1:"+strconv.Itoa(ng),
-		"-m", "34000", "-M", "34999", "--num-threads=1", "-L", "3")
+		"-m", "23000", "-M", "26999", "--num-threads=1", "-L", "3")
 
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -33,6 +33,30 @@ func BenchmarkRtpengine(b *testing.B) {
 	time.Sleep(500 * time.Millisecond)
 	b.Run("32-in-flight", func(b *testing.B) { benchRtpengine(b, ng, 32) })
 	b.Run("1-in-flight", func(b *testing.B) { benchRtpengine(b, ng, 1) })
+	b.Run("500-calls-32-in-flight", func(b *testing.B) { benchRtpengineCalls(b, ng, 500, 32) })
+}
+
+// benchRtpengineCalls is BenchmarkRelayCalls through rtpengine: the
+// packets spread over calls calls, one a socket read.
+func benchRtpengineCalls(b *testing.B, ng, calls, window int) {
+	customer, carrier := newParty(b, "127.0.0.2"), newParty(b, "127.0.0.3")
+	sdp := func(p *party) string {
+		return fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\na=sendrecv\r\n",
+			p.addr().Addr(), p.addr().Addr(), p.addr().Port())
+	}
+	relays := make([]netip.AddrPort, 0, calls)
+	for i := range calls {
+		callID := fmt.Sprintf("bench-calls-%d-%d", i, time.Now().UnixNano())
+		ngCall(b, ng, map[string]string{"command": "offer", "call-id": callID, "from-tag": "a", "sdp": sdp(customer)})
+		answered := ngCall(b, ng, map[string]string{"command": "answer", "call-id": callID, "from-tag": "a", "to-tag": "b", "sdp": sdp(carrier)})
+		_, o, err := Rewrite([]byte(answered), netip.MustParseAddr("127.0.0.1"), 1)
+		if err != nil {
+			b.Fatalf("rtpengine's answer: %v\n%s", err, answered)
+		}
+		relays = append(relays, o.Remote)
+		defer ngCall(b, ng, map[string]string{"command": "delete", "call-id": callID, "from-tag": "a"})
+	}
+	pump(b, customer, carrier, relays, window)
 }
 
 func benchRtpengine(b *testing.B, ng, window int) {

@@ -59,7 +59,7 @@ func main() {
 	flag.StringVar(&o.generator, "generator", "sipp", "load generator for the carrier UAS and customer UAC: sipp, or go (bench/cmd/sipload; the held calls stay with sipp)")
 	flag.StringVar(&o.sipload, "sipload", "bin/sipload", "sipload binary, for -generator go")
 	flag.StringVar(&o.scenarios, "scenarios", "bench/scenarios", "directory of uac.xml and uas.xml")
-	flag.StringVar(&o.work, "work", "", "work directory (default: a new temporary one)")
+	flag.StringVar(&o.work, "work", "", "work directory, kept (default: a new temporary one, removed at the end)")
 	flag.StringVar(&o.systems, "systems", "trunkline,kamailio-relay,kamailio-dialog,kamailio-full", "rows to run, in order: trunkline, trunkline-prepaid (credit control on), trunkline-relay (media relayed: media_relay always), kamailio-relay, kamailio-dialog, kamailio-full (with topoh), kamailio-full-notopoh")
 	flag.StringVar(&o.switchCPU, "switch-cpu", "0", "taskset CPU list of the switch")
 	flag.StringVar(&o.sippCPU, "sipp-cpu", "1", "taskset CPU list of the sipps")
@@ -96,6 +96,10 @@ func run(o *options) error {
 		if o.work, err = os.MkdirTemp("", "sipbench-"); err != nil {
 			return err
 		}
+		// A temporary work directory goes with the run: each holds the
+		// switches' journals and stores, hundreds of MB (a machine's /tmp
+		// filled up with them). -work keeps one.
+		defer os.RemoveAll(o.work)
 	}
 	switch o.generator {
 	case "sipp":
