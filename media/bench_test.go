@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,6 +96,7 @@ func pump(b *testing.B, customer, carrier *party, relays []netip.AddrPort, windo
 	lat := make([]time.Duration, 0, b.N)
 	inFlight := 0
 	b.ResetTimer()
+	cpu0 := processCPU()
 	start := time.Now()
 	for i := range b.N {
 		binary.BigEndian.PutUint16(frame[2:], uint16(i))
@@ -120,6 +122,7 @@ func pump(b *testing.B, customer, carrier *party, relays []netip.AddrPort, windo
 		inFlight--
 	}
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpu0
 	b.StopTimer()
 	carrier.conn.Close()
 	slices.Sort(lat)
@@ -128,5 +131,28 @@ func pump(b *testing.B, customer, carrier *party, relays []netip.AddrPort, windo
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 		b.ReportMetric(float64(b.N-len(lat))*100/float64(b.N), "lost-%")
+		b.ReportMetric(float64(cpu.Nanoseconds())/1000/float64(len(lat)), "cpu-µs/pkt")
 	}
+}
+
+// processCPU is the CPU time the process has used (user and system), of
+// every thread: the relay's, the generator's and the receiver's. Less
+// BenchmarkDirect's (the generator and the receiver alone), it is the
+// relay's cost of a packet.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkDirect is pump with no relay: the customer sends straight to
+// the carrier. Its cpu-µs/pkt is the generator's and the receiver's
+// share of the relay benchmarks'.
+//
+//	go test ./media -run XXX -bench 'RelayCalls|Direct' -cpu 1 -benchtime 200000x
+func BenchmarkDirect(b *testing.B) {
+	customer, carrier := newParty(b, "127.0.0.2"), newParty(b, "127.0.0.3")
+	pump(b, customer, carrier, []netip.AddrPort{carrier.addr()}, 32)
 }
