@@ -7,8 +7,10 @@
 //   - Session relays one call between two pairs: each party is latched to
 //     where it sends from (symmetric RTP; a party that declared a public
 //     address may only latch from it), strangers are dropped, reads and
-//     writes are batched (recvmmsg/sendmmsg through internal/udpio),
-//     one goroutine a socket and none a packet.
+//     writes are batched (recvmmsg/sendmmsg through internal/udpio). The
+//     sockets are raw, outside Go's netpoller: pollers, OS threads with
+//     an epoll instance each (one per P), relay every session's packets
+//     as rtpengine's threads do, with no goroutine wake-up a packet.
 //   - Stream keeps one direction's statistics (RFC 3550: packets, bytes,
 //     loss from sequence numbers, interarrival jitter; payload types; a
 //     MOS estimate). Packets are read in place (ParseHeader); the tests

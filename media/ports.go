@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // Ports lends pairs of UDP sockets, RTP on an even port and RTCP on the
@@ -38,22 +39,22 @@ func NewPorts(ip netip.Addr, lo, hi int) (*Ports, error) {
 	return &Ports{ip: ip, lo: lo, hi: hi, lent: map[int]bool{}}, nil
 }
 
-// Pair is an RTP socket and its RTCP socket.
+// Pair is an RTP socket and its RTCP socket: raw non-blocking sockets,
+// outside Go's netpoller, that a session's poller reads.
 type Pair struct {
-	Port       int // the RTP port; RTCP is Port+1
-	RTP, RTCP  *net.UDPConn
-	ports      *Ports
-	once       sync.Once
-	ip         netip.Addr
-	rtpAddr    netip.AddrPort
-	rtcpAddrPt netip.AddrPort
+	Port          int // the RTP port; RTCP is Port+1
+	rtpFD, rtcpFD int
+	v6            bool
+	ports         *Ports
+	once          sync.Once
+	rtpAddr       netip.AddrPort
 }
 
 // Addr is where the pair's RTP is received.
 func (p *Pair) Addr() netip.AddrPort { return p.rtpAddr }
 
-// Take lends the next free pair, trying each in turn from where the last
-// one was found (a port another program holds is passed over).
+// Take lends a free pair, trying each in turn from a random one (a port
+// another program holds is passed over).
 func (p *Ports) Take() (*Pair, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -71,21 +72,43 @@ func (p *Ports) Take() (*Pair, error) {
 		if p.lent[port] {
 			continue
 		}
-		rtp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port))))
+		rtp, err := bindUDP(p.ip, port)
 		if err != nil {
 			continue
 		}
-		rtcp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port+1))))
+		rtcp, err := bindUDP(p.ip, port+1)
 		if err != nil {
-			rtp.Close()
+			unix.Close(rtp)
 			continue
 		}
 		p.inUse++
 		p.lent[port] = true
-		return &Pair{Port: port, RTP: rtp, RTCP: rtcp, ports: p, ip: p.ip,
-			rtpAddr: netip.AddrPortFrom(p.ip, uint16(port)), rtcpAddrPt: netip.AddrPortFrom(p.ip, uint16(port+1))}, nil
+		return &Pair{Port: port, rtpFD: rtp, rtcpFD: rtcp, v6: p.ip.Is6() && !p.ip.Is4In6(), ports: p,
+			rtpAddr: netip.AddrPortFrom(p.ip, uint16(port))}, nil
 	}
 	return nil, ErrNoPorts
+}
+
+// bindUDP returns a non-blocking UDP socket bound to ip:port.
+func bindUDP(ip netip.Addr, port int) (int, error) {
+	family := unix.AF_INET
+	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: port, Addr: ip.Unmap().As4()}
+	if ip.Is6() && !ip.Is4In6() {
+		family = unix.AF_INET6
+		sa = &unix.SockaddrInet6{Port: port, Addr: ip.As16()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+	if err != nil {
+		return -1, err
+	}
+	if family == unix.AF_INET6 {
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1)
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
 }
 
 // Totals are the packets relayed and dropped by every session of p's
@@ -103,11 +126,12 @@ func (p *Ports) InUse() int {
 }
 
 // Release closes the pair's sockets and gives its ports back; a second
-// call does nothing.
+// call does nothing. A session's pairs are released by its Close, once
+// its poller has let go of them.
 func (pr *Pair) Release() {
 	pr.once.Do(func() {
-		pr.RTP.Close()
-		pr.RTCP.Close()
+		unix.Close(pr.rtpFD)
+		unix.Close(pr.rtcpFD)
 		pr.ports.mu.Lock()
 		pr.ports.inUse--
 		delete(pr.ports.lent, pr.Port)

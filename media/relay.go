@@ -1,8 +1,6 @@
 package media
 
 import (
-	"errors"
-	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -13,14 +11,8 @@ import (
 )
 
 // batch is how many datagrams one read takes (recvmmsg) and one write
-// sends (sendmmsg), through internal/udpio (raw calls, no allocation). A
-// reader starts with firstBatch: a socket that carries one call's audio
-// seldom holds more than one datagram, and a relay holds four sockets a
-// call; it grows to batch the first time a read fills it.
-const (
-	batch      = 32
-	firstBatch = 2
-)
+// sends (sendmmsg), through internal/udpio (raw calls, no allocation).
+const batch = 32
 
 // maxDatagram is the largest datagram relayed; longer ones are cut and
 // dropped.
@@ -32,15 +24,18 @@ const maxDatagram = 1500
 // source of its first packet (symmetric RTP: a party behind NAT is
 // reached where it sends from); a party whose SDP named a public address
 // may latch from that address only; once latched, packets from anywhere
-// else are dropped. One goroutine reads each socket, in batches; no
-// goroutine or buffer is made per packet.
+// else are dropped. A poller (an OS thread with an epoll instance, one
+// per P, shared by many sessions) reads the sockets in batches; nothing
+// is made per packet.
 type Session struct {
 	legs    [2]*leg
 	last    atomic.Int64 // unix nanoseconds of the last packet relayed
 	relayed atomic.Uint64
 	dropped atomic.Uint64
 	totals  *Totals // the switch's, beside the session's own
-	wg      sync.WaitGroup
+	poller  *poller // the thread relaying it, once started
+	socks   []*sock
+	gone    chan struct{} // closed when the poller has let go of socks
 	once    sync.Once
 }
 
@@ -147,26 +142,26 @@ func (s *Session) Reset(side int) {
 // answered, and its media timeout runs from now.
 func (s *Session) Touch() { s.last.Store(time.Now().UnixNano()) }
 
-// Start starts relaying.
+// Start starts relaying: the session's four sockets go to a poller
+// (see poller), which relays what they receive.
 func (s *Session) Start() {
 	s.last.Store(time.Now().UnixNano())
-	// Each socket's batched I/O, made once: its reader reads with it and
-	// the other leg's reader writes with it.
-	var conns [2][2]*udpio.Conn
+	p, err := pollerFor()
+	if err != nil {
+		return // no epoll: nothing is relayed
+	}
 	for side, l := range s.legs {
-		for k, c := range []*net.UDPConn{l.pair.RTP, l.pair.RTCP} {
-			u, err := udpio.New(c)
-			if err != nil {
-				return // a socket with no descriptor: nothing is relayed
-			}
-			conns[side][k] = u
-		}
+		o := s.legs[1-side].pair
+		s.socks = append(s.socks,
+			&sock{s: s, side: side, fd: l.pair.rtpFD, out: o.rtpFD, v6: l.pair.v6},
+			&sock{s: s, side: side, rtcp: true, fd: l.pair.rtcpFD, out: o.rtcpFD, v6: l.pair.v6})
 	}
-	for side := range 2 {
-		s.wg.Add(2)
-		go s.read(side, false, conns[side][0], conns[1-side][0])
-		go s.read(side, true, conns[side][1], conns[1-side][1])
+	s.gone = make(chan struct{})
+	if p.add(s.socks) != nil {
+		s.socks = nil
+		return
 	}
+	s.poller = p
 }
 
 // Idle is how long since a packet was relayed either way (since Start
@@ -185,13 +180,17 @@ func (s *Session) Stats(side int) Stream {
 	return l.stats
 }
 
-// Close stops relaying and releases both pairs; it waits for the readers.
+// Close stops relaying and releases both pairs; it waits until the
+// poller has let go of their sockets.
 func (s *Session) Close() {
 	s.once.Do(func() {
+		if s.poller != nil {
+			s.poller.remove(s)
+			<-s.gone
+		}
 		for _, l := range s.legs {
 			l.pair.Release()
 		}
-		s.wg.Wait()
 	})
 }
 
@@ -331,81 +330,56 @@ func (l *leg) dest(rtcp bool) netip.AddrPort {
 	return *d
 }
 
-// read relays what leg side's RTP (or RTCP) socket receives (rd) to the
-// other leg's party, out of that leg's socket (wr), until the socket is
-// closed.
-func (s *Session) read(side int, rtcp bool, rd, wr *udpio.Conn) {
-	defer s.wg.Done()
-	from, to := s.legs[side], s.legs[1-side]
-	// Nothing is allocated for a socket until something comes (RTCP
-	// often never does).
-	if err := rd.Wait(); err != nil {
-		return
-	}
-	inB, outB, bufs := readBuffers(firstBatch)
-	for {
-		n, err := rd.Read(inB, bufs)
-		if errors.Is(err, net.ErrClosed) {
-			return
-		}
-		if err != nil {
-			time.Sleep(time.Millisecond) // a passing error (ICMP, memory): go on
+// handle takes the n datagrams a socket of leg from received (RTCP when
+// rtcp) and queues in outB those of the party, for the other leg's
+// party; it returns how many it queued.
+func (s *Session) handle(from, to *leg, rtcp bool, n int, inB, outB *udpio.Batch, bufs [][]byte, v6 bool) int {
+	now := time.Now()
+	j := 0
+	dst := to.dest(rtcp)
+	for i := range n {
+		size := inB.Length(i)
+		src, ok := inB.From(i)
+		if !ok || size == 0 || size > maxDatagram {
+			s.add(0, 1)
 			continue
 		}
-		now := time.Now()
-		j := 0
-		dst := to.dest(rtcp)
-		for i := range n {
-			size := inB.Length(i)
-			src, ok := inB.From(i)
-			if !ok || size == 0 || size > maxDatagram {
+		b := bufs[i][:size]
+		src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+		var h Header
+		countable := !rtcp && !IsRTCP(b) // RTCP multiplexed on the RTP port is passed on, not counted
+		if countable {
+			var err error
+			if h, err = ParseHeader(b); err != nil {
 				s.add(0, 1)
 				continue
 			}
-			b := bufs[i][:size]
-			src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-			var h Header
-			countable := !rtcp && !IsRTCP(b) // RTCP multiplexed on the RTP port is passed on, not counted
-			if countable {
-				if h, err = ParseHeader(b); err != nil {
-					s.add(0, 1)
-					continue
-				}
-			}
-			// Latch first: the party is found even before the other has
-			// anywhere to be sent to.
-			hp := &h
-			if rtcp {
-				hp = nil
-			}
-			if (countable && !from.accept(src, hp)) || (!countable && !from.accepted(src, rtcp)) || !dst.IsValid() {
-				s.add(0, 1)
-				continue
-			}
-			if countable {
-				from.mu.Lock()
-				from.stats.Add(h, size, now)
-				from.mu.Unlock()
-			}
-			outB.Set(j, b, dst, wr.V6)
-			j++
 		}
-		if j > 0 {
-			s.last.Store(now.UnixNano()) // media, not strangers, keeps the call alive
+		// Latch first: the party is found even before the other has
+		// anywhere to be sent to.
+		hp := &h
+		if rtcp {
+			hp = nil
 		}
-		if j > 0 {
-			// One destination for the batch: a send that fails (the party
-			// gone: ICMP refused) fails the rest too, which are dropped.
-			k, _ := wr.Write(outB, j)
-			s.add(uint64(k), uint64(j-k))
+		if (countable && !from.accept(src, hp)) || (!countable && !from.accepted(src, rtcp)) || !dst.IsValid() {
+			s.add(0, 1)
+			continue
 		}
-		if n == len(bufs) && n < batch {
-			inB, outB, bufs = readBuffers(batch) // it keeps up with more than one at a time
+		if countable {
+			from.mu.Lock()
+			from.stats.Add(h, size, now)
+			from.mu.Unlock()
 		}
+		outB.Set(j, b, dst, v6)
+		j++
 	}
+	if j > 0 {
+		s.last.Store(now.UnixNano()) // media, not strangers, keeps the call alive
+	}
+	return j
 }
 
-// readBuffers returns a reader's batches of n entries and their buffers.
+// readBuffers returns a poller's batches of n entries and their buffers.
 func readBuffers(n int) (in, out *udpio.Batch, bufs [][]byte) {
 	const room = maxDatagram + 1 // a datagram that fills it was longer than maxDatagram
 	mem := make([]byte, n*room)

@@ -114,22 +114,6 @@ func (u *Conn) Read(b *Batch, bufs [][]byte) (int, error) {
 	return mmsg(u.rc.Read, unix.SYS_RECVMMSG, b, len(b.hdrs))
 }
 
-// Wait blocks until the socket has a datagram to read (or is closed, or
-// its deadline passes), reading nothing: it peeks first, since a wait
-// alone would miss a datagram that came before it.
-func (u *Conn) Wait() error {
-	var b [1]byte
-	return u.rc.Read(func(fd uintptr) bool {
-		for {
-			_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			if err == syscall.EINTR {
-				continue
-			}
-			return err != syscall.EAGAIN
-		}
-	})
-}
-
 // Write sends entries [0, n) of b, set with set; it returns how many were
 // sent: fewer than n when entry n (the first not sent) failed, with its
 // error.
@@ -164,3 +148,30 @@ func mmsg(wait func(func(uintptr) bool) error, trap uintptr, b *Batch, n int) (i
 
 // Length is how many bytes received entry i holds.
 func (b *Batch) Length(i int) int { return int(b.hdrs[i].len) }
+
+// ReadFD is Read on a raw non-blocking socket fd, outside Go's netpoller:
+// it returns 0 and syscall.EAGAIN when nothing is waiting.
+func ReadFD(fd int, b *Batch, bufs [][]byte, v6 bool) (int, error) {
+	for i := range b.hdrs {
+		b.Set(i, bufs[i][:cap(bufs[i])], netip.AddrPort{}, v6)
+	}
+	return rawMmsg(fd, unix.SYS_RECVMMSG, b, len(b.hdrs))
+}
+
+// WriteFD is Write on a raw non-blocking socket fd.
+func WriteFD(fd int, b *Batch, n int) (int, error) {
+	return rawMmsg(fd, unix.SYS_SENDMMSG, b, n)
+}
+
+func rawMmsg(fd int, trap uintptr, b *Batch, n int) (int, error) {
+	for {
+		r, _, e := syscall.RawSyscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(n), syscall.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case 0:
+			return int(r), nil
+		case syscall.EINTR:
+			continue
+		}
+		return 0, e
+	}
+}
