@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -40,26 +41,27 @@ type sock struct {
 // pollers are the relay's threads: one per P, made at the first Start;
 // sessions are spread over them in turn.
 var (
-	pollersOnce sync.Once
-	pollers     []*poller
-	pollersErr  error
-	nextPoller  atomic.Uint32
+	pollersMu  sync.Mutex
+	pollers    []*poller
+	nextPoller atomic.Uint32
 )
 
+// pollerFor returns the poller of the next session. The pollers are made
+// when first needed; a failure to make them (descriptors exhausted) is
+// the caller's, and the next call tries again.
 func pollerFor() (*poller, error) {
-	pollersOnce.Do(func() {
-		for range runtime.GOMAXPROCS(0) {
-			p, err := newPoller()
-			if err != nil {
-				pollersErr = err
-				return
+	pollersMu.Lock()
+	defer pollersMu.Unlock()
+	for len(pollers) < runtime.GOMAXPROCS(0) {
+		p, err := newPoller()
+		if err != nil {
+			if len(pollers) > 0 {
+				break // fewer threads, all working
 			}
-			pollers = append(pollers, p)
-			go p.run()
+			return nil, err
 		}
-	})
-	if pollersErr != nil {
-		return nil, pollersErr
+		pollers = append(pollers, p)
+		go p.run()
 	}
 	return pollers[int(nextPoller.Add(1))%len(pollers)], nil
 }
@@ -82,16 +84,14 @@ func newPoller() (*poller, error) {
 	return &poller{epfd: epfd, wake: wake, socks: map[int32]*sock{}}, nil
 }
 
-// add registers a session's sockets.
+// add registers a session's sockets. On an error some may be registered:
+// the session's Close lets go of them through the poller's thread, as of
+// any session's.
 func (p *poller) add(socks []*sock) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, k := range socks {
+	for _, k := range socks {
 		if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, k.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(k.fd)}); err != nil {
-			for _, done := range socks[:i] {
-				_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, done.fd, nil)
-				delete(p.socks, int32(done.fd))
-			}
 			return err
 		}
 		p.socks[int32(k.fd)] = k
@@ -117,7 +117,10 @@ func (p *poller) run() {
 	for {
 		n, err := unix.EpollWait(p.epfd, events, -1)
 		if err != nil {
-			continue // EINTR
+			if err != unix.EINTR {
+				time.Sleep(10 * time.Millisecond) // not expected: do not spin
+			}
+			continue
 		}
 		for i := range n {
 			fd := events[i].Fd
@@ -166,8 +169,10 @@ func (s *Session) relay(k *sock, inB, outB *udpio.Batch, bufs [][]byte) {
 		return // EAGAIN: another turn's event, or a passing error
 	}
 	if j := s.handle(s.legs[k.side], s.legs[1-k.side], k.rtcp, n, inB, outB, bufs, k.v6); j > 0 {
-		// One destination for the batch: a send that fails (the party
-		// gone: ICMP refused) fails the rest too, which are dropped.
+		// One destination for the batch: a send that fails fails the
+		// rest too, which are dropped; so is a batch the socket's full
+		// send buffer refuses (EAGAIN: the poller never waits, as
+		// rtpengine does not).
 		sent, _ := udpio.WriteFD(k.out, outB, j)
 		s.add(uint64(sent), uint64(j-sent))
 	}

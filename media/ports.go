@@ -83,26 +83,42 @@ func (p *Ports) Take() (*Pair, error) {
 		}
 		p.inUse++
 		p.lent[port] = true
-		return &Pair{Port: port, rtpFD: rtp, rtcpFD: rtcp, v6: p.ip.Is6() && !p.ip.Is4In6(), ports: p,
+		return &Pair{Port: port, rtpFD: rtp, rtcpFD: rtcp, v6: sixSocket(p.ip), ports: p,
 			rtpAddr: netip.AddrPortFrom(p.ip, uint16(port))}, nil
 	}
 	return nil, ErrNoPorts
 }
 
+// sixSocket tells whether the pairs of ip are IPv6 sockets: for an IPv6
+// address, and for a wildcard (0.0.0.0 or ::), which binds a dual-stack
+// socket to :: that takes both families (IPv4 parties as v4-mapped).
+func sixSocket(ip netip.Addr) bool { return ip.Is6() && !ip.Is4In6() || ip.IsUnspecified() }
+
 // bindUDP returns a non-blocking UDP socket bound to ip:port.
 func bindUDP(ip netip.Addr, port int) (int, error) {
 	family := unix.AF_INET
-	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: port, Addr: ip.Unmap().As4()}
-	if ip.Is6() && !ip.Is4In6() {
-		family = unix.AF_INET6
-		sa = &unix.SockaddrInet6{Port: port, Addr: ip.As16()}
+	var sa unix.Sockaddr
+	switch {
+	case ip.IsUnspecified():
+		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: port} // ::, dual stack
+	case sixSocket(ip):
+		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: port, Addr: ip.As16()}
+	default:
+		sa = &unix.SockaddrInet4{Port: port, Addr: ip.Unmap().As4()}
 	}
 	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
 	if err != nil {
 		return -1, err
 	}
 	if family == unix.AF_INET6 {
-		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1)
+		only := 1
+		if ip.IsUnspecified() {
+			only = 0
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, only); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
 	}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)

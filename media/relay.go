@@ -1,6 +1,7 @@
 package media
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"sync"
@@ -36,8 +37,14 @@ type Session struct {
 	poller  *poller // the thread relaying it, once started
 	socks   []*sock
 	gone    chan struct{} // closed when the poller has let go of socks
-	once    sync.Once
+
+	mu      sync.Mutex // started and closed
+	started bool
+	closed  bool
 }
+
+// errSession is a Session started twice or after Close.
+var errSession = errors.New("media: session already started or closed")
 
 // Totals count packets across every session of a Ports, for metrics.
 type Totals struct {
@@ -143,12 +150,20 @@ func (s *Session) Reset(side int) {
 func (s *Session) Touch() { s.last.Store(time.Now().UnixNano()) }
 
 // Start starts relaying: the session's four sockets go to a poller
-// (see poller), which relays what they receive.
-func (s *Session) Start() {
+// (see poller), which relays what they receive. An error (no poller could
+// be made, a socket could not be registered) means nothing is relayed;
+// Close still releases everything.
+func (s *Session) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.closed {
+		return errSession
+	}
+	s.started = true
 	s.last.Store(time.Now().UnixNano())
 	p, err := pollerFor()
 	if err != nil {
-		return // no epoll: nothing is relayed
+		return err
 	}
 	for side, l := range s.legs {
 		o := s.legs[1-side].pair
@@ -157,11 +172,8 @@ func (s *Session) Start() {
 			&sock{s: s, side: side, rtcp: true, fd: l.pair.rtcpFD, out: o.rtcpFD, v6: l.pair.v6})
 	}
 	s.gone = make(chan struct{})
-	if p.add(s.socks) != nil {
-		s.socks = nil
-		return
-	}
-	s.poller = p
+	s.poller = p // from here Close goes through the poller, whatever add did
+	return p.add(s.socks)
 }
 
 // Idle is how long since a packet was relayed either way (since Start
@@ -181,17 +193,21 @@ func (s *Session) Stats(side int) Stream {
 }
 
 // Close stops relaying and releases both pairs; it waits until the
-// poller has let go of their sockets.
+// poller has let go of their sockets. A second call does nothing.
 func (s *Session) Close() {
-	s.once.Do(func() {
-		if s.poller != nil {
-			s.poller.remove(s)
-			<-s.gone
-		}
-		for _, l := range s.legs {
-			l.pair.Release()
-		}
-	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if s.poller != nil {
+		s.poller.remove(s)
+		<-s.gone
+	}
+	for _, l := range s.legs {
+		l.pair.Release()
+	}
 }
 
 // accept latches leg l's party when it may, and reports whether a packet

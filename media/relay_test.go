@@ -202,3 +202,50 @@ func TestStrictSource(t *testing.T) {
 		}
 	}
 }
+
+// A session's sockets on a wildcard address are dual stack, as the
+// default media.address (0.0.0.0) binds them: parties on IPv4 and on
+// IPv6 are both relayed. A session is started once, and never after
+// Close.
+func TestSessionWildcardDualStack(t *testing.T) {
+	for _, wild := range []string{"0.0.0.0", "::"} {
+		ports, err := NewPorts(netip.MustParseAddr(wild), 31300, 31399)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ip := range []string{"127.0.0.1", "::1"} {
+			if c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)}); err != nil {
+				t.Logf("no %s here: %v", ip, err)
+				continue
+			} else {
+				c.Close()
+			}
+			a, _ := ports.Take()
+			b, _ := ports.Take()
+			customer, carrier := newParty(t, ip), newParty(t, ip)
+			s := NewSession(a, b)
+			s.SetPeer(0, Offer{Remote: customer.addr(), Clock: 8000})
+			s.SetPeer(1, Offer{Remote: carrier.addr(), Clock: 8000})
+			if err := s.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Start(); err == nil {
+				t.Errorf("a session started twice")
+			}
+			done := make(chan int)
+			go func() { n, _ := carrier.receive(1); done <- n }()
+			relay := netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(a.Port))
+			customer.send(relay, 1, 20, nil)
+			if n := <-done; n != 20 {
+				t.Errorf("bound to %s, parties on %s: the carrier got %d of 20", wild, ip, n)
+			}
+			s.Close()
+			if err := s.Start(); err == nil {
+				t.Errorf("a session started after Close")
+			}
+		}
+		if ports.InUse() != 0 {
+			t.Errorf("%d pairs in use", ports.InUse())
+		}
+	}
+}

@@ -148,8 +148,12 @@ func (s *Server) openMedia(c *call, lines []string, body []byte) *refusal {
 		m.offer = out
 		m.commit(customerSide, offer)
 	}
+	if err := m.sess.Start(); err != nil {
+		m.sess.Close()
+		s.log.Error("media relay: cannot relay", "call", c.id, "error", err)
+		return refuse(503, "Media Relay Unavailable")
+	}
 	c.media = m
-	m.sess.Start()
 	return nil
 }
 
