@@ -76,7 +76,13 @@ func (b *borderSetup) inDialog(method, callID, branch string, cseq int, r200, ex
 // 200 it got and the INVITE the carrier got.
 func (b *borderSetup) answered(t *testing.T, callID, extra string) (r200, inv string) {
 	t.Helper()
-	b.customer.send(b.swAddr, b.customerInvite(callID, "z9hG4bK"+callID, numAnswer, extra))
+	return b.answeredBy(t, callID, b.customerInvite(callID, "z9hG4bK"+callID, numAnswer, extra))
+}
+
+// answeredBy is answered for an INVITE of the test's own, Call-ID callID.
+func (b *borderSetup) answeredBy(t *testing.T, callID, invite string) (r200, inv string) {
+	t.Helper()
+	b.customer.send(b.swAddr, invite)
 	inv, ok := b.carrier.next("INVITE", 3*time.Second)
 	if !ok {
 		t.Fatal("no INVITE at the carrier")

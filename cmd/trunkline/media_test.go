@@ -169,16 +169,7 @@ func natSDP(port int, direction string) string {
 // returns the 200 the customer got and the relay's address on each side.
 func relayedCall(t *testing.T, b *borderSetup, callID, sdp string) (r200 string, toA, toB *net.UDPAddr) {
 	t.Helper()
-	b.customer.send(b.swAddr, b.customerInviteSDP(callID, "z9hG4bK"+callID, numAnswer, "", sdp))
-	inv, ok := b.carrier.next("INVITE", 3*time.Second)
-	if !ok {
-		t.Fatal("no INVITE at the carrier")
-	}
-	r200, ok = b.customer.next("SIP/2.0 200", 3*time.Second)
-	if !ok {
-		t.Fatal("no 200 at the customer")
-	}
-	b.customer.send(b.swAddr, b.inDialog("ACK", callID, "z9hG4bKack"+callID, 1, r200, ""))
+	r200, inv := b.answeredBy(t, callID, b.customerInviteSDP(callID, "z9hG4bK"+callID, numAnswer, "", sdp))
 	return r200, sdpMedia(t, r200), sdpMedia(t, inv)
 }
 
