@@ -21,8 +21,8 @@ import (
 // ports on each leg, and its RTP and RTCP relayed between them.
 type MediaRelay struct {
 	Ports *media.Ports
-	// Advertise is the address SDP gives the parties (the ports' own
-	// address when the switch is not behind 1:1 NAT).
+	// Advertise is the address SDP gives the parties; when not valid, the
+	// ports' own address, which must then not be a wildcard.
 	Advertise netip.Addr
 	// Timeout ends an answered call that has relayed no media either way
 	// for so long (default DefaultMediaTimeout); HoldTimeout does while a
@@ -196,8 +196,8 @@ var errNotRelayed = errors.New("sip: SDP not relayable")
 
 // relayBody is the body of a message that party from sends on a relayed
 // call, with its SDP moved to the relay; other bodies, and every body of
-// a call that is not relayed, go as they are. ok is false for an SDP the
-// relay cannot take. c.mu is held.
+// a call that is not relayed, go as they are. An SDP the relay cannot
+// take is errNotRelayed. c.mu is held.
 func (s *Server) relayBody(c *call, from int, lines []string, body []byte) (out []byte, err error) {
 	out, offer, err := s.relayOffer(c, from, lines, body)
 	if err == nil && offer != nil {
