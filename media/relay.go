@@ -215,9 +215,10 @@ func (s *Session) Close() {
 // its SDP is known nothing is; a packet from exactly where the SDP said
 // latches at once; one from elsewhere only after learnPackets in
 // sequence, never when the SDP named a public address of another host,
-// and, for a party behind NAT, only from its signalling host. Such a
-// party is latched afresh when its NAT maps it anew (learnPackets in
-// sequence from another port of that host). RTCP latches only where the
+// and, for a party behind NAT, only from its signalling host, by its
+// first packet from there. Such a party is latched afresh when its NAT
+// maps it anew (learnPackets in sequence from another port of that
+// host). RTCP latches only where the
 // party's RTP is latched.
 func (l *leg) accept(src netip.AddrPort, h *Header) bool {
 	peer := &l.rtpPeer
@@ -260,10 +261,14 @@ func (l *leg) accept(src netip.AddrPort, h *Header) bool {
 		if strictSource(d.Addr()) && d.Addr() != src.Addr() {
 			return false
 		}
-		if l.natted.Load() && !l.fromSource(src) && src.Addr() != d.Addr() {
+		natted := l.natted.Load()
+		if natted && !l.fromSource(src) && src.Addr() != d.Addr() {
 			return false
 		}
-		if l.isRetired(src) || !l.learn(src, h) {
+		// A party behind NAT is latched by its first packet from the host
+		// it signals from (no stranger sends from there); anyone else
+		// only after learnPackets in sequence.
+		if !(natted && l.fromKnownSource(src)) && (l.isRetired(src) || !l.learn(src, h)) {
 			return false
 		}
 		l.learned.Store(true)
@@ -290,6 +295,13 @@ func (l *leg) learn(src netip.AddrPort, h *Header) bool {
 func (l *leg) isRetired(src netip.AddrPort) bool {
 	r := l.retired.Load()
 	return r != nil && slices.Contains(*r, src)
+}
+
+// fromKnownSource tells whether src is on the party's signalling host,
+// when that is known.
+func (l *leg) fromKnownSource(src netip.AddrPort) bool {
+	s := l.source.Load()
+	return s != nil && s.IsValid() && *s == src.Addr()
 }
 
 // fromSource tells whether src is on the party's signalling host (any

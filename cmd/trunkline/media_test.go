@@ -240,7 +240,10 @@ func TestMediaRelayNATCustomer(t *testing.T) {
 
 	atCarrier, atCustomer := carrierRTP.received(custSSRC), customerRTP.received(carrSSRC)
 	t.Logf("relayed %v dropped %v", metricValue(t, b.sw.api.base, `trunkline_media_packets_total{result="relayed"}`), metricValue(t, b.sw.api.base, `trunkline_media_packets_total{result="dropped"}`))
-	if len(atCarrier) < 90 || len(atCustomer) < 90 {
+	// The customer, behind NAT, is latched by its first packet from the
+	// host it signals from: the carrier gets every one; the customer
+	// misses at most what the carrier sent before that.
+	if len(atCarrier) != 100 || len(atCustomer) < 95 {
 		t.Fatalf("carrier got %d of the customer's 100 packets, customer %d of the carrier's 100", len(atCarrier), len(atCustomer))
 	}
 	if n, m := len(carrierRTP.received(strangerSSRC)), len(customerRTP.received(strangerSSRC)); n+m > 0 {
