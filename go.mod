@@ -10,6 +10,7 @@ require (
 	github.com/go-webauthn/webauthn v0.18.2
 	github.com/icholy/digest v1.2.0
 	github.com/jlaffaye/ftp v0.2.4
+	github.com/pion/rtcp v1.2.20
 	github.com/pion/rtp v1.10.6
 	github.com/pkg/sftp v1.13.12
 	github.com/pquerna/otp v1.5.0

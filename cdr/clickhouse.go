@@ -227,6 +227,10 @@ func columnValues(recs []Record) []any {
 		i64(func(r *Record) int64 { return r.CarrierRTP.JitterUs }),
 		f64(func(r *Record) float64 { return r.CarrierRTP.MOS }),
 		str(func(r *Record) string { return r.CarrierRTP.PayloadTypes }),
+		i64(func(r *Record) int64 { return r.CustomerRTP.ReportedLost }),
+		i64(func(r *Record) int64 { return r.CustomerRTP.ReportedJitterUs }),
+		i64(func(r *Record) int64 { return r.CarrierRTP.ReportedLost }),
+		i64(func(r *Record) int64 { return r.CarrierRTP.ReportedJitterUs }),
 	}
 }
 

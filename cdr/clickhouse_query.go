@@ -113,7 +113,8 @@ func (c *ClickHouse) scan(ctx context.Context, sql string, fn func(r *Record) er
 			&duration, &billed, &sipCode, &r.Reason, &r.HangupSide, &r.Currency,
 			&sellRate, &sellCost, &buyRate, &buyCost, &marg, &r.Trace, &r.SIPCallID, &relayed,
 			&cu.Packets, &cu.Bytes, &cu.Lost, &cu.JitterUs, &cu.MOS, &cu.PayloadTypes,
-			&ca.Packets, &ca.Bytes, &ca.Lost, &ca.JitterUs, &ca.MOS, &ca.PayloadTypes); err != nil {
+			&ca.Packets, &ca.Bytes, &ca.Lost, &ca.JitterUs, &ca.MOS, &ca.PayloadTypes,
+			&cu.ReportedLost, &cu.ReportedJitterUs, &ca.ReportedLost, &ca.ReportedJitterUs); err != nil {
 			return fmt.Errorf("clickhouse: reading cdr: %w", err)
 		}
 		r.Attempt, r.Final, r.MediaRelayed = int(attempt), final == 1, relayed == 1

@@ -60,6 +60,10 @@ var chColumns = []chColumn{
 	{"carrier_rtp_jitter_us", "Int64"},
 	{"carrier_rtp_mos", "Float64"},
 	{"carrier_rtp_payload_types", "String"},
+	{"customer_rtp_reported_lost", "Int64"},
+	{"customer_rtp_reported_jitter_us", "Int64"},
+	{"carrier_rtp_reported_lost", "Int64"},
+	{"carrier_rtp_reported_jitter_us", "Int64"},
 }
 
 // createTableSQL is the schema. It keeps to what ClickHouse 18.16 accepts

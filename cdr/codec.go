@@ -85,12 +85,14 @@ func appendRTP(dst []byte, s *RTPStats) []byte {
 	dst = binary.AppendVarint(dst, s.Lost)
 	dst = binary.AppendVarint(dst, s.JitterUs)
 	dst = binary.AppendVarint(dst, int64(math.Round(s.MOS*100)))
-	return appendString(dst, s.PayloadTypes)
+	dst = appendString(dst, s.PayloadTypes)
+	dst = binary.AppendVarint(dst, s.ReportedLost)
+	return binary.AppendVarint(dst, s.ReportedJitterUs)
 }
 
 func (d *recordDecoder) rtp() RTPStats {
 	return RTPStats{Packets: d.varint(), Bytes: d.varint(), Lost: d.varint(), JitterUs: d.varint(),
-		MOS: float64(d.varint()) / 100, PayloadTypes: d.str()}
+		MOS: float64(d.varint()) / 100, PayloadTypes: d.str(), ReportedLost: d.varint(), ReportedJitterUs: d.varint()}
 }
 
 func appendString(dst []byte, s string) []byte {

@@ -94,7 +94,7 @@ func TestDecodeRecordErrors(t *testing.T) {
 		{"appended field's length cut off", append(withoutSIPCallID(t, testRecord(2)), 0x80)},
 		{"cut off before the appended fields", withoutSIPCallID(t, testRecord(1))[:len(good)-mediaBytes-len(r.SIPCallID)-2]},
 		{"media fields cut off", good[:len(good)-mediaBytes+1]},
-		{"media fields cut off at a field's end", good[:len(good)-6]},
+		{"media fields cut off at a field's end", good[:len(good)-8]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,8 +119,8 @@ func withoutSIPCallID(t testing.TB, r Record) []byte {
 }
 
 // mediaBytes is the length of the media fields of a record without media:
-// MediaRelayed, then each direction's five zero varints and empty string.
-const mediaBytes = 1 + 2*6
+// MediaRelayed, then each direction's seven zero varints and empty string.
+const mediaBytes = 1 + 2*8
 
 // withoutMedia returns r encoded as the release before the media fields
 // were appended wrote it: the payload ends after SIPCallID.
@@ -139,8 +139,8 @@ func withoutMedia(t testing.TB, r Record) []byte {
 // withMedia is r with the media statistics of a relayed call.
 func withMedia(r Record) Record {
 	r.MediaRelayed = true
-	r.CustomerRTP = RTPStats{Packets: 3000, Bytes: 516000, Lost: 12, JitterUs: 1875, MOS: 4.37, PayloadTypes: "0,101"}
-	r.CarrierRTP = RTPStats{Packets: 2990, Bytes: 514280, Lost: -2, JitterUs: 0, MOS: 1, PayloadTypes: "8"}
+	r.CustomerRTP = RTPStats{Packets: 3000, Bytes: 516000, Lost: 12, JitterUs: 1875, MOS: 4.37, PayloadTypes: "0,101", ReportedLost: 9, ReportedJitterUs: 2125}
+	r.CarrierRTP = RTPStats{Packets: 2990, Bytes: 514280, Lost: -2, JitterUs: 0, MOS: 1, PayloadTypes: "8", ReportedLost: -1}
 	return r
 }
 

@@ -90,6 +90,8 @@ func rtpColumns(side string, st func(*Record) *RTPStats) []csvColumn {
 		{side + "_rtp_jitter_us", func(r *Record, _ *time.Location) string { return itoa(st(r).JitterUs) }},
 		{side + "_rtp_mos", func(r *Record, _ *time.Location) string { return strconv.FormatFloat(st(r).MOS, 'f', 2, 64) }},
 		{side + "_rtp_payload_types", func(r *Record, _ *time.Location) string { return st(r).PayloadTypes }},
+		{side + "_rtp_reported_lost", func(r *Record, _ *time.Location) string { return itoa(st(r).ReportedLost) }},
+		{side + "_rtp_reported_jitter_us", func(r *Record, _ *time.Location) string { return itoa(st(r).ReportedJitterUs) }},
 	}
 }
 

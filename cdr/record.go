@@ -51,15 +51,20 @@ type Record struct {
 	CarrierRTP   RTPStats `json:"carrier_rtp"`
 }
 
-// RTPStats are one direction of a relayed call's audio (RFC 3550): the
-// packets and bytes relayed, the packets lost by their sequence numbers,
-// the interarrival jitter, an R-factor MOS estimate (1–4.5, 0 without
-// packets) and the RTP payload types seen ("0,101").
+// RTPStats are one direction of a relayed call's audio (RFC 3550): what
+// a party sent, as the relay saw it: the packets and bytes relayed, the
+// packets lost by their sequence numbers, the interarrival jitter, an
+// R-factor MOS estimate (1–4.5, 0 without packets) and the RTP payload
+// types seen ("0,101"); and what the same party reported receiving in its
+// last RTCP report (the other direction as its receiver saw it): packets
+// lost and jitter.
 type RTPStats struct {
-	Packets      int64   `json:"packets"`
-	Bytes        int64   `json:"bytes"`
-	Lost         int64   `json:"lost"`
-	JitterUs     int64   `json:"jitter_us"`
-	MOS          float64 `json:"mos"`
-	PayloadTypes string  `json:"payload_types,omitempty"`
+	Packets          int64   `json:"packets"`
+	Bytes            int64   `json:"bytes"`
+	Lost             int64   `json:"lost"`
+	JitterUs         int64   `json:"jitter_us"`
+	MOS              float64 `json:"mos"`
+	PayloadTypes     string  `json:"payload_types,omitempty"`
+	ReportedLost     int64   `json:"reported_lost"`
+	ReportedJitterUs int64   `json:"reported_jitter_us"`
 }

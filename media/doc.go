@@ -13,8 +13,10 @@
 //     as rtpengine's threads do, with no goroutine wake-up a packet.
 //   - Stream keeps one direction's statistics (RFC 3550: packets, bytes,
 //     loss from sequence numbers, interarrival jitter; payload types; a
-//     MOS estimate). Packets are read in place (ParseHeader); the tests
-//     make their streams with github.com/pion/rtp.
+//     MOS estimate), and what the party reported receiving in its RTCP
+//     sender and receiver reports (github.com/pion/rtcp). RTP packets are
+//     read in place (ParseHeader); the tests make their streams with
+//     github.com/pion/rtp.
 //
 // The SIP layer (sip/relay.go) opens a Session for each call it relays,
 // moves every SDP body that crosses through Rewrite (telling each party

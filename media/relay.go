@@ -389,7 +389,18 @@ func (s *Session) handle(from, to *leg, rtcp bool, n int, inB, outB *udpio.Batch
 		if rtcp {
 			hp = nil
 		}
-		if (countable && !from.accept(src, hp)) || (!countable && !from.accepted(src, rtcp)) || !dst.IsValid() {
+		if (countable && !from.accept(src, hp)) || (!countable && !from.accepted(src, rtcp)) {
+			s.add(0, 1)
+			continue
+		}
+		// The party's own. Its reports count whether or not they can be
+		// passed on yet; its RTP counts as relayed.
+		if !countable {
+			from.mu.Lock()
+			from.stats.AddRTCP(b)
+			from.mu.Unlock()
+		}
+		if !dst.IsValid() {
 			s.add(0, 1)
 			continue
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math"
 	"time"
+
+	"github.com/pion/rtcp"
 )
 
 // Header is what the relay reads of an RTP packet: the fixed header
@@ -48,6 +50,14 @@ const (
 type Stream struct {
 	Packets, Bytes uint64
 	payloadTypes   [2]uint64 // a bit per payload type seen
+
+	// What the party reported receiving, in its last RTCP report
+	// (sender or receiver report) about the stream it gets: the packets
+	// lost, cumulative, and its interarrival jitter; Reports counts the
+	// reports. The other direction's quality as its receiver saw it.
+	Reports        int
+	ReportedLost   int64
+	ReportedJitter time.Duration
 
 	started  bool
 	ssrc     uint32
@@ -216,4 +226,35 @@ func (s *Stream) MOS() float64 {
 	r = math.Max(0, math.Min(100, r))
 	mos := 1 + 0.035*r + 0.000007*r*(r-60)*(100-r)
 	return math.Round(math.Max(1, math.Min(4.5, mos))*100) / 100
+}
+
+// AddRTCP takes an RTCP packet (compound) the party sent: the report
+// block of its last sender or receiver report goes in ReportedLost and
+// ReportedJitter (the jitter in the party's clock). Malformed packets
+// are ignored.
+func (s *Stream) AddRTCP(b []byte) {
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		return
+	}
+	for _, p := range pkts {
+		var blocks []rtcp.ReceptionReport
+		switch r := p.(type) {
+		case *rtcp.SenderReport:
+			blocks = r.Reports
+		case *rtcp.ReceiverReport:
+			blocks = r.Reports
+		}
+		if len(blocks) == 0 {
+			continue
+		}
+		r := blocks[0] // one stream a call: the one it receives
+		clock := s.clock
+		if clock == 0 {
+			clock = DefaultClock
+		}
+		s.Reports++
+		s.ReportedLost = int64(int32(r.TotalLost<<8) >> 8) // 24-bit, signed
+		s.ReportedJitter = time.Duration(uint64(r.Jitter) * uint64(time.Second) / uint64(clock))
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 )
 
@@ -146,4 +147,31 @@ func FuzzParseHeader(f *testing.F) {
 			t.Fatalf("ParseHeader %+v, pion %+v", h, want)
 		}
 	})
+}
+
+// A party's RTCP reports (made with pion/rtcp) give what it received:
+// the last report block's cumulative loss (24-bit, signed) and jitter in
+// its clock; anything else is ignored.
+func TestStreamRTCPReports(t *testing.T) {
+	var s Stream
+	s.SetClock(8000)
+	rr, _ := (&rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: 2, TotalLost: 7, Jitter: 160}}}).Marshal()
+	s.AddRTCP(rr)
+	if s.Reports != 1 || s.ReportedLost != 7 || s.ReportedJitter != 20*time.Millisecond {
+		t.Errorf("after a receiver report: %d reports, lost %d, jitter %v", s.Reports, s.ReportedLost, s.ReportedJitter)
+	}
+	sr, _ := rtcp.Marshal([]rtcp.Packet{
+		&rtcp.SenderReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: 2, TotalLost: 0xFFFFFF, Jitter: 8}}},
+		&rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{Source: 1, Items: []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: "x"}}}}},
+	})
+	s.AddRTCP(sr)
+	if s.Reports != 2 || s.ReportedLost != -1 || s.ReportedJitter != time.Millisecond {
+		t.Errorf("after a compound sender report: %d reports, lost %d, jitter %v", s.Reports, s.ReportedLost, s.ReportedJitter)
+	}
+	s.AddRTCP([]byte{0x80, 201, 0, 7, 1, 2}) // cut short
+	bye, _ := (&rtcp.Goodbye{Sources: []uint32{1}}).Marshal()
+	s.AddRTCP(bye)
+	if s.Reports != 2 || s.ReportedLost != -1 {
+		t.Errorf("malformed or report-less packets counted: %d reports, lost %d", s.Reports, s.ReportedLost)
+	}
 }

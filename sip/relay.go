@@ -268,6 +268,7 @@ func (c *call) mediaRecord(r *cdr.Record) {
 		*st = cdr.RTPStats{
 			Packets: int64(s.Packets), Bytes: int64(s.Bytes), Lost: s.Lost(),
 			JitterUs: s.Jitter().Microseconds(), MOS: s.MOS(), PayloadTypes: payloadTypes(s.PayloadTypes()),
+			ReportedLost: s.ReportedLost, ReportedJitterUs: s.ReportedJitter.Microseconds(),
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
 	"github.com/trunkline/trunkline/cdr"
@@ -236,6 +237,15 @@ func TestMediaRelayNATCustomer(t *testing.T) {
 		stranger.stream(toB, strangerSSRC, 20, nil, time.Millisecond, 160)
 	}()
 	wg.Wait()
+	// The carrier's RTCP receiver report on what it got of the customer's
+	// stream, to the relay's RTCP port (RTP's plus one).
+	rr, err := (&rtcp.ReceiverReport{SSRC: carrSSRC, Reports: []rtcp.ReceptionReport{{SSRC: custSSRC, TotalLost: 7, Jitter: 160}}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := carrierRTP.conn.WriteToUDP(rr, &net.UDPAddr{IP: toB.IP, Port: toB.Port + 1}); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(200 * time.Millisecond)
 
 	atCarrier, atCustomer := carrierRTP.received(custSSRC), customerRTP.received(carrSSRC)
@@ -272,6 +282,10 @@ func TestMediaRelayNATCustomer(t *testing.T) {
 		if d := time.Duration(c.got.JitterUs)*time.Microsecond - jitter; d < -2*time.Millisecond || d > 2*time.Millisecond {
 			t.Errorf("%s's jitter in the CDR: %d µs, by hand %v", c.name, c.got.JitterUs, jitter)
 		}
+	}
+	if r.CarrierRTP.ReportedLost != 7 || r.CarrierRTP.ReportedJitterUs != 20000 || r.CustomerRTP.ReportedLost != 0 {
+		t.Errorf("RTCP reports in the CDR: carrier reported lost %d, jitter %d µs (sent 7 and 160 units at 8 kHz); customer reported lost %d (sent none)",
+			r.CarrierRTP.ReportedLost, r.CarrierRTP.ReportedJitterUs, r.CustomerRTP.ReportedLost)
 	}
 	if r.CustomerRTP.Lost != 10 {
 		t.Errorf("customer's stream lost %d, want the 10 numbers it skipped", r.CustomerRTP.Lost)
