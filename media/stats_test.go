@@ -175,3 +175,20 @@ func TestStreamRTCPReports(t *testing.T) {
 		t.Errorf("malformed or report-less packets counted: %d reports, lost %d", s.Reports, s.ReportedLost)
 	}
 }
+
+// FuzzAddRTCP feeds a stream any bytes as RTCP: nothing panics, and what
+// it takes is a 24-bit signed loss and a jitter of at most 2^32 units.
+func FuzzAddRTCP(f *testing.F) {
+	rr, _ := (&rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: 2, TotalLost: 7, Jitter: 160}}}).Marshal()
+	sr, _ := (&rtcp.SenderReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: 2, TotalLost: 0xFFFFFF}}}).Marshal()
+	f.Add(rr)
+	f.Add(sr)
+	f.Add([]byte{0x80, 201, 0, 1, 0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s Stream
+		s.AddRTCP(b)
+		if s.ReportedLost < -(1<<23) || s.ReportedLost >= 1<<23 || s.ReportedJitter < 0 || s.ReportedJitter > time.Duration(1<<32)*time.Second/DefaultClock {
+			t.Fatalf("from %x: lost %d jitter %v", b, s.ReportedLost, s.ReportedJitter)
+		}
+	})
+}
