@@ -38,7 +38,7 @@ type sock struct {
 	v6   bool
 }
 
-// pollers are the relay's threads: one per P, made at the first Start;
+// pollers are the relay's threads: one per P, made when first needed;
 // sessions are spread over them in turn.
 var (
 	pollersMu  sync.Mutex
@@ -63,7 +63,7 @@ func pollerFor() (*poller, error) {
 		pollers = append(pollers, p)
 		go p.run()
 	}
-	return pollers[int(nextPoller.Add(1))%len(pollers)], nil
+	return pollers[nextPoller.Add(1)%uint32(len(pollers))], nil
 }
 
 func newPoller() (*poller, error) {
