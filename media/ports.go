@@ -134,6 +134,9 @@ func (p *Ports) Totals() *Totals { return &p.totals }
 // Addr is the address the pairs are bound to.
 func (p *Ports) Addr() netip.Addr { return p.ip }
 
+// Capacity is how many pairs the range holds.
+func (p *Ports) Capacity() int { return (p.hi - p.lo + 1) / 2 }
+
 // InUse is how many pairs are lent.
 func (p *Ports) InUse() int {
 	p.mu.Lock()

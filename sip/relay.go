@@ -387,6 +387,9 @@ func (s *Server) registerRelayMetrics() {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "trunkline_media_port_pairs", Help: "RTP/RTCP port pairs of the media relay in use (two per relayed call).",
 		}, func() float64 { return float64(p.InUse()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "trunkline_media_port_pairs_max", Help: "RTP/RTCP port pairs the media relay's port range holds (media.port_min to media.port_max).",
+		}, func() float64 { return float64(p.Capacity()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "trunkline_media_packets_total", Help: "RTP and RTCP packets through the media relay, by result.", ConstLabels: prometheus.Labels{"result": "relayed"},
 		}, func() float64 { return float64(t.Relayed.Load()) }),
