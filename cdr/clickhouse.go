@@ -118,73 +118,42 @@ func (c *ClickHouse) WriteBatch(ctx context.Context, recs []Record) error {
 	return nil
 }
 
+// column is one value of each record.
+func column[T any](recs []Record, f func(*Record) T) []T {
+	s := make([]T, len(recs))
+	for i := range recs {
+		s[i] = f(&recs[i])
+	}
+	return s
+}
+
 // columnValues turns recs into one slice per column of chColumns.
 func columnValues(recs []Record) []any {
-	n := len(recs)
-	str := func(f func(*Record) string) []string {
-		s := make([]string, n)
-		for i := range recs {
-			s[i] = f(&recs[i])
-		}
-		return s
-	}
-	i32 := func(f func(*Record) int) []int32 {
-		s := make([]int32, n)
-		for i := range recs {
-			s[i] = int32(f(&recs[i]))
-		}
-		return s
-	}
+	str := func(f func(*Record) string) []string { return column(recs, f) }
+	i64 := func(f func(*Record) int64) []int64 { return column(recs, f) }
+	f64 := func(f func(*Record) float64) []float64 { return column(recs, f) }
+	i32 := func(f func(*Record) int) []int32 { return column(recs, func(r *Record) int32 { return int32(f(r)) }) }
 	ms := func(f func(*Record) int64) []uint64 {
-		s := make([]uint64, n)
-		for i := range recs {
-			s[i] = uint64(max(f(&recs[i]), 0))
-		}
-		return s
+		return column(recs, func(r *Record) uint64 { return uint64(max(f(r), 0)) })
 	}
 	tm := func(f func(*Record) int64) []time.Time {
-		s := make([]time.Time, n)
-		for i := range recs {
-			s[i] = time.UnixMilli(max(f(&recs[i]), 0))
-		}
-		return s
+		return column(recs, func(r *Record) time.Time { return time.UnixMilli(max(f(r), 0)) })
 	}
 	money := func(f func(*Record) rating.Money) []decimal.Decimal {
-		s := make([]decimal.Decimal, n)
-		for i := range recs {
-			s[i] = decimal.New(int64(f(&recs[i])), -rating.Digits)
-		}
-		return s
+		return column(recs, func(r *Record) decimal.Decimal { return decimal.New(int64(f(r)), -rating.Digits) })
 	}
-	i64 := func(f func(*Record) int64) []int64 {
-		s := make([]int64, n)
-		for i := range recs {
-			s[i] = f(&recs[i])
-		}
-		return s
-	}
-	f64 := func(f func(*Record) float64) []float64 {
-		s := make([]float64, n)
-		for i := range recs {
-			s[i] = f(&recs[i])
-		}
-		return s
-	}
-	final, relayed := make([]uint8, n), make([]uint8, n)
-	pdd := make([]int64, n)
-	for i := range recs {
-		if recs[i].Final {
-			final[i] = 1
-		}
-		if recs[i].MediaRelayed {
-			relayed[i] = 1
-		}
-		pdd[i] = recs[i].PDDMs
+	flag := func(f func(*Record) bool) []uint8 {
+		return column(recs, func(r *Record) uint8 {
+			if f(r) {
+				return 1
+			}
+			return 0
+		})
 	}
 	return []any{
 		str(func(r *Record) string { return r.CallID }),
 		i32(func(r *Record) int { return r.Attempt }),
-		final,
+		flag(func(r *Record) bool { return r.Final }),
 		str(func(r *Record) string { return r.Node }),
 		str(func(r *Record) string { return r.CustomerID }),
 		str(func(r *Record) string { return r.AuthMethod }),
@@ -200,7 +169,7 @@ func columnValues(recs []Record) []any {
 		ms(func(r *Record) int64 { return r.AnswerMs }),
 		tm(func(r *Record) int64 { return r.EndMs }),
 		ms(func(r *Record) int64 { return r.EndMs }),
-		pdd,
+		i64(func(r *Record) int64 { return r.PDDMs }),
 		i32(func(r *Record) int { return r.Duration }),
 		i32(func(r *Record) int { return r.Billed }),
 		i32(func(r *Record) int { return r.SIPCode }),
@@ -214,7 +183,7 @@ func columnValues(recs []Record) []any {
 		money(func(r *Record) rating.Money { return r.Margin }),
 		str(func(r *Record) string { return r.Trace }),
 		str(func(r *Record) string { return r.SIPCallID }),
-		relayed,
+		flag(func(r *Record) bool { return r.MediaRelayed }),
 		i64(func(r *Record) int64 { return r.CustomerRTP.Packets }),
 		i64(func(r *Record) int64 { return r.CustomerRTP.Bytes }),
 		i64(func(r *Record) int64 { return r.CustomerRTP.Lost }),
