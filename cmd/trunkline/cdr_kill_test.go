@@ -52,6 +52,17 @@ func (p *proc) waitLog(t *testing.T, re *regexp.Regexp, d time.Duration) string 
 	}
 }
 
+// kill SIGKILLs the process and waits for it to end; the cleanup that
+// waits again still gets its turn.
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.exited
+	p.exited <- nil
+}
+
 var (
 	readyRE = regexp.MustCompile(`msg="trunkline ready" sip=(\S+) admin=(\S+)`)
 	tokenRE = regexp.MustCompile(`Admin API token \(shown once, keep it\): (\S+)`)

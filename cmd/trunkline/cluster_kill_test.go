@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -110,11 +109,7 @@ log:
 	// SIGKILL A with its 6 calls up for two of its register's heartbeats
 	// (a crash loses at most the time since the last one).
 	time.Sleep(2 * time.Second)
-	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-a.exited
-	a.exited <- nil // for the cleanup
+	a.kill(t)
 	killed := time.Now()
 	// Its channels come back within the lease TTL (and the refresh that
 	// would have followed): B takes 6 more calls.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -105,16 +106,11 @@ func resolve4(host string) (netip.Addr, bool) {
 	if host == "" {
 		return netip.Addr{}, false
 	}
-	ips, err := net.LookupIP(host)
-	if err != nil {
+	addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip4", host)
+	if err != nil || len(addrs) == 0 {
 		return netip.Addr{}, false
 	}
-	for _, ip := range ips {
-		if a, ok := netip.AddrFromSlice(ip.To4()); ok && ip.To4() != nil {
-			return a, true
-		}
-	}
-	return netip.Addr{}, false
+	return addrs[0].Unmap(), true
 }
 
 // unreachable is why parties elsewhere cannot reach the relay at its

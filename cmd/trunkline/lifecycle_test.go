@@ -149,11 +149,7 @@ func TestSIGKILLWithCallsUp(t *testing.T) {
 	bin := testBinary(t)
 	time.Sleep(1500 * time.Millisecond) // a heartbeat past the answers
 	killedAt := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-p.exited
-	p.exited <- nil
+	p.kill(t)
 
 	p2 := startProc(t, bin, cfg)
 	for i, id := range ids {

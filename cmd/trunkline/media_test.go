@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -444,11 +443,7 @@ func TestMediaPortsAfterSIGKILL(t *testing.T) {
 		t.Fatalf("a third relayed call with the range used up: %v, want 503", err)
 	}
 	time.Sleep(1500 * time.Millisecond) // a heartbeat of the live-call register past the answers
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-p.exited
-	p.exited <- nil
+	p.kill(t)
 
 	p2 := startProc(t, bin, cfg)
 	for i, id := range ids {

@@ -343,11 +343,7 @@ func TestSIGKILLDuringPrepaidCalls(t *testing.T) {
 	if st := money(t, api, m.customer); st.Reserved == 0 || st.Available >= st.Balance {
 		t.Fatalf("no credit reserved by %d live calls: %+v", n, st)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-p.exited
-	p.exited <- nil
+	p.kill(t)
 
 	p2 := startProc(t, bin, cfg)
 	api.base = "http://" + p2.admin
