@@ -363,7 +363,7 @@ func (s *Server) Listen(ctx context.Context, addr string) (net.Addr, error) {
 		go s.serveUDP()
 	}
 	go s.serveTCP(ctx)
-	go s.sweepEvery(min(time.Second, s.linger/4), s.stop)
+	go s.sweepEvery(min(100*time.Millisecond, s.linger/4), s.stop)
 	s.log.Info("SIP listening", "udp", la.String(), "tcp", tcp.Addr().String(), "advertise", s.hostport, "readers", s.readers)
 	return la, nil
 }

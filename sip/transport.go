@@ -81,6 +81,8 @@ func (s *Server) serveUDP() {
 	for i := range bufs {
 		bufs[i] = make([]byte, 65536)
 	}
+	w := udpio.NewBatch(writeBatch)
+	var out []outDatagram
 	for {
 		n, err := uio.Read(b, bufs)
 		if err != nil {
@@ -90,10 +92,18 @@ func (s *Server) serveUDP() {
 			s.log.Debug("UDP read failed", "error", err)
 			continue
 		}
+		s.out.reading.Add(1)
 		for i := range n {
 			if src, ok := b.From(i); ok {
 				s.receiveDatagram(bufs[i][:b.Length(i)], src)
 			}
+		}
+		s.out.reading.Add(-1)
+		// What the batch made goes out now, not from the writer: a reader
+		// that finds more to read after every batch (a backlog) would keep
+		// the writer, and every answer it queued, waiting until it ran dry.
+		if out, err = s.sendQueued(uio, w, out); errors.Is(err, net.ErrClosed) {
+			return
 		}
 	}
 }
@@ -106,6 +116,12 @@ type udpQueue struct {
 	mu   sync.Mutex
 	q    []outDatagram
 	wake chan struct{}
+	// sending is held by whoever takes the queue and sends it (the writer,
+	// or a reader after its batch), so datagrams leave in the order queued.
+	sending sync.Mutex
+	// reading counts the readers handling a batch: each sends the queue
+	// once done, so what is queued meanwhile needs no wake-up.
+	reading atomic.Int32
 }
 
 type outDatagram struct {
@@ -122,6 +138,9 @@ func (q *udpQueue) queue(b []byte, to netip.AddrPort) {
 	q.mu.Lock()
 	q.q = append(q.q, outDatagram{b: bp, to: to})
 	q.mu.Unlock()
+	if q.reading.Load() > 0 {
+		return
+	}
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -146,34 +165,46 @@ func (s *Server) writeUDP(stop <-chan struct{}) {
 			return
 		case <-s.out.wake:
 		}
-		s.out.mu.Lock()
-		batch, s.out.q = s.out.q, batch[:0]
-		s.out.mu.Unlock()
-		for len(batch) > 0 {
-			chunk := batch[:min(len(batch), writeBatch)]
-			batch = batch[len(chunk):]
-			for sent := 0; sent < len(chunk); {
-				rest := chunk[sent:]
-				for i, d := range rest {
-					b.Set(i, *d.b, d.to, uio.V6)
-				}
-				n, err := uio.Write(b, len(rest))
-				if err != nil {
-					if errors.Is(err, net.ErrClosed) {
-						return
-					}
-					s.log.Debug("UDP send failed", "to", rest[n].to.String(), "error", err)
-					n++ // skip the datagram that failed
-				}
-				sent += n
-			}
-			for _, d := range chunk {
-				*d.b = (*d.b)[:0]
-				datagramPool.Put(d.b)
-			}
+		if batch, err = s.sendQueued(uio, b, batch); errors.Is(err, net.ErrClosed) {
+			return
 		}
-		batch = batch[:0]
 	}
+}
+
+// sendQueued sends every datagram queued, through b, many per system call;
+// batch is the caller's spare slice, returned for its next call. Only a
+// closed socket is an error.
+func (s *Server) sendQueued(uio *udpio.Conn, b *udpio.Batch, batch []outDatagram) ([]outDatagram, error) {
+	s.out.sending.Lock()
+	defer s.out.sending.Unlock()
+	s.out.mu.Lock()
+	batch, s.out.q = s.out.q, batch[:0]
+	s.out.mu.Unlock()
+	defer clear(batch) // the buffers went back to their pool
+	for start := 0; start < len(batch); {
+		chunk := batch[start:min(len(batch), start+writeBatch)]
+		start += len(chunk)
+		for sent := 0; sent < len(chunk); {
+			rest := chunk[sent:]
+			for i, d := range rest {
+				b.Set(i, *d.b, d.to, uio.V6)
+			}
+			n, err := uio.Write(b, len(rest))
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return batch[:0], err
+				}
+				s.log.Debug("UDP send failed", "to", rest[n].to.String(), "error", err)
+				n++ // skip the datagram that failed
+			}
+			sent += n
+		}
+		for _, d := range chunk {
+			*d.b = (*d.b)[:0]
+			datagramPool.Put(d.b)
+		}
+	}
+	return batch[:0], nil
 }
 
 // receiveDatagram applies the source checks and handles one datagram.
