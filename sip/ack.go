@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"sync"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -11,7 +10,8 @@ import (
 // (x) and whose ACK it carries to the other (y). The switch is the UAS on
 // x: it retransmits the 2xx over UDP until the ACK comes (RFC 3261
 // §13.3.1.4), then sends the ACK on y with y's INVITE CSeq and the body x's
-// ACK carried; y's retransmitted 2xx get that ACK again.
+// ACK carried; y's retransmitted 2xx get that ACK again (from its record
+// under ack, see answeredDone).
 type ackWait struct {
 	x, y       *side
 	xSeq, ySeq uint32 // the INVITE's CSeq on each leg
@@ -21,23 +21,21 @@ type ackWait struct {
 	interval   time.Duration
 	deadline   time.Time
 	timer      *time.Timer
-	acked      bool // the ACK went on y
-	sent       *sentAck
+	acked      bool  // the ACK went on y
+	ack        txKey // where the ACK sent on y is kept: ackKey of y's INVITE and dialog
 }
 
-// sentAck is the ACK sent on y, for the retransmissions of y's 2xx: it is
-// kept apart from the call so that a lingering transaction does not keep
-// the call alive.
-type sentAck struct {
-	mu   sync.Mutex
-	data []byte
-	to   hop
+// ackKey is where the ACK of the dialog with To tag tag, set up by the
+// INVITE sent with branch, is recorded among the ended client
+// transactions, for the 2xx retransmissions it answers.
+func ackKey(branch, tag string) txKey {
+	return txKey{branch: branch, sentBy: tag, method: gosip.ACK}
 }
 
-// answer2xx sends res, a 2xx to x's INVITE on tx, and waits for its ACK.
-// c.mu is held.
-func (s *Server) answer2xx(c *call, tx *serverTx, x, y *side, xSeq, ySeq uint32, res []byte) *ackWait {
-	aw := &ackWait{x: x, y: y, xSeq: xSeq, ySeq: ySeq, res: res, dst: tx.from, conn: tx.conn, deadline: s.now().Add(s.timer64()), sent: &sentAck{}}
+// answer2xx sends res, a 2xx to x's INVITE on tx, and waits for its ACK;
+// yBranch is the branch of the INVITE on y that res answers. c.mu is held.
+func (s *Server) answer2xx(c *call, tx *serverTx, x, y *side, xSeq, ySeq uint32, yBranch string, res []byte) *ackWait {
+	aw := &ackWait{x: x, y: y, xSeq: xSeq, ySeq: ySeq, res: res, dst: tx.from, conn: tx.conn, deadline: s.now().Add(s.timer64()), ack: ackKey(yBranch, y.remoteTag)}
 	c.acks = append(c.acks, aw)
 	s.respondBytes(tx, 200, res)
 	wait := s.timer64()
@@ -75,9 +73,7 @@ func (s *Server) sendAck(c *call, aw *ackWait, lines []string, body []byte) {
 	aw.timer.Stop()
 	ack, _, to := s.legRequest(aw.y, gosip.ACK, aw.ySeq, 70, lines, body)
 	aw.acked = true
-	aw.sent.mu.Lock()
-	aw.sent.data, aw.sent.to = ack, to
-	aw.sent.mu.Unlock()
+	s.clients.record(aw.ack, doneTx{to: to, data: ack}, s.now(), s.linger)
 	c.acks = removeAck(c.acks, aw)
 	if err := s.send(ack, to, nil, nil); err != nil {
 		s.log.Debug("ACK failed", "to", to.addr, "error", err)
@@ -92,19 +88,6 @@ func (s *Server) ackPending(c *call) {
 		s.sendAck(c, aw, nil, nil)
 	}
 	c.acks = nil
-}
-
-// reACK returns what a retransmitted 2xx on y gets: the ACK again, once
-// sent.
-func (s *Server) reACK(a *sentAck) func(*response) {
-	return func(*response) {
-		a.mu.Lock()
-		ack, to := a.data, a.to
-		a.mu.Unlock()
-		if ack != nil {
-			_ = s.send(ack, to, nil, nil)
-		}
-	}
 }
 
 func removeAck(as []*ackWait, aw *ackWait) []*ackWait {
@@ -159,50 +142,55 @@ func (s *Server) onAck(req *gosip.Request) {
 	}
 }
 
-// strayAnswers returns what a 2xx to attempt l gets when the customer will
-// never see it (it crossed a CANCEL or a timeout, or came after another
-// final answer): an ACK and a BYE on the dialog it set up, so the carrier
-// does not bill a call nobody is on (RFC 3261 §16.7); a retransmission of a
-// 2xx gets its ACK again. It keeps a copy of the leg, not the call, and is
-// one object: every answered call's INVITE transaction holds one while it
-// lingers. c.mu is held.
-func (s *Server) strayAnswers(c *call, l *leg) func(*response) {
-	st := &stray{s: s, base: l.b, id: c.id, carrier: l.at.CarrierID}
-	st.base.remoteTag = ""
-	st.base.routes = nil // a 2xx brings its own (learnDialog)
-	return st.answer
-}
-
-// stray answers the 2xx answers of one attempt nobody waits for.
-type stray struct {
-	s           *Server
-	base        side
-	id, carrier string
-	mu          sync.Mutex
-	acks        map[string]func() // by the 2xx's To: one dialog each
-}
-
-func (st *stray) answer(res *response) {
-	s := st.s
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if again, ok := st.acks[res.to]; ok {
-		again() // the carrier did not get the ACK
-		return
+// answeredDone handles a response to a client transaction that has ended
+// (its record d, under key): a non-2xx final answer again gets its ACK
+// again; a 2xx to an INVITE gets the ACK of its dialog again once the
+// switch sent it, nothing before (the dialog's first 2xx is being handled,
+// or the customer's ACK is awaited), and a 2xx of a dialog the switch does
+// not know (another fork behind the carrier answered too) is acknowledged
+// and hung up. Any other answer is absorbed.
+func (s *Server) answeredDone(key txKey, d doneTx, res *response) {
+	switch {
+	case key.method != gosip.INVITE:
+	case res.code >= 300:
+		if len(d.data) > 0 {
+			_ = s.send(d.data, d.to, nil, nil)
+		}
+	case res.success():
+		if a, ok := s.clients.findDone(ackKey(key.branch, res.toTag())); ok {
+			if len(a.data) > 0 {
+				_ = s.send(a.data, a.to, nil, nil)
+			}
+			return
+		}
+		if d.leg.local != "" {
+			s.hangUpStray(key.branch, d.leg, d.to, res)
+		}
 	}
-	d := st.base
+}
+
+// hangUpStray acknowledges and hangs up res, a 2xx to the INVITE sent with
+// branch on leg to the hop to, which the customer will never see (it
+// crossed a CANCEL or a timeout, came after another final answer, or its
+// body could not be taken): an ACK and a BYE on the dialog it set up, so
+// the carrier does not bill a call nobody is on (RFC 3261 §16.7). The ACK
+// is recorded for the 2xx's retransmissions. The dialog is built from
+// the leg's own identifiers and what res says of the carrier's side, never
+// from a Call-ID or From the response chose.
+func (s *Server) hangUpStray(branch string, leg legIDs, to hop, res *response) {
+	d := side{callID: leg.call, local: leg.local, next: to, localSeq: 1, carrier: true}
+	if host, port := splitHostPort(to.addr); host != "" {
+		d.target = gosip.Uri{Scheme: "sip", Host: host, Port: port} // until its Contact says otherwise
+	}
 	s.learnDialog(&d, res, true)
 	if d.remoteTag == "" {
 		return
 	}
-	ack, _, to := s.legRequest(&d, gosip.ACK, 1, 70, nil, nil)
-	if st.acks == nil {
-		st.acks = map[string]func(){}
-	}
-	st.acks[res.to] = func() { _ = s.send(ack, to, nil, nil) }
-	if err := s.send(ack, to, nil, nil); err != nil {
+	ack, _, ackTo := s.legRequest(&d, gosip.ACK, 1, 70, nil, nil)
+	s.clients.record(ackKey(branch, d.remoteTag), doneTx{to: ackTo, data: ack}, s.now(), s.linger)
+	if err := s.send(ack, ackTo, nil, nil); err != nil {
 		s.log.Debug("ACK to carrier failed", "error", err)
 	}
 	s.sendBye(&d)
-	s.log.Info("hung up a carrier answer the customer will not get", "call", st.id, "carrier", st.carrier)
+	s.log.Info("hung up a carrier answer the customer will not get", "call", leg.call, "carrier", leg.carrier)
 }

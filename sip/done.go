@@ -30,6 +30,15 @@ type doneTx struct {
 	// ack2xx: a server INVITE answered with a 2xx; an ACK with its key
 	// (RFC 2543 style) goes on to the dialog.
 	ack2xx bool
+	// leg is a carrier INVITE's: what a 2xx nobody waits for is hung up
+	// with (see hangUpStray); empty for a re-INVITE's.
+	leg legIDs
+}
+
+// legIDs names the carrier leg an INVITE set up: the switch's From on it
+// (its tag included), the call's id (the leg's Call-ID) and the carrier.
+type legIDs struct {
+	local, call, carrier string
 }
 
 // doneRef is where a record starts: its slab's sequence number and offset.
@@ -61,21 +70,26 @@ func newDoneTable() doneTable {
 func (d *doneTable) hash(k txKey) uint64 { return maphash.Comparable(d.seed, k) }
 
 // Record layout, little endian: size u32 (whole record), until i64 (ns
-// since base), hash u64, final u16, flags u8, then four length-prefixed fields:
-// branch, sent-by, method (u16 lengths), to's address (u16), to's
-// transport (u16) and data (u32).
+// since base), hash u64, final u16, flags u8, then length-prefixed fields:
+// branch, sent-by, method, to's address, to's transport, the leg's local,
+// call and carrier (u16 lengths each) and data (u32).
 const (
 	recHead     = 4 + 8 + 8 + 2 + 1
+	recFields   = 8
 	flagAck2xx  = 1
 	maxKeyField = 1<<16 - 1
 )
 
 // add stores tx's record under k until the time until.
 func (d *doneTable) add(k txKey, tx doneTx, until time.Time) {
-	if len(k.branch) > maxKeyField || len(k.sentBy) > maxKeyField || len(tx.to.addr) > maxKeyField {
-		return // parsing bounds these far lower
+	fields := [recFields]string{k.branch, k.sentBy, string(k.method), tx.to.addr, tx.to.transport, tx.leg.local, tx.leg.call, tx.leg.carrier}
+	size := recHead + 2*recFields + 4 + len(tx.data)
+	for _, f := range fields {
+		if len(f) > maxKeyField {
+			return // parsing bounds these far lower
+		}
+		size += len(f)
 	}
-	size := recHead + 2*5 + 4 + len(k.branch) + len(k.sentBy) + len(k.method) + len(tx.to.addr) + len(tx.to.transport) + len(tx.data)
 	last := len(d.slabs) - 1
 	if last < 0 || cap(d.slabs[last])-len(d.slabs[last]) < size {
 		d.slabs = append(d.slabs, make([]byte, 0, max(slabSize, size)))
@@ -93,7 +107,7 @@ func (d *doneTable) add(k txKey, tx doneTx, until time.Time) {
 		flags |= flagAck2xx
 	}
 	b = append(b, flags)
-	for _, f := range []string{k.branch, k.sentBy, string(k.method), tx.to.addr, tx.to.transport} {
+	for _, f := range fields {
 		b = binary.LittleEndian.AppendUint16(b, uint16(len(f)))
 		b = append(b, f...)
 	}
@@ -115,7 +129,7 @@ func (d *doneTable) find(k txKey) (doneTx, bool) {
 		return doneTx{}, false
 	}
 	rest := r[recHead:]
-	var fields [5][]byte
+	var fields [recFields][]byte
 	for i := range fields {
 		n := int(binary.LittleEndian.Uint16(rest))
 		fields[i], rest = rest[2:2+n], rest[2+n:]
@@ -128,6 +142,9 @@ func (d *doneTable) find(k txKey) (doneTx, bool) {
 		final:  int(binary.LittleEndian.Uint16(r[20:])),
 		ack2xx: r[22]&flagAck2xx != 0,
 		to:     hop{addr: string(fields[3]), transport: transportName(fields[4])},
+	}
+	if len(fields[5]) > 0 {
+		tx.leg = legIDs{local: string(fields[5]), call: string(fields[6]), carrier: string(fields[7])}
 	}
 	if n > 0 {
 		tx.data = rest[4 : 4+n : 4+n]

@@ -314,8 +314,7 @@ func (s *Server) inDialog(req *gosip.Request, tx *serverTx) {
 		renderResponse(buf, res.code, safeReason(res), responseHead(req, ""), contact, lines, body)
 		b := append([]byte(nil), buf.Bytes()...)
 		if req.Method == gosip.INVITE && res.success() && !c.ended {
-			aw := s.answer2xx(c, tx, from, to, xSeq, seq, b)
-			out.setAgain(s.reACK(aw.sent))
+			s.answer2xx(c, tx, from, to, xSeq, seq, out.key.branch, b)
 			return
 		}
 		s.respondBytes(tx, res.code, b)

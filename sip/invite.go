@@ -333,6 +333,7 @@ func (s *Server) sendInvite(c *call, at routing.Attempt) (*leg, error) {
 	l.tx.handle = func(res *response) { s.legResponse(c, l, res) }
 	l.tx.failed = func() { s.legFailed(c, l) }
 	l.tx.ackFor = func(res *response) []byte { return derive(data, gosip.ACK, res.to) }
+	l.tx.leg = legIDs{local: l.b.local, call: c.id, carrier: at.CarrierID}
 	s.calls.addLeg(c, l)
 	c.legs = append(c.legs, l)
 	return l, s.request(l.tx, true)
@@ -348,19 +349,14 @@ func numberUser(n string) string { return n }
 func (s *Server) legResponse(c *call, l *leg, res *response) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if res.code >= 300 {
-		// A 2xx may still come from another branch behind the carrier;
-		// the customer has its final answer by then.
-		l.tx.setAgain(s.strayAnswers(c, l))
-	}
+	// A 2xx may still come from another branch behind the carrier after a
+	// final answer: the transaction's record has it hung up (answeredDone).
 	if c.leg != l || c.ended {
 		// An attempt the switch gave up on (CANCEL, timeout, the call
 		// ended; its transaction sends the CANCEL): a 2xx that crossed
 		// the CANCEL is acknowledged and hung up.
 		if res.success() {
-			stray := s.strayAnswers(c, l)
-			l.tx.setAgain(stray)
-			stray(res)
+			s.hangUpStray(l.tx.key.branch, l.tx.leg, l.tx.to, res)
 		}
 		return
 	}
@@ -401,9 +397,7 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		if !ok {
 			s.metrics.dropped.WithLabelValues("malformed-answer").Inc()
 			s.log.Warn("carrier answer refused: malformed body", "call", c.id, "carrier", l.at.CarrierID)
-			stray := s.strayAnswers(c, l)
-			l.tx.setAgain(stray)
-			stray(res)
+			s.hangUpStray(l.tx.key.branch, l.tx.leg, l.tx.to, res)
 			s.cancelTimer(c)
 			s.legEnded(c, outcome{code: 502, reason: "Bad Gateway", final: final})
 			return
@@ -419,19 +413,11 @@ func (s *Server) legResponse(c *call, l *leg, res *response) {
 		s.startCredit(c)
 		buf := getBuf()
 		s.inviteResponse(buf, c, res.code, safeReason(res), true, lines, body)
-		aw := s.answer2xx(c, c.inv, &c.a, &l.b, c.invSeq, 1, append([]byte(nil), buf.Bytes()...))
+		s.answer2xx(c, c.inv, &c.a, &l.b, c.invSeq, 1, l.tx.key.branch, append([]byte(nil), buf.Bytes()...))
 		putBuf(buf)
 		// What only further attempts need goes now: an answered call is
 		// held for hours, thousands at a time.
 		c.out, l.inv = outbound{}, nil
-		again, stray, tag := s.reACK(aw.sent), s.strayAnswers(c, l), l.b.remoteTag
-		l.tx.setAgain(func(res *response) {
-			if res.toTag() == tag {
-				again(res) // the answer again: its ACK again
-				return
-			}
-			stray(res) // another fork behind the carrier answered too
-		})
 		if _, _, nh := l.b.routes.request(l.b.target, l.b.next); nh.transport == transportTCP {
 			// The connection to the dialog's next hop (its Contact, or the
 			// first proxy of its route set) carries the call's requests.

@@ -629,6 +629,63 @@ func TestAnswerAfterFailureHungUp(t *testing.T) {
 	}
 }
 
+// An answered call's INVITE transaction lingers as a record: the carrier's
+// 2xx again gets nothing before the customer's ACK and the very ACK the
+// switch sent after it; a 2xx of another dialog behind the carrier (a fork)
+// is acknowledged and hung up, and its retransmission acknowledged again
+// without a second BYE. None reaches the customer, and the same 2xx from a
+// host the INVITE did not go to gets nothing.
+func TestAnswered2xxAgain(t *testing.T) {
+	_, sw, cust, cars, _ := setup(t, 1, withTimers(50*time.Millisecond, 5*time.Second))
+	inv, r200 := answer(t, sw, cust, cars[0], invite(cust, "ag1", ";branch=z9hG4bKag1"))
+	ok200 := resp(inv, 200, "OK", "ct1", cars[0].addr())
+	cars[0].send(sw, ok200)
+	if m, ok := cars[0].next("ACK", 300*time.Millisecond); ok {
+		t.Fatalf("an ACK before the customer's: %s", firstLine(m))
+	}
+	cust.send(sw, inDialog(cust, "ACK", "ag1", "z9hG4bKag2", 1, r200, cars[0].addr()))
+	ack, ok := cars[0].next("ACK", 2*time.Second)
+	if !ok {
+		t.Fatal("no ACK at the carrier")
+	}
+	for ok {
+		_, ok = cust.next("", 100*time.Millisecond) // the 200's retransmissions before the ACK
+	}
+	cars[0].send(sw, ok200)
+	if again, ok := cars[0].next("ACK", 2*time.Second); !ok || again != ack {
+		t.Fatalf("the 2xx again got %q, want the ACK again:\n%s", again, ack)
+	}
+	stranger := newPeerAt(t, net.IPv4(127, 0, 0, 5))
+	stranger.send(sw, ok200)
+	if m, ok := stranger.next("", 300*time.Millisecond); ok {
+		t.Fatalf("a stranger's 2xx was answered: %s", firstLine(m))
+	}
+	if m, ok := cars[0].next("", 300*time.Millisecond); ok {
+		t.Fatalf("a stranger's 2xx made the switch send: %s", firstLine(m))
+	}
+	fork := resp(inv, 200, "OK", "ct2", cars[0].addr())
+	cars[0].send(sw, fork)
+	fack, ok := cars[0].next("ACK", 2*time.Second)
+	if !ok || !strings.Contains(hdr(fack, "To"), "tag=ct2") || hdr(fack, "Call-ID") != hdr(inv, "Call-ID") {
+		t.Fatalf("the fork's 2xx was not acknowledged on its dialog: %q", fack)
+	}
+	bye, ok := cars[0].next("BYE", 2*time.Second)
+	if !ok || !strings.Contains(hdr(bye, "To"), "tag=ct2") || hdr(bye, "From") != hdr(inv, "From") {
+		t.Fatalf("the fork was not hung up: %q", bye)
+	}
+	cars[0].send(sw, resp(bye, 200, "OK", "", ""))
+	cars[0].send(sw, fork)
+	if again, ok := cars[0].next("ACK", 2*time.Second); !ok || again != fack {
+		t.Fatalf("the fork's 2xx again got %q, want its ACK again", again)
+	}
+	if m, ok := cars[0].next("BYE", 300*time.Millisecond); ok {
+		t.Fatalf("a second BYE for the fork: %s", firstLine(m))
+	}
+	if m, ok := cust.next("", 300*time.Millisecond); ok {
+		t.Fatalf("the customer got: %s", firstLine(m))
+	}
+}
+
 // An attempt the switch gave up on is forgotten 64·T1 later even when the
 // carrier starts ringing after that (no Timer C for it).
 func TestAbandonedAttemptForgotten(t *testing.T) {

@@ -256,28 +256,35 @@ func (s *Server) dispatch(msg gosip.Message, src netip.AddrPort, transport strin
 // make the switch send to any address. So is one from another address than
 // the one its request went to: only the party asked answers.
 func (s *Server) onResponse(res *response, src netip.AddrPort) {
-	tx, _, found := s.clients.find(txKey{branch: res.branch, method: methodKind(res.method)})
+	key := txKey{branch: res.branch, method: methodKind(res.method)}
+	tx, done, found := s.clients.find(key)
 	if !found {
 		s.metrics.dropped.WithLabelValues("no-transaction").Inc()
 		return
 	}
 	if tx == nil {
-		return // a retransmitted answer to an ended transaction: absorbed
+		// An answer again to an ended transaction.
+		if !s.responderAt(done.to, src.Addr()) {
+			s.metrics.dropped.WithLabelValues("response-stranger").Inc()
+			return
+		}
+		s.answeredDone(key, done, res)
+		return
 	}
-	if !s.responder(tx, src.Addr()) {
+	if !s.responderAt(tx.to, src.Addr()) {
 		s.metrics.dropped.WithLabelValues("response-stranger").Inc()
 		return
 	}
 	s.answered(tx, res)
 }
 
-// responder reports whether a response to tx may come from src: the
-// address the request went to, or a known customer's or carrier's (a
+// responderAt reports whether a response to a request sent to dst may come
+// from src: the address the request went to, or a known customer's or carrier's (a
 // carrier may answer from a sibling of the node it was sent to). A name
 // whose address is not cached any more is not held against the response:
 // the branch, 96 random bits, is what a stranger cannot guess.
-func (s *Server) responder(tx *clientTx, src netip.Addr) bool {
-	to, ok := s.tp.lookup(tx.to.addr)
+func (s *Server) responderAt(dst hop, src netip.Addr) bool {
+	to, ok := s.tp.lookup(dst.addr)
 	if !ok || to.Addr().WithZone("") == src.WithZone("") {
 		return true
 	}

@@ -92,13 +92,11 @@ func (s *Server) serveUDP() {
 			s.log.Debug("UDP read failed", "error", err)
 			continue
 		}
-		s.out.reading.Add(1)
 		for i := range n {
 			if src, ok := b.From(i); ok {
 				s.receiveDatagram(bufs[i][:b.Length(i)], src)
 			}
 		}
-		s.out.reading.Add(-1)
 		// What the batch made goes out now, not from the writer: a reader
 		// that finds more to read after every batch (a backlog) would keep
 		// the writer, and every answer it queued, waiting until it ran dry.
@@ -119,9 +117,6 @@ type udpQueue struct {
 	// sending is held by whoever takes the queue and sends it (the writer,
 	// or a reader after its batch), so datagrams leave in the order queued.
 	sending sync.Mutex
-	// reading counts the readers handling a batch: each sends the queue
-	// once done, so what is queued meanwhile needs no wake-up.
-	reading atomic.Int32
 }
 
 type outDatagram struct {
@@ -138,9 +133,9 @@ func (q *udpQueue) queue(b []byte, to netip.AddrPort) {
 	q.mu.Lock()
 	q.q = append(q.q, outDatagram{b: bp, to: to})
 	q.mu.Unlock()
-	if q.reading.Load() > 0 {
-		return
-	}
+	// The writer is woken even when a reader will send the queue after
+	// its batch: a handler may wait (on the store, a slow route) with a
+	// 100 Trying queued.
 	select {
 	case q.wake <- struct{}{}:
 	default:

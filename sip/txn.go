@@ -78,9 +78,9 @@ type clientTx struct {
 	final      int
 	ack        []byte // the ACK sent for a non-2xx final answer
 	ackFor     func(*response) []byte
-	// again is what a retransmitted 2xx to an INVITE gets (relayed, or
-	// acknowledged again); set by the handler of the first one.
-	again func(*response)
+	// leg names the carrier leg of an initial INVITE, for the 2xx answers
+	// nobody waits for (see answeredDone); empty for other requests.
+	leg legIDs
 }
 
 // txTable holds the transactions of one side, and those that have ended and
@@ -156,6 +156,20 @@ func (t *txTable[T]) retire(k txKey, tx *T, d doneTx, now time.Time, linger time
 		delete(t.txs, k)
 	}
 	t.done.add(k, d, now.Add(linger))
+}
+
+// record stores d under k until now+linger, in place of any record k had.
+func (t *txTable[T]) record(k txKey, d doneTx, now time.Time, linger time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.done.add(k, d, now.Add(linger))
+}
+
+// findDone returns the record under k, if one is held.
+func (t *txTable[T]) findDone(k txKey) (doneTx, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.done.find(k)
 }
 
 // sweep removes the lingering transactions whose time is up.
@@ -477,13 +491,6 @@ func (tx *clientTx) release() {
 	tx.handle, tx.failed, tx.ackFor = nil, nil, nil
 }
 
-// setAgain sets what the retransmissions of a 2xx to tx get.
-func (tx *clientTx) setAgain(f func(*response)) {
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
-	tx.again = f
-}
-
 // answered passes a response to its client transaction.
 func (s *Server) answered(tx *clientTx, res *response) {
 	tx.mu.Lock()
@@ -493,15 +500,13 @@ func (s *Server) answered(tx *clientTx, res *response) {
 	}
 	invite := tx.key.method == gosip.INVITE
 	if tx.final != 0 {
-		// A retransmitted final answer: acknowledge a non-2xx again; a 2xx
-		// goes on upstream.
-		ack, again := tx.ack, tx.again
+		// A final answer again, read while the first one retired the
+		// transaction (see answeredDone for those that come later):
+		// acknowledge a non-2xx again.
+		ack := tx.ack
 		tx.mu.Unlock()
 		if ack != nil && res.code >= 300 {
 			_ = s.send(ack, tx.to, nil, nil)
-		}
-		if invite && res.success() && again != nil {
-			again(res)
 		}
 		return
 	}
@@ -526,13 +531,20 @@ func (s *Server) answered(tx *clientTx, res *response) {
 			tx.ack = tx.ackFor(res)
 			_ = s.send(tx.ack, tx.to, nil, nil)
 		}
+		d := doneTx{final: res.code, to: tx.to}
 		if invite {
-			// Its 2xx retransmissions go to what the call set (again).
-			s.clients.expire(tx.key, tx, s.now(), s.linger)
-		} else {
-			// A retransmitted final answer is absorbed.
-			s.clients.retire(tx.key, tx, doneTx{final: res.code, to: tx.to}, s.now(), s.linger)
+			// An INVITE's record answers what comes after its final
+			// answer (answeredDone): a non-2xx again gets its ACK again,
+			// a 2xx the ACK of its dialog once sent, a 2xx of another
+			// dialog behind the carrier an ACK and a BYE.
+			d.data, d.leg = tx.ack, tx.leg
+			if res.success() {
+				// Its dialog's ACK is not sent yet: until it is, the 2xx
+				// again gets nothing (the handler below decides).
+				s.clients.record(ackKey(tx.key.branch, res.toTag()), doneTx{to: tx.to}, s.now(), s.linger)
+			}
 		}
+		s.clients.retire(tx.key, tx, d, s.now(), s.linger)
 	}
 	handle := tx.handle
 	if res.code >= 200 {
