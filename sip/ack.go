@@ -73,7 +73,7 @@ func (s *Server) sendAck(c *call, aw *ackWait, lines []string, body []byte) {
 	aw.timer.Stop()
 	ack, _, to := s.legRequest(aw.y, gosip.ACK, aw.ySeq, 70, lines, body)
 	aw.acked = true
-	s.clients.record(aw.ack, doneTx{to: to, data: ack}, s.now(), s.linger)
+	s.clients.record(aw.ack, doneTx{to: to, data: ack, ack: true}, s.now(), s.linger)
 	c.acks = removeAck(c.acks, aw)
 	if err := s.send(ack, to, nil, nil); err != nil {
 		s.log.Debug("ACK failed", "to", to.addr, "error", err)
@@ -145,10 +145,10 @@ func (s *Server) onAck(req *gosip.Request) {
 // answeredDone handles a response to a client transaction that has ended
 // (its record d, under key): a non-2xx final answer again gets its ACK
 // again; a 2xx to an INVITE gets the ACK of its dialog again once the
-// switch sent it, nothing before (the dialog's first 2xx is being handled,
-// or the customer's ACK is awaited), and a 2xx of a dialog the switch does
-// not know (another fork behind the carrier answered too) is acknowledged
-// and hung up. Any other answer is absorbed.
+// switch sent it; the INVITE's first 2xx again gets nothing before (its
+// handler is at work, or the customer's ACK is awaited), and a 2xx of
+// another dialog (another fork behind the carrier answered too) is
+// acknowledged and hung up. Any other answer is absorbed.
 func (s *Server) answeredDone(key txKey, d doneTx, res *response) {
 	switch {
 	case key.method != gosip.INVITE:
@@ -157,13 +157,12 @@ func (s *Server) answeredDone(key txKey, d doneTx, res *response) {
 			_ = s.send(d.data, d.to, nil, nil)
 		}
 	case res.success():
-		if a, ok := s.clients.findDone(ackKey(key.branch, res.toTag())); ok {
-			if len(a.data) > 0 {
-				_ = s.send(a.data, a.to, nil, nil)
-			}
+		tag := res.toTag()
+		if a, ok := s.clients.findDone(ackKey(key.branch, tag)); ok {
+			_ = s.send(a.data, a.to, nil, nil)
 			return
 		}
-		if d.leg.local != "" {
+		if d.leg.local != "" && tag != d.tag {
 			s.hangUpStray(key.branch, d.leg, d.to, res)
 		}
 	}
@@ -187,7 +186,9 @@ func (s *Server) hangUpStray(branch string, leg legIDs, to hop, res *response) {
 		return
 	}
 	ack, _, ackTo := s.legRequest(&d, gosip.ACK, 1, 70, nil, nil)
-	s.clients.record(ackKey(branch, d.remoteTag), doneTx{to: ackTo, data: ack}, s.now(), s.linger)
+	if !s.clients.recordNew(ackKey(branch, d.remoteTag), doneTx{to: ackTo, data: ack, ack: true}, s.now(), s.linger) {
+		return // the same 2xx, read twice at once: hung up by the other reader
+	}
 	if err := s.send(ack, ackTo, nil, nil); err != nil {
 		s.log.Debug("ACK to carrier failed", "error", err)
 	}

@@ -33,6 +33,12 @@ type doneTx struct {
 	// leg is a carrier INVITE's: what a 2xx nobody waits for is hung up
 	// with (see hangUpStray); empty for a re-INVITE's.
 	leg legIDs
+	// tag is the To tag of an INVITE's first 2xx: that dialog's 2xx again
+	// gets its ACK again, never a BYE.
+	tag string
+	// ack marks the record of an ACK sent (under ackKey), not of a
+	// transaction.
+	ack bool
 }
 
 // legIDs names the carrier leg an INVITE set up: the switch's From on it
@@ -60,7 +66,8 @@ type doneTable struct {
 	slabs [][]byte           // oldest first; records never straddle two
 	first uint32             // sequence number of slabs[0]
 	read  int                // the sweep's offset in slabs[0]
-	n     int                // records not swept yet
+	n     int                // transactions' records not swept yet
+	acks  int                // ACK records not swept yet
 }
 
 func newDoneTable() doneTable {
@@ -72,17 +79,18 @@ func (d *doneTable) hash(k txKey) uint64 { return maphash.Comparable(d.seed, k) 
 // Record layout, little endian: size u32 (whole record), until i64 (ns
 // since base), hash u64, final u16, flags u8, then length-prefixed fields:
 // branch, sent-by, method, to's address, to's transport, the leg's local,
-// call and carrier (u16 lengths each) and data (u32).
+// call and carrier, the tag (u16 lengths each) and data (u32).
 const (
 	recHead     = 4 + 8 + 8 + 2 + 1
-	recFields   = 8
+	recFields   = 9
 	flagAck2xx  = 1
+	flagAck     = 2
 	maxKeyField = 1<<16 - 1
 )
 
 // add stores tx's record under k until the time until.
 func (d *doneTable) add(k txKey, tx doneTx, until time.Time) {
-	fields := [recFields]string{k.branch, k.sentBy, string(k.method), tx.to.addr, tx.to.transport, tx.leg.local, tx.leg.call, tx.leg.carrier}
+	fields := [recFields]string{k.branch, k.sentBy, string(k.method), tx.to.addr, tx.to.transport, tx.leg.local, tx.leg.call, tx.leg.carrier, tx.tag}
 	size := recHead + 2*recFields + 4 + len(tx.data)
 	for _, f := range fields {
 		if len(f) > maxKeyField {
@@ -106,6 +114,9 @@ func (d *doneTable) add(k txKey, tx doneTx, until time.Time) {
 	if tx.ack2xx {
 		flags |= flagAck2xx
 	}
+	if tx.ack {
+		flags |= flagAck
+	}
 	b = append(b, flags)
 	for _, f := range fields {
 		b = binary.LittleEndian.AppendUint16(b, uint16(len(f)))
@@ -115,7 +126,11 @@ func (d *doneTable) add(k txKey, tx doneTx, until time.Time) {
 	b = append(b, tx.data...)
 	d.slabs[last] = b
 	d.index[h] = ref
-	d.n++
+	if tx.ack {
+		d.acks++
+	} else {
+		d.n++
+	}
 }
 
 // find returns the record of k, if one is held.
@@ -141,6 +156,8 @@ func (d *doneTable) find(k txKey) (doneTx, bool) {
 	tx := doneTx{
 		final:  int(binary.LittleEndian.Uint16(r[20:])),
 		ack2xx: r[22]&flagAck2xx != 0,
+		ack:    r[22]&flagAck != 0,
+		tag:    string(fields[8]),
 		to:     hop{addr: string(fields[3]), transport: transportName(fields[4])},
 	}
 	if len(fields[5]) > 0 {
@@ -190,7 +207,11 @@ func (d *doneTable) sweep(now time.Time) {
 				delete(d.index, h)
 			}
 			d.read += int(binary.LittleEndian.Uint32(r))
-			d.n--
+			if r[22]&flagAck != 0 {
+				d.acks--
+			} else {
+				d.n--
+			}
 		}
 		if len(d.slabs) == 1 {
 			// The slab records are appended to: readers may hold data

@@ -165,6 +165,18 @@ func (t *txTable[T]) record(k txKey, d doneTx, now time.Time, linger time.Durati
 	t.done.add(k, d, now.Add(linger))
 }
 
+// recordNew stores d under k until now+linger unless k has a record; it
+// reports whether it stored d.
+func (t *txTable[T]) recordNew(k txKey, d doneTx, now time.Time, linger time.Duration) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.done.find(k); ok {
+		return false
+	}
+	t.done.add(k, d, now.Add(linger))
+	return true
+}
+
 // findDone returns the record under k, if one is held.
 func (t *txTable[T]) findDone(k txKey) (doneTx, bool) {
 	t.mu.Lock()
@@ -535,13 +547,11 @@ func (s *Server) answered(tx *clientTx, res *response) {
 		if invite {
 			// An INVITE's record answers what comes after its final
 			// answer (answeredDone): a non-2xx again gets its ACK again,
-			// a 2xx the ACK of its dialog once sent, a 2xx of another
+			// a 2xx of its dialog the ACK once sent, a 2xx of another
 			// dialog behind the carrier an ACK and a BYE.
 			d.data, d.leg = tx.ack, tx.leg
 			if res.success() {
-				// Its dialog's ACK is not sent yet: until it is, the 2xx
-				// again gets nothing (the handler below decides).
-				s.clients.record(ackKey(tx.key.branch, res.toTag()), doneTx{to: tx.to}, s.now(), s.linger)
+				d.tag = res.toTag()
 			}
 		}
 		s.clients.retire(tx.key, tx, d, s.now(), s.linger)
