@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -33,11 +35,76 @@ func measurePDD(o *options, sc *sippConf, p peer, uacPort, uasPort int, run func
 	if res.Err != nil {
 		return 0, 0, 0, res.Err
 	}
-	added, err := addedDelays(file, swPort, uacPort, uasPort)
+	calls, err := addedDelays(file, swPort, uacPort, uasPort)
 	if err != nil {
 		return 0, 0, 0, err
 	}
+	added := make([]float64, len(calls))
+	for i, c := range calls {
+		added[i] = c.added()
+	}
+	bursts, outside := tailSplit(calls, pddLimit)
+	logf("%s: calls over %g ms of added PDD: %.1f %% in bursts, %.1f %% outside (per call: %s)", p.name(), pddLimit, bursts, outside, "pdd-calls.tsv")
+	if err := writeCallDelays(filepath.Join(sc.workDir, "pdd-calls.tsv"), calls); err != nil {
+		logf("%s: %v", p.name(), err)
+	}
 	return percentile(added, 50), percentile(added, 99), len(added), nil
+}
+
+// pddLimit is the target for the added PDD's p99 (ms).
+const pddLimit = 2.0
+
+// callDelay is what the switch added to one call: on the INVITE's way to
+// the carrier and on the 200's way back (ms); at is when the customer's
+// INVITE was captured (µs).
+type callDelay struct {
+	at      int64
+	inv, ok float64
+}
+
+func (d callDelay) added() float64 { return d.inv + d.ok }
+
+// tailSplit returns the calls that took over limit ms, as percentages of
+// all calls: those in bursts (a 100 ms stretch of capture time in which
+// over a tenth of the calls did: the switch stalled) and those outside.
+func tailSplit(calls []callDelay, limit float64) (bursts, outside float64) {
+	type bin struct{ n, over int }
+	bins := map[int64]*bin{}
+	for _, c := range calls {
+		b := bins[c.at/100_000]
+		if b == nil {
+			b = &bin{}
+			bins[c.at/100_000] = b
+		}
+		b.n++
+		if c.added() > limit {
+			b.over++
+		}
+	}
+	var in, out int
+	for _, b := range bins {
+		if b.over*10 > b.n {
+			in += b.over
+		} else {
+			out += b.over
+		}
+	}
+	if len(calls) == 0 {
+		return 0, 0
+	}
+	return 100 * float64(in) / float64(len(calls)), 100 * float64(out) / float64(len(calls))
+}
+
+// writeCallDelays writes one line per call, in the order of their INVITEs:
+// capture time (µs), INVITE leg and 200 leg (ms), tab-separated.
+func writeCallDelays(path string, calls []callDelay) error {
+	sorted := slices.SortedFunc(slices.Values(calls), func(a, b callDelay) int { return cmp.Compare(a.at, b.at) })
+	var b bytes.Buffer
+	b.WriteString("invite_at_us\tinvite_ms\tok_ms\n")
+	for _, c := range sorted {
+		fmt.Fprintf(&b, "%d\t%.3f\t%.3f\n", c.at, c.inv, c.ok)
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 // leg is one side of a call as the capture shows it: its first INVITE and
@@ -48,14 +115,14 @@ type leg struct {
 }
 
 // addedDelays reads a pcap (Ethernet link type, as tcpdump writes for lo)
-// and returns, per call seen complete, the added delay in ms.
+// and returns, per call seen complete, the delay added on each leg.
 //
 // A topology-hiding switch gives the carrier leg its own Call-ID, so the two
 // legs of a call are paired by Call-ID where it is the same on both, and
 // otherwise by the dialled number (Request-URI user, digits only), in the
 // order the INVITEs were seen: sipp takes the numbers of the injection file
 // in turn, so within a run of fewer calls than numbers each is dialled once.
-func addedDelays(path string, sw, uac, uas int) ([]float64, error) {
+func addedDelays(path string, sw, uac, uas int) ([]callDelay, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -136,13 +203,13 @@ func addedDelays(path string, sw, uac, uas int) ([]float64, error) {
 			pairs[q[0]], queue[n] = id, q[1:]
 		}
 	}
-	var out []float64
+	var out []callDelay
 	for cid, kid := range pairs {
 		c, k := cust[cid], carr[kid]
 		if c.inv == 0 || c.ok == 0 || k.inv == 0 || k.ok == 0 {
 			continue
 		}
-		out = append(out, float64((k.inv-c.inv)+(c.ok-k.ok))/1000)
+		out = append(out, callDelay{at: c.inv, inv: float64(k.inv-c.inv) / 1000, ok: float64(c.ok-k.ok) / 1000})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no complete call in the capture")

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -79,13 +80,47 @@ func TestAddedDelaysPairsLegs(t *testing.T) {
 		{6000, uac, sw, invite("33", "d@x")},
 		{6100, sw, uas, invite("33", "!!:masked-d")},
 	}
-	got, err := addedDelays(pcapOf(t, pkts), sw, uac, uas)
+	calls, err := addedDelays(pcapOf(t, pkts), sw, uac, uas)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var got []float64
+	for _, c := range calls {
+		got = append(got, math.Round(c.added()*1000)/1000) // µs
 	}
 	sort.Float64s(got)
 	want := []float64{0.3, 0.7, 1.1}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("added delays %v ms, want %v", got, want)
+	}
+	for _, c := range calls {
+		if c.at == 3000 && (c.inv != 0.3 || c.ok != 0.4) {
+			t.Fatalf("call b: %+v, want the INVITE at 3000 µs, 0.3 and 0.4 ms", c)
+		}
+	}
+}
+
+// A stretch of 100 ms in which over a tenth of the calls took too long is a
+// burst; the slow calls elsewhere are outside.
+func TestTailSplit(t *testing.T) {
+	var calls []callDelay
+	for i := range 100 { // 0–99 ms: 20 slow calls of 100, a burst
+		d := callDelay{at: int64(i) * 1000, inv: 0.2, ok: 0.1}
+		if i%5 == 0 {
+			d.inv = 4
+		}
+		calls = append(calls, d)
+	}
+	for i := range 100 { // 100–199 ms: 5 slow calls of 100
+		d := callDelay{at: 100_000 + int64(i)*1000, inv: 0.2, ok: 0.1}
+		if i%20 == 0 {
+			d.ok = 2.5
+		}
+		calls = append(calls, d)
+	}
+	calls = append(calls, callDelay{at: 250_000, inv: 1, ok: 1}) // 2 ms is not over
+	bursts, outside := tailSplit(calls, 2)
+	if math.Abs(bursts-100*20/201.0) > 1e-9 || math.Abs(outside-100*5/201.0) > 1e-9 {
+		t.Fatalf("bursts %.3f %%, outside %.3f %%; want %.3f, %.3f", bursts, outside, 100*20/201.0, 100*5/201.0)
 	}
 }
