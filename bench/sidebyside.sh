@@ -16,7 +16,7 @@ CGO_ENABLED=0 go build -o bin/sipload ./bench/cmd/sipload
 gen=(bin/sipbench -generator go -systems trunkline,kamailio-full -hold 0)
 echo "results in $out; commit $(git rev-parse --short HEAD)"
 echo "ladder $(date -u +%H:%M:%S)"
-"${gen[@]}" -ladder 2000,2500,3000,3500,4000,5000,6000,7000,8000,9000 -runs 3 -fixed-rate 1000 -fixed-for 10s \
+"${gen[@]}" -ladder 1000,2000,2500,3000,3500,4000,5000,6000,7000,8000,9000,10000 -runs 3 -fixed-rate 1000 -fixed-for 10s \
 	-out "$out/ladder.json" >"$out/ladder.log" 2>&1
 for r in 500 1000 3000; do
 	for i in 1 2 3 4 5; do
