@@ -174,6 +174,9 @@ func TestAttemptSink(t *testing.T) {
 	}
 	time.Sleep(20 * time.Millisecond)
 	cars[1].send(sw, resp(inv, 180, "Ringing", "c1", ""))
+	if _, ok := cust.next("SIP/2.0 180", 2*time.Second); !ok { // then the 200: see below
+		t.Fatal("no 180 at the customer")
+	}
 	cars[1].send(sw, resp(inv, 200, "OK", "c1", cars[1].addr()))
 	if _, ok := cust.next("SIP/2.0 200", 2*time.Second); !ok {
 		t.Fatal("no 200 at the customer")
@@ -204,7 +207,7 @@ func TestAttemptSinkCalleeOutcomes(t *testing.T) {
 	}
 	cars[0].send(sw, resp(inv, 180, "Ringing", "c0", ""))
 	// The 486 only once the 180 is through: two readers may take two
-	// datagrams sent back to back in either order.
+	// datagrams sent back to back in either order (TestAttemptSink too).
 	if _, ok := cust.next("SIP/2.0 180", 2*time.Second); !ok {
 		t.Fatal("no 180 at the customer")
 	}
