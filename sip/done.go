@@ -22,10 +22,11 @@ import (
 type doneTx struct {
 	final int
 	to    hop // server: where its answers went; client: where its request went
-	// data is a server transaction's last response, sent again for a
-	// retransmitted request (none for a client transaction: a
-	// retransmitted answer to it is absorbed). It points into a slab,
-	// which is never written again: read only.
+	// data is what is sent again: a server transaction's last response,
+	// for a retransmitted request; a client INVITE's ACK of its non-2xx
+	// final answer, for that answer again; an ACK record's ACK (see
+	// answeredDone). Other answers again are absorbed. It points into a
+	// slab, which is never written again: read only.
 	data []byte
 	// ack2xx: a server INVITE answered with a 2xx; an ACK with its key
 	// (RFC 2543 style) goes on to the dialog.

@@ -85,8 +85,8 @@ type clientTx struct {
 
 // txTable holds the transactions of one side, and those that have ended and
 // only absorb retransmissions until they are swept: as records in done (see
-// done.go), or, for those that still need their object (a client INVITE,
-// whose 2xx retransmissions go to the call's handlers), in linger.
+// done.go), or, for those that still need their object (a server
+// transaction over TCP, whose answers go on its connection), in linger.
 type txTable[T any] struct {
 	mu     sync.Mutex
 	txs    map[txKey]*T
