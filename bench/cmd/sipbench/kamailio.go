@@ -26,6 +26,7 @@ type kamailio struct {
 // full-notopoh is the full row as it was before, kept for reference.
 var kamailioModes = map[string][]string{
 	"relay":        nil,
+	"stateless":    {"WITH_STATELESS"},
 	"dialog":       {"WITH_DIALOG"},
 	"full":         {"WITH_DIALOG", "WITH_FULL", "WITH_TOPOH"},
 	"full-notopoh": {"WITH_DIALOG", "WITH_FULL"},

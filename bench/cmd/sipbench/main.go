@@ -60,7 +60,7 @@ func main() {
 	flag.StringVar(&o.sipload, "sipload", "bin/sipload", "sipload binary, for -generator go")
 	flag.StringVar(&o.scenarios, "scenarios", "bench/scenarios", "directory of uac.xml and uas.xml")
 	flag.StringVar(&o.work, "work", "", "work directory, kept (default: a new temporary one, removed at the end)")
-	flag.StringVar(&o.systems, "systems", "trunkline,kamailio-relay,kamailio-dialog,kamailio-full", "rows to run, in order: trunkline, trunkline-prepaid (credit control on), trunkline-relay (media relayed: media_relay always), kamailio-relay, kamailio-dialog, kamailio-full (with topoh), kamailio-full-notopoh")
+	flag.StringVar(&o.systems, "systems", "trunkline,kamailio-relay,kamailio-dialog,kamailio-full", "rows to run, in order: trunkline, trunkline-prepaid (credit control on), trunkline-relay (media relayed: media_relay always), kamailio-stateless (forward, no transactions: the floor), kamailio-relay, kamailio-dialog, kamailio-full (with topoh), kamailio-full-notopoh")
 	flag.StringVar(&o.switchCPU, "switch-cpu", "0", "taskset CPU list of the switch")
 	flag.StringVar(&o.sippCPU, "sipp-cpu", "1", "taskset CPU list of the sipps")
 	flag.IntVar(&o.genNice, "generator-nice", 0, "nice the load generator and capture by this much (for a switch sharing their cores: -switch-cpu 0,1 -sipp-cpu 0,1 -generator-nice 10)")
