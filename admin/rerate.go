@@ -153,7 +153,7 @@ func (s *Server) rerateOne(ctx context.Context, rec *cdr.Record, cards *cardCach
 		} else if row, err := card.Lookup(rec.Callee, rec.SetupMs/1000); err != nil {
 			ch.Reason = err.Error()
 		} else {
-			now[i] = card.Charge(row, rec.Duration)
+			now[i] = card.Charge(&row, rec.Duration)
 			ch.NewRevision, ch.NewPrefix, ch.NewCost = now[i].Trace.Revision, now[i].Trace.Prefix, now[i].Cost.String()
 			if now[i].Cost == sd.cost && ch.Reason == "" {
 				continue

@@ -49,7 +49,7 @@ func BenchmarkCharge(b *testing.B) {
 	r, _ := c.Lookup("4930123", 0)
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = c.Charge(r, 97)
+		_ = c.Charge(&r, 97)
 	}
 }
 
@@ -99,4 +99,40 @@ func BenchmarkImportCSV1M(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(perPrefix, "B/prefix")
+}
+
+// BenchmarkGCWithCard1M times a full collection while a 1M-prefix card is
+// live: what a deck adds to every mark of a running switch (run with
+// -cpu 1, as the switch runs on one core).
+func BenchmarkGCWithCard1M(b *testing.B) {
+	c, err := NewCard(Settings{ID: "bench"}, genRows(benchPrefixes))
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	for b.Loop() {
+		runtime.GC()
+	}
+	runtime.KeepAlive(c)
+}
+
+func BenchmarkLookupRead1M(b *testing.B) {
+	rows := benchDeck()
+	c, err := NewCard(Settings{ID: "bench"}, rows)
+	if err != nil {
+		b.Fatal(err)
+	}
+	nums := genNumbers(rows, 1<<20)
+	var sink int64
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r, err := c.Lookup(nums[i&(len(nums)-1)], 1e9)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink += int64(r.PerMinute) + int64(len(r.Description))
+		i++
+	}
+	_ = sink
 }

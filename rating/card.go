@@ -2,7 +2,6 @@ package rating
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -73,10 +72,28 @@ func isCurrency(c string) bool {
 // and then by effective date, and the prefix index over them. A Card is
 // safe for any number of concurrent readers; a new revision is a new Card
 // (see Book).
+//
+// The rows hold no pointers (prefixes and descriptions are offsets into
+// two strings), so the garbage collector never scans them: a 1M-row card
+// of Rows added 17 ms of marking to every collection of the process
+// holding it.
 type Card struct {
-	set  Settings
-	rows []Row
-	ix   index
+	set   Settings
+	rows  []row
+	text  string // every prefix; a prefix that begins the next row's shares its digits
+	descs string // every distinct description
+	ix    index
+}
+
+// row is a Row as a card keeps it (see Card).
+type row struct {
+	perMinute, fee            Money
+	from, to                  int64
+	initial, increment, grace int32
+	prefix                    uint32 // offset in Card.text
+	desc                      uint32 // offset in Card.descs
+	plen, dlen                uint8  // MaxPrefixLen, MaxDescription < 256
+	blocked                   bool
 }
 
 // NewCard validates rows, applies the card's default increments and builds
@@ -113,11 +130,11 @@ func NewCard(s Settings, rows []Row) (*Card, error) {
 }
 
 // build makes a card of rows that are valid, defaulted, sorted and
-// duplicate-free; it takes ownership of rows.
+// duplicate-free.
 func build(s Settings, rows []Row) *Card {
-	compact(rows)
-	c := &Card{set: s, rows: rows}
+	c := &Card{set: s}
 	c.ix = newIndex(rows)
+	c.pack(rows)
 	return c
 }
 
@@ -130,39 +147,58 @@ func (s *Settings) applyDefaults(r *Row) {
 	}
 }
 
-// compact makes the rows share storage: descriptions are interned and all
-// prefixes point into one string, a prefix that begins the next row's
-// prefix reusing that row's digits. rows must be sorted.
-func compact(rows []Row) {
-	descs := make(map[string]string)
-	offs := make([]int32, len(rows))
+// pack stores rows in c: descriptions are interned and all prefixes sit
+// in one string, a prefix that begins the next row's prefix reusing that
+// row's digits. rows must be sorted.
+func (c *Card) pack(rows []Row) {
+	seen := make(map[string]uint32)
+	c.rows = make([]row, len(rows))
 	buf := make([]byte, 0, len(rows)*4)
-	last := ""
+	var descs []byte
+	last, lastAt := "", uint32(0)
 	for i := len(rows) - 1; i >= 0; i-- {
 		r := &rows[i]
-		if r.Description == last {
+		out := &c.rows[i]
+		*out = row{perMinute: r.PerMinute, fee: r.ConnectionFee, from: r.From, to: r.To,
+			initial: r.Initial, increment: r.Increment, grace: r.Grace,
+			plen: uint8(len(r.Prefix)), dlen: uint8(len(r.Description)), blocked: r.Blocked}
+		if i+1 < len(rows) && r.Description == last {
 			// neighbours mostly share one; skip the map
-			r.Description = last
-		} else if d, ok := descs[r.Description]; ok {
-			r.Description = d
-			last = d
+			out.desc = lastAt
+		} else if at, ok := seen[r.Description]; ok {
+			out.desc = at
 		} else {
-			d = strings.Clone(r.Description)
-			descs[d] = d
-			r.Description = d
-			last = d
+			out.desc = uint32(len(descs))
+			descs = append(descs, r.Description...)
+			seen[r.Description] = out.desc
 		}
+		last, lastAt = r.Description, out.desc
 		if i+1 < len(rows) && strings.HasPrefix(rows[i+1].Prefix, r.Prefix) {
-			offs[i] = offs[i+1]
+			out.prefix = c.rows[i+1].prefix
 			continue
 		}
-		offs[i] = int32(len(buf))
+		out.prefix = uint32(len(buf))
 		buf = append(buf, r.Prefix...)
 	}
-	text := string(buf)
-	for i := range rows {
-		rows[i].Prefix = text[offs[i] : int(offs[i])+len(rows[i].Prefix)]
-	}
+	c.text, c.descs = string(buf), string(descs)
+}
+
+// prefixOf returns the prefix of row i.
+func (c *Card) prefixOf(i int) string {
+	r := &c.rows[i]
+	return c.text[r.prefix : r.prefix+uint32(r.plen)]
+}
+
+// row returns row i as a Row; it does not allocate.
+func (c *Card) row(i int) Row {
+	r := &c.rows[i]
+	return Row{Prefix: c.text[r.prefix : r.prefix+uint32(r.plen)], Description: c.descs[r.desc : r.desc+uint32(r.dlen)],
+		PerMinute: r.perMinute, ConnectionFee: r.fee, Initial: r.initial, Increment: r.increment,
+		Grace: r.grace, Blocked: r.blocked, From: r.from, To: r.to}
+}
+
+func (r *row) inEffect(t int64) bool {
+	return (r.from == 0 || t >= r.from) && (r.to == 0 || t < r.to)
 }
 
 // Settings returns the card's settings, with default increments filled.
@@ -178,7 +214,7 @@ func (c *Card) Len() int { return len(c.rows) }
 // seconds); it stops at the first.
 func (c *Card) AnyInEffect(t int64) bool {
 	for i := range c.rows {
-		if c.rows[i].InEffect(t) {
+		if c.rows[i].inEffect(t) {
 			return true
 		}
 	}
@@ -186,17 +222,24 @@ func (c *Card) AnyInEffect(t int64) bool {
 }
 
 // Rows returns a copy of the rows, sorted by prefix and then by From.
-func (c *Card) Rows() []Row { return slices.Clone(c.rows) }
-
-// chain returns the rows of prefix p (all effective dates), or nil.
-func (c *Card) chain(p string) []Row {
-	last := c.ix.find(p, c.rows)
-	if last < 0 {
-		return nil
+func (c *Card) Rows() []Row {
+	out := make([]Row, len(c.rows))
+	for i := range c.rows {
+		out[i] = c.row(i)
 	}
-	first := last
-	for first > 0 && c.rows[first-1].Prefix == p {
+	return out
+}
+
+// chain returns the rows of prefix p (all effective dates) as the range
+// [first, end) of c.rows; it is empty when p has none.
+func (c *Card) chain(p string) (first, end int) {
+	last := c.ix.find(p)
+	if last < 0 {
+		return 0, 0
+	}
+	first = last
+	for first > 0 && c.prefixOf(first-1) == p {
 		first--
 	}
-	return c.rows[first : last+1]
+	return first, last + 1
 }

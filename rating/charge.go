@@ -56,7 +56,7 @@ func (c *Card) Rate(number string, atUnix int64, seconds int) (Charge, error) {
 	if err != nil {
 		return Charge{}, err
 	}
-	return c.Charge(r, seconds), nil
+	return c.Charge(&r, seconds), nil
 }
 
 func (c *Card) trace(r *Row) Trace {

@@ -105,14 +105,14 @@ func TestCardLookupAndCharge(t *testing.T) {
 		if tt.prefix == "" {
 			continue
 		}
-		if r == nil || r.Prefix != tt.prefix {
+		if r.Prefix != tt.prefix {
 			t.Errorf("Lookup(%q) = %+v, want prefix %s", tt.number, r, tt.prefix)
 			continue
 		}
 		if err != nil {
 			continue
 		}
-		ch := c.Charge(r, tt.seconds)
+		ch := c.Charge(&r, tt.seconds)
 		if ch.Cost != mustMoney(t, tt.cost) || ch.Billed != tt.billed {
 			t.Errorf("Charge(%q, %d) = %v/%ds, want %s/%ds", tt.number, tt.seconds, ch.Cost, ch.Billed, tt.cost, tt.billed)
 		}

@@ -36,7 +36,8 @@ func (c Change) String() string {
 func (c Change) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
 // DiffEntry is one row that differs. Old is nil for New, New is nil for
-// Removed; both point into immutable cards and must not be modified.
+// Removed; they point into rows shared by all entries and must not be
+// modified.
 type DiffEntry struct {
 	Change Change
 	Old    *Row
@@ -61,12 +62,19 @@ func (d *Diff) Count(c Change) int {
 // DiffCards compares next against current; a nil current makes every row
 // of next New.
 func DiffCards(current, next *Card) Diff {
-	var a, b []Row
-	if current != nil {
-		a = current.rows
-	}
+	var b []Row
 	if next != nil {
-		b = next.rows
+		b = next.Rows()
+	}
+	return diffRows(current, b)
+}
+
+// diffRows is DiffCards with next's rows given; the entries point into
+// them.
+func diffRows(current *Card, b []Row) Diff {
+	var a []Row
+	if current != nil {
+		a = current.Rows()
 	}
 	var d Diff
 	if len(a) == 0 {

@@ -64,10 +64,11 @@ func FuzzImportCSV(f *testing.F) {
 }
 
 // naiveLookup is the reference for Lookup: a scan of every row.
-func naiveLookup(c *Card, number string, at int64) (*Row, error) {
+func naiveLookup(c *Card, number string, at int64) (Row, error) {
 	var best *Row
-	for i := range c.rows {
-		r := &c.rows[i]
+	rows := c.Rows()
+	for i := range rows {
+		r := &rows[i]
 		if !strings.HasPrefix(number, r.Prefix) || !r.InEffect(at) {
 			continue
 		}
@@ -77,11 +78,11 @@ func naiveLookup(c *Card, number string, at int64) (*Row, error) {
 	}
 	switch {
 	case best == nil:
-		return nil, ErrNoRate
+		return Row{}, ErrNoRate
 	case best.Blocked:
-		return best, ErrBlocked
+		return *best, ErrBlocked
 	}
-	return best, nil
+	return *best, nil
 }
 
 func FuzzLookup(f *testing.F) {

@@ -1,6 +1,7 @@
 package rating
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -191,12 +192,12 @@ func runGolden(t *testing.T, file string) {
 func rateCall(t *testing.T, c *Card, number string, at int64, secs int) string {
 	r, err := c.Lookup(number, at)
 	if err != nil {
-		if r != nil {
+		if errors.Is(err, ErrBlocked) {
 			return fmt.Sprintf("%v prefix=%s (%s)", err, r.Prefix, r.Description)
 		}
 		return err.Error()
 	}
-	ch := c.Charge(r, secs)
+	ch := c.Charge(&r, secs)
 	tr, err := ParseTrace(ch.Trace.String())
 	if err != nil {
 		t.Fatalf("trace %q: %v", ch.Trace.String(), err)

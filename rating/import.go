@@ -118,7 +118,7 @@ func ImportCSV(r io.Reader, s Settings, current *Card) (*Card, *Report, error) {
 	}
 	p.rows = rowChunks{}
 	c := build(s, out)
-	rep.Diff = DiffCards(current, c)
+	rep.Diff = diffRows(current, out)
 	return c, rep, nil
 }
 

@@ -1,6 +1,7 @@
 package rating
 
 import (
+	"errors"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -74,14 +75,15 @@ func Derive(s Settings, m Markup, providers ...*Card) (*Card, error) {
 	s = s.withDefaults()
 	var out []Row
 	var bounds []int64
-	found := make([]*Row, 0, len(providers))
+	found := make([]Row, 0, len(providers))
 	for _, p := range unionPrefixes(providers) {
 		bounds = bounds[:0]
 		bounds = append(bounds, 0)
 		for _, c := range providers {
 			for l := 1; l <= len(p); l++ {
-				for _, r := range c.chain(p[:l]) {
-					bounds = append(bounds, r.From, r.To)
+				first, end := c.chain(p[:l])
+				for _, r := range c.rows[first:end] {
+					bounds = append(bounds, r.from, r.to)
 				}
 			}
 		}
@@ -96,8 +98,8 @@ func Derive(s Settings, m Markup, providers ...*Card) (*Card, error) {
 				switch {
 				case err == nil:
 					found = append(found, r)
-				case r != nil && blocked == nil:
-					blocked = r
+				case errors.Is(err, ErrBlocked) && blocked == nil:
+					blocked = &r
 				}
 			}
 			var row Row
@@ -134,8 +136,8 @@ func unionPrefixes(cards []*Card) []string {
 	var ps []string
 	for _, c := range cards {
 		for i := range c.rows {
-			if i == 0 || c.rows[i-1].Prefix != c.rows[i].Prefix {
-				ps = append(ps, c.rows[i].Prefix)
+			if p := c.prefixOf(i); i == 0 || c.prefixOf(i-1) != p {
+				ps = append(ps, p)
 			}
 		}
 	}
@@ -146,7 +148,7 @@ func unionPrefixes(cards []*Card) []string {
 	return ps
 }
 
-func combine(how string, rows []*Row) Row {
+func combine(how string, rows []Row) Row {
 	switch how {
 	case "max":
 		best := rows[0]
@@ -155,9 +157,9 @@ func combine(how string, rows []*Row) Row {
 				best = r
 			}
 		}
-		return *best
+		return best
 	case "avg":
-		out := *rows[0]
+		out := rows[0]
 		var rate, fee Money
 		for _, r := range rows {
 			rate += r.PerMinute
@@ -177,7 +179,7 @@ func combine(how string, rows []*Row) Row {
 			best = r
 		}
 	}
-	return *best
+	return best
 }
 
 func (m Markup) apply(r Row) Row {

@@ -168,7 +168,7 @@ func (x *index) span(bv int, first byte) (int32, int32) {
 }
 
 // find returns the position of the last row of prefix p, or -1.
-func (x *index) find(p string, rows []Row) int {
+func (x *index) find(p string) int {
 	if len(p) == 0 || len(p) > x.maxLen || !allDigits(p) {
 		return -1
 	}
@@ -220,14 +220,23 @@ func searchKeys(keys []uint32, key uint32) int {
 // A blocked row stops the match: Lookup returns it with ErrBlocked. No
 // match gives ErrNoRate, a number that is not digits ErrBadNumber. Lookup
 // does not allocate and is safe for concurrent use.
-func (c *Card) Lookup(number string, atUnix int64) (*Row, error) {
+func (c *Card) Lookup(number string, atUnix int64) (Row, error) {
+	i, err := c.lookup(number, atUnix)
+	if i < 0 {
+		return Row{}, err
+	}
+	return c.row(i), err
+}
+
+// lookup is Lookup returning the row's position, -1 for none.
+func (c *Card) lookup(number string, atUnix int64) (int, error) {
 	n := len(number)
 	if n == 0 {
-		return nil, ErrBadNumber
+		return -1, ErrBadNumber
 	}
 	for i := 0; i < n; i++ {
 		if number[i]-'0' > 9 {
-			return nil, ErrBadNumber
+			return -1, ErrBadNumber
 		}
 	}
 	x := &c.ix
@@ -259,7 +268,7 @@ func (c *Card) Lookup(number string, atUnix int64) (*Row, error) {
 		// The longest short prefix of the block, found without probing.
 		lim = int(x.up[bv])
 		if lim == 0 {
-			return nil, ErrNoRate
+			return -1, ErrNoRate
 		}
 	}
 	for l := lim; l > 0; l-- {
@@ -269,7 +278,7 @@ func (c *Card) Lookup(number string, atUnix int64) (*Row, error) {
 			}
 		}
 	}
-	return nil, ErrNoRate
+	return -1, ErrNoRate
 }
 
 // lookupBlock finds the longest prefix of block bv that begins suffix (the
@@ -280,11 +289,11 @@ func (c *Card) Lookup(number string, atUnix int64) (*Row, error) {
 // prefix of p, so when p does not begin the suffix the next candidate is
 // no longer than their common part: the search restarts there, below p.
 // Most lookups take one search, whatever the length of the match.
-func (c *Card) lookupBlock(bv int, suffix string, atUnix int64) (*Row, bool, error) {
+func (c *Card) lookupBlock(bv int, suffix string, atUnix int64) (int, bool, error) {
 	x := &c.ix
 	start, end := x.span(bv, suffix[0])
 	if start >= end {
-		return nil, false, nil
+		return -1, false, nil
 	}
 	keys := x.keys[start:end]
 	l := uint32(len(suffix))
@@ -313,29 +322,27 @@ func (c *Card) lookupBlock(bv int, suffix string, atUnix int64) (*Row, bool, err
 		}
 		nv = nv / pow10u[maxSuffix-l] * pow10u[maxSuffix-l]
 	}
-	return nil, false, nil
+	return -1, false, nil
 }
 
-// pick returns the row of the prefix whose last row is i and whose flags
-// are f, in effect at t; ok is false when none is.
-func (c *Card) pick(i int, f uint32, t int64) (r *Row, ok bool, err error) {
-	rows := c.rows
+// pick returns the position of the row of the prefix whose last row is i
+// and whose flags are f, in effect at t; ok is false when none is.
+func (c *Card) pick(i int, f uint32, t int64) (at int, ok bool, err error) {
 	if f&flagDated == 0 {
 		if f&flagBlocked != 0 {
-			return &rows[i], true, ErrBlocked
+			return i, true, ErrBlocked
 		}
-		return &rows[i], true, nil
+		return i, true, nil
 	}
 	for j := i; ; j-- {
-		r := &rows[j]
-		if r.InEffect(t) {
-			if r.Blocked {
-				return r, true, ErrBlocked
+		if r := &c.rows[j]; r.inEffect(t) {
+			if r.blocked {
+				return j, true, ErrBlocked
 			}
-			return r, true, nil
+			return j, true, nil
 		}
-		if j == 0 || rows[j-1].Prefix != r.Prefix {
-			return nil, false, nil
+		if j == 0 || c.prefixOf(j-1) != c.prefixOf(j) {
+			return -1, false, nil
 		}
 	}
 }

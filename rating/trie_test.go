@@ -43,14 +43,15 @@ func TestLookupLargeCard(t *testing.T) {
 		t.Fatal("no split block; the test does not cover them")
 	}
 	byPrefix := map[string][]int{}
-	for i := range c.rows {
-		byPrefix[c.rows[i].Prefix] = append(byPrefix[c.rows[i].Prefix], i)
+	all := c.Rows()
+	for i := range all {
+		byPrefix[all[i].Prefix] = append(byPrefix[all[i].Prefix], i)
 	}
-	want := func(number string, at int64) (*Row, error) {
+	want := func(number string, at int64) (Row, error) {
 		for l := len(number); l > 0; l-- {
 			idx := byPrefix[number[:l]]
 			for k := len(idx) - 1; k >= 0; k-- {
-				r := &c.rows[idx[k]]
+				r := all[idx[k]]
 				if r.InEffect(at) {
 					if r.Blocked {
 						return r, ErrBlocked
@@ -59,7 +60,7 @@ func TestLookupLargeCard(t *testing.T) {
 				}
 			}
 		}
-		return nil, ErrNoRate
+		return Row{}, ErrNoRate
 	}
 	nums := genNumbers(uniq, 20_000)
 	for i := 0; i < 5_000; i++ {

@@ -59,13 +59,18 @@ func (s side) next(d int) int {
 // cache computes every time.
 type breakEvens struct{ m sync.Map }
 
-type rowPair struct{ sell, buy *rating.Row }
+// rowPair keys the cache: a row of a card is its prefix and its From.
+type rowPair struct {
+	sellCard, buyCard     *rating.Card
+	sellPrefix, buyPrefix string
+	sellFrom, buyFrom     int64
+}
 
 func (c *breakEvens) get(sell, buy Leg) BreakEvenResult {
 	if c == nil {
 		return BreakEven(sell, buy, BreakEvenLimit)
 	}
-	k := rowPair{sell.Row, buy.Row}
+	k := rowPair{sell.Card, buy.Card, sell.Row.Prefix, buy.Row.Prefix, sell.Row.From, buy.Row.From}
 	if v, ok := c.m.Load(k); ok {
 		return v.(BreakEvenResult)
 	}

@@ -24,11 +24,11 @@ type Call struct {
 // Leg is a rate applied to one side of a call.
 type Leg struct {
 	Card *rating.Card
-	Row  *rating.Row
+	Row  rating.Row
 }
 
 // Charge rates seconds of answered time on this leg.
-func (l Leg) Charge(seconds int) rating.Charge { return l.Card.Charge(l.Row, seconds) }
+func (l *Leg) Charge(seconds int) rating.Charge { return l.Card.Charge(&l.Row, seconds) }
 
 // Attempt is one carrier endpoint to try, in order.
 type Attempt struct {

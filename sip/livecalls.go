@@ -75,8 +75,8 @@ func (s *Server) liveCall(c *call, now time.Time) (cdr.ActiveCall, bool) {
 	}
 	if c.attempt > 0 {
 		lc.CarrierID = c.carrier.CarrierID
-		if row := c.carrier.Buy.Row; row != nil {
-			lc.BuyRate = row.PerMinute
+		if c.carrier.Buy.Card != nil {
+			lc.BuyRate = c.carrier.Buy.Row.PerMinute
 		}
 	}
 	switch {

@@ -35,7 +35,7 @@ func (r rvRouter) Route(_ context.Context, c routing.Call) (*routing.Plan, error
 	if err != nil {
 		panic(err)
 	}
-	row := &card.Rows()[0]
+	row := card.Rows()[0]
 	p := &routing.Plan{Number: c.Dialled, Sell: routing.Leg{Card: card, Row: row}}
 	for i, a := range r.addrs {
 		p.Attempts = append(p.Attempts, routing.Attempt{CarrierID: fmt.Sprint("k", i), Addr: a, Transport: "udp", Buy: routing.Leg{Card: card, Row: row}})

@@ -39,6 +39,7 @@ type options struct {
 	ladder                    []int
 	runs                      int
 	step                      time.Duration
+	lag                       time.Duration
 	fixedRate                 int
 	fixedFor                  time.Duration
 	hold                      int
@@ -69,6 +70,7 @@ func main() {
 	flag.StringVar(&ladder, "ladder", "1000,2000,3000,4000,5000,6000,7000", "call rates to climb (calls/s)")
 	flag.IntVar(&o.runs, "runs", 3, "runs per ladder step (median)")
 	flag.DurationVar(&o.step, "step", 4*time.Second, "length of one ladder run")
+	flag.DurationVar(&o.lag, "lag", 2500*time.Millisecond, "a ladder run passes when its last call ends within this of its due time (placing time + call length): 2.5s lets a 4s step absorb a backlog; -step 10s -lag 500ms asks for a rate the switch sustains")
 	flag.IntVar(&o.fixedRate, "fixed-rate", 1000, "call rate for CPU per call and PDD")
 	flag.DurationVar(&o.fixedFor, "fixed-for", 5*time.Second, "length of one fixed-rate run")
 	flag.DurationVar(&o.callLen, "call-length", time.Second, "call length (sipp -d) of the ladder and fixed-rate calls")
