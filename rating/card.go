@@ -11,8 +11,11 @@ const (
 	DefaultIncrement = 60
 )
 
-// MaxRows is the largest number of rows a card may hold.
-const MaxRows = 1<<30 - 1
+// MaxRows is the largest number of rows a card may hold: 16 times the
+// largest real decks, and few enough that a card's prefixes and
+// descriptions, at most MaxRows × (MaxPrefixLen + MaxDescription) bytes,
+// are addressed by 32-bit offsets (see row).
+const MaxRows = 16 << 20
 
 // Settings are the card-wide parameters of a rate card.
 //

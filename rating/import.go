@@ -100,6 +100,9 @@ func ImportCSV(r io.Reader, s Settings, current *Card) (*Card, *Report, error) {
 			continue
 		}
 		rep.Rows++
+		if rep.Rows > MaxRows {
+			return nil, nil, fmt.Errorf("%w: more than %d rows", ErrBadRow, MaxRows)
+		}
 		p.row(line, rec)
 	}
 	order, dups := sortedOrder(p.rows.n, p.rows.at)
