@@ -5,7 +5,7 @@
 # 0.5 s of its due end), five interleaved pairs at 500, 1,000 and 3,000
 # calls/s, the added PDD at half of Trunkline's max interleaved with the
 # floor (Kamailio's stateless forward in one process), the same ladder on
-# two cores, then the sipp ladder (bench/run.sh). About 45 minutes on a
+# two cores, then the sipp ladder (bench/run.sh). About 35 minutes on a
 # quiet 2-CPU machine; results (logs and JSON) go to the directory given
 # (default: a new temporary one). Needs what bench/run.sh needs, and
 # bin/sipload.
