@@ -57,7 +57,8 @@ func (r *Report) OK() bool { return len(r.Problems) == 0 }
 // column. If any line is bad, ImportCSV returns a nil card and the full
 // report. The report's Diff compares the new card with current (which may
 // be nil). The error is non-nil only when the input or its header cannot
-// be read or s is invalid.
+// be read, the deck has more than MaxRows lines of rows (good or bad), or
+// s is invalid.
 func ImportCSV(r io.Reader, s Settings, current *Card) (*Card, *Report, error) {
 	if err := s.Validate(); err != nil {
 		return nil, nil, err
