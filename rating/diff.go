@@ -70,48 +70,59 @@ func DiffCards(current, next *Card) Diff {
 }
 
 // diffRows is DiffCards with next's rows given; the entries point into
-// them.
+// them, and into copies of the current card's rows that differ (only
+// those are copied out of the card).
 func diffRows(current *Card, b []Row) Diff {
-	var a []Row
+	na := 0
 	if current != nil {
-		a = current.Rows()
+		na = len(current.rows)
 	}
 	var d Diff
-	if len(a) == 0 {
+	if na == 0 {
 		d.Entries = make([]DiffEntry, 0, len(b)) // every row is new
 	}
-	add := func(c Change, o, n *Row) {
+	var olds []int32 // per entry with an Old: the entry, then the current row
+	add := func(c Change, o int, n *Row) {
 		d.Counts[c]++
 		if c != Unchanged {
-			d.Entries = append(d.Entries, DiffEntry{Change: c, Old: o, New: n})
+			if o >= 0 {
+				olds = append(olds, int32(len(d.Entries)), int32(o))
+			}
+			d.Entries = append(d.Entries, DiffEntry{Change: c, New: n})
 		}
 	}
 	i, j := 0, 0
-	for i < len(a) || j < len(b) {
+	for i < na || j < len(b) {
 		var k int
 		switch {
-		case i == len(a):
+		case i == na:
 			k = 1
 		case j == len(b):
 			k = -1
 		default:
-			k = strings.Compare(a[i].Prefix, b[j].Prefix)
+			k = strings.Compare(current.prefixOf(i), b[j].Prefix)
 			if k == 0 {
-				k = cmp.Compare(a[i].From, b[j].From)
+				k = cmp.Compare(current.rows[i].from, b[j].From)
 			}
 		}
 		switch {
 		case k < 0:
-			add(Removed, &a[i], nil)
+			add(Removed, i, nil)
 			i++
 		case k > 0:
-			add(New, nil, &b[j])
+			add(New, -1, &b[j])
 			j++
 		default:
-			add(compareRows(&a[i], &b[j]), &a[i], &b[j])
+			o := current.row(i)
+			add(compareRows(&o, &b[j]), i, &b[j])
 			i++
 			j++
 		}
+	}
+	rows := make([]Row, len(olds)/2)
+	for k := range rows {
+		rows[k] = current.row(int(olds[2*k+1]))
+		d.Entries[olds[2*k]].Old = &rows[k]
 	}
 	return d
 }

@@ -2,6 +2,8 @@ package rating
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -71,6 +73,29 @@ func TestImportCSVDiff(t *testing.T) {
 	}
 	if next.Len() != 5 {
 		t.Errorf("Len = %d", next.Len())
+	}
+	var got []string
+	for _, e := range rep.Diff.Entries {
+		line := e.Change.String()
+		for _, r := range []*Row{e.Old, e.New} {
+			if r == nil {
+				line += " -"
+				continue
+			}
+			line += fmt.Sprintf(" %s@%s/%q", r.Prefix, r.PerMinute, r.Description)
+		}
+		got = append(got, line)
+	}
+	wantEntries := []string{
+		`changed 1@0.010000/"" 1@0.010000/""`, // increments 6/6 → the card's 60/60
+		`increased 2@0.020000/"" 2@0.030000/""`,
+		`decreased 3@0.030000/"" 3@0.010000/""`,
+		`changed 4@0.040000/"" 4@0.040000/"renamed"`,
+		`removed 5@0.050000/"" -`,
+		`new - 6@0.060000/""`,
+	}
+	if !slices.Equal(got, wantEntries) {
+		t.Errorf("entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantEntries, "\n"))
 	}
 }
 
