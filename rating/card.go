@@ -195,7 +195,7 @@ func (c *Card) prefixOf(i int) string {
 // row returns row i as a Row; it does not allocate.
 func (c *Card) row(i int) Row {
 	r := &c.rows[i]
-	return Row{Prefix: c.text[r.prefix : r.prefix+uint32(r.plen)], Description: c.descs[r.desc : r.desc+uint32(r.dlen)],
+	return Row{Prefix: c.prefixOf(i), Description: c.descs[r.desc : r.desc+uint32(r.dlen)],
 		PerMinute: r.perMinute, ConnectionFee: r.fee, Initial: r.initial, Increment: r.increment,
 		Grace: r.grace, Blocked: r.blocked, From: r.from, To: r.to}
 }

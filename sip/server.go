@@ -262,17 +262,16 @@ func (s *Server) onResponse(res *response, src netip.AddrPort) {
 		s.metrics.dropped.WithLabelValues("no-transaction").Inc()
 		return
 	}
-	if tx == nil {
-		// An answer again to an ended transaction.
-		if !s.responderAt(done.to, src.Addr()) {
-			s.metrics.dropped.WithLabelValues("response-stranger").Inc()
-			return
-		}
-		s.answeredDone(key, done, res)
+	to := done.to // an answer again to an ended transaction
+	if tx != nil {
+		to = tx.to
+	}
+	if !s.responderAt(to, src.Addr()) {
+		s.metrics.dropped.WithLabelValues("response-stranger").Inc()
 		return
 	}
-	if !s.responderAt(tx.to, src.Addr()) {
-		s.metrics.dropped.WithLabelValues("response-stranger").Inc()
+	if tx == nil {
+		s.answeredDone(key, done, res)
 		return
 	}
 	s.answered(tx, res)
