@@ -103,7 +103,8 @@ func BenchmarkImportCSV1M(b *testing.B) {
 
 // BenchmarkGCWithCard1M times a full collection while a 1M-prefix card is
 // live: what a deck adds to every mark of a running switch (run with
-// -cpu 1, as the switch runs on one core).
+// -cpu 1, as the switch runs on one core). Run it alone: the benchmarks
+// that use benchDeck keep its 1M Rows (two strings each) live after them.
 func BenchmarkGCWithCard1M(b *testing.B) {
 	c, err := NewCard(Settings{ID: "bench"}, genRows(benchPrefixes))
 	if err != nil {
